@@ -1,0 +1,542 @@
+//! The command line: `serve`, `check-config`, and the user, client, key and backup commands.
+//!
+//! Administrative commands reach a running server through its admin socket, or open the data
+//! file themselves when no server holds it. Either way they run `service::admin::execute`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::admin_socket;
+use crate::clock::Clock;
+use crate::config::{self, Config, Overrides};
+use crate::domain::{GrantType, NewUser};
+use crate::service::admin::{AdminRequest, AdminResponse, execute};
+use crate::service::clients::{NewClient, digest_text};
+use crate::service::users::ListUsers;
+use crate::service::views::{ClientCreated, ClientView, KeyView, UserView};
+use crate::service::{App, ServiceError};
+use crate::store::{Store, StoreError};
+
+/// Latchkey: an OAuth 2.0 / OpenID Connect identity server in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about, long_about = None)]
+pub struct Cli {
+    /// The configuration file [default: ./identity.toml, or the built-in example if absent].
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LATCHKEY_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Validate the configuration and report every problem.
+    CheckConfig,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth 2.0 clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Write a consistent copy of the data file to FILE, even while the server runs.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print one JSON document on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is asked for without echo, or read from standard input.
+    Add {
+        /// The username (unique, compared case-insensitively).
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Mark the email address as verified.
+        #[arg(long)]
+        email_verified: bool,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A group to add the user to (repeatable). Members of `admins` may use the admin API.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// Create the user without a password (they cannot sign in with one).
+        #[arg(long)]
+        no_password: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List users.
+    List {
+        /// Only users whose username, name or email contains this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// At most this many users (default and maximum 500).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Start after this cursor (the `next` of a previous page).
+        #[arg(long)]
+        after: Option<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one user, by username or subject.
+    Show {
+        user: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Set a user's password.
+    Passwd {
+        user: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Stop a user from signing in.
+    Disable {
+        user: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        user: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a user.
+    Delete {
+        user: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client's secret is generated and shown once.
+    Add {
+        client_id: String,
+        /// An exact redirect URI (repeatable): https, or http://127.0.0.1 / http://[::1].
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE always required).
+        #[arg(long)]
+        public: bool,
+        /// An allowed grant type (repeatable): authorization_code, refresh_token,
+        /// client_credentials, password [default: authorization_code and refresh_token].
+        #[arg(long = "grant")]
+        grants: Vec<GrantType>,
+        /// An allowed scope (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Display name shown on the consent page.
+        #[arg(long)]
+        name: Option<String>,
+        /// Skip the consent page for this client.
+        #[arg(long)]
+        first_party: bool,
+        /// Do not require PKCE (confidential clients only, for apps that cannot send it).
+        #[arg(long)]
+        no_pkce: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List clients.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Show one client.
+    Show {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a client.
+    Delete {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Generate a new secret for a confidential client; the old one stops working.
+    RotateSecret {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Print the `secret_digest` of a secret read from standard input, for identity.toml.
+    HashSecret,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Create a new signing key; the old one stays published until `keys.retire_after`.
+    Rotate {
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// A failure that ends the command, with the message for standard error.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Parses the command line, runs the command and maps every error to a message and exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let config_path = cli.config.clone();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = config::load(config_path.as_deref(), &Overrides::from_env())?;
+            crate::server::init_logging(cli.log_format);
+            crate::server::run(config).await
+        }
+        Command::CheckConfig => {
+            let config = config::load(config_path.as_deref(), &Overrides::from_env())?;
+            println!(
+                "{}: ok (issuer {}, listen {}, data {}, {} declared client{})",
+                config.origin,
+                config.issuer,
+                config.listen,
+                config.data.display(),
+                config.clients.len(),
+                if config.clients.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Command::Client(ClientCommand::HashSecret) => {
+            let secret = read_stdin_line()?;
+            if secret.len() < 32 {
+                return Err(CliError::Usage("the secret must have at least 32 characters".into()));
+            }
+            println!("{}", digest_text(&secret));
+            Ok(())
+        }
+        other => {
+            let (request, out) = admin_request(other)?;
+            let config = config::load_for_admin(config_path.as_deref(), &Overrides::from_env())?;
+            let response = run_admin(config, request).await?;
+            print_response(&response, out)
+        }
+    }
+}
+
+fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
+    use AdminRequest as R;
+    Ok(match command {
+        Command::User(u) => match u {
+            UserCommand::Add {
+                username,
+                email,
+                email_verified,
+                name,
+                groups,
+                password_stdin,
+                no_password,
+                out,
+            } => {
+                let password = if no_password {
+                    None
+                } else {
+                    Some(read_password(password_stdin, true)?)
+                };
+                let user = NewUser {
+                    username,
+                    name,
+                    email,
+                    email_verified,
+                    groups,
+                };
+                (R::UserAdd { user, password }, out)
+            }
+            UserCommand::List {
+                search,
+                limit,
+                after,
+                out,
+            } => (
+                R::UserList {
+                    query: ListUsers { search, after, limit },
+                },
+                out,
+            ),
+            UserCommand::Show { user, out } => (R::UserShow { user }, out),
+            UserCommand::Passwd {
+                user,
+                password_stdin,
+                out,
+            } => {
+                let password = read_password(password_stdin, true)?;
+                (R::UserPasswd { user, password }, out)
+            }
+            UserCommand::Disable { user, out } => (R::UserSetDisabled { user, disabled: true }, out),
+            UserCommand::Enable { user, out } => (R::UserSetDisabled { user, disabled: false }, out),
+            UserCommand::Delete { user, out } => (R::UserDelete { user }, out),
+        },
+        Command::Client(c) => match c {
+            ClientCommand::Add {
+                client_id,
+                redirect_uris,
+                public,
+                grants,
+                scopes,
+                name,
+                first_party,
+                no_pkce,
+                out,
+            } => (
+                R::ClientAdd {
+                    client: NewClient {
+                        client_id,
+                        name,
+                        redirect_uris,
+                        public,
+                        grant_types: grants,
+                        scopes,
+                        first_party,
+                        require_pkce: Some(!no_pkce),
+                    },
+                },
+                out,
+            ),
+            ClientCommand::List { out } => (R::ClientList, out),
+            ClientCommand::Show { client_id, out } => (R::ClientShow { client_id }, out),
+            ClientCommand::Delete { client_id, out } => (R::ClientDelete { client_id }, out),
+            ClientCommand::RotateSecret { client_id, out } => (R::ClientRotateSecret { client_id }, out),
+            ClientCommand::HashSecret => return Err(CliError::Usage("hash-secret runs locally".into())),
+        },
+        Command::Keys(KeysCommand::List { out }) => (R::KeysList, out),
+        Command::Keys(KeysCommand::Rotate { out }) => (R::KeysRotate, out),
+        Command::Backup { file, out } => {
+            let path = absolute(&file)?;
+            (R::Backup { path }, out)
+        }
+        Command::Serve | Command::CheckConfig => {
+            return Err(CliError::Usage("not an administrative command".into()));
+        }
+    })
+}
+
+/// Runs an administrative request through a running server's socket, or on the data file.
+pub async fn run_admin(config: Config, request: AdminRequest) -> Result<AdminResponse, CliError> {
+    let socket = admin_socket::socket_path(&config.data);
+    if let Some(stream) = admin_socket::connect(&socket).await {
+        return Ok(admin_socket::call(stream, &request).await?);
+    }
+    let store = match Store::open(&config.data) {
+        Ok(store) => store,
+        Err(StoreError::AlreadyOpen { path }) => {
+            return Err(CliError::Usage(format!(
+                "the data file {} is held by another process, and no server answers on its admin socket {}",
+                path.display(),
+                socket.display()
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let app = App::new(store, config, Clock::System);
+    Ok(execute(&app, request).await?)
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, CliError> {
+    Ok(if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()?.join(path)
+    })
+}
+
+fn read_stdin_line() -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
+    if from_stdin {
+        return read_stdin_line();
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "standard input is not a terminal: pass --password-stdin to read the password from it".into(),
+        ));
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    if confirm {
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            return Err(CliError::Usage("the passwords do not match".into()));
+        }
+    }
+    Ok(first)
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
+fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError> {
+    use AdminResponse as A;
+    if out.json {
+        return match response {
+            A::User(v) => print_json(v),
+            A::Users(v) => print_json(v),
+            A::Client(v) => print_json(v),
+            A::ClientCreated(v) => print_json(v),
+            A::Clients(v) => print_json(v),
+            A::Key(v) => print_json(v),
+            A::Keys(v) => print_json(v),
+            A::Backup(v) => print_json(v),
+        };
+    }
+    let mut o = std::io::stdout().lock();
+    match response {
+        A::User(u) => write_user(&mut o, u)?,
+        A::Users(page) => {
+            for u in &page.items {
+                let flags = if u.disabled { " (disabled)" } else { "" };
+                writeln!(
+                    o,
+                    "{:<24} {:<24} {}{}",
+                    u.username,
+                    u.subject,
+                    u.email.as_deref().unwrap_or("-"),
+                    flags
+                )?;
+            }
+            if let Some(next) = &page.next {
+                writeln!(o, "(more: --after {next})")?;
+            }
+        }
+        A::Client(c) => write_client(&mut o, c)?,
+        A::ClientCreated(ClientCreated { client, client_secret }) => {
+            write_client(&mut o, client)?;
+            if let Some(secret) = client_secret {
+                writeln!(o, "client_secret: {secret}")?;
+                writeln!(o, "(shown only now: store it safely)")?;
+            }
+        }
+        A::Clients(list) => {
+            for c in list {
+                let kind = if c.public { "public" } else { "confidential" };
+                writeln!(o, "{:<24} {:<13} {:?} {}", c.client_id, kind, c.source, c.name)?;
+            }
+        }
+        A::Key(k) => write_key(&mut o, k)?,
+        A::Keys(list) => {
+            for k in list {
+                write_key(&mut o, k)?;
+            }
+        }
+        A::Backup(b) => {
+            writeln!(o, "wrote a checked backup to {}", b.path.display())?;
+            for (table, rows) in &b.tables.0 {
+                writeln!(o, "  {table}: {rows} rows")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_user(o: &mut impl Write, u: &UserView) -> std::io::Result<()> {
+    writeln!(o, "username:       {}", u.username)?;
+    writeln!(o, "subject:        {}", u.subject)?;
+    writeln!(o, "name:           {}", u.name.as_deref().unwrap_or("-"))?;
+    writeln!(o, "email:          {}", u.email.as_deref().unwrap_or("-"))?;
+    writeln!(o, "email_verified: {}", u.email_verified)?;
+    writeln!(o, "groups:         {}", u.groups.join(", "))?;
+    writeln!(o, "disabled:       {}", u.disabled)?;
+    writeln!(o, "has_password:   {}", u.has_password)
+}
+
+fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
+    writeln!(o, "client_id:     {}", c.client_id)?;
+    writeln!(o, "name:          {}", c.name)?;
+    writeln!(o, "type:          {}", if c.public { "public" } else { "confidential" })?;
+    writeln!(o, "redirect_uris: {}", c.redirect_uris.join(" "))?;
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    writeln!(o, "grant_types:   {}", grants.join(" "))?;
+    writeln!(o, "scopes:        {}", c.scopes.join(" "))?;
+    writeln!(o, "first_party:   {}", c.first_party)?;
+    writeln!(o, "require_pkce:  {}", c.require_pkce)?;
+    writeln!(o, "source:        {:?}", c.source)
+}
+
+fn write_key(o: &mut impl Write, k: &KeyView) -> std::io::Result<()> {
+    let retire = k.retire_at.map(|t| format!(" retire_at={t}")).unwrap_or_default();
+    writeln!(o, "{} {} {:?} created_at={}{}", k.kid, k.alg, k.status, k.created_at, retire)
+}

@@ -1,0 +1,724 @@
+//! Configuration: `identity.toml` parsed into a raw form (serde, unknown keys refused), then
+//! validated into [`Config`]. Every problem names its key and line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::crypto;
+use crate::domain::{
+    Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, RedirectUri, Scope,
+    Timestamp,
+};
+
+/// The example configuration shipped in the repository, used when no file is found.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../identity.toml");
+/// Where the configuration is looked for when neither `--config` nor `LATCHKEY_CONFIG` says.
+pub const DEFAULT_PATH: &str = "identity.toml";
+
+/// Shortest secret accepted from a file or environment variable.
+const MIN_SECRET_LEN: usize = 32;
+
+/// One thing wrong with a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+/// Everything wrong with a configuration, with the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct ConfigError {
+    pub origin: String,
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    fn render(&self) -> String {
+        let mut out = format!(
+            "{} has {} problem{}:",
+            self.origin,
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        );
+        for p in &self.problems {
+            match p.line {
+                Some(line) => out.push_str(&format!("\n  line {line}: `{}`: {}", p.key, p.message)),
+                None => out.push_str(&format!("\n  `{}`: {}", p.key, p.message)),
+            }
+        }
+        out
+    }
+}
+
+/// Values from the environment that override the file (`LATCHKEY_LISTEN` and friends).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub issuer: Option<String>,
+    pub data: Option<String>,
+}
+
+impl Overrides {
+    /// Reads `LATCHKEY_LISTEN`, `LATCHKEY_ISSUER` and `LATCHKEY_DATA`.
+    pub fn from_env() -> Overrides {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Overrides {
+            listen: var("LATCHKEY_LISTEN"),
+            issuer: var("LATCHKEY_ISSUER"),
+            data: var("LATCHKEY_DATA"),
+        }
+    }
+}
+
+/// Token and code lifetimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access_token: Duration,
+    pub refresh_token: Duration,
+    pub id_token: Duration,
+    pub authorization_code: Duration,
+    pub session: Duration,
+}
+
+/// Rules for new passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub max_length: usize,
+}
+
+impl PasswordPolicy {
+    /// Why `password` is not acceptable, or `None`.
+    pub fn check(&self, password: &str) -> Option<String> {
+        let len = password.chars().count();
+        if len < self.min_length {
+            Some(format!("the password must have at least {} characters", self.min_length))
+        } else if len > self.max_length {
+            Some(format!("the password must have at most {} characters", self.max_length))
+        } else {
+            None
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it came from: a path, or "the embedded default".
+    pub origin: String,
+    /// The issuer URL, without a trailing slash.
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub lifetimes: Lifetimes,
+    /// How long a replaced signing key stays published.
+    pub key_retire_after: Duration,
+    pub password_policy: PasswordPolicy,
+    /// Clients declared in the file, synced into the store at start.
+    pub clients: Vec<Client>,
+}
+
+impl Config {
+    /// Whether the issuer is served over https, which turns on `Secure` and `__Host-` cookies.
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    issuer: Option<Spanned<String>>,
+    listen: Option<Spanned<String>>,
+    data: Option<Spanned<String>>,
+    #[serde(default)]
+    tokens: RawTokens,
+    #[serde(default)]
+    sessions: RawSessions,
+    #[serde(default)]
+    keys: RawKeys,
+    #[serde(default)]
+    password_policy: RawPasswordPolicy,
+    #[serde(default, rename = "client")]
+    clients: Vec<RawClient>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    access_token: Option<Spanned<String>>,
+    refresh_token: Option<Spanned<String>>,
+    id_token: Option<Spanned<String>>,
+    authorization_code: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    lifetime: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    retire_after: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPasswordPolicy {
+    min_length: Option<Spanned<i64>>,
+    max_length: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    client_id: Spanned<String>,
+    name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<Spanned<String>>,
+    #[serde(default)]
+    public: bool,
+    grant_types: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    scopes: Vec<Spanned<String>>,
+    #[serde(default)]
+    first_party: bool,
+    require_pkce: Option<Spanned<bool>>,
+    secret_file: Option<Spanned<String>>,
+    secret_env: Option<Spanned<String>>,
+    secret_digest: Option<Spanned<String>>,
+}
+
+/// Loads the configuration from `path`, or from [`DEFAULT_PATH`] if that exists, or else the
+/// embedded default; then applies `overrides` and validates.
+pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    load_with(path, overrides, Clients::Validate)
+}
+
+/// Like [`load`], but leaves the declared clients out, so that administrative commands work
+/// without the environment that holds the clients' secrets. Only `serve` syncs clients.
+pub fn load_for_admin(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    load_with(path, overrides, Clients::Skip)
+}
+
+/// Whether declared clients are validated (and their secrets read) or left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clients {
+    Validate,
+    Skip,
+}
+
+fn load_with(path: Option<&Path>, overrides: &Overrides, clients: Clients) -> Result<Config, ConfigError> {
+    let (origin, text, base) = match path {
+        Some(p) => (p.display().to_string(), read(p)?, p.parent().map(Path::to_owned)),
+        None if Path::new(DEFAULT_PATH).exists() => {
+            let p = Path::new(DEFAULT_PATH);
+            (p.display().to_string(), read(p)?, None)
+        }
+        None => ("the embedded default configuration".to_owned(), EMBEDDED_DEFAULT.to_owned(), None),
+    };
+    parse_with(&origin, &text, base.as_deref(), overrides, clients)
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        origin: path.display().to_string(),
+        problems: vec![Problem {
+            line: None,
+            key: "(file)".into(),
+            message: format!("cannot read the configuration file: {e}"),
+        }],
+    })
+}
+
+/// Parses and validates configuration text. Relative paths resolve against `base` (the config
+/// file's directory) when given, else against the working directory.
+pub fn parse(
+    origin: &str,
+    text: &str,
+    base: Option<&Path>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    parse_with(origin, text, base, overrides, Clients::Validate)
+}
+
+fn parse_with(
+    origin: &str,
+    text: &str,
+    base: Option<&Path>,
+    overrides: &Overrides,
+    clients: Clients,
+) -> Result<Config, ConfigError> {
+    let mut raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+        origin: origin.to_owned(),
+        problems: vec![Problem {
+            line: e.span().map(|s| line_of(text, s.start)),
+            key: e
+                .span()
+                .and_then(|s| text.get(s))
+                .map(|k| k.trim().to_owned())
+                .unwrap_or_default(),
+            message: e.message().trim().to_owned(),
+        }],
+    })?;
+    if clients == Clients::Skip {
+        raw.clients.clear();
+    }
+    let mut v = Validator {
+        text,
+        problems: Vec::new(),
+    };
+    let config = v.config(origin, raw, base, overrides);
+    if v.problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError {
+            origin: origin.to_owned(),
+            problems: v.problems,
+        })
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
+}
+
+struct Validator<'t> {
+    text: &'t str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem<T>(&mut self, key: &str, at: Option<&Spanned<T>>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            line: at.map(|s| line_of(self.text, s.span().start)),
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn duration(&mut self, key: &str, raw: &Option<Spanned<String>>, default: Duration) -> Duration {
+        match raw {
+            None => default,
+            Some(s) => match s.get_ref().parse::<Duration>() {
+                Ok(d) if d.0 > 0 => d,
+                Ok(_) => {
+                    self.problem(key, Some(s), "must be longer than zero");
+                    default
+                }
+                Err(e) => {
+                    self.problem(key, Some(s), e);
+                    default
+                }
+            },
+        }
+    }
+
+    fn config(
+        &mut self,
+        origin: &str,
+        raw: RawConfig,
+        base: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Config {
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or_else(|| raw.listen.as_ref().map(|s| s.get_ref().clone()))
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = match listen_text.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                let key = if overrides.listen.is_some() { "LATCHKEY_LISTEN" } else { "listen" };
+                self.problem(
+                    key,
+                    raw.listen.as_ref().filter(|_| overrides.listen.is_none()),
+                    format!("`{listen_text}` is not an address such as 127.0.0.1:8080"),
+                );
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+
+        let issuer_text = overrides
+            .issuer
+            .clone()
+            .or_else(|| raw.issuer.as_ref().map(|s| s.get_ref().clone()))
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let issuer_key = if overrides.issuer.is_some() { "LATCHKEY_ISSUER" } else { "issuer" };
+        let issuer_at = raw.issuer.as_ref().filter(|_| overrides.issuer.is_none());
+        let issuer = issuer_text.trim_end_matches('/').to_owned();
+        match url::Url::parse(&issuer) {
+            Ok(u)
+                if (u.scheme() == "https" || u.scheme() == "http")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty() => {}
+            _ => self.problem(
+                issuer_key,
+                issuer_at,
+                format!(
+                    "`{issuer_text}` must be an http or https URL with a host and no query or fragment"
+                ),
+            ),
+        }
+
+        let data = match (&overrides.data, &raw.data) {
+            (Some(d), _) => PathBuf::from(d),
+            (None, Some(d)) => resolve(base, d.get_ref()),
+            (None, None) => PathBuf::from("data/identity.redb"),
+        };
+
+        let t = &raw.tokens;
+        let lifetimes = Lifetimes {
+            access_token: self.duration("tokens.access_token", &t.access_token, Duration::minutes(10)),
+            refresh_token: self.duration("tokens.refresh_token", &t.refresh_token, Duration::days(30)),
+            id_token: self.duration("tokens.id_token", &t.id_token, Duration::minutes(10)),
+            authorization_code: self.duration(
+                "tokens.authorization_code",
+                &t.authorization_code,
+                Duration::seconds(60),
+            ),
+            session: self.duration("sessions.lifetime", &raw.sessions.lifetime, Duration::hours(12)),
+        };
+        if let Some(code) = &t.authorization_code
+            && lifetimes.authorization_code > Duration::minutes(10)
+        {
+            self.problem(
+                "tokens.authorization_code",
+                Some(code),
+                "must be at most 10m (RFC 6749 section 4.1.2)",
+            );
+        }
+        let key_retire_after = self.duration("keys.retire_after", &raw.keys.retire_after, Duration::days(2));
+        let longest_jwt = lifetimes.access_token.max(lifetimes.id_token);
+        if key_retire_after < longest_jwt {
+            self.problem(
+                "keys.retire_after",
+                raw.keys.retire_after.as_ref(),
+                format!(
+                    "must be at least the longest token lifetime ({longest_jwt}), or tokens would outlive the key that verifies them"
+                ),
+            );
+        }
+
+        let password_policy = self.password_policy(&raw.password_policy);
+
+        let mut clients: Vec<Client> = Vec::new();
+        for (i, rc) in raw.clients.into_iter().enumerate() {
+            let at = rc.client_id.clone();
+            if let Some(client) = self.client(i, rc, base) {
+                if clients.iter().any(|c| c.client_id == client.client_id) {
+                    self.problem(&format!("client[{i}].client_id"), Some(&at), "is declared twice");
+                } else {
+                    clients.push(client);
+                }
+            }
+        }
+        Config {
+            origin: origin.to_owned(),
+            issuer,
+            listen,
+            data,
+            lifetimes,
+            key_retire_after,
+            password_policy,
+            clients,
+        }
+    }
+
+    fn password_policy(&mut self, raw: &RawPasswordPolicy) -> PasswordPolicy {
+        let mut length = |key: &str, value: &Option<Spanned<i64>>, default: usize| match value {
+            None => default,
+            Some(v) => match usize::try_from(*v.get_ref()) {
+                Ok(n) if (1..=4096).contains(&n) => n,
+                _ => {
+                    self.problem(key, Some(v), "must be between 1 and 4096");
+                    default
+                }
+            },
+        };
+        let min_length = length("password_policy.min_length", &raw.min_length, 12);
+        let max_length = length("password_policy.max_length", &raw.max_length, 1024);
+        if min_length > max_length {
+            self.problem(
+                "password_policy.min_length",
+                raw.min_length.as_ref(),
+                "must not be greater than password_policy.max_length",
+            );
+        }
+        PasswordPolicy {
+            min_length,
+            max_length,
+        }
+    }
+
+    fn client(&mut self, index: usize, rc: RawClient, base: Option<&Path>) -> Option<Client> {
+        let key = |field: &str| format!("client[{index}].{field}");
+        let before = self.problems.len();
+        let client_id = match ClientId::parse(rc.client_id.get_ref()) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.problem(&key("client_id"), Some(&rc.client_id), e.0);
+                None
+            }
+        };
+        let mut redirect_uris = Vec::new();
+        for uri in &rc.redirect_uris {
+            match RedirectUri::parse(uri.get_ref()) {
+                Ok(u) => redirect_uris.push(u),
+                Err(e) => self.problem(&key("redirect_uris"), Some(uri), e.to_string()),
+            }
+        }
+        let grant_types = match &rc.grant_types {
+            None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            Some(list) => {
+                let mut out = Vec::new();
+                for g in list {
+                    match g.get_ref().parse::<GrantType>() {
+                        Ok(g) if !out.contains(&g) => out.push(g),
+                        Ok(_) => {}
+                        Err(e) => self.problem(&key("grant_types"), Some(g), e),
+                    }
+                }
+                out
+            }
+        };
+        let mut scopes = Vec::new();
+        for s in &rc.scopes {
+            match Scope::parse(s.get_ref()) {
+                Ok(s) if !scopes.contains(&s) => scopes.push(s),
+                Ok(_) => {}
+                Err(e) => self.problem(&key("scopes"), Some(s), e.0),
+            }
+        }
+        let secret_sources = [
+            rc.secret_file.is_some(),
+            rc.secret_env.is_some(),
+            rc.secret_digest.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        let secret = if rc.public {
+            if secret_sources > 0 {
+                self.problem(
+                    &key("public"),
+                    Some(&rc.client_id),
+                    "a public client has no secret; remove secret_file, secret_env and secret_digest",
+                );
+            }
+            None
+        } else if secret_sources != 1 {
+            self.problem(
+                &key("secret_file"),
+                Some(&rc.client_id),
+                "a confidential client needs exactly one of secret_file, secret_env or secret_digest (or `public = true`)",
+            );
+            None
+        } else {
+            self.client_secret(&rc, base, &key)
+        };
+        if self.problems.len() > before {
+            return None;
+        }
+        let client_id = client_id?;
+        let client = Client {
+            name: rc.name.unwrap_or_else(|| client_id.to_string()),
+            client_id,
+            redirect_uris,
+            secret,
+            grant_types,
+            scopes,
+            first_party: rc.first_party,
+            require_pkce: rc.require_pkce.as_ref().is_none_or(|p| *p.get_ref()),
+            source: ClientSource::Config,
+            created_at: Timestamp(0),
+        };
+        let violations = client.rule_violations();
+        for (field, reason) in &violations {
+            let at = if *field == "require_pkce" { rc.require_pkce.as_ref() } else { None };
+            match at {
+                Some(at) => self.problem(&key(field), Some(at), *reason),
+                None => self.problem(&key(field), Some(&rc.client_id), *reason),
+            }
+        }
+        violations.is_empty().then_some(client)
+    }
+
+    fn client_secret(
+        &mut self,
+        rc: &RawClient,
+        base: Option<&Path>,
+        key: &dyn Fn(&str) -> String,
+    ) -> Option<ClientSecretDigest> {
+        let (field, at, plain) = if let Some(f) = &rc.secret_file {
+            let path = resolve(base, f.get_ref());
+            match std::fs::read_to_string(&path) {
+                Ok(s) => ("secret_file", f, s.trim_end_matches(['\n', '\r']).to_owned()),
+                Err(e) => {
+                    self.problem(
+                        &key("secret_file"),
+                        Some(f),
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    return None;
+                }
+            }
+        } else if let Some(name) = &rc.secret_env {
+            match std::env::var(name.get_ref()) {
+                Ok(s) => ("secret_env", name, s),
+                Err(_) => {
+                    self.problem(
+                        &key("secret_env"),
+                        Some(name),
+                        format!("the environment variable {} is not set", name.get_ref()),
+                    );
+                    return None;
+                }
+            }
+        } else if let Some(d) = &rc.secret_digest {
+            let decoded = d
+                .get_ref()
+                .strip_prefix("sha256:")
+                .and_then(crypto::b64url_decode)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok());
+            return match decoded {
+                Some(digest) => Some(ClientSecretDigest(digest)),
+                None => {
+                    self.problem(
+                        &key("secret_digest"),
+                        Some(d),
+                        "must be `sha256:` followed by 43 base64url characters, as `latchkey client hash-secret` prints",
+                    );
+                    None
+                }
+            };
+        } else {
+            return None;
+        };
+        if plain.len() < MIN_SECRET_LEN {
+            self.problem(
+                &key(field),
+                Some(at),
+                format!("the secret must have at least {MIN_SECRET_LEN} characters"),
+            );
+            return None;
+        }
+        Some(ClientSecretDigest(crypto::sha256(plain.as_bytes())))
+    }
+}
+
+fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    match base {
+        Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
+        _ => p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> Config {
+        parse("test.toml", text, None, &Overrides::default()).unwrap()
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        parse("test.toml", text, None, &Overrides::default()).unwrap_err().problems
+    }
+
+    #[test]
+    fn the_shipped_example_configuration_is_valid() {
+        let c = parse_ok(EMBEDDED_DEFAULT);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data, PathBuf::from("./data/identity.redb"));
+        assert!(!c.clients.is_empty());
+    }
+
+    #[test]
+    fn an_empty_file_gets_the_documented_defaults() {
+        let c = parse_ok("");
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.lifetimes.authorization_code, Duration::seconds(60));
+        assert_eq!(c.data, PathBuf::from("data/identity.redb"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let p = problems("issuer = \"https://id.example\"\n\n[tokens]\naccess_tokn = \"5m\"\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].line, Some(4));
+        assert_eq!(p[0].key, "access_tokn");
+        assert!(p[0].message.contains("unknown field"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn every_invalid_value_is_reported_with_key_and_line() {
+        let text = r#"
+issuer = "ftp://x"
+listen = "nowhere"
+[tokens]
+access_token = "10 minutes"
+[[client]]
+client_id = "bad id"
+redirect_uris = ["http://evil.example/cb"]
+grant_types = ["implicit"]
+"#;
+        let p = problems(text);
+        let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        for expected in [
+            ("issuer", Some(2)),
+            ("listen", Some(3)),
+            ("tokens.access_token", Some(5)),
+            ("client[0].client_id", Some(7)),
+            ("client[0].redirect_uris", Some(8)),
+            ("client[0].grant_types", Some(9)),
+        ] {
+            assert!(keys.contains(&expected), "missing {expected:?} in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_win_over_the_file() {
+        let o = Overrides {
+            listen: Some("127.0.0.1:9999".into()),
+            issuer: Some("https://id.example.com/".into()),
+            data: Some("/tmp/x.redb".into()),
+        };
+        let c = parse("t", "listen = \"127.0.0.1:1\"\nissuer = \"http://a\"\n", None, &o).unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.issuer, "https://id.example.com");
+        assert_eq!(c.data, PathBuf::from("/tmp/x.redb"));
+        assert!(c.is_https());
+    }
+
+    #[test]
+    fn confidential_clients_need_exactly_one_secret_source() {
+        let p = problems("[[client]]\nclient_id = \"c\"\ngrant_types = [\"client_credentials\"]\n");
+        assert_eq!(p[0].key, "client[0].secret_file");
+        let digest = format!("sha256:{}", crypto::b64url(&[7u8; 32]));
+        let c = parse_ok(&format!(
+            "[[client]]\nclient_id = \"c\"\ngrant_types = [\"client_credentials\"]\nsecret_digest = \"{digest}\"\n"
+        ));
+        assert_eq!(c.clients[0].secret, Some(ClientSecretDigest([7u8; 32])));
+    }
+
+    #[test]
+    fn public_clients_cannot_turn_off_pkce_or_use_client_credentials() {
+        let p = problems(
+            "[[client]]\nclient_id = \"c\"\npublic = true\nrequire_pkce = false\nredirect_uris = [\"http://127.0.0.1/cb\"]\ngrant_types = [\"client_credentials\", \"authorization_code\"]\n",
+        );
+        let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"client[0].require_pkce"));
+        assert!(keys.contains(&"client[0].grant_types"));
+    }
+}

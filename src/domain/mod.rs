@@ -1,0 +1,17 @@
+//! Plain data and validated newtypes shared by every layer. Nothing here performs I/O.
+
+mod grant;
+mod ids;
+mod key;
+mod redirect_uri;
+mod scope;
+mod time;
+mod user;
+
+pub use grant::GrantType;
+pub use ids::{ClientId, InvalidId, Subject, Username};
+pub use key::SigningKeyRecord;
+pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
+pub use scope::{InvalidScope, Scope, ScopeSet};
+pub use time::{Duration, Timestamp};
+pub use user::{Client, ClientSecretDigest, ClientSource, NewUser, User};

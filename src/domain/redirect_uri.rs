@@ -1,0 +1,258 @@
+//! Redirect URIs: the rules for registering one and for matching a presented one.
+//!
+//! Matching is exact string equality, with one exception from RFC 8252 section 7.3: a redirect URI
+//! registered on a loopback IP literal (`http://127.0.0.1` or `http://[::1]`) matches any port.
+//! Nothing is case-folded, decoded or normalised.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a redirect URI cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("redirect URI `{uri}` {reason}")]
+pub struct InvalidRedirectUri {
+    pub uri: String,
+    pub reason: &'static str,
+}
+
+/// A redirect URI that passed the registration rules.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RedirectUri(String);
+
+const LOOPBACK_HOSTS: [&str; 2] = ["http://127.0.0.1", "http://[::1]"];
+const MAX_LEN: usize = 2048;
+
+impl RedirectUri {
+    /// Checks a redirect URI offered for registration.
+    pub fn parse(raw: &str) -> Result<RedirectUri, InvalidRedirectUri> {
+        let refuse = |reason| {
+            Err(InvalidRedirectUri {
+                uri: raw.escape_debug().to_string(),
+                reason,
+            })
+        };
+        if raw.len() > MAX_LEN {
+            return refuse("is longer than 2048 characters");
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return refuse("contains whitespace or control characters");
+        }
+        if has_encoded_control(raw) {
+            return refuse("contains a percent-encoded control character");
+        }
+        if raw.contains('*') {
+            return refuse("contains a wildcard; redirect URIs are matched exactly");
+        }
+        if raw.contains('#') {
+            return refuse("has a fragment, which RFC 6749 section 3.1.2 forbids");
+        }
+        let rest = if let Some(rest) = raw.strip_prefix("https://") {
+            rest
+        } else if let Some(rest) = raw.strip_prefix("http://") {
+            if !is_loopback(raw) {
+                return refuse(
+                    "uses plain http; only https, or http on 127.0.0.1 or [::1] for native apps, is allowed",
+                );
+            }
+            rest
+        } else {
+            return refuse("must start with https:// (or http://127.0.0.1 or http://[::1])");
+        };
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path_and_query) = rest.split_at(authority_end);
+        if authority.contains('@') {
+            return refuse("has user information before the host");
+        }
+        if authority.is_empty() || authority.starts_with(':') {
+            return refuse("has no host");
+        }
+        if authority.contains('%') || authority.contains('\\') {
+            return refuse("has an encoded or escaped host");
+        }
+        let path = path_and_query.split('?').next().unwrap_or_default();
+        let lowered = path.to_ascii_lowercase();
+        if lowered.contains("%2e") || lowered.contains("%2f") || lowered.contains("%5c") {
+            return refuse("has an encoded dot, slash or backslash in its path");
+        }
+        if path.split('/').any(|seg| seg == "." || seg == ".." || seg.starts_with("..;")) {
+            return refuse("has a `.` or `..` path segment");
+        }
+        match url::Url::parse(raw) {
+            Ok(url) if url.host().is_some() && url.username().is_empty() && url.password().is_none() => {}
+            _ => return refuse("is not a valid absolute URL"),
+        }
+        Ok(RedirectUri(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `presented` (from an authorization or token request) designates this registered URI.
+    pub fn matches(&self, presented: &str) -> bool {
+        if self.0 == presented {
+            return true;
+        }
+        match (split_loopback(&self.0), split_loopback(presented)) {
+            (Some((host_a, rest_a)), Some((host_b, rest_b))) => host_a == host_b && rest_a == rest_b,
+            _ => false,
+        }
+    }
+}
+
+/// Whether `raw` has a `%XX` escape of a control character (such as `%09`, `%0a`, `%0d`).
+fn has_encoded_control(raw: &str) -> bool {
+    raw.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|b| b < 0x20 || b == 0x7f)
+    })
+}
+
+fn is_loopback(raw: &str) -> bool {
+    split_loopback(raw).is_some()
+}
+
+/// Splits `http://127.0.0.1:PORT/rest` into the scheme-and-host and the part after the port.
+fn split_loopback(raw: &str) -> Option<(&'static str, &str)> {
+    for host in LOOPBACK_HOSTS {
+        if let Some(after) = raw.strip_prefix(host) {
+            let rest = match after.strip_prefix(':') {
+                Some(port_and_rest) => {
+                    let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+                    if digits == 0 || digits > 5 {
+                        return None;
+                    }
+                    &port_and_rest[digits..]
+                }
+                None => after,
+            };
+            if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
+                return Some((host, rest));
+            }
+        }
+    }
+    None
+}
+
+impl TryFrom<String> for RedirectUri {
+    type Error = InvalidRedirectUri;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        RedirectUri::parse(&s)
+    }
+}
+
+impl From<RedirectUri> for String {
+    fn from(r: RedirectUri) -> String {
+        r.0
+    }
+}
+
+impl fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> RedirectUri {
+        RedirectUri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn https_and_loopback_uris_register() {
+        for ok in [
+            "https://app.example.com/callback",
+            "https://app.example.com/cb?tenant=1",
+            "https://app.example.com:8443/",
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:8400/callback",
+            "http://[::1]:9000/cb",
+        ] {
+            assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn dangerous_uris_are_refused_at_registration() {
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,hi",
+            "http://app.example.com/cb",
+            "http://localhost:8080/cb",
+            "https://app.example.com/cb#frag",
+            "https://user@app.example.com/cb",
+            "https://a@b@evil.example/",
+            "https://app.example.com/*",
+            "https://*.example.com/cb",
+            "https://app.example.com/c b",
+            "https://app.example.com/cb%09",
+            "https://app.example.com/\tcb",
+            "https://app.example.com/cb\n",
+            "https://app.example.com/cb\r",
+            "https://app.example.com/a/../cb",
+            "https://app.example.com/a/..;/cb",
+            "https://app.example.com/%2e%2e/cb",
+            "https:///cb",
+            "https://",
+            "ftp://app.example.com/",
+            "//app.example.com/cb",
+            "/relative",
+            "",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn matching_is_exact_without_case_folding_or_normalisation() {
+        let r = uri("https://app.example.com/callback");
+        assert!(r.matches("https://app.example.com/callback"));
+        for other in [
+            "https://APP.example.com/callback",
+            "https://app.example.com/Callback",
+            "https://app.example.com/callback/",
+            "https://app.example.com/callback?x=1",
+            "https://app.example.com.evil/callback",
+            "https://app.example.com:443/callback",
+            "https://app.example.com/%63allback",
+            "https://app.example.com/callback/../callback",
+            "https://app.example.com/callback%09",
+            "https://app.example.com/callback#x",
+            "http://app.example.com/callback",
+        ] {
+            assert!(!r.matches(other), "{other} must not match");
+        }
+    }
+
+    #[test]
+    fn loopback_redirects_match_any_port_but_nothing_else() {
+        let r = uri("http://127.0.0.1/callback?x=1");
+        assert!(r.matches("http://127.0.0.1:51234/callback?x=1"));
+        assert!(r.matches("http://127.0.0.1/callback?x=1"));
+        for other in [
+            "http://127.0.0.1:51234/callback",
+            "http://127.0.0.1:51234/callback?x=2",
+            "http://localhost:51234/callback?x=1",
+            "http://[::1]:51234/callback?x=1",
+            "http://127.0.0.1.evil.example/callback?x=1",
+            "http://127.0.0.1@evil.example/callback?x=1",
+            "http://127.0.0.1:/callback?x=1",
+            "http://127.0.0.1:123456/callback?x=1",
+            "https://127.0.0.1:51234/callback?x=1",
+        ] {
+            assert!(!r.matches(other), "{other} must not match");
+        }
+        let v6 = uri("http://[::1]:8000/cb");
+        assert!(v6.matches("http://[::1]:9/cb"));
+        assert!(!v6.matches("http://127.0.0.1:9/cb"));
+    }
+}

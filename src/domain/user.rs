@@ -1,0 +1,105 @@
+//! Users and clients as the rest of the program sees them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ClientId, GrantType, RedirectUri, Scope, Subject, Timestamp, Username};
+
+/// A person who can sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub subject: Subject,
+    pub username: Username,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub groups: Vec<String>,
+    pub disabled: bool,
+    /// The argon2id PHC string, or `None` for a user who cannot sign in with a password.
+    pub password_hash: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What an administrator gives to create a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Where a client's registration lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientSource {
+    /// Declared in `identity.toml`; changed only by editing the file.
+    Config,
+    /// Created through the CLI or the admin API.
+    Store,
+}
+
+/// A SHA-256 digest of a client secret. Secrets are at least 256 random bits, so a fast digest is
+/// as strong as a password hash here and keeps client authentication cheap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientSecretDigest(pub [u8; 32]);
+
+/// A registered OAuth 2.0 client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: ClientId,
+    pub name: String,
+    pub redirect_uris: Vec<RedirectUri>,
+    /// `None` for a public client.
+    pub secret: Option<ClientSecretDigest>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<Scope>,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    /// Whether PKCE is required; always true for public clients.
+    pub require_pkce: bool,
+    pub source: ClientSource,
+    pub created_at: Timestamp,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+impl Client {
+    /// The cross-field rules every registration must meet, as `(field, reason)` pairs; empty when
+    /// the registration is sound. Used for clients from the config file, the CLI and the API.
+    pub fn rule_violations(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if self.grant_types.is_empty() {
+            out.push(("grant_types", "a client needs at least one grant type"));
+        }
+        if self.redirect_uris.is_empty() && self.grant_types.iter().any(|g| g.uses_redirect()) {
+            out.push((
+                "redirect_uris",
+                "a client that uses authorization_code needs at least one redirect URI",
+            ));
+        }
+        if self.is_public() {
+            if self.grant_types.contains(&GrantType::ClientCredentials) {
+                out.push(("grant_types", "client_credentials is only for confidential clients"));
+            }
+            if !self.require_pkce {
+                out.push(("require_pkce", "PKCE cannot be switched off for a public client"));
+            }
+        }
+        out
+    }
+}

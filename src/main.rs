@@ -1,0 +1,7 @@
+//! The `latchkey` binary: everything happens in `latchkey::cli`.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    latchkey::cli::run()
+}

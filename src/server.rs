@@ -1,0 +1,85 @@
+//! `latchkey serve`: open the store, prepare keys, clients and the setup link, then serve HTTP and
+//! the admin socket until SIGTERM or SIGINT, finishing requests in flight.
+
+use std::time::Duration as StdDuration;
+
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tracing_subscriber::EnvFilter;
+
+use crate::admin_socket;
+use crate::cli::{CliError, LogFormat};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::service::{App, blocking, clients, keys, setup};
+use crate::store::Store;
+
+/// Logs go to standard error, as text or JSON; `LATCHKEY_LOG` sets the filter (default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Runs the server until a shutdown signal.
+pub async fn run(config: Config) -> Result<(), CliError> {
+    let data = config.data.clone();
+    let store = blocking(move || Ok(Store::open(&data)?)).await.map_err(|e| match e {
+        crate::service::ServiceError::Internal(m) => CliError::Usage(m),
+        other => CliError::Service(other),
+    })?;
+    let app = App::new(store, config, Clock::System);
+    clients::sync_declared(&app).await?;
+    let kid = keys::ensure_active(&app).await?;
+    if let Some(token) = setup::start(&app).await? {
+        // Printed straight to standard error rather than through the log, so that log shipping
+        // never carries the token.
+        eprintln!(
+            "\nNo user exists yet. Create the first administrator within one hour at:\n\n    {}/setup?token={}\n",
+            app.config.issuer, token
+        );
+    }
+    let socket = admin_socket::serve(app.clone(), &app.config.data).await?;
+
+    let acceptor = TcpListener::bind(app.config.listen).into_acceptor().await?;
+    for addr in acceptor.local_addr() {
+        tracing::info!(
+            address = %addr,
+            issuer = %app.config.issuer,
+            config = %app.config.origin,
+            data = %app.config.data.display(),
+            kid = %kid,
+            "latchkey {} listening",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let socket_path = admin_socket::socket_path(&app.config.data);
+    let routes = crate::web::routes(app);
+    let result = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(routes, shutdown_signal(), Some(StdDuration::from_secs(10)))
+        .await;
+    socket.abort();
+    let _ = std::fs::remove_file(&socket_path);
+    tracing::info!("stopped");
+    Ok(result?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,271 @@
+//! Managing clients: create with a generated secret, list, show, update, rotate the secret,
+//! delete, and sync the clients declared in `identity.toml`.
+
+use serde::{Deserialize, Serialize};
+
+use super::views::{ClientCreated, ClientView};
+use super::{App, ServiceError, blocking};
+use crate::crypto::{self, random};
+use crate::domain::{Client, ClientId, ClientSecretDigest, ClientSource, GrantType, RedirectUri, Scope};
+use crate::store::Reads;
+
+/// What an administrator gives to register a client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewClient {
+    pub client_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub public: bool,
+    /// Empty means `authorization_code` and `refresh_token`.
+    #[serde(default)]
+    pub grant_types: Vec<GrantType>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub first_party: bool,
+    /// `None` means required.
+    #[serde(default)]
+    pub require_pkce: Option<bool>,
+}
+
+/// A new client secret: 256 random bits, base64url, and its digest.
+pub fn new_secret() -> Result<(String, ClientSecretDigest), ServiceError> {
+    let secret = random::token()?;
+    let digest = ClientSecretDigest(crypto::sha256(secret.as_bytes()));
+    Ok((secret, digest))
+}
+
+/// The `secret_digest` form of a secret, for declaring a client in `identity.toml`.
+pub fn digest_text(secret: &str) -> String {
+    format!("sha256:{}", crypto::b64url(&crypto::sha256(secret.as_bytes())))
+}
+
+fn parse_uris(raw: &[String]) -> Result<Vec<RedirectUri>, ServiceError> {
+    let mut out: Vec<RedirectUri> = Vec::new();
+    for r in raw {
+        let uri = RedirectUri::parse(r).map_err(|e| ServiceError::invalid("redirect_uris", e.to_string()))?;
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ServiceError> {
+    let mut out: Vec<Scope> = Vec::new();
+    for s in raw {
+        let scope = Scope::parse(s).map_err(|e| ServiceError::invalid("scopes", e.0))?;
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    Ok(out)
+}
+
+fn check_rules(client: &Client) -> Result<(), ServiceError> {
+    match client.rule_violations().first() {
+        Some((field, reason)) => Err(ServiceError::invalid(field, *reason)),
+        None => Ok(()),
+    }
+}
+
+fn find_or_404(tx: &impl Reads, id: &str) -> Result<Client, ServiceError> {
+    let not_found = || ServiceError::NotFound(format!("client `{id}`"));
+    let id = ClientId::parse(id).map_err(|_| not_found())?;
+    tx.client(&id)?.ok_or_else(not_found)
+}
+
+fn refuse_declared(client: &Client) -> Result<(), ServiceError> {
+    if client.source == ClientSource::Config {
+        return Err(ServiceError::Conflict(format!(
+            "client `{}` is declared in the configuration file; change it there",
+            client.client_id
+        )));
+    }
+    Ok(())
+}
+
+/// Registers a client. A confidential client gets a new secret, returned here and never again.
+pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceError> {
+    let client_id = ClientId::parse(&new.client_id).map_err(|e| ServiceError::invalid("client_id", e.0))?;
+    let mut grant_types = new.grant_types.clone();
+    if grant_types.is_empty() {
+        grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    }
+    grant_types.sort();
+    grant_types.dedup();
+    if let Some(name) = &new.name
+        && (name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control))
+    {
+        return Err(ServiceError::invalid("name", "must be 1 to 200 characters without control characters"));
+    }
+    let (secret, digest) = if new.public {
+        (None, None)
+    } else {
+        let (s, d) = new_secret()?;
+        (Some(s), Some(d))
+    };
+    let client = Client {
+        name: new.name.clone().unwrap_or_else(|| client_id.to_string()),
+        client_id,
+        redirect_uris: parse_uris(&new.redirect_uris)?,
+        secret: digest,
+        grant_types,
+        scopes: parse_scopes(&new.scopes)?,
+        first_party: new.first_party,
+        require_pkce: new.require_pkce.unwrap_or(true),
+        source: ClientSource::Store,
+        created_at: app.clock.now(),
+    };
+    check_rules(&client)?;
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        if tx.client(&client.client_id)?.is_some() {
+            return Err(ServiceError::Conflict(format!("client `{}` already exists", client.client_id)));
+        }
+        tx.put_client(&client)?;
+        tx.commit()?;
+        Ok(ClientCreated {
+            client: ClientView::from(&client),
+            client_secret: secret,
+        })
+    })
+    .await
+}
+
+/// Lists every client, declared and created.
+pub async fn list(app: &App) -> Result<Vec<ClientView>, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || Ok(store.read()?.clients()?.iter().map(ClientView::from).collect())).await
+}
+
+/// Shows one client.
+pub async fn get(app: &App, id: String) -> Result<ClientView, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || Ok(ClientView::from(&find_or_404(&store.read()?, &id)?))).await
+}
+
+/// Changes to a client's registration; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientUpdate {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub require_pkce: Option<bool>,
+}
+
+/// Updates a client created through the CLI or API.
+pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<ClientView, ServiceError> {
+    let uris = change.redirect_uris.as_deref().map(parse_uris).transpose()?;
+    let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        let mut client = find_or_404(&tx, &id)?;
+        refuse_declared(&client)?;
+        if let Some(name) = change.name {
+            client.name = name;
+        }
+        if let Some(uris) = uris {
+            client.redirect_uris = uris;
+        }
+        if let Some(mut grants) = change.grant_types {
+            grants.sort();
+            grants.dedup();
+            client.grant_types = grants;
+        }
+        if let Some(scopes) = scopes {
+            client.scopes = scopes;
+        }
+        if let Some(fp) = change.first_party {
+            client.first_party = fp;
+        }
+        if let Some(p) = change.require_pkce {
+            client.require_pkce = p;
+        }
+        check_rules(&client)?;
+        tx.put_client(&client)?;
+        tx.commit()?;
+        Ok(ClientView::from(&client))
+    })
+    .await
+}
+
+/// Gives a confidential client a new secret; the old one stops working at once.
+pub async fn rotate_secret(app: &App, id: String) -> Result<ClientCreated, ServiceError> {
+    let (secret, digest) = new_secret()?;
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        let mut client = find_or_404(&tx, &id)?;
+        refuse_declared(&client)?;
+        if client.is_public() {
+            return Err(ServiceError::Conflict(format!(
+                "client `{id}` is public and has no secret"
+            )));
+        }
+        client.secret = Some(digest);
+        tx.put_client(&client)?;
+        tx.commit()?;
+        Ok(ClientCreated {
+            client: ClientView::from(&client),
+            client_secret: Some(secret),
+        })
+    })
+    .await
+}
+
+/// Deletes a client created through the CLI or API.
+pub async fn delete(app: &App, id: String) -> Result<ClientView, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        let client = find_or_404(&tx, &id)?;
+        refuse_declared(&client)?;
+        tx.delete_client(&client.client_id)?;
+        tx.commit()?;
+        Ok(ClientView::from(&client))
+    })
+    .await
+}
+
+/// Makes the store's declared clients equal to the configuration's: new ones are added, changed
+/// ones replaced, and ones no longer declared removed. A created client whose id is now declared
+/// is refused, so that a config edit cannot silently take over a client.
+pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
+    let declared = app.config.clients.clone();
+    let now = app.clock.now();
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        for existing in tx.clients()? {
+            if existing.source == ClientSource::Config
+                && !declared.iter().any(|d| d.client_id == existing.client_id)
+            {
+                tx.delete_client(&existing.client_id)?;
+            }
+        }
+        for client in declared {
+            let created_at = match tx.client(&client.client_id)? {
+                Some(old) if old.source == ClientSource::Store => {
+                    return Err(ServiceError::Conflict(format!(
+                        "client `{}` is declared in the configuration but was created with the CLI or API; delete one of them",
+                        client.client_id
+                    )));
+                }
+                Some(old) => old.created_at,
+                None => now,
+            };
+            tx.put_client(&Client { created_at, ..client })?;
+        }
+        tx.commit()?;
+        Ok(())
+    })
+    .await
+}

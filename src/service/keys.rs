@@ -1,0 +1,97 @@
+//! Signing keys: the first key, rotation, retirement and the published JWK Set.
+
+use super::views::KeyView;
+use super::{App, ServiceError, blocking};
+use crate::crypto::keys::{self, JwkSet};
+use crate::domain::{SigningKeyRecord, Timestamp};
+use crate::store::{Reads, WriteTx};
+
+/// Makes sure an active key exists, creating the first one; returns its kid.
+pub async fn ensure_active(app: &App) -> Result<String, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let tx = store.write()?;
+        if let Some(active) = active_key(&tx)? {
+            return Ok(active.kid);
+        }
+        let key = keys::generate(now)?;
+        tx.put_signing_key(&key)?;
+        tx.commit()?;
+        tracing::info!(kid = %key.kid, "created the first signing key");
+        Ok(key.kid)
+    })
+    .await
+}
+
+/// The key that signs new tokens.
+pub fn active_key(tx: &impl Reads) -> Result<Option<SigningKeyRecord>, ServiceError> {
+    Ok(tx
+        .signing_keys()?
+        .into_iter()
+        .filter(|k| k.superseded_at.is_none())
+        .max_by_key(|k| k.created_at))
+}
+
+/// Every key, newest first.
+pub async fn list(app: &App) -> Result<Vec<KeyView>, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let mut all = store.read()?.signing_keys()?;
+        all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        Ok(all.iter().map(|k| KeyView::new(k, now)).collect())
+    })
+    .await
+}
+
+/// Creates a new active key. The old one stops signing at once and stays published until
+/// `keys.retire_after` has passed. Keys already past retirement are deleted.
+pub async fn rotate(app: &App) -> Result<KeyView, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    let retire_after = app.config.key_retire_after;
+    blocking(move || {
+        let tx = store.write()?;
+        purge_retired(&tx, now)?;
+        for mut old in tx.signing_keys()? {
+            if old.superseded_at.is_none() {
+                old.superseded_at = Some(now);
+                old.retire_at = Some(now.plus(retire_after));
+                tx.put_signing_key(&old)?;
+            }
+        }
+        let key = keys::generate(now)?;
+        tx.put_signing_key(&key)?;
+        tx.commit()?;
+        tracing::info!(kid = %key.kid, "rotated the signing key");
+        Ok(KeyView::new(&key, now))
+    })
+    .await
+}
+
+fn purge_retired(tx: &WriteTx, now: Timestamp) -> Result<(), ServiceError> {
+    for k in tx.signing_keys()? {
+        if k.retire_at.is_some_and(|r| r <= now) {
+            tx.delete_signing_key(&k.kid)?;
+        }
+    }
+    Ok(())
+}
+
+/// The public keys to publish: the active key and every replaced key not yet retired.
+pub async fn jwks(app: &App) -> Result<JwkSet, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let mut all = store.read()?.signing_keys()?;
+        all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        let keys = all
+            .iter()
+            .filter(|k| k.retire_at.is_none_or(|r| r > now))
+            .filter_map(keys::public_jwk)
+            .collect();
+        Ok(JwkSet { keys })
+    })
+    .await
+}

@@ -1,0 +1,101 @@
+//! Use cases. Each public function opens its own transaction on a blocking thread, loads what it
+//! needs, applies the rules, writes, and commits before it returns: an `Ok` means durable.
+//!
+//! The CLI (directly or through the admin socket) and the web layer call the same functions.
+
+pub mod admin;
+pub mod clients;
+mod error;
+pub mod keys;
+pub mod setup;
+pub mod users;
+pub mod views;
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+pub use error::ServiceError;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto;
+use crate::store::Store;
+
+/// The group whose members may use the admin API.
+pub const ADMIN_GROUP: &str = "admins";
+
+/// Everything a use case needs: the store, the validated configuration and the clock.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    /// Bounds how many argon2 computations run at once, so a login flood cannot take every
+    /// blocking thread.
+    hashing: Arc<Semaphore>,
+}
+
+impl App {
+    pub fn new(store: Store, config: Config, clock: Clock) -> App {
+        let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        App {
+            store,
+            config: Arc::new(config),
+            clock,
+            hashing: Arc::new(Semaphore::new(permits)),
+        }
+    }
+
+    /// Hashes a password on the blocking pool, at most one per core at a time.
+    pub async fn hash_password(&self, password: String) -> Result<String, ServiceError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("the hashing pool is closed".into()))?;
+        blocking(move || crypto::password::hash(&password).map_err(ServiceError::Internal)).await
+    }
+
+    /// Verifies a password on the blocking pool; `None` as the stored hash verifies against a
+    /// dummy hash so that the cost is the same.
+    pub async fn verify_password(&self, password: String, stored: Option<String>) -> Result<bool, ServiceError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("the hashing pool is closed".into()))?;
+        blocking(move || {
+            Ok(match stored {
+                Some(hash) => crypto::password::verify(&password, &hash),
+                None => {
+                    crypto::password::verify(&password, dummy_hash());
+                    false
+                }
+            })
+        })
+        .await
+    }
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(crypto::password::dummy_hash)
+}
+
+/// Runs store work on tokio's blocking pool.
+pub async fn blocking<T, F>(work: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
+}
+
+/// Whether the store is open and can take a write now.
+pub async fn ready(app: &App) -> Result<(), ServiceError> {
+    let store = app.store.clone();
+    blocking(move || Ok(store.check_writable()?)).await
+}

@@ -1,0 +1,255 @@
+//! Managing users: create, list, show, change password, disable, enable, delete.
+
+use serde::{Deserialize, Serialize};
+
+use super::views::{Page, UserView};
+use super::{App, ServiceError, blocking};
+use crate::crypto::random;
+use crate::domain::{NewUser, Subject, User, Username};
+use crate::store::{Reads, StoreError};
+
+/// The most users one page of a listing holds.
+pub const MAX_PAGE: usize = 500;
+
+/// Finds a user by subject or, failing that, by username (case-insensitively).
+pub fn find(tx: &impl Reads, ident: &str) -> Result<Option<User>, StoreError> {
+    if let Some(u) = tx.user(&Subject::from_string(ident.to_owned()))? {
+        return Ok(Some(u));
+    }
+    tx.user_by_username_key(&ident.to_lowercase())
+}
+
+fn find_or_404(tx: &impl Reads, ident: &str) -> Result<User, ServiceError> {
+    find(tx, ident)?.ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))
+}
+
+pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
+    let username = Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e.0))?;
+    if let Some(email) = &new.email {
+        let ok = email.len() <= 254
+            && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            return Err(ServiceError::invalid("email", format!("`{}` is not an email address", email.escape_debug())));
+        }
+    }
+    if let Some(name) = &new.name
+        && (name.chars().count() > 200 || name.chars().any(char::is_control))
+    {
+        return Err(ServiceError::invalid("name", "must be at most 200 characters without control characters"));
+    }
+    for g in &new.groups {
+        let ok = !g.is_empty()
+            && g.len() <= 64
+            && g.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok {
+            return Err(ServiceError::invalid(
+                "groups",
+                format!("group `{}` must be 1 to 64 letters, digits, '.', '_' or '-'", g.escape_debug()),
+            ));
+        }
+    }
+    Ok(username)
+}
+
+fn check_password(app: &App, password: &str) -> Result<(), ServiceError> {
+    match app.config.password_policy.check(password) {
+        Some(why) => Err(ServiceError::invalid("password", why)),
+        None => Ok(()),
+    }
+}
+
+/// Creates a user, with a password when one is given.
+pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<UserView, ServiceError> {
+    let username = check_profile(&new)?;
+    if let Some(p) = &password {
+        check_password(app, p)?;
+    }
+    let password_hash = match password {
+        Some(p) => Some(app.hash_password(p).await?),
+        None => None,
+    };
+    let now = app.clock.now();
+    let mut groups = new.groups;
+    groups.sort();
+    groups.dedup();
+    let user = User {
+        subject: Subject::from_string(random::subject()?),
+        username,
+        name: new.name,
+        email: new.email,
+        email_verified: new.email_verified,
+        groups,
+        disabled: false,
+        password_hash,
+        created_at: now,
+        updated_at: now,
+    };
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        tx.put_user(&user)?;
+        tx.commit()?;
+        Ok(UserView::from(&user))
+    })
+    .await
+}
+
+/// Query for [`list`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListUsers {
+    /// Case-insensitive substring of username, name or email.
+    pub search: Option<String>,
+    /// Cursor from a previous page.
+    pub after: Option<String>,
+    /// Page size, at most [`MAX_PAGE`].
+    pub limit: Option<usize>,
+}
+
+/// Lists users in username order.
+pub async fn list(app: &App, query: ListUsers) -> Result<Page<UserView>, ServiceError> {
+    let limit = query.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    let needle = query.search.map(|s| s.to_lowercase());
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.read()?;
+        let mut items = Vec::new();
+        let mut cursor = query.after;
+        loop {
+            let batch = tx.users_by_username(cursor.as_deref(), 256)?;
+            let Some(last) = batch.last() else {
+                return Ok(Page { items, next: None });
+            };
+            cursor = Some(last.username.key());
+            for user in batch {
+                let hit = needle.as_deref().is_none_or(|n| {
+                    user.username.key().contains(n)
+                        || user.email.as_deref().is_some_and(|e| e.to_lowercase().contains(n))
+                        || user.name.as_deref().is_some_and(|e| e.to_lowercase().contains(n))
+                });
+                if hit {
+                    items.push(UserView::from(&user));
+                    if items.len() == limit {
+                        let next = Some(user.username.key());
+                        let more = !tx.users_by_username(next.as_deref(), 1)?.is_empty();
+                        return Ok(Page { items, next: next.filter(|_| more) });
+                    }
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// Shows one user, found by subject or username.
+pub async fn get(app: &App, ident: String) -> Result<UserView, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || Ok(UserView::from(&find_or_404(&store.read()?, &ident)?))).await
+}
+
+/// Changes in an update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserUpdate {
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub email_verified: Option<bool>,
+    pub groups: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Applies `update` to the user in one transaction.
+async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let tx = store.write()?;
+        let mut user = find_or_404(&tx, &ident)?;
+        if let Some(name) = update.name {
+            user.name = name;
+        }
+        if let Some(email) = update.email {
+            user.email = email;
+        }
+        if let Some(v) = update.email_verified {
+            user.email_verified = v;
+        }
+        if let Some(mut groups) = update.groups {
+            groups.sort();
+            groups.dedup();
+            user.groups = groups;
+        }
+        if let Some(d) = update.disabled {
+            user.disabled = d;
+        }
+        if let Some(h) = update.password_hash {
+            user.password_hash = Some(h);
+        }
+        user.updated_at = now;
+        tx.put_user(&user)?;
+        tx.commit()?;
+        Ok(UserView::from(&user))
+    })
+    .await
+}
+
+/// Updates a user's profile and groups.
+pub async fn update_profile(
+    app: &App,
+    ident: String,
+    name: Option<Option<String>>,
+    email: Option<Option<String>>,
+    email_verified: Option<bool>,
+    groups: Option<Vec<String>>,
+) -> Result<UserView, ServiceError> {
+    let probe = NewUser {
+        username: "probe".into(),
+        name: name.clone().flatten(),
+        email: email.clone().flatten(),
+        email_verified: false,
+        groups: groups.clone().unwrap_or_default(),
+    };
+    check_profile(&probe)?;
+    let update = UserUpdate {
+        name,
+        email,
+        email_verified,
+        groups,
+        ..UserUpdate::default()
+    };
+    modify(app, ident, update).await
+}
+
+/// Sets a new password.
+pub async fn set_password(app: &App, ident: String, password: String) -> Result<UserView, ServiceError> {
+    check_password(app, &password)?;
+    get(app, ident.clone()).await?;
+    let hash = app.hash_password(password).await?;
+    let update = UserUpdate {
+        password_hash: Some(hash),
+        ..UserUpdate::default()
+    };
+    modify(app, ident, update).await
+}
+
+/// Disables (`true`) or enables (`false`) a user.
+pub async fn set_disabled(app: &App, ident: String, disabled: bool) -> Result<UserView, ServiceError> {
+    let update = UserUpdate {
+        disabled: Some(disabled),
+        ..UserUpdate::default()
+    };
+    modify(app, ident, update).await
+}
+
+/// Deletes a user.
+pub async fn delete(app: &App, ident: String) -> Result<UserView, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        let user = find_or_404(&tx, &ident)?;
+        tx.delete_user(&user.subject)?;
+        tx.commit()?;
+        Ok(UserView::from(&user))
+    })
+    .await
+}

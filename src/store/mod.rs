@@ -1,0 +1,544 @@
+//! The embedded redb store behind a narrow, typed interface.
+//!
+//! The store knows how records are laid out and kept consistent (the username index follows the
+//! users table), and nothing about OAuth: it makes no protocol decisions. Every method blocks, so
+//! callers run transactions on a blocking thread. Only `crate::service` opens transactions.
+
+mod record;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableHandle};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Client, ClientId, SigningKeyRecord, Subject, Timestamp, User};
+use tables::Table;
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Upgrades from older schema versions: entry `i` turns version `i + 1` into `i + 2`. Version 1 is
+/// the first, so there is nothing to upgrade yet; a change of record layout adds a step here.
+const MIGRATIONS: &[Migration] = &[];
+
+/// One schema upgrade step, run inside the transaction that opens the file.
+type Migration = fn(&redb::WriteTransaction) -> Result<(), StoreError>;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data file {path} is already open in another process (is `latchkey serve` running with it?)"
+    )]
+    AlreadyOpen { path: PathBuf },
+    #[error(
+        "the data file {path} has schema version {found}, newer than this build of latchkey understands ({supported}); run a newer latchkey"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the data file is damaged: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists")]
+    Exists(String),
+    #[error("storage error: {0}")]
+    Db(#[from] redb::Error),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(redb::Error::from(e))
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// A pending first-administrator setup token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupTokenRecord {
+    pub expires_at: Timestamp,
+}
+
+/// Row counts per table, from a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCounts(pub Vec<(String, u64)>);
+
+/// The open data file (or an in-memory database in tests).
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the data file at `path`, checks its schema version and upgrades
+    /// an older one.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let db = Database::builder().create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+                path: path.to_owned(),
+            },
+            other => StoreError::from(other),
+        })?;
+        Store::init(db, Some(path.to_owned()))
+    }
+
+    /// An empty store in memory, for tests.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Store::init(db, None)
+    }
+
+    fn init(db: Database, path: Option<PathBuf>) -> Result<Store, StoreError> {
+        let store = Store {
+            db: Arc::new(db),
+            path,
+        };
+        let tx = store.begin_write()?;
+        for table in tables::ALL {
+            tx.open_table(table)?;
+        }
+        let found = {
+            let meta = tx.open_table(tables::META)?;
+            let value = meta.get(tables::SCHEMA_VERSION_KEY)?;
+            value.map(|v| String::from_utf8_lossy(v.value()).parse::<u64>())
+        };
+        match found {
+            None => write_schema_version(&tx, SCHEMA_VERSION)?,
+            Some(Ok(found)) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    path: store.path.clone().unwrap_or_default(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(Ok(found)) => {
+                for step in found..SCHEMA_VERSION {
+                    let migrate = usize::try_from(step - 1)
+                        .ok()
+                        .and_then(|i| MIGRATIONS.get(i))
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("no upgrade from schema version {step}"))
+                        })?;
+                    migrate(&tx)?;
+                }
+                write_schema_version(&tx, SCHEMA_VERSION)?;
+            }
+            Some(Err(_)) => {
+                return Err(StoreError::Corrupt("the schema version is not a number".into()));
+            }
+        }
+        tx.commit()?;
+        Ok(store)
+    }
+
+    /// The data file's path; `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
+        let mut tx = self.db.begin_write()?;
+        // Quick repair (which implies two-phase commit) makes a reopen after a crash fast and
+        // never trusts a half-written commit slot; see ARCHITECTURE.md.
+        tx.set_quick_repair(true);
+        tx.set_two_phase_commit(true);
+        Ok(tx)
+    }
+
+    /// A consistent snapshot for reading.
+    pub fn read(&self) -> Result<ReadTx, StoreError> {
+        Ok(ReadTx(self.db.begin_read()?))
+    }
+
+    /// A write transaction; nothing is visible or durable until [`WriteTx::commit`].
+    pub fn write(&self) -> Result<WriteTx, StoreError> {
+        Ok(WriteTx(self.begin_write()?))
+    }
+
+    /// Whether a write transaction can be started now (it is aborted at once).
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        tx.abort()?;
+        Ok(())
+    }
+
+    /// Writes a logical copy of every table, taken from one read transaction, to a new file at
+    /// `dest`, then reopens the copy and checks that it holds the same number of rows.
+    pub fn backup_to(&self, dest: &Path) -> Result<TableCounts, StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Exists(dest.display().to_string()));
+        }
+        let snapshot = self.db.begin_read()?;
+        let copy = Database::builder().create(dest)?;
+        let tx = copy.begin_write()?;
+        let mut counts = Vec::new();
+        for table in tables::ALL {
+            let source = snapshot.open_table(table)?;
+            let mut target = tx.open_table(table)?;
+            for row in source.iter()? {
+                let (k, v) = row?;
+                target.insert(k.value(), v.value())?;
+            }
+            counts.push((table.name().to_owned(), source.len()?));
+        }
+        tx.commit()?;
+        drop(copy);
+        let reopened = Store::open(dest)?;
+        let check = reopened.db.begin_read()?;
+        for (name, expected) in &counts {
+            let table = tables::ALL
+                .into_iter()
+                .find(|t| t.name() == name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown table {name}")))?;
+            let found = check.open_table(table)?.len()?;
+            if found != *expected {
+                return Err(StoreError::Corrupt(format!(
+                    "backup check failed: table {name} has {found} rows, expected {expected}"
+                )));
+            }
+        }
+        Ok(TableCounts(counts))
+    }
+}
+
+fn write_schema_version(tx: &redb::WriteTransaction, version: u64) -> Result<(), StoreError> {
+    let mut meta = tx.open_table(tables::META)?;
+    meta.insert(tables::SCHEMA_VERSION_KEY, version.to_string().as_bytes())?;
+    Ok(())
+}
+
+/// Reads shared by read and write transactions.
+pub trait Reads {
+    /// The raw value at `key` in `table`.
+    fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Raw rows of `table` with keys after `after` (or from the start), at most `limit`.
+    fn raw_scan(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Number of rows in `table`.
+    fn count(&self, table: Table) -> Result<u64, StoreError>;
+
+    fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.raw_get(table, key)?
+            .map(|bytes| record::decode(table.name(), &bytes))
+            .transpose()
+    }
+
+    fn scan_records<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        self.raw_scan(table, after, limit)?
+            .into_iter()
+            .map(|(_, bytes)| record::decode(table.name(), &bytes))
+            .collect()
+    }
+
+    fn user(&self, subject: &Subject) -> Result<Option<User>, StoreError> {
+        self.get_record(tables::USERS, subject.as_str())
+    }
+
+    /// The user whose lower-cased username is `key`.
+    fn user_by_username_key(&self, key: &str) -> Result<Option<User>, StoreError> {
+        match self.raw_get(tables::USERNAMES, key)? {
+            Some(subject) => {
+                let subject = String::from_utf8(subject)
+                    .map_err(|_| StoreError::Corrupt("a username index entry is not UTF-8".into()))?;
+                self.get_record(tables::USERS, &subject)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Users in username order, starting after the lower-cased username `after`.
+    fn users_by_username(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
+        let mut users = Vec::new();
+        for (key, _) in self.raw_scan(tables::USERNAMES, after, limit)? {
+            if let Some(user) = self.user_by_username_key(&key)? {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
+
+    fn user_count(&self) -> Result<u64, StoreError> {
+        self.count(tables::USERS)
+    }
+
+    fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.get_record(tables::CLIENTS, id.as_str())
+    }
+
+    fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.scan_records(tables::CLIENTS, None, usize::MAX)
+    }
+
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        self.scan_records(tables::SIGNING_KEYS, None, usize::MAX)
+    }
+
+    fn setup_token(&self, digest: &str) -> Result<Option<SetupTokenRecord>, StoreError> {
+        self.get_record(tables::SETUP_TOKENS, digest)
+    }
+}
+
+fn scan<T: ReadableTable<&'static str, &'static [u8]>>(
+    table: &T,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    use std::ops::Bound;
+    let lower = match after {
+        Some(a) => Bound::Excluded(a),
+        None => Bound::Unbounded,
+    };
+    let mut out = Vec::new();
+    for row in table.range::<&str>((lower, Bound::Unbounded))? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = row?;
+        out.push((k.value().to_owned(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+/// A read-only snapshot.
+pub struct ReadTx(redb::ReadTransaction);
+
+impl Reads for ReadTx {
+    fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    fn raw_scan(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        scan(&self.0.open_table(table)?, after, limit)
+    }
+
+    fn count(&self, table: Table) -> Result<u64, StoreError> {
+        Ok(self.0.open_table(table)?.len()?)
+    }
+}
+
+/// A write transaction. Dropping it without [`WriteTx::commit`] discards every change.
+pub struct WriteTx(redb::WriteTransaction);
+
+impl Reads for WriteTx {
+    fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    fn raw_scan(
+        &self,
+        table: Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        scan(&self.0.open_table(table)?, after, limit)
+    }
+
+    fn count(&self, table: Table) -> Result<u64, StoreError> {
+        Ok(self.0.open_table(table)?.len()?)
+    }
+}
+
+impl WriteTx {
+    fn put<T: Serialize>(&self, table: Table, key: &str, value: &T) -> Result<(), StoreError> {
+        let bytes = record::encode(value)?;
+        self.0.open_table(table)?.insert(key, bytes.as_slice())?;
+        Ok(())
+    }
+
+    fn remove(&self, table: Table, key: &str) -> Result<bool, StoreError> {
+        Ok(self.0.open_table(table)?.remove(key)?.is_some())
+    }
+
+    /// Inserts or replaces a user and keeps the username index in step. Fails with
+    /// [`StoreError::Exists`] when another user already has the username.
+    pub fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        let key = user.username.key();
+        if let Some(owner) = self.raw_get(tables::USERNAMES, &key)?
+            && owner != user.subject.as_str().as_bytes()
+        {
+            return Err(StoreError::Exists(format!("username `{}`", user.username)));
+        }
+        if let Some(old) = self.user(&user.subject)?
+            && old.username.key() != key
+        {
+            self.remove(tables::USERNAMES, &old.username.key())?;
+        }
+        self.0
+            .open_table(tables::USERNAMES)?
+            .insert(key.as_str(), user.subject.as_str().as_bytes())?;
+        self.put(tables::USERS, user.subject.as_str(), user)
+    }
+
+    /// Removes a user and their username; false when there was no such user.
+    pub fn delete_user(&self, subject: &Subject) -> Result<bool, StoreError> {
+        match self.user(subject)? {
+            Some(user) => {
+                self.remove(tables::USERNAMES, &user.username.key())?;
+                self.remove(tables::USERS, subject.as_str())
+            }
+            None => Ok(false),
+        }
+    }
+
+    pub fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.put(tables::CLIENTS, client.client_id.as_str(), client)
+    }
+
+    pub fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        self.remove(tables::CLIENTS, id.as_str())
+    }
+
+    pub fn put_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        self.put(tables::SIGNING_KEYS, &key.kid, key)
+    }
+
+    pub fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+        self.remove(tables::SIGNING_KEYS, kid)
+    }
+
+    pub fn put_setup_token(&self, digest: &str, token: &SetupTokenRecord) -> Result<(), StoreError> {
+        self.put(tables::SETUP_TOKENS, digest, token)
+    }
+
+    pub fn delete_setup_token(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove(tables::SETUP_TOKENS, digest)
+    }
+
+    /// Removes every setup token.
+    pub fn clear_setup_tokens(&self) -> Result<(), StoreError> {
+        self.0.open_table(tables::SETUP_TOKENS)?.retain(|_, _| false)?;
+        Ok(())
+    }
+
+    /// Makes every change durable: when this returns `Ok`, the data survives a crash.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.0.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ClientSource, Username};
+
+    fn user(subject: &str, name: &str) -> User {
+        User {
+            subject: Subject::from_string(subject.into()),
+            username: Username::parse(name).unwrap(),
+            name: None,
+            email: None,
+            email_verified: false,
+            groups: vec![],
+            disabled: false,
+            password_hash: None,
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        }
+    }
+
+    #[test]
+    fn usernames_are_unique_regardless_of_case() {
+        let store = Store::in_memory().unwrap();
+        let tx = store.write().unwrap();
+        tx.put_user(&user("s1", "Alice")).unwrap();
+        assert!(matches!(tx.put_user(&user("s2", "aLiCe")), Err(StoreError::Exists(_))));
+        tx.commit().unwrap();
+        let read = store.read().unwrap();
+        assert_eq!(read.user_by_username_key("alice").unwrap().unwrap().subject.as_str(), "s1");
+        assert_eq!(read.user_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn renaming_a_user_moves_the_index_entry() {
+        let store = Store::in_memory().unwrap();
+        let tx = store.write().unwrap();
+        tx.put_user(&user("s1", "alice")).unwrap();
+        tx.put_user(&user("s1", "alicia")).unwrap();
+        assert!(tx.user_by_username_key("alice").unwrap().is_none());
+        assert!(tx.user_by_username_key("alicia").unwrap().is_some());
+        assert!(tx.delete_user(&Subject::from_string("s1".into())).unwrap());
+        assert!(tx.user_by_username_key("alicia").unwrap().is_none());
+    }
+
+    #[test]
+    fn uncommitted_writes_are_discarded() {
+        let store = Store::in_memory().unwrap();
+        {
+            let tx = store.write().unwrap();
+            tx.put_user(&user("s1", "alice")).unwrap();
+        }
+        assert_eq!(store.read().unwrap().user_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn clients_round_trip_through_the_record_format() {
+        let store = Store::in_memory().unwrap();
+        let client = Client {
+            client_id: ClientId::parse("app").unwrap(),
+            name: "App".into(),
+            redirect_uris: vec![],
+            secret: None,
+            grant_types: vec![],
+            scopes: vec![],
+            first_party: false,
+            require_pkce: true,
+            source: ClientSource::Store,
+            created_at: Timestamp(5),
+        };
+        let tx = store.write().unwrap();
+        tx.put_client(&client).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(store.read().unwrap().clients().unwrap(), vec![client]);
+    }
+}

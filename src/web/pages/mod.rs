@@ -1,0 +1,43 @@
+//! Server-rendered pages (askama templates) and the embedded stylesheet.
+
+pub mod setup;
+
+use askama::Template;
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response, handler};
+
+const STYLESHEET: &str = include_str!("../../../static/style.css");
+
+/// The one stylesheet, embedded in the binary.
+#[handler]
+pub fn stylesheet() -> Response {
+    STYLESHEET
+        .with_content_type("text/css; charset=utf-8")
+        .with_header("Cache-Control", "public, max-age=3600")
+        .with_header("X-Content-Type-Options", "nosniff")
+        .into_response()
+}
+
+/// A page with a title and one message, for errors and confirmations.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// Renders a template with a status; a template that fails to render becomes a plain 500.
+pub fn render(template: &impl Template, status: StatusCode) -> Response {
+    match template.render() {
+        Ok(body) => poem::web::Html(body).with_status(status).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a template failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// An error or notice page.
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    render(&MessagePage { title, message: text }, status)
+}

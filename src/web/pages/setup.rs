@@ -1,0 +1,138 @@
+//! The first-administrator setup page, reached through the one-time link printed at first start.
+
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Query};
+use poem::{IntoResponse, Request, Response, Route, handler};
+use serde::Deserialize;
+
+use super::{message, render};
+use crate::domain::NewUser;
+use crate::service::{App, ServiceError, setup};
+use crate::web::csrf;
+
+#[derive(askama::Template)]
+#[template(path = "setup.html")]
+struct SetupPage<'a> {
+    token: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
+    username: &'a str,
+    name: &'a str,
+    email: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupQuery {
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    token: String,
+    csrf: String,
+    username: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    password: String,
+    password_repeat: String,
+}
+
+pub fn routes() -> Route {
+    Route::new().at("/", poem::get(show).post(submit))
+}
+
+fn invalid_link() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Setup link not valid",
+        "This setup link is invalid, already used or expired. Restart Latchkey with an empty data file to get a new one, or create a user with `latchkey user add`.",
+    )
+}
+
+fn unavailable(e: ServiceError) -> Response {
+    tracing::error!(error = %e, "setup failed");
+    message(StatusCode::SERVICE_UNAVAILABLE, "Try again", "Latchkey could not complete this request. Please try again.")
+}
+
+#[handler]
+async fn show(req: &Request, Data(app): Data<&App>, Query(q): Query<SetupQuery>) -> Response {
+    let Some(token) = q.token.filter(|t| t.len() <= 64) else {
+        return invalid_link();
+    };
+    match setup::is_valid(app, token.clone()).await {
+        Ok(true) => form(req, app, &token, None, "", "", "", StatusCode::OK),
+        Ok(false) => invalid_link(),
+        Err(e) => unavailable(e),
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "a page re-rendered with what the person typed")]
+fn form(
+    req: &Request,
+    app: &App,
+    token: &str,
+    error: Option<&str>,
+    username: &str,
+    name: &str,
+    email: &str,
+    status: StatusCode,
+) -> Response {
+    let https = app.config.is_https();
+    let (csrf_token, cookie) = match csrf::issue(req, https) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(ServiceError::Internal(e.to_string())),
+    };
+    let page = SetupPage {
+        token,
+        csrf: &csrf_token,
+        error,
+        username,
+        name,
+        email,
+    };
+    let mut resp = render(&page, status);
+    if let Some(c) = cookie
+        && let Ok(v) = c.parse()
+    {
+        resp.headers_mut().append(poem::http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[handler]
+async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) -> Response {
+    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Go back, reload the page and try again.",
+        );
+    }
+    let again = |error: &str| form(req, app, &f.token, Some(error), &f.username, &f.name, &f.email, StatusCode::BAD_REQUEST);
+    if f.password != f.password_repeat {
+        return again("The two passwords do not match.");
+    }
+    let profile = NewUser {
+        username: f.username.clone(),
+        name: Some(f.name.trim().to_owned()).filter(|n| !n.is_empty()),
+        email: Some(f.email.trim().to_owned()).filter(|e| !e.is_empty()),
+        email_verified: false,
+        groups: vec![],
+    };
+    match setup::complete(app, f.token.clone(), profile, f.password.clone()).await {
+        Ok(user) => message(
+            StatusCode::OK,
+            "Administrator created",
+            &format!(
+                "The administrator account `{}` is ready. It belongs to the `admins` group. This setup link no longer works.",
+                user.username
+            ),
+        )
+        .into_response(),
+        Err(ServiceError::Invalid { message, .. }) => again(&message),
+        Err(ServiceError::Forbidden(_)) => invalid_link(),
+        Err(e) => unavailable(e),
+    }
+}

@@ -617,7 +617,7 @@ impl Validator<'_> {
 }
 
 fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
-    let p = PathBuf::from(path);
+    let p = PathBuf::from(path.strip_prefix("./").unwrap_or(path));
     match base {
         Some(b) if p.is_relative() && !b.as_os_str().is_empty() => b.join(p),
         _ => p,
@@ -640,7 +640,7 @@ mod tests {
     fn the_shipped_example_configuration_is_valid() {
         let c = parse_ok(EMBEDDED_DEFAULT);
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.data, PathBuf::from("./data/identity.redb"));
+        assert_eq!(c.data, PathBuf::from("data/identity.redb"));
         assert!(!c.clients.is_empty());
     }
 

@@ -116,12 +116,18 @@ pub enum UserCommand {
     },
     /// Show one user, by username or subject.
     Show {
+        /// A username or subject. Subjects are random and may begin with '-', which is read as
+        /// part of the value here rather than as an option.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         out: Output,
     },
     /// Set a user's password.
     Passwd {
+        /// A username or subject. Subjects are random and may begin with '-', which is read as
+        /// part of the value here rather than as an option.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         /// Read the password from the first line of standard input.
         #[arg(long)]
@@ -131,18 +137,27 @@ pub enum UserCommand {
     },
     /// Stop a user from signing in.
     Disable {
+        /// A username or subject. Subjects are random and may begin with '-', which is read as
+        /// part of the value here rather than as an option.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         out: Output,
     },
     /// Let a disabled user sign in again.
     Enable {
+        /// A username or subject. Subjects are random and may begin with '-', which is read as
+        /// part of the value here rather than as an option.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         out: Output,
     },
     /// Delete a user.
     Delete {
+        /// A username or subject. Subjects are random and may begin with '-', which is read as
+        /// part of the value here rather than as an option.
+        #[arg(allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         out: Output,
@@ -238,7 +253,10 @@ pub enum CliError {
 /// Parses the command line, runs the command and maps every error to a message and exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -278,7 +296,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Client(ClientCommand::HashSecret) => {
             let secret = read_stdin_line()?;
             if secret.len() < 32 {
-                return Err(CliError::Usage("the secret must have at least 32 characters".into()));
+                return Err(CliError::Usage(
+                    "the secret must have at least 32 characters".into(),
+                ));
             }
             println!("{}", digest_text(&secret));
             Ok(())
@@ -327,7 +347,11 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 out,
             } => (
                 R::UserList {
-                    query: ListUsers { search, after, limit },
+                    query: ListUsers {
+                        search,
+                        after,
+                        limit,
+                    },
                 },
                 out,
             ),
@@ -340,8 +364,20 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 let password = read_password(password_stdin, true)?;
                 (R::UserPasswd { user, password }, out)
             }
-            UserCommand::Disable { user, out } => (R::UserSetDisabled { user, disabled: true }, out),
-            UserCommand::Enable { user, out } => (R::UserSetDisabled { user, disabled: false }, out),
+            UserCommand::Disable { user, out } => (
+                R::UserSetDisabled {
+                    user,
+                    disabled: true,
+                },
+                out,
+            ),
+            UserCommand::Enable { user, out } => (
+                R::UserSetDisabled {
+                    user,
+                    disabled: false,
+                },
+                out,
+            ),
             UserCommand::Delete { user, out } => (R::UserDelete { user }, out),
         },
         Command::Client(c) => match c {
@@ -373,8 +409,12 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
             ClientCommand::List { out } => (R::ClientList, out),
             ClientCommand::Show { client_id, out } => (R::ClientShow { client_id }, out),
             ClientCommand::Delete { client_id, out } => (R::ClientDelete { client_id }, out),
-            ClientCommand::RotateSecret { client_id, out } => (R::ClientRotateSecret { client_id }, out),
-            ClientCommand::HashSecret => return Err(CliError::Usage("hash-secret runs locally".into())),
+            ClientCommand::RotateSecret { client_id, out } => {
+                (R::ClientRotateSecret { client_id }, out)
+            }
+            ClientCommand::HashSecret => {
+                return Err(CliError::Usage("hash-secret runs locally".into()));
+            }
         },
         Command::Keys(KeysCommand::List { out }) => (R::KeysList, out),
         Command::Keys(KeysCommand::Rotate { out }) => (R::KeysRotate, out),
@@ -429,7 +469,8 @@ fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
     }
     if !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
-            "standard input is not a terminal: pass --password-stdin to read the password from it".into(),
+            "standard input is not a terminal: pass --password-stdin to read the password from it"
+                .into(),
         ));
     }
     let first = rpassword::prompt_password("Password: ")?;
@@ -483,7 +524,10 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
             }
         }
         A::Client(c) => write_client(&mut o, c)?,
-        A::ClientCreated(ClientCreated { client, client_secret }) => {
+        A::ClientCreated(ClientCreated {
+            client,
+            client_secret,
+        }) => {
             write_client(&mut o, client)?;
             if let Some(secret) = client_secret {
                 writeln!(o, "client_secret: {secret}")?;
@@ -493,7 +537,11 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
         A::Clients(list) => {
             for c in list {
                 let kind = if c.public { "public" } else { "confidential" };
-                writeln!(o, "{:<24} {:<13} {:?} {}", c.client_id, kind, c.source, c.name)?;
+                writeln!(
+                    o,
+                    "{:<24} {:<13} {:?} {}",
+                    c.client_id, kind, c.source, c.name
+                )?;
             }
         }
         A::Key(k) => write_key(&mut o, k)?,
@@ -526,7 +574,11 @@ fn write_user(o: &mut impl Write, u: &UserView) -> std::io::Result<()> {
 fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
     writeln!(o, "client_id:     {}", c.client_id)?;
     writeln!(o, "name:          {}", c.name)?;
-    writeln!(o, "type:          {}", if c.public { "public" } else { "confidential" })?;
+    writeln!(
+        o,
+        "type:          {}",
+        if c.public { "public" } else { "confidential" }
+    )?;
     writeln!(o, "redirect_uris: {}", c.redirect_uris.join(" "))?;
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     writeln!(o, "grant_types:   {}", grants.join(" "))?;
@@ -537,6 +589,13 @@ fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
 }
 
 fn write_key(o: &mut impl Write, k: &KeyView) -> std::io::Result<()> {
-    let retire = k.retire_at.map(|t| format!(" retire_at={t}")).unwrap_or_default();
-    writeln!(o, "{} {} {:?} created_at={}{}", k.kid, k.alg, k.status, k.created_at, retire)
+    let retire = k
+        .retire_at
+        .map(|t| format!(" retire_at={t}"))
+        .unwrap_or_default();
+    writeln!(
+        o,
+        "{} {} {:?} created_at={}{}",
+        k.kid, k.alg, k.status, k.created_at, retire
+    )
 }

@@ -23,7 +23,10 @@ impl Clock {
 
     pub fn now(&self) -> Timestamp {
         match self {
-            #[allow(clippy::disallowed_methods, reason = "this is the one place that reads the clock")]
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "this is the one place that reads the clock"
+            )]
             Clock::System => Timestamp(
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

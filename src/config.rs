@@ -97,9 +97,15 @@ impl PasswordPolicy {
     pub fn check(&self, password: &str) -> Option<String> {
         let len = password.chars().count();
         if len < self.min_length {
-            Some(format!("the password must have at least {} characters", self.min_length))
+            Some(format!(
+                "the password must have at least {} characters",
+                self.min_length
+            ))
         } else if len > self.max_length {
-            Some(format!("the password must have at most {} characters", self.max_length))
+            Some(format!(
+                "the password must have at most {} characters",
+                self.max_length
+            ))
         } else {
             None
         }
@@ -215,14 +221,26 @@ enum Clients {
     Skip,
 }
 
-fn load_with(path: Option<&Path>, overrides: &Overrides, clients: Clients) -> Result<Config, ConfigError> {
+fn load_with(
+    path: Option<&Path>,
+    overrides: &Overrides,
+    clients: Clients,
+) -> Result<Config, ConfigError> {
     let (origin, text, base) = match path {
-        Some(p) => (p.display().to_string(), read(p)?, p.parent().map(Path::to_owned)),
+        Some(p) => (
+            p.display().to_string(),
+            read(p)?,
+            p.parent().map(Path::to_owned),
+        ),
         None if Path::new(DEFAULT_PATH).exists() => {
             let p = Path::new(DEFAULT_PATH);
             (p.display().to_string(), read(p)?, None)
         }
-        None => ("the embedded default configuration".to_owned(), EMBEDDED_DEFAULT.to_owned(), None),
+        None => (
+            "the embedded default configuration".to_owned(),
+            EMBEDDED_DEFAULT.to_owned(),
+            None,
+        ),
     };
     parse_with(&origin, &text, base.as_deref(), overrides, clients)
 }
@@ -304,7 +322,12 @@ impl Validator<'_> {
         });
     }
 
-    fn duration(&mut self, key: &str, raw: &Option<Spanned<String>>, default: Duration) -> Duration {
+    fn duration(
+        &mut self,
+        key: &str,
+        raw: &Option<Spanned<String>>,
+        default: Duration,
+    ) -> Duration {
         match raw {
             None => default,
             Some(s) => match s.get_ref().parse::<Duration>() {
@@ -336,7 +359,11 @@ impl Validator<'_> {
         let listen = match listen_text.parse::<SocketAddr>() {
             Ok(a) => a,
             Err(_) => {
-                let key = if overrides.listen.is_some() { "LATCHKEY_LISTEN" } else { "listen" };
+                let key = if overrides.listen.is_some() {
+                    "LATCHKEY_LISTEN"
+                } else {
+                    "listen"
+                };
                 self.problem(
                     key,
                     raw.listen.as_ref().filter(|_| overrides.listen.is_none()),
@@ -351,7 +378,11 @@ impl Validator<'_> {
             .clone()
             .or_else(|| raw.issuer.as_ref().map(|s| s.get_ref().clone()))
             .unwrap_or_else(|| format!("http://{listen}"));
-        let issuer_key = if overrides.issuer.is_some() { "LATCHKEY_ISSUER" } else { "issuer" };
+        let issuer_key = if overrides.issuer.is_some() {
+            "LATCHKEY_ISSUER"
+        } else {
+            "issuer"
+        };
         let issuer_at = raw.issuer.as_ref().filter(|_| overrides.issuer.is_none());
         let issuer = issuer_text.trim_end_matches('/').to_owned();
         match url::Url::parse(&issuer) {
@@ -378,15 +409,27 @@ impl Validator<'_> {
 
         let t = &raw.tokens;
         let lifetimes = Lifetimes {
-            access_token: self.duration("tokens.access_token", &t.access_token, Duration::minutes(10)),
-            refresh_token: self.duration("tokens.refresh_token", &t.refresh_token, Duration::days(30)),
+            access_token: self.duration(
+                "tokens.access_token",
+                &t.access_token,
+                Duration::minutes(10),
+            ),
+            refresh_token: self.duration(
+                "tokens.refresh_token",
+                &t.refresh_token,
+                Duration::days(30),
+            ),
             id_token: self.duration("tokens.id_token", &t.id_token, Duration::minutes(10)),
             authorization_code: self.duration(
                 "tokens.authorization_code",
                 &t.authorization_code,
                 Duration::seconds(60),
             ),
-            session: self.duration("sessions.lifetime", &raw.sessions.lifetime, Duration::hours(12)),
+            session: self.duration(
+                "sessions.lifetime",
+                &raw.sessions.lifetime,
+                Duration::hours(12),
+            ),
         };
         if let Some(code) = &t.authorization_code
             && lifetimes.authorization_code > Duration::minutes(10)
@@ -397,7 +440,11 @@ impl Validator<'_> {
                 "must be at most 10m (RFC 6749 section 4.1.2)",
             );
         }
-        let key_retire_after = self.duration("keys.retire_after", &raw.keys.retire_after, Duration::days(2));
+        let key_retire_after = self.duration(
+            "keys.retire_after",
+            &raw.keys.retire_after,
+            Duration::days(2),
+        );
         let longest_jwt = lifetimes.access_token.max(lifetimes.id_token);
         if key_retire_after < longest_jwt {
             self.problem(
@@ -416,7 +463,11 @@ impl Validator<'_> {
             let at = rc.client_id.clone();
             if let Some(client) = self.client(i, rc, base) {
                 if clients.iter().any(|c| c.client_id == client.client_id) {
-                    self.problem(&format!("client[{i}].client_id"), Some(&at), "is declared twice");
+                    self.problem(
+                        &format!("client[{i}].client_id"),
+                        Some(&at),
+                        "is declared twice",
+                    );
                 } else {
                     clients.push(client);
                 }
@@ -544,7 +595,11 @@ impl Validator<'_> {
         };
         let violations = client.rule_violations();
         for (field, reason) in &violations {
-            let at = if *field == "require_pkce" { rc.require_pkce.as_ref() } else { None };
+            let at = if *field == "require_pkce" {
+                rc.require_pkce.as_ref()
+            } else {
+                None
+            };
             match at {
                 Some(at) => self.problem(&key(field), Some(at), *reason),
                 None => self.problem(&key(field), Some(&rc.client_id), *reason),
@@ -562,7 +617,11 @@ impl Validator<'_> {
         let (field, at, plain) = if let Some(f) = &rc.secret_file {
             let path = resolve(base, f.get_ref());
             match std::fs::read_to_string(&path) {
-                Ok(s) => ("secret_file", f, s.trim_end_matches(['\n', '\r']).to_owned()),
+                Ok(s) => (
+                    "secret_file",
+                    f,
+                    s.trim_end_matches(['\n', '\r']).to_owned(),
+                ),
                 Err(e) => {
                     self.problem(
                         &key("secret_file"),
@@ -633,7 +692,9 @@ mod tests {
     }
 
     fn problems(text: &str) -> Vec<Problem> {
-        parse("test.toml", text, None, &Overrides::default()).unwrap_err().problems
+        parse("test.toml", text, None, &Overrides::default())
+            .unwrap_err()
+            .problems
     }
 
     #[test]
@@ -694,7 +755,13 @@ grant_types = ["implicit"]
             issuer: Some("https://id.example.com/".into()),
             data: Some("/tmp/x.redb".into()),
         };
-        let c = parse("t", "listen = \"127.0.0.1:1\"\nissuer = \"http://a\"\n", None, &o).unwrap();
+        let c = parse(
+            "t",
+            "listen = \"127.0.0.1:1\"\nissuer = \"http://a\"\n",
+            None,
+            &o,
+        )
+        .unwrap();
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.issuer, "https://id.example.com");
         assert_eq!(c.data, PathBuf::from("/tmp/x.redb"));

@@ -17,7 +17,9 @@ use crate::store::Store;
 /// Logs go to standard error, as text or JSON; `LATCHKEY_LOG` sets the filter (default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -27,10 +29,12 @@ pub fn init_logging(format: LogFormat) {
 /// Runs the server until a shutdown signal.
 pub async fn run(config: Config) -> Result<(), CliError> {
     let data = config.data.clone();
-    let store = blocking(move || Ok(Store::open(&data)?)).await.map_err(|e| match e {
-        crate::service::ServiceError::Internal(m) => CliError::Usage(m),
-        other => CliError::Service(other),
-    })?;
+    let store = blocking(move || Ok(Store::open(&data)?))
+        .await
+        .map_err(|e| match e {
+            crate::service::ServiceError::Internal(m) => CliError::Usage(m),
+            other => CliError::Service(other),
+        })?;
     let app = App::new(store, config, Clock::System);
     clients::sync_declared(&app).await?;
     let kid = keys::ensure_active(&app).await?;

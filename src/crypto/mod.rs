@@ -1,5 +1,6 @@
 //! Keys, signatures, password hashes, digests and random tokens. The only user of the OS RNG.
 
+pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod random;

@@ -3,6 +3,7 @@
 mod grant;
 mod ids;
 mod key;
+mod oauth;
 mod redirect_uri;
 mod scope;
 mod time;
@@ -11,6 +12,7 @@ mod user;
 pub use grant::GrantType;
 pub use ids::{ClientId, InvalidId, Subject, Username};
 pub use key::SigningKeyRecord;
+pub use oauth::{AuthorizationCode, Consent, Grant, RefreshToken, Session};
 pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
 pub use scope::{InvalidScope, Scope, ScopeSet};
 pub use time::{Duration, Timestamp};

@@ -76,11 +76,17 @@ impl RedirectUri {
         if lowered.contains("%2e") || lowered.contains("%2f") || lowered.contains("%5c") {
             return refuse("has an encoded dot, slash or backslash in its path");
         }
-        if path.split('/').any(|seg| seg == "." || seg == ".." || seg.starts_with("..;")) {
+        if path
+            .split('/')
+            .any(|seg| seg == "." || seg == ".." || seg.starts_with("..;"))
+        {
             return refuse("has a `.` or `..` path segment");
         }
         match url::Url::parse(raw) {
-            Ok(url) if url.host().is_some() && url.username().is_empty() && url.password().is_none() => {}
+            Ok(url)
+                if url.host().is_some()
+                    && url.username().is_empty()
+                    && url.password().is_none() => {}
             _ => return refuse("is not a valid absolute URL"),
         }
         Ok(RedirectUri(raw.to_owned()))
@@ -96,7 +102,9 @@ impl RedirectUri {
             return true;
         }
         match (split_loopback(&self.0), split_loopback(presented)) {
-            (Some((host_a, rest_a)), Some((host_b, rest_b))) => host_a == host_b && rest_a == rest_b,
+            (Some((host_a, rest_a)), Some((host_b, rest_b))) => {
+                host_a == host_b && rest_a == rest_b
+            }
             _ => false,
         }
     }
@@ -208,7 +216,10 @@ mod tests {
             "/relative",
             "",
         ] {
-            assert!(RedirectUri::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                RedirectUri::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

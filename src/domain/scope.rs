@@ -21,7 +21,10 @@ impl Scope {
     pub fn parse(s: &str) -> Result<Scope, InvalidScope> {
         let ok = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
         if s.is_empty() || s.len() > Self::MAX_LEN || !s.bytes().all(ok) {
-            return Err(InvalidScope(format!("`{}` is not a valid scope", s.escape_debug())));
+            return Err(InvalidScope(format!(
+                "`{}` is not a valid scope",
+                s.escape_debug()
+            )));
         }
         Ok(Scope(s.to_owned()))
     }
@@ -65,7 +68,10 @@ impl ScopeSet {
         for token in param.split(' ').filter(|t| !t.is_empty()) {
             set.insert(Scope::parse(token)?);
             if set.len() > Self::MAX_COUNT {
-                return Err(InvalidScope(format!("more than {} scopes", Self::MAX_COUNT)));
+                return Err(InvalidScope(format!(
+                    "more than {} scopes",
+                    Self::MAX_COUNT
+                )));
             }
         }
         Ok(ScopeSet(set))

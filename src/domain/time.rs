@@ -6,7 +6,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Seconds since the Unix epoch. Only `crate::clock` creates one from the wall clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -82,7 +84,12 @@ mod tests {
 
     #[test]
     fn durations_parse_with_units_and_print_back() {
-        for (text, secs) in [("90s", 90), ("10m", 600), ("12h", 43_200), ("30d", 2_592_000)] {
+        for (text, secs) in [
+            ("90s", 90),
+            ("10m", 600),
+            ("12h", 43_200),
+            ("30d", 2_592_000),
+        ] {
             let d: Duration = text.parse().unwrap();
             assert_eq!(d.0, secs);
             assert_eq!(d.to_string(), text);
@@ -91,7 +98,16 @@ mod tests {
 
     #[test]
     fn durations_without_unit_or_with_junk_are_refused() {
-        for text in ["", "10", "m", "10 m", "-5s", "1.5h", "10w", "99999999999999999999d"] {
+        for text in [
+            "",
+            "10",
+            "m",
+            "10 m",
+            "-5s",
+            "1.5h",
+            "10w",
+            "99999999999999999999d",
+        ] {
             assert!(text.parse::<Duration>().is_err(), "{text}");
         }
     }

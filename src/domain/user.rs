@@ -94,10 +94,16 @@ impl Client {
         }
         if self.is_public() {
             if self.grant_types.contains(&GrantType::ClientCredentials) {
-                out.push(("grant_types", "client_credentials is only for confidential clients"));
+                out.push((
+                    "grant_types",
+                    "client_credentials is only for confidential clients",
+                ));
             }
             if !self.require_pkce {
-                out.push(("require_pkce", "PKCE cannot be switched off for a public client"));
+                out.push((
+                    "require_pkce",
+                    "PKCE cannot be switched off for a public client",
+                ));
             }
         }
         out

@@ -4,10 +4,14 @@
 //! The CLI (directly or through the admin socket) and the web layer call the same functions.
 
 pub mod admin;
+pub mod authorize;
 pub mod clients;
 mod error;
 pub mod keys;
+pub mod login;
 pub mod setup;
+pub mod throttle;
+pub mod token;
 pub mod users;
 pub mod views;
 
@@ -34,16 +38,24 @@ pub struct App {
     /// Bounds how many argon2 computations run at once, so a login flood cannot take every
     /// blocking thread.
     hashing: Arc<Semaphore>,
+    /// Throttles password checks (login page, password grant, setup).
+    pub password_throttle: Arc<throttle::Throttle>,
+    /// Throttles client secret checks.
+    pub secret_throttle: Arc<throttle::Throttle>,
 }
 
 impl App {
     pub fn new(store: Store, config: Config, clock: Clock) -> App {
-        let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let permits = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         App {
             store,
             config: Arc::new(config),
             clock,
             hashing: Arc::new(Semaphore::new(permits)),
+            password_throttle: Arc::default(),
+            secret_throttle: Arc::default(),
         }
     }
 
@@ -59,7 +71,11 @@ impl App {
 
     /// Verifies a password on the blocking pool; `None` as the stored hash verifies against a
     /// dummy hash so that the cost is the same.
-    pub async fn verify_password(&self, password: String, stored: Option<String>) -> Result<bool, ServiceError> {
+    pub async fn verify_password(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<bool, ServiceError> {
         let _permit = self
             .hashing
             .acquire()

@@ -41,7 +41,9 @@ pub async fn is_valid(app: &App, token: String) -> Result<bool, ServiceError> {
     blocking(move || {
         let tx = store.read()?;
         Ok(tx.user_count()? == 0
-            && tx.setup_token(&digest(&token))?.is_some_and(|t| t.expires_at > now))
+            && tx
+                .setup_token(&digest(&token))?
+                .is_some_and(|t| t.expires_at > now))
     })
     .await
 }
@@ -58,7 +60,9 @@ pub async fn complete(
         return Err(ServiceError::invalid("password", why));
     }
     if !is_valid(app, token.clone()).await? {
-        return Err(ServiceError::Forbidden("the setup link is invalid, used or expired".into()));
+        return Err(ServiceError::Forbidden(
+            "the setup link is invalid, used or expired".into(),
+        ));
     }
     let hash = app.hash_password(password).await?;
     let now = app.clock.now();
@@ -66,9 +70,13 @@ pub async fn complete(
     let store = app.store.clone();
     blocking(move || {
         let tx = store.write()?;
-        let live = tx.setup_token(&digest(&token))?.is_some_and(|t| t.expires_at > now);
+        let live = tx
+            .setup_token(&digest(&token))?
+            .is_some_and(|t| t.expires_at > now);
         if !live || tx.user_count()? > 0 {
-            return Err(ServiceError::Forbidden("the setup link is invalid, used or expired".into()));
+            return Err(ServiceError::Forbidden(
+                "the setup link is invalid, used or expired".into(),
+            ));
         }
         let user = User {
             subject,

@@ -24,28 +24,41 @@ fn find_or_404(tx: &impl Reads, ident: &str) -> Result<User, ServiceError> {
 }
 
 pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
-    let username = Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e.0))?;
+    let username =
+        Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e.0))?;
     if let Some(email) = &new.email {
         let ok = email.len() <= 254
-            && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
+            && email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
             && !email.chars().any(|c| c.is_whitespace() || c.is_control());
         if !ok {
-            return Err(ServiceError::invalid("email", format!("`{}` is not an email address", email.escape_debug())));
+            return Err(ServiceError::invalid(
+                "email",
+                format!("`{}` is not an email address", email.escape_debug()),
+            ));
         }
     }
     if let Some(name) = &new.name
         && (name.chars().count() > 200 || name.chars().any(char::is_control))
     {
-        return Err(ServiceError::invalid("name", "must be at most 200 characters without control characters"));
+        return Err(ServiceError::invalid(
+            "name",
+            "must be at most 200 characters without control characters",
+        ));
     }
     for g in &new.groups {
         let ok = !g.is_empty()
             && g.len() <= 64
-            && g.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            && g.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !ok {
             return Err(ServiceError::invalid(
                 "groups",
-                format!("group `{}` must be 1 to 64 letters, digits, '.', '_' or '-'", g.escape_debug()),
+                format!(
+                    "group `{}` must be 1 to 64 letters, digits, '.', '_' or '-'",
+                    g.escape_debug()
+                ),
             ));
         }
     }
@@ -60,7 +73,11 @@ fn check_password(app: &App, password: &str) -> Result<(), ServiceError> {
 }
 
 /// Creates a user, with a password when one is given.
-pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<UserView, ServiceError> {
+pub async fn add(
+    app: &App,
+    new: NewUser,
+    password: Option<String>,
+) -> Result<UserView, ServiceError> {
     let username = check_profile(&new)?;
     if let Some(p) = &password {
         check_password(app, p)?;
@@ -124,15 +141,24 @@ pub async fn list(app: &App, query: ListUsers) -> Result<Page<UserView>, Service
             for user in batch {
                 let hit = needle.as_deref().is_none_or(|n| {
                     user.username.key().contains(n)
-                        || user.email.as_deref().is_some_and(|e| e.to_lowercase().contains(n))
-                        || user.name.as_deref().is_some_and(|e| e.to_lowercase().contains(n))
+                        || user
+                            .email
+                            .as_deref()
+                            .is_some_and(|e| e.to_lowercase().contains(n))
+                        || user
+                            .name
+                            .as_deref()
+                            .is_some_and(|e| e.to_lowercase().contains(n))
                 });
                 if hit {
                     items.push(UserView::from(&user));
                     if items.len() == limit {
                         let next = Some(user.username.key());
                         let more = !tx.users_by_username(next.as_deref(), 1)?.is_empty();
-                        return Ok(Page { items, next: next.filter(|_| more) });
+                        return Ok(Page {
+                            items,
+                            next: next.filter(|_| more),
+                        });
                     }
                 }
             }
@@ -221,7 +247,11 @@ pub async fn update_profile(
 }
 
 /// Sets a new password.
-pub async fn set_password(app: &App, ident: String, password: String) -> Result<UserView, ServiceError> {
+pub async fn set_password(
+    app: &App,
+    ident: String,
+    password: String,
+) -> Result<UserView, ServiceError> {
     check_password(app, &password)?;
     get(app, ident.clone()).await?;
     let hash = app.hash_password(password).await?;
@@ -233,7 +263,11 @@ pub async fn set_password(app: &App, ident: String, password: String) -> Result<
 }
 
 /// Disables (`true`) or enables (`false`) a user.
-pub async fn set_disabled(app: &App, ident: String, disabled: bool) -> Result<UserView, ServiceError> {
+pub async fn set_disabled(
+    app: &App,
+    ident: String,
+    disabled: bool,
+) -> Result<UserView, ServiceError> {
     let update = UserUpdate {
         disabled: Some(disabled),
         ..UserUpdate::default()

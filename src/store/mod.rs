@@ -13,7 +13,10 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableHandle};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Client, ClientId, SigningKeyRecord, Subject, Timestamp, User};
+use crate::domain::{
+    AuthorizationCode, Client, ClientId, Consent, Grant, RefreshToken, Session, SigningKeyRecord,
+    Subject, Timestamp, User,
+};
 use tables::Table;
 
 /// The schema version this build reads and writes.
@@ -156,7 +159,9 @@ impl Store {
                 write_schema_version(&tx, SCHEMA_VERSION)?;
             }
             Some(Err(_)) => {
-                return Err(StoreError::Corrupt("the schema version is not a number".into()));
+                return Err(StoreError::Corrupt(
+                    "the schema version is not a number".into(),
+                ));
             }
         }
         tx.commit()?;
@@ -283,8 +288,9 @@ pub trait Reads {
     fn user_by_username_key(&self, key: &str) -> Result<Option<User>, StoreError> {
         match self.raw_get(tables::USERNAMES, key)? {
             Some(subject) => {
-                let subject = String::from_utf8(subject)
-                    .map_err(|_| StoreError::Corrupt("a username index entry is not UTF-8".into()))?;
+                let subject = String::from_utf8(subject).map_err(|_| {
+                    StoreError::Corrupt("a username index entry is not UTF-8".into())
+                })?;
                 self.get_record(tables::USERS, &subject)
             }
             None => Ok(None),
@@ -292,7 +298,11 @@ pub trait Reads {
     }
 
     /// Users in username order, starting after the lower-cased username `after`.
-    fn users_by_username(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
+    fn users_by_username(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
         let mut users = Vec::new();
         for (key, _) in self.raw_scan(tables::USERNAMES, after, limit)? {
             if let Some(user) = self.user_by_username_key(&key)? {
@@ -321,6 +331,73 @@ pub trait Reads {
     fn setup_token(&self, digest: &str) -> Result<Option<SetupTokenRecord>, StoreError> {
         self.get_record(tables::SETUP_TOKENS, digest)
     }
+
+    fn session(&self, digest: &str) -> Result<Option<Session>, StoreError> {
+        self.get_record(tables::SESSIONS, digest)
+    }
+
+    /// Every session, with its digest.
+    fn sessions(&self) -> Result<Vec<(String, Session)>, StoreError> {
+        self.raw_scan(tables::SESSIONS, None, usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| Ok((k, record::decode(tables::SESSIONS.name(), &v)?)))
+            .collect()
+    }
+
+    fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError> {
+        self.get_record(tables::CODES, digest)
+    }
+
+    fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError> {
+        self.get_record(tables::GRANTS, id)
+    }
+
+    fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError> {
+        self.get_record(tables::REFRESH_TOKENS, digest)
+    }
+
+    /// Whether an access token id was revoked.
+    fn is_jti_denied(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(self.raw_get(tables::DENIED_JTIS, jti)?.is_some())
+    }
+
+    fn consent(&self, subject: &Subject, client: &ClientId) -> Result<Option<Consent>, StoreError> {
+        self.get_record(tables::CONSENTS, &consent_key(subject, client))
+    }
+
+    /// A user's consents.
+    fn consents_of(&self, subject: &Subject) -> Result<Vec<Consent>, StoreError> {
+        let prefix = format!("{}\u{1f}", subject.as_str());
+        let mut out = Vec::new();
+        for (k, v) in self.raw_scan(tables::CONSENTS, Some(subject.as_str()), usize::MAX)? {
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push(record::decode(tables::CONSENTS.name(), &v)?);
+        }
+        Ok(out)
+    }
+}
+
+fn consent_key(subject: &Subject, client: &ClientId) -> String {
+    format!("{}\u{1f}{}", subject.as_str(), client.as_str())
+}
+
+/// A revoked access token id, kept until the token would have expired.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DeniedJti {
+    expires_at: Timestamp,
+}
+
+/// Expiry of a row of an expiring table: every such record has `expires_at`.
+fn expiry_of(table: Table, bytes: &[u8]) -> Result<Option<Timestamp>, StoreError> {
+    #[derive(Deserialize)]
+    struct Expiring {
+        expires_at: Timestamp,
+    }
+    Ok(Some(
+        record::decode::<Expiring>(table.name(), bytes)?.expires_at,
+    ))
 }
 
 fn scan<T: ReadableTable<&'static str, &'static [u8]>>(
@@ -349,7 +426,11 @@ pub struct ReadTx(redb::ReadTransaction);
 
 impl Reads for ReadTx {
     fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
+        Ok(self
+            .0
+            .open_table(table)?
+            .get(key)?
+            .map(|v| v.value().to_vec()))
     }
 
     fn raw_scan(
@@ -371,7 +452,11 @@ pub struct WriteTx(redb::WriteTransaction);
 
 impl Reads for WriteTx {
     fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
+        Ok(self
+            .0
+            .open_table(table)?
+            .get(key)?
+            .map(|v| v.value().to_vec()))
     }
 
     fn raw_scan(
@@ -446,7 +531,11 @@ impl WriteTx {
         self.remove(tables::SIGNING_KEYS, kid)
     }
 
-    pub fn put_setup_token(&self, digest: &str, token: &SetupTokenRecord) -> Result<(), StoreError> {
+    pub fn put_setup_token(
+        &self,
+        digest: &str,
+        token: &SetupTokenRecord,
+    ) -> Result<(), StoreError> {
         self.put(tables::SETUP_TOKENS, digest, token)
     }
 
@@ -454,9 +543,77 @@ impl WriteTx {
         self.remove(tables::SETUP_TOKENS, digest)
     }
 
+    pub fn put_session(&self, digest: &str, session: &Session) -> Result<(), StoreError> {
+        self.put(tables::SESSIONS, digest, session)
+    }
+
+    pub fn delete_session(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove(tables::SESSIONS, digest)
+    }
+
+    pub fn put_code(&self, digest: &str, code: &AuthorizationCode) -> Result<(), StoreError> {
+        self.put(tables::CODES, digest, code)
+    }
+
+    pub fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        self.put(tables::GRANTS, &grant.id, grant)
+    }
+
+    pub fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> Result<(), StoreError> {
+        self.put(tables::REFRESH_TOKENS, digest, token)
+    }
+
+    /// Denies an access token id until `until`, when the token expires anyway.
+    pub fn deny_jti(&self, jti: &str, until: Timestamp) -> Result<(), StoreError> {
+        self.put(tables::DENIED_JTIS, jti, &DeniedJti { expires_at: until })
+    }
+
+    pub fn put_consent(&self, consent: &Consent) -> Result<(), StoreError> {
+        self.put(
+            tables::CONSENTS,
+            &consent_key(&consent.subject, &consent.client_id),
+            consent,
+        )
+    }
+
+    pub fn delete_consent(&self, subject: &Subject, client: &ClientId) -> Result<bool, StoreError> {
+        self.remove(tables::CONSENTS, &consent_key(subject, client))
+    }
+
+    /// Deletes rows of the expiring tables whose `expires_at` is at or before `now`, at most
+    /// `limit` in all; returns how many went.
+    pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for table in [
+            tables::SESSIONS,
+            tables::CODES,
+            tables::REFRESH_TOKENS,
+            tables::GRANTS,
+            tables::DENIED_JTIS,
+            tables::SETUP_TOKENS,
+        ] {
+            let mut doomed = Vec::new();
+            for (k, v) in self.raw_scan(table, None, usize::MAX)? {
+                if removed + doomed.len() >= limit {
+                    break;
+                }
+                if expiry_of(table, &v)?.is_some_and(|e| e <= now) {
+                    doomed.push(k);
+                }
+            }
+            for k in &doomed {
+                self.remove(table, k)?;
+            }
+            removed += doomed.len();
+        }
+        Ok(removed)
+    }
+
     /// Removes every setup token.
     pub fn clear_setup_tokens(&self) -> Result<(), StoreError> {
-        self.0.open_table(tables::SETUP_TOKENS)?.retain(|_, _| false)?;
+        self.0
+            .open_table(tables::SETUP_TOKENS)?
+            .retain(|_, _| false)?;
         Ok(())
     }
 
@@ -492,10 +649,20 @@ mod tests {
         let store = Store::in_memory().unwrap();
         let tx = store.write().unwrap();
         tx.put_user(&user("s1", "Alice")).unwrap();
-        assert!(matches!(tx.put_user(&user("s2", "aLiCe")), Err(StoreError::Exists(_))));
+        assert!(matches!(
+            tx.put_user(&user("s2", "aLiCe")),
+            Err(StoreError::Exists(_))
+        ));
         tx.commit().unwrap();
         let read = store.read().unwrap();
-        assert_eq!(read.user_by_username_key("alice").unwrap().unwrap().subject.as_str(), "s1");
+        assert_eq!(
+            read.user_by_username_key("alice")
+                .unwrap()
+                .unwrap()
+                .subject
+                .as_str(),
+            "s1"
+        );
         assert_eq!(read.user_count().unwrap(), 1);
     }
 

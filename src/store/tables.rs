@@ -19,8 +19,34 @@ pub const SIGNING_KEYS: Table = TableDefinition::new("signing_keys");
 /// First-administrator setup tokens, by digest.
 pub const SETUP_TOKENS: Table = TableDefinition::new("setup_tokens");
 
+/// Browser sessions, by digest of the cookie value.
+pub const SESSIONS: Table = TableDefinition::new("sessions");
+/// Authorization codes, by digest.
+pub const CODES: Table = TableDefinition::new("codes");
+/// Grants (token families), by id.
+pub const GRANTS: Table = TableDefinition::new("grants");
+/// Refresh tokens, by digest.
+pub const REFRESH_TOKENS: Table = TableDefinition::new("refresh_tokens");
+/// Revoked access-token ids, kept until the token would have expired anyway.
+pub const DENIED_JTIS: Table = TableDefinition::new("denied_jtis");
+/// Remembered consents, by `subject` + U+001F + `client_id`.
+pub const CONSENTS: Table = TableDefinition::new("consents");
+
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 6] = [META, USERS, USERNAMES, CLIENTS, SIGNING_KEYS, SETUP_TOKENS];
+pub const ALL: [Table; 12] = [
+    META,
+    USERS,
+    USERNAMES,
+    CLIENTS,
+    SIGNING_KEYS,
+    SETUP_TOKENS,
+    SESSIONS,
+    CODES,
+    GRANTS,
+    REFRESH_TOKENS,
+    DENIED_JTIS,
+    CONSENTS,
+];
 
 /// The key in [`META`] that holds the schema version as a decimal string.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";

@@ -3,22 +3,32 @@
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use super::oauth::OAuthApi;
 use crate::crypto::keys::{Jwk, JwkSet};
 use crate::service::{self, App};
 
 #[derive(Tags)]
-enum Tag {
-    /// Liveness and readiness probes for orchestrators and load balancers.
-    Operations,
+pub enum Tag {
+    /// OAuth 2.0 token, revocation and introspection endpoints.
+    #[oai(rename = "OAuth 2.0")]
+    OAuth,
+    /// Metadata that lets clients configure themselves.
+    Discovery,
     /// Public keys that verify Latchkey's signatures.
     Keys,
+    /// Liveness and readiness probes for orchestrators and load balancers.
+    Operations,
 }
 
 /// Every OpenAPI impl block, combined.
-pub type Api = (OpsApi, KeysApi);
+pub type Api = (OAuthApi, KeysApi, OpsApi);
 
 pub fn apis(app: &App) -> Api {
-    (OpsApi { app: app.clone() }, KeysApi { app: app.clone() })
+    (
+        OAuthApi { app: app.clone() },
+        KeysApi { app: app.clone() },
+        OpsApi { app: app.clone() },
+    )
 }
 
 pub struct OpsApi {
@@ -92,7 +102,23 @@ impl From<JwkSet> for JwkSetDoc {
             keys: set
                 .keys
                 .into_iter()
-                .map(|Jwk { kty, crv, x, kid, alg, use_ }| JwkDoc { kty, crv, x, kid, alg, use_ })
+                .map(
+                    |Jwk {
+                         kty,
+                         crv,
+                         x,
+                         kid,
+                         alg,
+                         use_,
+                     }| JwkDoc {
+                        kty,
+                        crv,
+                        x,
+                        kid,
+                        alg,
+                        use_,
+                    },
+                )
                 .collect(),
         }
     }

@@ -10,7 +10,11 @@ const TOKEN_LEN: usize = 43;
 
 /// The cookie's name: `__Host-` prefixed when served over https.
 pub fn cookie_name(https: bool) -> &'static str {
-    if https { "__Host-latchkey-csrf" } else { "latchkey-csrf" }
+    if https {
+        "__Host-latchkey-csrf"
+    } else {
+        "latchkey-csrf"
+    }
 }
 
 /// Reads the value of cookie `name` from the request's `Cookie` headers.
@@ -26,11 +30,20 @@ pub fn read_cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
 }
 
 fn well_formed(token: &str) -> bool {
-    token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == TOKEN_LEN
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A `Set-Cookie` value with the attributes every Latchkey cookie carries.
-pub fn set_cookie(name: &str, value: &str, https: bool, same_site: &str, max_age: Option<u64>) -> String {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    https: bool,
+    same_site: &str,
+    max_age: Option<u64>,
+) -> String {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
     if https {
         c.push_str("; Secure");
@@ -56,7 +69,10 @@ pub fn issue(req: &Request, https: bool) -> Result<(String, Option<String>), ran
 /// Whether the form's token matches the cookie.
 pub fn verify(req: &Request, https: bool, form_token: &str) -> bool {
     match read_cookie(req, cookie_name(https)) {
-        Some(cookie) => well_formed(cookie) && crypto::constant_time_eq(cookie.as_bytes(), form_token.as_bytes()),
+        Some(cookie) => {
+            well_formed(cookie)
+                && crypto::constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
+        }
         None => false,
     }
 }

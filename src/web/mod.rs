@@ -4,17 +4,23 @@
 
 mod api;
 mod csrf;
+mod oauth;
 mod pages;
+mod session_cookie;
 
+use std::net::{IpAddr, Ipv4Addr};
+
+use poem::http::{StatusCode, header};
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
 use crate::service::App;
 
 /// Security headers for every HTML page (see ../shared/SECURITY.md, section Browser). Pages use
 /// only the embedded stylesheet; there is no script.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+pub const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn page_headers() -> SetHeader {
     SetHeader::new()
@@ -32,14 +38,90 @@ pub fn openapi(app: &App) -> OpenApiService<api::Api, ()> {
         .server(app.config.issuer.clone())
 }
 
+/// The largest request body accepted anywhere (larger ones get 413).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// The address a request came from.
+pub fn client_ip(req: &Request) -> IpAddr {
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error, whether the
+/// length is declared or the body is chunked.
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let too_large = || {
+        let body = serde_json::json!({
+            "error": "invalid_request",
+            "error_description": format!("the request body is larger than {MAX_BODY} bytes"),
+        });
+        poem::web::Json(body)
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            .with_header(header::CACHE_CONTROL, "no-store")
+            .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_BODY as u64 => return Ok(too_large()),
+        Some(_) => {}
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            match req.take_body().into_bytes_limit(MAX_BODY).await {
+                Ok(bytes) => req.set_body(bytes),
+                Err(_) => return Ok(too_large()),
+            }
+        }
+        None => {}
+    }
+    Ok(next.call(req).await?.into_response())
+}
+
+/// Path prefixes served by the OpenAPI service; everything else is a page.
+const API_PREFIXES: [&str; 7] = [
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/.well-known",
+    "/healthz",
+    "/readyz",
+    "/api",
+];
+
 /// Every route of the server.
 pub fn routes(app: App) -> impl Endpoint {
+    use pages::oauth as p;
     let api = openapi(&app);
     let spec = api.spec_endpoint();
-    Route::new()
+    let api = std::sync::Arc::new(api.into_endpoint());
+    let mut route = Route::new()
+        .at("/", poem::get(p::home).with(page_headers()))
+        .at(
+            "/login",
+            poem::get(p::login_get)
+                .post(p::login_post)
+                .with(page_headers()),
+        )
+        .at("/logout", poem::post(p::logout_post).with(page_headers()))
+        .at(
+            "/oauth/authorize",
+            poem::get(p::authorize_endpoint)
+                .post(p::authorize_endpoint)
+                .with(page_headers()),
+        )
+        .at(
+            "/oauth/consent",
+            poem::post(p::consent_post).with(page_headers()),
+        )
         .nest("/setup", pages::setup::routes().with(page_headers()))
         .at("/static/style.css", poem::get(pages::stylesheet))
-        .at("/openapi.json", spec)
-        .nest("/", api)
-        .data(app)
+        .at("/openapi.json", spec);
+    for prefix in API_PREFIXES {
+        route = route.nest_no_strip(prefix, api.clone());
+    }
+    route.around(limit_body).data(app)
 }

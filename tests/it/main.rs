@@ -1,1 +1,12 @@
+//! Latchkey's one integration-test binary: each module drives the real `latchkey` executable,
+//! every test with its own temporary directory, port and server.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking, with the message saying why"
+)]
+
+mod foundation;
+mod harness;

@@ -1,5 +1,6 @@
 //! Server-rendered pages (askama templates) and the embedded stylesheet.
 
+pub mod oauth;
 pub mod setup;
 
 use askama::Template;
@@ -39,5 +40,11 @@ pub fn render(template: &impl Template, status: StatusCode) -> Response {
 
 /// An error or notice page.
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    render(&MessagePage { title, message: text }, status)
+    render(
+        &MessagePage {
+            title,
+            message: text,
+        },
+        status,
+    )
 }

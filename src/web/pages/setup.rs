@@ -53,7 +53,11 @@ fn invalid_link() -> Response {
 
 fn unavailable(e: ServiceError) -> Response {
     tracing::error!(error = %e, "setup failed");
-    message(StatusCode::SERVICE_UNAVAILABLE, "Try again", "Latchkey could not complete this request. Please try again.")
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "Latchkey could not complete this request. Please try again.",
+    )
 }
 
 #[handler]
@@ -68,7 +72,10 @@ async fn show(req: &Request, Data(app): Data<&App>, Query(q): Query<SetupQuery>)
     }
 }
 
-#[allow(clippy::too_many_arguments, reason = "a page re-rendered with what the person typed")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a page re-rendered with what the person typed"
+)]
 fn form(
     req: &Request,
     app: &App,
@@ -110,7 +117,18 @@ async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) 
             "This form could not be verified. Go back, reload the page and try again.",
         );
     }
-    let again = |error: &str| form(req, app, &f.token, Some(error), &f.username, &f.name, &f.email, StatusCode::BAD_REQUEST);
+    let again = |error: &str| {
+        form(
+            req,
+            app,
+            &f.token,
+            Some(error),
+            &f.username,
+            &f.name,
+            &f.email,
+            StatusCode::BAD_REQUEST,
+        )
+    };
     if f.password != f.password_repeat {
         return again("The two passwords do not match.");
     }

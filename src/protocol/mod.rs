@@ -1,0 +1,14 @@
+//! OAuth 2.0 and OpenID Connect rules as pure functions: a request, the state loaded for it and
+//! the current time go in; a decision or an [`OAuthError`] comes out. Nothing here knows HTTP,
+//! storage, the clock or the random number generator.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod code;
+pub mod error;
+pub mod params;
+pub mod pkce;
+pub mod refresh;
+pub mod token_request;
+
+pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,104 @@
+//! The authorization endpoint's use cases: loading the client, remembering consent, and issuing a
+//! code bound to everything the token request must repeat.
+
+use super::login::digest;
+use super::{App, ServiceError, blocking};
+use crate::crypto::random;
+use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject};
+use crate::protocol::authorize::AuthorizationRequest;
+use crate::store::Reads;
+
+/// The client named by a request, if registered.
+pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, ServiceError> {
+    let Ok(id) = ClientId::parse(client_id) else {
+        return Ok(None);
+    };
+    let store = app.store.clone();
+    blocking(move || Ok(store.read()?.client(&id)?)).await
+}
+
+/// Whether the user already allowed `client` these scopes (first-party clients need no consent).
+pub async fn has_consent(
+    app: &App,
+    subject: &Subject,
+    client: &Client,
+    scopes: &ScopeSet,
+) -> Result<bool, ServiceError> {
+    if client.first_party {
+        return Ok(true);
+    }
+    let store = app.store.clone();
+    let (subject, id, scopes) = (subject.clone(), client.client_id.clone(), scopes.clone());
+    blocking(move || {
+        Ok(store
+            .read()?
+            .consent(&subject, &id)?
+            .is_some_and(|c| scopes.is_subset(&c.scopes)))
+    })
+    .await
+}
+
+/// Remembers that the user allowed `scopes` to the client, added to what was allowed before.
+pub async fn remember_consent(
+    app: &App,
+    subject: &Subject,
+    client_id: &ClientId,
+    scopes: &ScopeSet,
+) -> Result<(), ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    let (subject, client_id, scopes) = (subject.clone(), client_id.clone(), scopes.clone());
+    blocking(move || {
+        let tx = store.write()?;
+        let mut all: Vec<_> = scopes.iter().cloned().collect();
+        if let Some(old) = tx.consent(&subject, &client_id)? {
+            all.extend(old.scopes.iter().cloned());
+        }
+        tx.put_consent(&Consent {
+            subject,
+            client_id,
+            scopes: ScopeSet::from_scopes(all),
+            granted_at: now,
+        })?;
+        tx.commit()?;
+        Ok(())
+    })
+    .await
+}
+
+/// Issues a single-use code for the request and the signed-in user; returns the code.
+pub async fn issue_code(
+    app: &App,
+    req: &AuthorizationRequest,
+    session: &Session,
+) -> Result<String, ServiceError> {
+    let code = random::token()?;
+    let record = AuthorizationCode {
+        client_id: req.client_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        redirect_uri_sent: req.redirect_uri_sent,
+        subject: session.subject.clone(),
+        scopes: req.scopes.clone(),
+        code_challenge: req.code_challenge.clone(),
+        nonce: req.nonce.clone(),
+        auth_time: session.auth_time,
+        sid: Some(session.sid.clone()),
+        amr: session.amr.clone(),
+        expires_at: app
+            .clock
+            .now()
+            .plus(app.config.lifetimes.authorization_code),
+        redeemed_grant: None,
+    };
+    let store = app.store.clone();
+    let key = digest(&code);
+    blocking(move || {
+        let tx = store.write()?;
+        tx.put_code(&key, &record)?;
+        tx.commit()?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(client_id = %req.client_id, subject = %session.subject, "issued an authorization code");
+    Ok(code)
+}

@@ -1,0 +1,534 @@
+//! The browser side of the authorization server: the authorization endpoint, the login and
+//! consent pages, and signing out.
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Form};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::{message, render};
+use crate::domain::{Client, Session, User};
+use crate::protocol::authorize::{self, Next, Rejection, SessionFacts};
+use crate::protocol::params::{Params, ParamsError};
+use crate::service::login::{self, LoginError};
+use crate::service::{App, ServiceError, authorize as authz};
+use crate::web::{client_ip, csrf, session_cookie};
+
+/// The longest authorization request body or query accepted.
+const MAX_REQUEST: usize = 32 * 1024;
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    return_to: &'a str,
+    username: &'a str,
+    client_name: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    csrf: &'a str,
+    request: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    scopes: Vec<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    csrf: &'a str,
+    username: Option<&'a str>,
+}
+
+/// How a scope reads on the consent page.
+fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "confirm who you are".to_owned(),
+        "profile" => "see your name and username".to_owned(),
+        "email" => "see your email address".to_owned(),
+        "groups" => "see the groups you belong to".to_owned(),
+        "offline_access" => "keep access while you are away, without asking again".to_owned(),
+        "admin" => "administer this Latchkey server".to_owned(),
+        other => format!("use the permission \u{201c}{other}\u{201d}"),
+    }
+}
+
+fn unavailable(e: &ServiceError) -> Response {
+    tracing::error!(error = %e, "a page request failed inside");
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "Latchkey could not complete this request. Please try again in a moment.",
+    )
+}
+
+fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .finish()
+}
+
+fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie
+        && let Ok(v) = c.parse()
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn bad_params(e: ParamsError) -> Response {
+    let detail = match e {
+        ParamsError::TooMany => "The request has too many parameters.".to_owned(),
+        ParamsError::TooLong(name) => format!("The parameter `{name}` is too long."),
+    };
+    message(StatusCode::BAD_REQUEST, "Invalid request", &detail)
+}
+
+/// The signed-in session and user of this browser, if any.
+pub async fn current_session(
+    app: &App,
+    req: &Request,
+) -> Result<Option<(Session, User)>, ServiceError> {
+    match csrf::read_cookie(req, session_cookie::name(app.config.is_https())) {
+        Some(value) => login::current(app, value).await,
+        None => Ok(None),
+    }
+}
+
+/// `GET` and `POST /oauth/authorize`.
+#[handler]
+pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
+    let raw = if req.method() == poem::http::Method::POST {
+        match body.into_bytes_limit(MAX_REQUEST).await {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => {
+                return message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Invalid request",
+                    "The request is too large.",
+                );
+            }
+        }
+    } else {
+        req.uri().query().unwrap_or("").to_owned()
+    };
+    if raw.len() > MAX_REQUEST {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The request is too large.",
+        );
+    }
+    let params = match Params::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => return bad_params(e),
+    };
+    proceed(req, app, &params).await
+}
+
+/// Validates the request, then logs in, asks consent, or answers the client.
+async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
+    let issuer = &app.config.issuer;
+    let client = match params.get("client_id") {
+        Some(id) => match authz::load_client(app, id).await {
+            Ok(c) => c,
+            Err(e) => return unavailable(&e),
+        },
+        None => None,
+    };
+    let request = match authorize::validate(params, client.as_ref()) {
+        Ok(r) => r,
+        Err(Rejection::Page { title, detail }) => {
+            return message(StatusCode::BAD_REQUEST, title, &detail);
+        }
+        Err(Rejection::Redirect {
+            redirect_uri,
+            state,
+            error,
+        }) => {
+            return see_other(&authorize::error_response(
+                issuer,
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            ));
+        }
+    };
+    let Some(client) = client else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Unknown application",
+            "No application is registered with this client_id.",
+        );
+    };
+    let session = match current_session(app, req).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let consented = match &session {
+        Some((s, _)) => match authz::has_consent(app, &s.subject, &client, &request.scopes).await {
+            Ok(c) => c,
+            Err(e) => return unavailable(&e),
+        },
+        None => false,
+    };
+    let facts = session.as_ref().map(|(s, _)| SessionFacts {
+        subject: s.subject.to_string(),
+        auth_time: s.auth_time,
+    });
+    match authorize::next_step(
+        &request,
+        facts.as_ref(),
+        consented,
+        false,
+        None,
+        app.clock.now(),
+    ) {
+        Next::Login => {
+            // After signing in the browser comes back here; `prompt=login` is then satisfied.
+            let prompt: Vec<&str> = params
+                .get("prompt")
+                .unwrap_or("")
+                .split(' ')
+                .filter(|p| !p.is_empty() && *p != "login")
+                .collect();
+            let prompt = prompt.join(" ");
+            let back = params.with("prompt", Some(prompt.as_str()).filter(|p| !p.is_empty()));
+            let return_to = format!("/oauth/authorize?{}", back.encode());
+            login_page(
+                req,
+                app,
+                &return_to,
+                request.login_hint.as_deref().unwrap_or(""),
+                Some(&client),
+                None,
+                StatusCode::OK,
+            )
+        }
+        Next::Consent => {
+            let Some((_, user)) = &session else {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Sign in first",
+                    "Your session has ended; start again.",
+                );
+            };
+            consent_page(req, app, &params.encode(), &client, user, &request.scopes)
+        }
+        Next::IssueCode => {
+            let Some((s, _)) = &session else {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Sign in first",
+                    "Your session has ended; start again.",
+                );
+            };
+            match authz::issue_code(app, &request, s).await {
+                Ok(code) => see_other(&authorize::code_response(issuer, &request, &code)),
+                Err(e) => unavailable(&e),
+            }
+        }
+        Next::Error(error) => see_other(&authorize::error_response(
+            issuer,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+        )),
+    }
+}
+
+fn login_page(
+    req: &Request,
+    app: &App,
+    return_to: &str,
+    username: &str,
+    client: Option<&Client>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+    };
+    let page = LoginPage {
+        csrf: &token,
+        return_to,
+        username,
+        client_name: client.map(|c| c.name.as_str()),
+        error,
+    };
+    with_cookie(render(&page, status), cookie)
+}
+
+fn consent_page(
+    req: &Request,
+    app: &App,
+    request: &str,
+    client: &Client,
+    user: &User,
+    scopes: &crate::domain::ScopeSet,
+) -> Response {
+    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+    };
+    let page = ConsentPage {
+        csrf: &token,
+        request,
+        client_name: &client.name,
+        username: user.username.as_str(),
+        scopes: scopes.iter().map(|s| describe_scope(s.as_str())).collect(),
+    };
+    with_cookie(render(&page, StatusCode::OK), cookie)
+}
+
+/// Where a login may send the browser next: only back into the authorization endpoint or home.
+fn safe_return(return_to: &str) -> &str {
+    let ok = return_to.starts_with("/oauth/authorize?")
+        && !return_to.contains(['\\', '\r', '\n'])
+        && !return_to.starts_with("//");
+    if ok { return_to } else { "/" }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `GET /login`: the login page on its own, or the account page when signed in.
+#[handler]
+pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
+    match current_session(app, req).await {
+        Ok(Some(_)) => see_other("/"),
+        Ok(None) => login_page(req, app, "/", "", None, None, StatusCode::OK),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// The one message for every failed sign-in, so that nothing tells which part was wrong.
+const LOGIN_FAILED: &str = "The username or password is not correct.";
+
+/// `POST /login`.
+#[handler]
+pub async fn login_post(
+    req: &Request,
+    Data(app): Data<&App>,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let https = app.config.is_https();
+    let return_to = safe_return(&f.return_to).to_owned();
+    if !csrf::verify(req, https, &f.csrf) {
+        return login_page(
+            req,
+            app,
+            &return_to,
+            &f.username,
+            None,
+            Some("The form expired. Please try again."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let user = match login::check_password(app, &f.username, &f.password, client_ip(req)).await {
+        Ok(u) => u,
+        Err(LoginError::Failed) => {
+            return login_page(
+                req,
+                app,
+                &return_to,
+                &f.username,
+                None,
+                Some(LOGIN_FAILED),
+                StatusCode::OK,
+            );
+        }
+        Err(LoginError::Throttled(r)) => {
+            let mut resp = login_page(
+                req,
+                app,
+                &return_to,
+                &f.username,
+                None,
+                Some("Too many attempts. Wait a moment, then try again."),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            if let Ok(v) = r.0.to_string().parse() {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return resp;
+        }
+        Err(LoginError::Unavailable(e)) => return unavailable(&e),
+    };
+    // A new session id at every sign-in: any session the browser had is ended first.
+    if let Some(old) = csrf::read_cookie(req, session_cookie::name(https))
+        && let Err(e) = login::end_session(app, old).await
+    {
+        return unavailable(&e);
+    }
+    match login::start_session(app, &user, vec!["pwd".to_owned()]).await {
+        Ok((cookie, _)) => with_cookie(
+            see_other(&return_to),
+            Some(session_cookie::set(&cookie, app)),
+        ),
+        Err(e) => unavailable(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /oauth/consent`: Allow issues the code; Deny answers `access_denied`.
+#[handler]
+pub async fn consent_post(
+    req: &Request,
+    Data(app): Data<&App>,
+    Form(f): Form<ConsentForm>,
+) -> Response {
+    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Start again from the application.",
+        );
+    }
+    let params = match Params::parse(&f.request) {
+        Ok(p) => p,
+        Err(e) => return bad_params(e),
+    };
+    let client = match params.get("client_id") {
+        Some(id) => match authz::load_client(app, id).await {
+            Ok(c) => c,
+            Err(e) => return unavailable(&e),
+        },
+        None => None,
+    };
+    let request = match authorize::validate(&params, client.as_ref()) {
+        Ok(r) => r,
+        Err(Rejection::Page { title, detail }) => {
+            return message(StatusCode::BAD_REQUEST, title, &detail);
+        }
+        Err(Rejection::Redirect {
+            redirect_uri,
+            state,
+            error,
+        }) => {
+            return see_other(&authorize::error_response(
+                &app.config.issuer,
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            ));
+        }
+    };
+    let session = match current_session(app, req).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => return see_other(&format!("/oauth/authorize?{}", params.encode())),
+        Err(e) => return unavailable(&e),
+    };
+    if f.decision != "allow" {
+        let error = crate::protocol::OAuthError::new(
+            crate::protocol::ErrorCode::AccessDenied,
+            "the user denied the request",
+        );
+        return see_other(&authorize::error_response(
+            &app.config.issuer,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+        ));
+    }
+    if let Err(e) =
+        authz::remember_consent(app, &session.subject, &request.client_id, &request.scopes).await
+    {
+        return unavailable(&e);
+    }
+    match authz::issue_code(app, &request, &session).await {
+        Ok(code) => see_other(&authorize::code_response(
+            &app.config.issuer,
+            &request,
+            &code,
+        )),
+        Err(e) => unavailable(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`: ends the browser session.
+#[handler]
+pub async fn logout_post(
+    req: &Request,
+    Data(app): Data<&App>,
+    Form(f): Form<LogoutForm>,
+) -> Response {
+    let https = app.config.is_https();
+    if !csrf::verify(req, https, &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Reload the page and try again.",
+        );
+    }
+    if let Some(cookie) = csrf::read_cookie(req, session_cookie::name(https))
+        && let Err(e) = login::end_session(app, cookie).await
+    {
+        return unavailable(&e);
+    }
+    with_cookie(
+        message(
+            StatusCode::OK,
+            "Signed out",
+            "You are signed out of Latchkey.",
+        ),
+        Some(session_cookie::clear(app)),
+    )
+}
+
+/// `GET /`: who is signed in, with a sign-out button.
+#[handler]
+pub async fn home(req: &Request, Data(app): Data<&App>) -> Response {
+    let session = match current_session(app, req).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+    };
+    let username = session.as_ref().map(|(_, u)| u.username.as_str());
+    with_cookie(
+        render(
+            &HomePage {
+                csrf: &token,
+                username,
+            },
+            StatusCode::OK,
+        ),
+        cookie,
+    )
+    .into_response()
+}

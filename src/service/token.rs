@@ -529,11 +529,17 @@ pub async fn revoke(
                 None => Ok(false),
             }
         };
-        let _found = if refresh_first {
-            try_refresh(&tx)? || try_access(&tx)?
+        type Attempt<'a> = &'a dyn Fn(&WriteTx) -> Result<bool, ServiceError>;
+        let order: [Attempt; 2] = if refresh_first {
+            [&try_refresh, &try_access]
         } else {
-            try_access(&tx)? || try_refresh(&tx)?
+            [&try_access, &try_refresh]
         };
+        for attempt in order {
+            if attempt(&tx)? {
+                break;
+            }
+        }
         tx.commit()?;
         Ok(())
     })

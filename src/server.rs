@@ -47,6 +47,7 @@ pub async fn run(config: Config) -> Result<(), CliError> {
         );
     }
     let socket = admin_socket::serve(app.clone(), &app.config.data).await?;
+    let purger = tokio::spawn(purge_forever(app.clone()));
 
     let acceptor = TcpListener::bind(app.config.listen).into_acceptor().await?;
     for addr in acceptor.local_addr() {
@@ -66,9 +67,37 @@ pub async fn run(config: Config) -> Result<(), CliError> {
         .run_with_graceful_shutdown(routes, shutdown_signal(), Some(StdDuration::from_secs(10)))
         .await;
     socket.abort();
+    purger.abort();
     let _ = std::fs::remove_file(&socket_path);
     tracing::info!("stopped");
     Ok(result?)
+}
+
+/// How often expired codes, tokens, denied `jti`s and sessions are deleted.
+const PURGE_EVERY: StdDuration = StdDuration::from_secs(60);
+/// The most rows one purge transaction deletes, so that it never holds the writer for long.
+const PURGE_BATCH: usize = 5_000;
+
+/// Deletes expired rows in the background, a bounded batch at a time.
+async fn purge_forever(app: App) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        let store = app.store.clone();
+        let now = app.clock.now();
+        let result = blocking(move || {
+            let tx = store.write()?;
+            let n = tx.purge_expired(now, PURGE_BATCH)?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

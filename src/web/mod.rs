@@ -50,7 +50,7 @@ pub fn client_ip(req: &Request) -> IpAddr {
 }
 
 /// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error, whether the
-/// length is declared or the body is chunked.
+/// length is declared or not (chunked).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let too_large = || {
         let body = serde_json::json!({
@@ -70,13 +70,10 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     match declared {
         Some(len) if len > MAX_BODY as u64 => return Ok(too_large()),
         Some(_) => {}
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-            match req.take_body().into_bytes_limit(MAX_BODY).await {
-                Ok(bytes) => req.set_body(bytes),
-                Err(_) => return Ok(too_large()),
-            }
-        }
-        None => {}
+        None => match req.take_body().into_bytes_limit(MAX_BODY).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(_) => return Ok(too_large()),
+        },
     }
     Ok(next.call(req).await?.into_response())
 }

@@ -8,5 +8,9 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod concurrency;
+mod flows;
 mod foundation;
 mod harness;
+mod inproc;
+mod oauth_rules;

@@ -1,0 +1,971 @@
+//! The rules of ../shared/SECURITY.md (Redirects, Codes and PKCE, Tokens, and the bug classes),
+//! each as a named test over HTTP against an in-process server with a fixed clock.
+
+use poem::http::StatusCode;
+
+use crate::inproc::{ISSUER, InProc, PASSWORD, REDIRECT, VERIFIER, WEB_SECRET, basic, claims};
+
+fn assert_error_page(reply: &crate::inproc::Reply) {
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.header("location").is_none(),
+        "an error page never redirects"
+    );
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+}
+
+// Redirects
+
+#[tokio::test]
+async fn missing_unknown_or_mismatched_client_or_redirect_uri_shows_a_page_and_never_redirects() {
+    let mut s = InProc::new("").await;
+    for uri in [
+        "/oauth/authorize?response_type=code".to_owned(),
+        InProc::authorize_uri("nobody", REDIRECT, &[]),
+        InProc::authorize_uri("web", "https://evil.example/cb", &[]),
+        InProc::authorize_uri("web", "https://APP.example.com/cb", &[]),
+        InProc::authorize_uri("web", "https://app.example.com/cb/", &[]),
+        InProc::authorize_uri("web", "https://app.example.com.evil/cb", &[]),
+        InProc::authorize_uri("web", "https://a@b@app.example.com/cb", &[]),
+        InProc::authorize_uri("web", "https://app.example.com/cb/..;/x", &[]),
+        InProc::authorize_uri("web", "https://app.example.com/%2e%2e/cb", &[]),
+        InProc::authorize_uri("web", "JaVaScRiPt:alert(1)", &[]),
+        InProc::authorize_uri("web", "https://app.example.com/cb%09", &[]),
+        InProc::authorize_uri("web", "https://app.example.com/cb%0a", &[]),
+        InProc::authorize_uri("web", "https://app.example.com/cb%0d", &[]),
+        InProc::authorize_uri("spa", "http://localhost:9000/cb", &[]),
+        InProc::authorize_uri("spa", "http://127.0.0.1:9000/cb?x=1", &[]),
+    ] {
+        let reply = s.get(&uri).await;
+        assert_error_page(&reply);
+    }
+}
+
+#[tokio::test]
+async fn loopback_redirect_uris_match_any_port() {
+    let mut s = InProc::new("").await;
+    let reply = s
+        .authorize(&InProc::authorize_uri(
+            "spa",
+            "http://127.0.0.1:41234/cb",
+            &[],
+        ))
+        .await;
+    assert!(
+        reply
+            .location()
+            .starts_with("http://127.0.0.1:41234/cb?code="),
+        "{}",
+        reply.location()
+    );
+}
+
+#[tokio::test]
+async fn every_authorization_response_carries_iss_errors_included() {
+    let mut s = InProc::new("").await;
+    let ok = s
+        .authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
+        .await;
+    assert_eq!(ok.location_param("iss").as_deref(), Some(ISSUER));
+    let err = s
+        .get(&InProc::authorize_uri(
+            "web",
+            REDIRECT,
+            &[("response_type", "token")],
+        ))
+        .await;
+    assert_eq!(
+        err.location_param("error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(err.location_param("iss").as_deref(), Some(ISSUER));
+    assert_eq!(err.location_param("state").as_deref(), Some("xyz"));
+    let meta = s
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json();
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(meta["issuer"], ISSUER);
+    assert_eq!(
+        meta["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+}
+
+#[tokio::test]
+async fn redirects_after_a_post_use_303() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let after_login = s.login_from(&login, "alice", PASSWORD).await;
+    assert_eq!(after_login.status, StatusCode::SEE_OTHER);
+    let consent = s.get(after_login.location()).await;
+    let (csrf, request) = (consent.field("csrf"), consent.field("request"));
+    let done = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let uri = InProc::authorize_uri("web", REDIRECT, &[]);
+    let query = uri.split_once('?').unwrap().1.to_owned();
+    let post_authorize = s
+        .send(
+            poem::http::Method::POST,
+            "/oauth/authorize",
+            Some(query),
+            &[],
+        )
+        .await;
+    assert_eq!(post_authorize.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn authorization_requests_work_by_post_as_by_get_and_ignore_unknown_parameters() {
+    let mut s = InProc::new("").await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
+        .await;
+    let uri = InProc::authorize_uri("web", REDIRECT, &[("unknown_param", "1"), ("another", "x")]);
+    let query = uri.split_once('?').unwrap().1.to_owned();
+    let reply = s
+        .send(
+            poem::http::Method::POST,
+            "/oauth/authorize",
+            Some(query),
+            &[],
+        )
+        .await;
+    assert!(
+        reply.location_param("code").is_some(),
+        "{}",
+        reply.location()
+    );
+}
+
+#[tokio::test]
+async fn state_round_trips_exactly_and_an_overlong_state_is_invalid_request() {
+    let mut s = InProc::new("").await;
+    let state = format!("{}&=+ %é\u{1f511}", "s".repeat(500));
+    let reply = s
+        .authorize(&InProc::authorize_uri(
+            "web",
+            REDIRECT,
+            &[("state", &state)],
+        ))
+        .await;
+    assert_eq!(
+        reply.location_param("state").as_deref(),
+        Some(state.as_str())
+    );
+    let long = "s".repeat(3000);
+    let reply = s
+        .get(&InProc::authorize_uri("web", REDIRECT, &[("state", &long)]))
+        .await;
+    assert_eq!(
+        reply.location_param("error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+// Codes and PKCE
+
+#[tokio::test]
+async fn pkce_is_required_for_public_and_by_default_all_clients_and_plain_is_refused() {
+    let mut s = InProc::new("").await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
+        .await;
+    for (client, redirect) in [("web", REDIRECT), ("spa", "http://127.0.0.1/cb")] {
+        let uri = format!(
+            "/oauth/authorize?response_type=code&client_id={client}&redirect_uri={}&state=s",
+            url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+        );
+        let reply = s.get(&uri).await;
+        assert_eq!(
+            reply.location_param("error").as_deref(),
+            Some("invalid_request"),
+            "{client}"
+        );
+        let plain = s
+            .get(&InProc::authorize_uri(
+                client,
+                redirect,
+                &[
+                    ("code_challenge_method", "plain"),
+                    ("code_challenge", VERIFIER),
+                ],
+            ))
+            .await;
+        assert_eq!(
+            plain.location_param("error").as_deref(),
+            Some("invalid_request"),
+            "{client}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_confidential_client_registered_without_pkce_gets_a_code_without_it() {
+    let extra = format!(
+        "[[client]]\nclient_id = \"gitea\"\nredirect_uris = [\"https://git.example.com/cb\"]\nscopes = [\"openid\"]\nrequire_pkce = false\nsecret_digest = \"{}\"\n",
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    );
+    let mut s = InProc::new(&extra).await;
+    let uri = "/oauth/authorize?response_type=code&client_id=gitea&redirect_uri=https%3A%2F%2Fgit.example.com%2Fcb&scope=openid&state=s";
+    let reply = s.authorize(uri).await;
+    let code = reply.location_param("code").expect("a code without PKCE");
+    let token = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://git.example.com/cb"),
+            ],
+            &[("authorization", &basic("gitea", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+}
+
+#[tokio::test]
+async fn a_code_verifier_for_a_code_without_challenge_is_refused() {
+    let extra = format!(
+        "[[client]]\nclient_id = \"gitea\"\nredirect_uris = [\"https://git.example.com/cb\"]\nscopes = [\"openid\"]\nrequire_pkce = false\nsecret_digest = \"{}\"\n",
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    );
+    let mut s = InProc::new(&extra).await;
+    let reply = s
+        .authorize("/oauth/authorize?response_type=code&client_id=gitea&redirect_uri=https%3A%2F%2Fgit.example.com%2Fcb&scope=openid")
+        .await;
+    let code = reply.location_param("code").unwrap();
+    let token = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://git.example.com/cb"),
+                ("code_verifier", VERIFIER),
+            ],
+            &[("authorization", &basic("gitea", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::BAD_REQUEST);
+    assert_eq!(token.json()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn codes_are_long_random_and_expire_after_60_seconds() {
+    let mut s = InProc::new("").await;
+    let a = s.code(&[]).await;
+    let b = s.code(&[]).await;
+    assert_ne!(a, b);
+    assert!(
+        latchkey::crypto::b64url_decode(&a).unwrap().len() >= 16,
+        "at least 128 bits"
+    );
+    s.advance(61);
+    let reply = s.exchange(&a).await;
+    assert_eq!(reply.json()["error"], "invalid_grant");
+    let c = s.code(&[]).await;
+    s.advance(59);
+    assert_eq!(s.exchange(&c).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client_redirect_uri_and_verifier() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let other_client = s
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+    assert_eq!(other_client.json()["error"], "invalid_grant");
+    let other_redirect = s
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://app.example.com/other"),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(other_redirect.json()["error"], "invalid_grant");
+    let wrong_verifier = s
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &VERIFIER.replace('d', "e")),
+        ])
+        .await;
+    assert_eq!(wrong_verifier.json()["error"], "invalid_grant");
+    let no_verifier = s
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
+        .await;
+    assert_eq!(no_verifier.json()["error"], "invalid_grant");
+    assert_eq!(
+        s.exchange(&code).await.status,
+        StatusCode::OK,
+        "wrong attempts do not use the code up"
+    );
+}
+
+#[tokio::test]
+async fn reused_code_is_invalid_grant_and_revokes_tokens() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[("scope", "openid offline_access")]).await;
+    let first = s.exchange(&code).await.json();
+    let access = first["access_token"].as_str().unwrap().to_owned();
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(s.introspect(&access).await["active"], true);
+    let second = s.exchange(&code).await;
+    assert_eq!(second.status, StatusCode::BAD_REQUEST);
+    assert_eq!(second.json()["error"], "invalid_grant");
+    assert_eq!(s.introspect(&access).await["active"], false);
+    let refreshed = s
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!(refreshed.json()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_replay_with_wrong_parameters_revokes_nothing() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let access = s.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = s
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &"x".repeat(43)),
+        ])
+        .await;
+    assert_eq!(wrong.json()["error"], "invalid_grant");
+    let by_other = s
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("client_id", "spa"),
+            ],
+        )
+        .await;
+    assert_eq!(by_other.json()["error"], "invalid_grant");
+    assert_eq!(s.introspect(&access).await["active"], true);
+}
+
+// Tokens
+
+#[tokio::test]
+async fn access_tokens_are_rfc9068_jwts_signed_with_eddsa() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let body = s.exchange(&code).await.json();
+    let at = body["access_token"].as_str().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &latchkey::crypto::b64url_decode(at.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["typ"], "at+jwt");
+    let jwks = s.get("/.well-known/jwks.json").await.json();
+    assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
+    let c = claims(at);
+    for k in [
+        "iss",
+        "sub",
+        "aud",
+        "client_id",
+        "scope",
+        "iat",
+        "exp",
+        "jti",
+        "auth_time",
+    ] {
+        assert!(c.get(k).is_some(), "claim {k} missing in {c}");
+    }
+    assert_eq!(c["iss"], ISSUER);
+    assert_eq!(c["client_id"], "web");
+    assert_eq!(c["scope"], "openid profile");
+    assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 600);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 600);
+}
+
+#[tokio::test]
+async fn token_responses_carry_no_store_and_no_cache_errors_included() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let ok = s.exchange(&code).await;
+    let err = s.exchange(&code).await;
+    for reply in [ok, err] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(reply.header("pragma"), Some("no-cache"));
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_opaque_rotated_and_reuse_revokes_the_family() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[("scope", "openid profile offline_access")]).await;
+    let first = s.exchange(&code).await.json();
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(r1.split('.').count(), 1, "refresh tokens are opaque");
+    assert!(latchkey::crypto::b64url_decode(&r1).unwrap().len() >= 32);
+    let second = s
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
+        .await
+        .json();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    let a2 = second["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    let narrowed = s
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r2),
+            ("scope", "openid"),
+        ])
+        .await
+        .json();
+    assert_eq!(narrowed["scope"], "openid");
+    let r3 = narrowed["refresh_token"].as_str().unwrap().to_owned();
+    let widen = s
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r3),
+            ("scope", "openid email"),
+        ])
+        .await;
+    assert_eq!(widen.json()["error"], "invalid_scope");
+    let replay = s
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
+        .await;
+    assert_eq!(replay.json()["error"], "invalid_grant");
+    assert_eq!(
+        s.token(&[("grant_type", "refresh_token"), ("refresh_token", &r3)])
+            .await
+            .json()["error"],
+        "invalid_grant"
+    );
+    assert_eq!(s.introspect(&a2).await["active"], false);
+}
+
+#[tokio::test]
+async fn errors_are_rfc6749_json_and_bad_client_auth_is_401_with_a_challenge() {
+    let mut s = InProc::new("").await;
+    let wrong = s
+        .post_with(
+            "/oauth/token",
+            &[("grant_type", "client_credentials")],
+            &[("authorization", &basic("web", "wrong"))],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert_eq!(wrong.json()["error"], "invalid_client");
+    for header in ["Basic !!!", "Bearer abc", "Basic", "Digest x"] {
+        let malformed = s
+            .post_with(
+                "/oauth/token",
+                &[("grant_type", "client_credentials")],
+                &[("authorization", header)],
+            )
+            .await;
+        assert_eq!(malformed.status, StatusCode::UNAUTHORIZED, "{header}");
+        assert_eq!(malformed.json()["error"], "invalid_client", "{header}");
+    }
+    let both = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "web"),
+                ("client_secret", WEB_SECRET),
+            ],
+            &[("authorization", &basic("web", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(both.json()["error"], "invalid_request");
+    let unknown_grant = s.token(&[("grant_type", "urn:x")]).await;
+    assert_eq!(unknown_grant.json()["error"], "unsupported_grant_type");
+    let repeated = s
+        .send(
+            poem::http::Method::POST,
+            "/oauth/token",
+            Some("grant_type=client_credentials&grant_type=client_credentials".into()),
+            &[("authorization", &basic("web", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(repeated.status, StatusCode::BAD_REQUEST);
+    assert_eq!(repeated.json()["error"], "invalid_request");
+    let description = wrong.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        description
+            .chars()
+            .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\')
+    );
+}
+
+#[tokio::test]
+async fn client_secrets_are_accepted_in_basic_form_urlencoded_and_in_the_body() {
+    let mut s = InProc::new("").await;
+    let basic_ok = s.token(&[("grant_type", "client_credentials")]).await;
+    assert_eq!(basic_ok.status, StatusCode::OK, "{}", basic_ok.body);
+    let post_ok = s
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "web"),
+                ("client_secret", WEB_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(post_ok.status, StatusCode::OK);
+    assert!(
+        post_ok
+            .json()
+            .get("refresh_token")
+            .is_none_or(|v| v.is_null())
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_is_for_confidential_clients_and_limited_to_their_scopes() {
+    let mut s = InProc::new("").await;
+    let public = s
+        .post(
+            "/oauth/token",
+            &[("grant_type", "client_credentials"), ("client_id", "spa")],
+        )
+        .await;
+    assert_eq!(public.json()["error"], "unauthorized_client");
+    let too_wide = s
+        .token(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .await;
+    assert_eq!(too_wide.json()["error"], "invalid_scope");
+    let ok = s
+        .token(&[("grant_type", "client_credentials"), ("scope", "profile")])
+        .await
+        .json();
+    assert_eq!(ok["scope"], "profile");
+    assert_eq!(claims(ok["access_token"].as_str().unwrap())["sub"], "web");
+}
+
+#[tokio::test]
+async fn the_password_grant_is_off_unless_the_client_enables_it() {
+    let extra = format!(
+        "[[client]]\nclient_id = \"legacy\"\ngrant_types = [\"password\", \"refresh_token\"]\nscopes = [\"profile\"]\nsecret_digest = \"{}\"\n",
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    );
+    let mut s = InProc::new(&extra).await;
+    let refused = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(refused.json()["error"], "unauthorized_client");
+    let legacy = basic("legacy", WEB_SECRET);
+    let ok = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+            &[("authorization", &legacy)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert!(ok.json()["refresh_token"].is_string());
+    let bad = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "nope"),
+            ],
+            &[("authorization", &legacy)],
+        )
+        .await;
+    assert_eq!(bad.json()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn replaced_signing_keys_stay_published_until_their_tokens_expire() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let at = s.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    latchkey::service::keys::rotate(&s.app).await.unwrap();
+    let jwks = s.get("/.well-known/jwks.json").await.json();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.introspect(&at).await["active"],
+        true,
+        "a token signed by the old key still verifies"
+    );
+    s.advance(2 * 86_400 + 1);
+    let jwks = s.get("/.well-known/jwks.json").await.json();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        1,
+        "retired after keys.retire_after"
+    );
+}
+
+#[tokio::test]
+async fn alg_none_and_foreign_tokens_never_introspect_as_active() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let at = s.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parts: Vec<&str> = at.split('.').collect();
+    let none_header = latchkey::crypto::b64url(br#"{"alg":"none","typ":"at+jwt"}"#);
+    for forged in [
+        format!("{none_header}.{}.", parts[1]),
+        format!("{none_header}.{}", parts[1]),
+        format!("{}.{}.AAAA", parts[0], parts[1]),
+    ] {
+        assert_eq!(s.introspect(&forged).await["active"], false);
+    }
+    let spa_token = s
+        .post_with(
+            "/oauth/introspect",
+            &[("token", &at), ("client_id", "spa")],
+            &[],
+        )
+        .await;
+    assert_eq!(
+        spa_token.json()["error"],
+        "unauthorized_client",
+        "public clients may not introspect"
+    );
+}
+
+#[tokio::test]
+async fn revocation_answers_200_for_unknown_tokens_and_revokes_only_the_clients_own() {
+    let mut s = InProc::new("").await;
+    let code = s.code(&[]).await;
+    let at = s.exchange(&code).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let unknown = s
+        .post_with(
+            "/oauth/revoke",
+            &[("token", "nonsense")],
+            &[("authorization", &basic("web", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    let foreign = s
+        .post("/oauth/revoke", &[("token", &at), ("client_id", "spa")])
+        .await;
+    assert_eq!(foreign.status, StatusCode::OK);
+    assert_eq!(
+        s.introspect(&at).await["active"],
+        true,
+        "another client cannot revoke it"
+    );
+    let own = s
+        .post_with(
+            "/oauth/revoke",
+            &[("token", &at)],
+            &[("authorization", &basic("web", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(s.introspect(&at).await["active"], false);
+}
+
+// Browser and bug classes
+
+#[tokio::test]
+async fn a_new_session_id_is_issued_at_login_against_session_fixation() {
+    let mut s = InProc::new("").await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
+        .await;
+    let first = s.get("/").await;
+    assert!(first.body.contains("alice"));
+    let page = s
+        .get(&InProc::authorize_uri(
+            "web",
+            REDIRECT,
+            &[("prompt", "login")],
+        ))
+        .await;
+    let relogin = s.login_from(&page, "alice", PASSWORD).await;
+    let cookie = relogin.header("set-cookie").unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(
+        cookie.starts_with("__Host-latchkey-session=") && cookie.contains("Secure"),
+        "https issuer: {cookie}"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_post_to_consent_without_the_csrf_token_is_refused() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let after = s.login_from(&login, "alice", PASSWORD).await;
+    let consent = s.get(after.location()).await;
+    let request = consent.field("request");
+    let forged = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", "forged"),
+                ("request", &request),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.header("location").is_none());
+}
+
+#[tokio::test]
+async fn consent_deny_redirects_access_denied_and_allow_is_remembered_until_more_is_asked() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let after = s.login_from(&login, "alice", PASSWORD).await;
+    let consent = s.get(after.location()).await;
+    assert!(
+        consent.body.contains("Web App"),
+        "the consent page names the client"
+    );
+    let (csrf, request) = (consent.field("csrf"), consent.field("request"));
+    let denied = s
+        .post(
+            "/oauth/consent",
+            &[("csrf", &csrf), ("request", &request), ("decision", "deny")],
+        )
+        .await;
+    assert_eq!(
+        denied.location_param("error").as_deref(),
+        Some("access_denied")
+    );
+    assert_eq!(denied.location_param("iss").as_deref(), Some(ISSUER));
+    s.post(
+        "/oauth/consent",
+        &[
+            ("csrf", &csrf),
+            ("request", &request),
+            ("decision", "allow"),
+        ],
+    )
+    .await;
+    let again = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    assert!(
+        again.location_param("code").is_some(),
+        "consent is remembered"
+    );
+    let more = s
+        .get(&InProc::authorize_uri(
+            "web",
+            REDIRECT,
+            &[("scope", "openid profile email")],
+        ))
+        .await;
+    assert!(
+        more.body.contains("action=\"/oauth/consent\""),
+        "asked again for more scopes"
+    );
+    let forced = s
+        .get(&InProc::authorize_uri(
+            "web",
+            REDIRECT,
+            &[("prompt", "consent")],
+        ))
+        .await;
+    assert!(
+        forced.body.contains("action=\"/oauth/consent\""),
+        "prompt=consent always asks"
+    );
+}
+
+#[tokio::test]
+async fn first_party_clients_skip_consent() {
+    let extra = "[[client]]\nclient_id = \"own\"\npublic = true\nfirst_party = true\nredirect_uris = [\"http://127.0.0.1/own\"]\nscopes = [\"openid\"]\n";
+    let mut s = InProc::new(extra).await;
+    let login = s
+        .get(&InProc::authorize_uri(
+            "own",
+            "http://127.0.0.1/own",
+            &[("scope", "openid")],
+        ))
+        .await;
+    let after = s.login_from(&login, "alice", PASSWORD).await;
+    let next = s.get(after.location()).await;
+    assert!(
+        next.location_param("code").is_some(),
+        "no consent page: {}",
+        next.body
+    );
+}
+
+#[tokio::test]
+async fn login_failures_look_the_same_for_unknown_users_wrong_and_empty_passwords() {
+    let mut s = InProc::new("").await;
+    let page = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let mut bodies = Vec::new();
+    for (user, pass) in [
+        ("nobody", "whatever-password"),
+        ("alice", "wrong-password!!"),
+        ("alice", ""),
+    ] {
+        let reply = s.login_from(&page, user, pass).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        bodies.push(
+            reply
+                .body
+                .replace(user, "USER")
+                .replace(&reply.field("csrf"), "CSRF"),
+        );
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[1], bodies[2]);
+    assert!(bodies[0].contains("The username or password is not correct."));
+}
+
+#[tokio::test]
+async fn throttling_covers_the_login_page_and_the_password_grant_together() {
+    let extra = format!(
+        "[[client]]\nclient_id = \"legacy\"\ngrant_types = [\"password\"]\nscopes = [\"profile\"]\nsecret_digest = \"{}\"\n",
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    );
+    let mut s = InProc::new(&extra).await;
+    let page = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    for _ in 0..5 {
+        s.login_from(&page, "alice", "wrong-password!!").await;
+    }
+    let grant = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+            &[("authorization", &basic("legacy", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(
+        grant.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        grant.body
+    );
+    assert!(grant.header("retry-after").is_some());
+    s.advance(2);
+    let later = s.login_from(&page, "alice", PASSWORD).await;
+    assert_eq!(
+        later.status,
+        StatusCode::SEE_OTHER,
+        "no hard lock-out once the delay passed"
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_requires_csrf() {
+    let mut s = InProc::new("").await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
+        .await;
+    let home = s.get("/").await;
+    let csrf = home.field("csrf");
+    let forged = s.post("/logout", &[("csrf", "nope")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let out = s.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let again = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    assert!(
+        again.body.contains("action=\"/login\""),
+        "signed out: the login page again"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_the_security_headers_and_the_authorize_endpoint_has_no_cors() {
+    let mut s = InProc::new("").await;
+    let page = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+    assert!(!csp.contains("http"), "no external sources: {csp}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(page.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn expired_rows_are_purged() {
+    let mut s = InProc::new("").await;
+    let _code = s.code(&[]).await;
+    s.advance(3600);
+    let store = s.app.store.clone();
+    let now = s.app.clock.now();
+    let tx = store.write().unwrap();
+    let removed = tx.purge_expired(now, 1000).unwrap();
+    tx.commit().unwrap();
+    assert!(removed >= 1, "the expired code is gone");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let mut s = InProc::new("").await;
+    let big = "a".repeat(70 * 1024);
+    let reply = s
+        .send(
+            poem::http::Method::POST,
+            "/oauth/token",
+            Some(format!("grant_type=x&pad={big}")),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

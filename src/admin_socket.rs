@@ -74,10 +74,7 @@ async fn handle(app: &App, stream: UnixStream) -> std::io::Result<()> {
         .await?;
     let reply = match serde_json::from_str::<AdminRequest>(&line) {
         Ok(request) => {
-            tracing::info!(
-                command = request.describe(),
-                "admin command through the socket"
-            );
+            tracing::info!(command = request.describe(), "admin command through the socket");
             match execute(app, request).await {
                 Ok(r) => Reply::Ok(r),
                 Err(e) => Reply::Err(e),
@@ -97,21 +94,14 @@ pub async fn connect(path: &Path) -> Option<UnixStream> {
 }
 
 /// Sends one request over an open connection and waits for the reply.
-pub async fn call(
-    stream: UnixStream,
-    request: &AdminRequest,
-) -> Result<AdminResponse, ServiceError> {
+pub async fn call(stream: UnixStream, request: &AdminRequest) -> Result<AdminResponse, ServiceError> {
     let io = |e: std::io::Error| ServiceError::Internal(format!("admin socket: {e}"));
     let (read, mut write) = stream.into_split();
-    let mut line =
-        serde_json::to_vec(request).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut line = serde_json::to_vec(request).map_err(|e| ServiceError::Internal(e.to_string()))?;
     line.push(b'\n');
     write.write_all(&line).await.map_err(io)?;
     let mut reply = String::new();
-    BufReader::new(read)
-        .read_line(&mut reply)
-        .await
-        .map_err(io)?;
+    BufReader::new(read).read_line(&mut reply).await.map_err(io)?;
     match serde_json::from_str::<Reply>(&reply) {
         Ok(Reply::Ok(r)) => Ok(r),
         Ok(Reply::Err(e)) => Err(e),

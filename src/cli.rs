@@ -253,10 +253,7 @@ pub enum CliError {
 /// Parses the command line, runs the command and maps every error to a message and exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -347,11 +344,7 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 out,
             } => (
                 R::UserList {
-                    query: ListUsers {
-                        search,
-                        after,
-                        limit,
-                    },
+                    query: ListUsers { search, after, limit },
                 },
                 out,
             ),
@@ -364,13 +357,7 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 let password = read_password(password_stdin, true)?;
                 (R::UserPasswd { user, password }, out)
             }
-            UserCommand::Disable { user, out } => (
-                R::UserSetDisabled {
-                    user,
-                    disabled: true,
-                },
-                out,
-            ),
+            UserCommand::Disable { user, out } => (R::UserSetDisabled { user, disabled: true }, out),
             UserCommand::Enable { user, out } => (
                 R::UserSetDisabled {
                     user,
@@ -409,9 +396,7 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
             ClientCommand::List { out } => (R::ClientList, out),
             ClientCommand::Show { client_id, out } => (R::ClientShow { client_id }, out),
             ClientCommand::Delete { client_id, out } => (R::ClientDelete { client_id }, out),
-            ClientCommand::RotateSecret { client_id, out } => {
-                (R::ClientRotateSecret { client_id }, out)
-            }
+            ClientCommand::RotateSecret { client_id, out } => (R::ClientRotateSecret { client_id }, out),
             ClientCommand::HashSecret => {
                 return Err(CliError::Usage("hash-secret runs locally".into()));
             }
@@ -469,8 +454,7 @@ fn read_password(from_stdin: bool, confirm: bool) -> Result<String, CliError> {
     }
     if !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
-            "standard input is not a terminal: pass --password-stdin to read the password from it"
-                .into(),
+            "standard input is not a terminal: pass --password-stdin to read the password from it".into(),
         ));
     }
     let first = rpassword::prompt_password("Password: ")?;
@@ -537,11 +521,7 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
         A::Clients(list) => {
             for c in list {
                 let kind = if c.public { "public" } else { "confidential" };
-                writeln!(
-                    o,
-                    "{:<24} {:<13} {:?} {}",
-                    c.client_id, kind, c.source, c.name
-                )?;
+                writeln!(o, "{:<24} {:<13} {:?} {}", c.client_id, kind, c.source, c.name)?;
             }
         }
         A::Key(k) => write_key(&mut o, k)?,
@@ -589,10 +569,7 @@ fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
 }
 
 fn write_key(o: &mut impl Write, k: &KeyView) -> std::io::Result<()> {
-    let retire = k
-        .retire_at
-        .map(|t| format!(" retire_at={t}"))
-        .unwrap_or_default();
+    let retire = k.retire_at.map(|t| format!(" retire_at={t}")).unwrap_or_default();
     writeln!(
         o,
         "{} {} {:?} created_at={}{}",

@@ -9,8 +9,7 @@ use toml::Spanned;
 
 use crate::crypto;
 use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, RedirectUri, Scope,
-    Timestamp,
+    Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, RedirectUri, Scope, Timestamp,
 };
 
 /// The example configuration shipped in the repository, used when no file is found.
@@ -221,17 +220,9 @@ enum Clients {
     Skip,
 }
 
-fn load_with(
-    path: Option<&Path>,
-    overrides: &Overrides,
-    clients: Clients,
-) -> Result<Config, ConfigError> {
+fn load_with(path: Option<&Path>, overrides: &Overrides, clients: Clients) -> Result<Config, ConfigError> {
     let (origin, text, base) = match path {
-        Some(p) => (
-            p.display().to_string(),
-            read(p)?,
-            p.parent().map(Path::to_owned),
-        ),
+        Some(p) => (p.display().to_string(), read(p)?, p.parent().map(Path::to_owned)),
         None if Path::new(DEFAULT_PATH).exists() => {
             let p = Path::new(DEFAULT_PATH);
             (p.display().to_string(), read(p)?, None)
@@ -322,12 +313,7 @@ impl Validator<'_> {
         });
     }
 
-    fn duration(
-        &mut self,
-        key: &str,
-        raw: &Option<Spanned<String>>,
-        default: Duration,
-    ) -> Duration {
+    fn duration(&mut self, key: &str, raw: &Option<Spanned<String>>, default: Duration) -> Duration {
         match raw {
             None => default,
             Some(s) => match s.get_ref().parse::<Duration>() {
@@ -344,13 +330,7 @@ impl Validator<'_> {
         }
     }
 
-    fn config(
-        &mut self,
-        origin: &str,
-        raw: RawConfig,
-        base: Option<&Path>,
-        overrides: &Overrides,
-    ) -> Config {
+    fn config(&mut self, origin: &str, raw: RawConfig, base: Option<&Path>, overrides: &Overrides) -> Config {
         let listen_text = overrides
             .listen
             .clone()
@@ -395,9 +375,7 @@ impl Validator<'_> {
             _ => self.problem(
                 issuer_key,
                 issuer_at,
-                format!(
-                    "`{issuer_text}` must be an http or https URL with a host and no query or fragment"
-                ),
+                format!("`{issuer_text}` must be an http or https URL with a host and no query or fragment"),
             ),
         }
 
@@ -409,27 +387,15 @@ impl Validator<'_> {
 
         let t = &raw.tokens;
         let lifetimes = Lifetimes {
-            access_token: self.duration(
-                "tokens.access_token",
-                &t.access_token,
-                Duration::minutes(10),
-            ),
-            refresh_token: self.duration(
-                "tokens.refresh_token",
-                &t.refresh_token,
-                Duration::days(30),
-            ),
+            access_token: self.duration("tokens.access_token", &t.access_token, Duration::minutes(10)),
+            refresh_token: self.duration("tokens.refresh_token", &t.refresh_token, Duration::days(30)),
             id_token: self.duration("tokens.id_token", &t.id_token, Duration::minutes(10)),
             authorization_code: self.duration(
                 "tokens.authorization_code",
                 &t.authorization_code,
                 Duration::seconds(60),
             ),
-            session: self.duration(
-                "sessions.lifetime",
-                &raw.sessions.lifetime,
-                Duration::hours(12),
-            ),
+            session: self.duration("sessions.lifetime", &raw.sessions.lifetime, Duration::hours(12)),
         };
         if let Some(code) = &t.authorization_code
             && lifetimes.authorization_code > Duration::minutes(10)
@@ -440,11 +406,7 @@ impl Validator<'_> {
                 "must be at most 10m (RFC 6749 section 4.1.2)",
             );
         }
-        let key_retire_after = self.duration(
-            "keys.retire_after",
-            &raw.keys.retire_after,
-            Duration::days(2),
-        );
+        let key_retire_after = self.duration("keys.retire_after", &raw.keys.retire_after, Duration::days(2));
         let longest_jwt = lifetimes.access_token.max(lifetimes.id_token);
         if key_retire_after < longest_jwt {
             self.problem(
@@ -463,11 +425,7 @@ impl Validator<'_> {
             let at = rc.client_id.clone();
             if let Some(client) = self.client(i, rc, base) {
                 if clients.iter().any(|c| c.client_id == client.client_id) {
-                    self.problem(
-                        &format!("client[{i}].client_id"),
-                        Some(&at),
-                        "is declared twice",
-                    );
+                    self.problem(&format!("client[{i}].client_id"), Some(&at), "is declared twice");
                 } else {
                     clients.push(client);
                 }
@@ -617,11 +575,7 @@ impl Validator<'_> {
         let (field, at, plain) = if let Some(f) = &rc.secret_file {
             let path = resolve(base, f.get_ref());
             match std::fs::read_to_string(&path) {
-                Ok(s) => (
-                    "secret_file",
-                    f,
-                    s.trim_end_matches(['\n', '\r']).to_owned(),
-                ),
+                Ok(s) => ("secret_file", f, s.trim_end_matches(['\n', '\r']).to_owned()),
                 Err(e) => {
                     self.problem(
                         &key("secret_file"),
@@ -755,13 +709,7 @@ grant_types = ["implicit"]
             issuer: Some("https://id.example.com/".into()),
             data: Some("/tmp/x.redb".into()),
         };
-        let c = parse(
-            "t",
-            "listen = \"127.0.0.1:1\"\nissuer = \"http://a\"\n",
-            None,
-            &o,
-        )
-        .unwrap();
+        let c = parse("t", "listen = \"127.0.0.1:1\"\nissuer = \"http://a\"\n", None, &o).unwrap();
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.issuer, "https://id.example.com");
         assert_eq!(c.data, PathBuf::from("/tmp/x.redb"));

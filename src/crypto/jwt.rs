@@ -31,11 +31,7 @@ pub enum JwtError {
 }
 
 /// Signs `claims` with `key`, with header `typ` (for example `at+jwt` or `JWT`).
-pub fn sign(
-    key: &SigningKeyRecord,
-    typ: &str,
-    claims: &impl Serialize,
-) -> Result<String, JwtError> {
+pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &impl Serialize) -> Result<String, JwtError> {
     let header = serde_json::json!({ "alg": key.alg, "kid": key.kid, "typ": typ });
     let header = serde_json::to_vec(&header).map_err(|_| JwtError::Malformed)?;
     let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Malformed)?;
@@ -55,9 +51,7 @@ pub fn verify(
         return Err(JwtError::Oversized);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwtError::Malformed);
     };
     let header: Map<String, Value> = b64url_decode(h)
@@ -79,13 +73,8 @@ pub fn verify(
         .get("kid")
         .and_then(Value::as_str)
         .ok_or(JwtError::UnknownKey)?;
-    let record = keys
-        .iter()
-        .find(|k| k.kid == kid)
-        .ok_or(JwtError::UnknownKey)?;
-    let public: VerifyingKey = keys::signing_key(record)
-        .ok_or(JwtError::Key)?
-        .verifying_key();
+    let record = keys.iter().find(|k| k.kid == kid).ok_or(JwtError::UnknownKey)?;
+    let public: VerifyingKey = keys::signing_key(record).ok_or(JwtError::Key)?.verifying_key();
     let sig_bytes: [u8; 64] = b64url_decode(s)
         .and_then(|b| b.try_into().ok())
         .ok_or(JwtError::Malformed)?;
@@ -135,11 +124,7 @@ mod tests {
         };
         let ks = std::slice::from_ref(&k);
         assert_eq!(
-            verify(
-                &forge(serde_json::json!({"alg": "none", "kid": k.kid})),
-                ks,
-                None
-            ),
+            verify(&forge(serde_json::json!({"alg": "none", "kid": k.kid})), ks, None),
             Err(JwtError::Algorithm)
         );
         assert_eq!(
@@ -160,12 +145,7 @@ mod tests {
         );
         let unsigned = format!("{}.{}.", parts[0], parts[1]);
         assert_eq!(verify(&unsigned, ks, None), Err(JwtError::Malformed));
-        let tampered = format!(
-            "{}.{}.{}",
-            parts[0],
-            b64url(br#"{"sub":"admin"}"#),
-            parts[2]
-        );
+        let tampered = format!("{}.{}.{}", parts[0], b64url(br#"{"sub":"admin"}"#), parts[2]);
         assert_eq!(verify(&tampered, ks, None), Err(JwtError::Signature));
         assert_eq!(verify(&t, &[key()], None), Err(JwtError::UnknownKey));
         assert_eq!(verify("a.b", ks, None), Err(JwtError::Malformed));
@@ -174,9 +154,6 @@ mod tests {
             verify(&"a".repeat(MAX_TOKEN_LEN + 1), ks, None),
             Err(JwtError::Oversized)
         );
-        assert_eq!(
-            verify(&t[..t.len() - 3], ks, None),
-            Err(JwtError::Malformed)
-        );
+        assert_eq!(verify(&t[..t.len() - 3], ks, None), Err(JwtError::Malformed));
     }
 }

@@ -43,10 +43,7 @@ pub fn generate(now: Timestamp) -> Result<SigningKeyRecord, random::RngError> {
 /// The RFC 7638 thumbprint of an Ed25519 public key: SHA-256 over the JSON object with the
 /// required members `crv`, `kty`, `x` in lexicographic order and no whitespace.
 pub fn thumbprint(public: &[u8; 32]) -> String {
-    let canonical = format!(
-        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-        b64url(public)
-    );
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b64url(public));
     b64url(&sha256(canonical.as_bytes()))
 }
 
@@ -81,13 +78,9 @@ mod tests {
     #[test]
     fn rfc8037_example_key_has_the_published_thumbprint() {
         // RFC 8037 appendix A.3: the thumbprint of the example Ed25519 public key.
-        let x =
-            crate::crypto::b64url_decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
+        let x = crate::crypto::b64url_decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo").unwrap();
         let x: [u8; 32] = x.try_into().unwrap();
-        assert_eq!(
-            thumbprint(&x),
-            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-        );
+        assert_eq!(thumbprint(&x), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]

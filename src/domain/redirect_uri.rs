@@ -83,10 +83,7 @@ impl RedirectUri {
             return refuse("has a `.` or `..` path segment");
         }
         match url::Url::parse(raw) {
-            Ok(url)
-                if url.host().is_some()
-                    && url.username().is_empty()
-                    && url.password().is_none() => {}
+            Ok(url) if url.host().is_some() && url.username().is_empty() && url.password().is_none() => {}
             _ => return refuse("is not a valid absolute URL"),
         }
         Ok(RedirectUri(raw.to_owned()))
@@ -102,9 +99,7 @@ impl RedirectUri {
             return true;
         }
         match (split_loopback(&self.0), split_loopback(presented)) {
-            (Some((host_a, rest_a)), Some((host_b, rest_b))) => {
-                host_a == host_b && rest_a == rest_b
-            }
+            (Some((host_a, rest_a)), Some((host_b, rest_b))) => host_a == host_b && rest_a == rest_b,
             _ => false,
         }
     }
@@ -216,10 +211,7 @@ mod tests {
             "/relative",
             "",
         ] {
-            assert!(
-                RedirectUri::parse(bad).is_err(),
-                "{bad:?} should be refused"
-            );
+            assert!(RedirectUri::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 

@@ -68,10 +68,7 @@ impl ScopeSet {
         for token in param.split(' ').filter(|t| !t.is_empty()) {
             set.insert(Scope::parse(token)?);
             if set.len() > Self::MAX_COUNT {
-                return Err(InvalidScope(format!(
-                    "more than {} scopes",
-                    Self::MAX_COUNT
-                )));
+                return Err(InvalidScope(format!("more than {} scopes", Self::MAX_COUNT)));
             }
         }
         Ok(ScopeSet(set))

@@ -6,9 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Seconds since the Unix epoch. Only `crate::clock` creates one from the wall clock.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -84,12 +82,7 @@ mod tests {
 
     #[test]
     fn durations_parse_with_units_and_print_back() {
-        for (text, secs) in [
-            ("90s", 90),
-            ("10m", 600),
-            ("12h", 43_200),
-            ("30d", 2_592_000),
-        ] {
+        for (text, secs) in [("90s", 90), ("10m", 600), ("12h", 43_200), ("30d", 2_592_000)] {
             let d: Duration = text.parse().unwrap();
             assert_eq!(d.0, secs);
             assert_eq!(d.to_string(), text);

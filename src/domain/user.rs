@@ -100,10 +100,7 @@ impl Client {
                 ));
             }
             if !self.require_pkce {
-                out.push((
-                    "require_pkce",
-                    "PKCE cannot be switched off for a public client",
-                ));
+                out.push(("require_pkce", "PKCE cannot be switched off for a public client"));
             }
         }
         out

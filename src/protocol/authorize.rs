@@ -64,10 +64,7 @@ fn page(title: &'static str, detail: impl Into<String>) -> Rejection {
 }
 
 /// Checks a request against the client it names (`client` is `None` when unknown).
-pub fn validate(
-    params: &Params,
-    client: Option<&Client>,
-) -> Result<AuthorizationRequest, Rejection> {
+pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, Rejection> {
     if let Some(name) = params.first_repeated(&["client_id", "redirect_uri"]) {
         return Err(page(
             "Invalid request",
@@ -115,10 +112,7 @@ pub fn validate(
         error,
     };
     if state.as_ref().is_some_and(|s| s.len() > MAX_STATE_LEN) {
-        return Err(redirect(
-            OAuthError::invalid_request("state is too long"),
-            None,
-        ));
+        return Err(redirect(OAuthError::invalid_request("state is too long"), None));
     }
     let fail = |error: OAuthError| Err(redirect(error, state.clone()));
 
@@ -177,10 +171,7 @@ pub fn validate(
             "the client may not ask for the scope {extra}"
         )));
     }
-    let code_challenge = match (
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) {
+    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
         (None, None) if client.require_pkce || client.is_public() => {
             return fail(OAuthError::invalid_request(
                 "code_challenge is required (PKCE with S256)",
@@ -204,9 +195,7 @@ pub fn validate(
             ));
         }
         (Some(_), Some(_)) => {
-            return fail(OAuthError::invalid_request(
-                "code_challenge_method must be S256",
-            ));
+            return fail(OAuthError::invalid_request("code_challenge_method must be S256"));
         }
     };
     let nonce = params.get("nonce").map(str::to_owned);
@@ -305,10 +294,7 @@ pub fn next_step(
     };
     if must_login {
         return if req.prompt.none {
-            Next::Error(OAuthError::new(
-                ErrorCode::LoginRequired,
-                "the user must sign in",
-            ))
+            Next::Error(OAuthError::new(ErrorCode::LoginRequired, "the user must sign in"))
         } else {
             Next::Login
         };
@@ -337,12 +323,7 @@ pub fn code_response(issuer: &str, req: &AuthorizationRequest, code: &str) -> St
 }
 
 /// The redirect that delivers an error (RFC 6749 section 4.1.2.1, RFC 9207 `iss`).
-pub fn error_response(
-    issuer: &str,
-    redirect_uri: &str,
-    state: Option<&str>,
-    error: &OAuthError,
-) -> String {
+pub fn error_response(issuer: &str, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> String {
     let mut pairs = vec![
         ("error", error.code.as_str()),
         ("error_description", error.description()),
@@ -373,10 +354,7 @@ pub(crate) mod tests {
                 Some(crate::domain::ClientSecretDigest([1; 32]))
             },
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scopes: vec![
-                Scope::parse("openid").unwrap(),
-                Scope::parse("profile").unwrap(),
-            ],
+            scopes: vec![Scope::parse("openid").unwrap(), Scope::parse("profile").unwrap()],
             first_party: false,
             require_pkce: true,
             source: ClientSource::Store,
@@ -483,10 +461,9 @@ pub(crate) mod tests {
     #[test]
     fn pkce_is_required_and_plain_is_refused() {
         let c = client(false);
-        let no_pkce = Params::parse(
-            "client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code",
-        )
-        .unwrap();
+        let no_pkce =
+            Params::parse("client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code")
+                .unwrap();
         assert_eq!(
             redirected_error(validate(&no_pkce, Some(&c))).0,
             ErrorCode::InvalidRequest
@@ -511,10 +488,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_confidential_client_may_opt_out_of_pkce_but_a_public_one_may_not() {
-        let no_pkce = Params::parse(
-            "client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code",
-        )
-        .unwrap();
+        let no_pkce =
+            Params::parse("client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code")
+                .unwrap();
         let mut c = client(false);
         c.require_pkce = false;
         assert!(validate(&no_pkce, Some(&c)).is_ok());
@@ -525,10 +501,7 @@ pub(crate) mod tests {
 
     #[test]
     fn scopes_beyond_the_clients_are_invalid_scope() {
-        let (code, _) = redirected_error(validate(
-            &params("&scope=openid%20admin"),
-            Some(&client(false)),
-        ));
+        let (code, _) = redirected_error(validate(&params("&scope=openid%20admin"), Some(&client(false))));
         assert_eq!(code, ErrorCode::InvalidScope);
     }
 
@@ -567,10 +540,7 @@ pub(crate) mod tests {
             auth_time: Timestamp(900),
         };
         assert_eq!(next_step(&base, None, true, false, None, now), Next::Login);
-        assert_eq!(
-            next_step(&base, Some(&s), false, false, None, now),
-            Next::Consent
-        );
+        assert_eq!(next_step(&base, Some(&s), false, false, None, now), Next::Consent);
         assert_eq!(
             next_step(&base, Some(&s), true, false, None, now),
             Next::IssueCode
@@ -600,10 +570,7 @@ pub(crate) mod tests {
             },
             ..base.clone()
         };
-        assert_eq!(
-            next_step(&login, Some(&s), true, false, None, now),
-            Next::Login
-        );
+        assert_eq!(next_step(&login, Some(&s), true, false, None, now), Next::Login);
         assert_eq!(
             next_step(&login, Some(&s), true, true, None, now),
             Next::IssueCode
@@ -625,10 +592,7 @@ pub(crate) mod tests {
             max_age: Some(Duration::seconds(50)),
             ..base.clone()
         };
-        assert_eq!(
-            next_step(&aged, Some(&s), true, false, None, now),
-            Next::Login
-        );
+        assert_eq!(next_step(&aged, Some(&s), true, false, None, now), Next::Login);
         let young = AuthorizationRequest {
             max_age: Some(Duration::seconds(500)),
             ..base

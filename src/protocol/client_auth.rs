@@ -93,9 +93,7 @@ pub fn extract(
             .split_once(' ')
             .ok_or_else(|| basic_err("malformed Authorization header"))?;
         if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(basic_err(
-                "the Authorization header must use the Basic scheme",
-            ));
+            return Err(basic_err("the Authorization header must use the Basic scheme"));
         }
         let decoded = STANDARD
             .decode(rest.trim())
@@ -118,9 +116,7 @@ pub fn extract(
         }
         if form_client_id.is_some_and(|f| f != client_id) {
             return Err(CredentialsError {
-                error: OAuthError::invalid_request(
-                    "client_id does not match the Authorization header",
-                ),
+                error: OAuthError::invalid_request("client_id does not match the Authorization header"),
                 basic: false,
             });
         }
@@ -151,10 +147,7 @@ pub fn authenticate(creds: &ClientCredentials, client: Option<&Client>) -> Resul
     let client = client.ok_or_else(fail)?;
     match (creds, &client.secret) {
         (ClientCredentials::None { .. }, None) => Ok(()),
-        (
-            ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. },
-            Some(digest),
-        ) => {
+        (ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. }, Some(digest)) => {
             let presented = crypto::sha256(secret.as_bytes());
             if crypto::constant_time_eq(&presented, &digest.0) {
                 Ok(())
@@ -200,11 +193,7 @@ mod tests {
             &basic("a%zz", "s"),
         ] {
             let e = extract(Some(h), Some("app"), None).unwrap_err();
-            assert_eq!(
-                e.error.code,
-                crate::protocol::ErrorCode::InvalidClient,
-                "{h}"
-            );
+            assert_eq!(e.error.code, crate::protocol::ErrorCode::InvalidClient, "{h}");
             assert!(e.basic);
         }
     }

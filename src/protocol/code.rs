@@ -89,13 +89,7 @@ mod tests {
     #[test]
     fn a_fresh_code_with_matching_parameters_is_valid() {
         assert_eq!(
-            check(
-                &code(Some(CHALLENGE)),
-                "app",
-                URI,
-                Some(VERIFIER),
-                Timestamp(120)
-            ),
+            check(&code(Some(CHALLENGE)), "app", URI, Some(VERIFIER), Timestamp(120)),
             Redemption::Valid
         );
     }
@@ -117,13 +111,7 @@ mod tests {
     #[test]
     fn an_expired_code_is_invalid_grant() {
         assert!(matches!(
-            check(
-                &code(Some(CHALLENGE)),
-                "app",
-                URI,
-                Some(VERIFIER),
-                Timestamp(160)
-            ),
+            check(&code(Some(CHALLENGE)), "app", URI, Some(VERIFIER), Timestamp(160)),
             Redemption::Invalid(_)
         ));
     }

@@ -137,9 +137,7 @@ mod tests {
                 .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\')
         );
         assert_eq!(
-            OAuthError::invalid_request("x".repeat(1000))
-                .description()
-                .len(),
+            OAuthError::invalid_request("x".repeat(1000)).description().len(),
             300
         );
     }

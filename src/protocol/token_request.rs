@@ -117,10 +117,7 @@ pub fn check_client_may_use(client: &Client, grant: GrantType) -> Result<(), OAu
 
 /// The scopes for a grant that asks the client's own scopes: the requested ones, which must all
 /// be allowed, or every allowed scope when none is requested.
-pub fn direct_scopes(
-    client: &Client,
-    requested: Option<&ScopeSet>,
-) -> Result<ScopeSet, OAuthError> {
+pub fn direct_scopes(client: &Client, requested: Option<&ScopeSet>) -> Result<ScopeSet, OAuthError> {
     let allowed = ScopeSet::from_scopes(client.scopes.iter().cloned());
     match requested {
         None => Ok(allowed),
@@ -188,10 +185,7 @@ mod tests {
     #[test]
     fn direct_grants_are_limited_to_the_clients_scopes() {
         let c = crate::protocol::authorize::tests::client(false);
-        assert_eq!(
-            direct_scopes(&c, None).unwrap().to_string(),
-            "openid profile"
-        );
+        assert_eq!(direct_scopes(&c, None).unwrap().to_string(), "openid profile");
         let too_much = ScopeSet::parse("admin").unwrap();
         assert_eq!(
             direct_scopes(&c, Some(&too_much)).unwrap_err().code,

@@ -16,45 +16,20 @@ use crate::store::TableCounts;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum AdminRequest {
-    UserAdd {
-        user: NewUser,
-        password: Option<String>,
-    },
-    UserList {
-        query: ListUsers,
-    },
-    UserShow {
-        user: String,
-    },
-    UserPasswd {
-        user: String,
-        password: String,
-    },
-    UserSetDisabled {
-        user: String,
-        disabled: bool,
-    },
-    UserDelete {
-        user: String,
-    },
-    ClientAdd {
-        client: clients::NewClient,
-    },
+    UserAdd { user: NewUser, password: Option<String> },
+    UserList { query: ListUsers },
+    UserShow { user: String },
+    UserPasswd { user: String, password: String },
+    UserSetDisabled { user: String, disabled: bool },
+    UserDelete { user: String },
+    ClientAdd { client: clients::NewClient },
     ClientList,
-    ClientShow {
-        client_id: String,
-    },
-    ClientDelete {
-        client_id: String,
-    },
-    ClientRotateSecret {
-        client_id: String,
-    },
+    ClientShow { client_id: String },
+    ClientDelete { client_id: String },
+    ClientRotateSecret { client_id: String },
     KeysList,
     KeysRotate,
-    Backup {
-        path: PathBuf,
-    },
+    Backup { path: PathBuf },
 }
 
 impl AdminRequest {
@@ -108,12 +83,8 @@ pub async fn execute(app: &App, request: AdminRequest) -> Result<AdminResponse, 
         R::UserAdd { user, password } => A::User(users::add(app, user, password).await?),
         R::UserList { query } => A::Users(users::list(app, query).await?),
         R::UserShow { user } => A::User(users::get(app, user).await?),
-        R::UserPasswd { user, password } => {
-            A::User(users::set_password(app, user, password).await?)
-        }
-        R::UserSetDisabled { user, disabled } => {
-            A::User(users::set_disabled(app, user, disabled).await?)
-        }
+        R::UserPasswd { user, password } => A::User(users::set_password(app, user, password).await?),
+        R::UserSetDisabled { user, disabled } => A::User(users::set_disabled(app, user, disabled).await?),
         R::UserDelete { user } => A::User(users::delete(app, user).await?),
         R::ClientAdd { client } => A::ClientCreated(clients::add(app, client).await?),
         R::ClientList => A::Clients(clients::list(app).await?),

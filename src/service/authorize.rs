@@ -84,10 +84,7 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         sid: Some(session.sid.clone()),
         amr: session.amr.clone(),
-        expires_at: app
-            .clock
-            .now()
-            .plus(app.config.lifetimes.authorization_code),
+        expires_at: app.clock.now().plus(app.config.lifetimes.authorization_code),
         redeemed_grant: None,
     };
     let store = app.store.clone();

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::views::{ClientCreated, ClientView};
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
-use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, RedirectUri, Scope,
-};
+use crate::domain::{Client, ClientId, ClientSecretDigest, ClientSource, GrantType, RedirectUri, Scope};
 use crate::store::Reads;
 
 /// What an administrator gives to register a client.
@@ -42,17 +40,13 @@ pub fn new_secret() -> Result<(String, ClientSecretDigest), ServiceError> {
 
 /// The `secret_digest` form of a secret, for declaring a client in `identity.toml`.
 pub fn digest_text(secret: &str) -> String {
-    format!(
-        "sha256:{}",
-        crypto::b64url(&crypto::sha256(secret.as_bytes()))
-    )
+    format!("sha256:{}", crypto::b64url(&crypto::sha256(secret.as_bytes())))
 }
 
 fn parse_uris(raw: &[String]) -> Result<Vec<RedirectUri>, ServiceError> {
     let mut out: Vec<RedirectUri> = Vec::new();
     for r in raw {
-        let uri = RedirectUri::parse(r)
-            .map_err(|e| ServiceError::invalid("redirect_uris", e.to_string()))?;
+        let uri = RedirectUri::parse(r).map_err(|e| ServiceError::invalid("redirect_uris", e.to_string()))?;
         if !out.contains(&uri) {
             out.push(uri);
         }
@@ -96,8 +90,7 @@ fn refuse_declared(client: &Client) -> Result<(), ServiceError> {
 
 /// Registers a client. A confidential client gets a new secret, returned here and never again.
 pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceError> {
-    let client_id =
-        ClientId::parse(&new.client_id).map_err(|e| ServiceError::invalid("client_id", e.0))?;
+    let client_id = ClientId::parse(&new.client_id).map_err(|e| ServiceError::invalid("client_id", e.0))?;
     let mut grant_types = new.grant_types.clone();
     if grant_types.is_empty() {
         grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
@@ -153,15 +146,7 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
 /// Lists every client, declared and created.
 pub async fn list(app: &App) -> Result<Vec<ClientView>, ServiceError> {
     let store = app.store.clone();
-    blocking(move || {
-        Ok(store
-            .read()?
-            .clients()?
-            .iter()
-            .map(ClientView::from)
-            .collect())
-    })
-    .await
+    blocking(move || Ok(store.read()?.clients()?.iter().map(ClientView::from).collect())).await
 }
 
 /// Shows one client.
@@ -182,16 +167,8 @@ pub struct ClientUpdate {
 }
 
 /// Updates a client created through the CLI or API.
-pub async fn update(
-    app: &App,
-    id: String,
-    change: ClientUpdate,
-) -> Result<ClientView, ServiceError> {
-    let uris = change
-        .redirect_uris
-        .as_deref()
-        .map(parse_uris)
-        .transpose()?;
+pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<ClientView, ServiceError> {
+    let uris = change.redirect_uris.as_deref().map(parse_uris).transpose()?;
     let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
     let store = app.store.clone();
     blocking(move || {

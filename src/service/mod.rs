@@ -46,9 +46,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Store, config: Config, clock: Clock) -> App {
-        let permits = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         App {
             store,
             config: Arc::new(config),

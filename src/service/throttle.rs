@@ -193,10 +193,7 @@ mod tests {
         assert!(t.begin("alice", ip(1), now).is_ok());
         let RetryAfter(first) = t.begin("alice", ip(1), now).unwrap_err();
         assert_eq!(first, 1);
-        assert!(
-            t.begin("alice", ip(1), now.plus(Duration::seconds(1)))
-                .is_ok()
-        );
+        assert!(t.begin("alice", ip(1), now.plus(Duration::seconds(1))).is_ok());
         let RetryAfter(second) = t
             .begin("alice", ip(1), now.plus(Duration::seconds(1)))
             .unwrap_err();

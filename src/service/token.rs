@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 use super::login::{self, LoginError, digest};
 use super::{App, ServiceError, blocking, keys};
 use crate::crypto::{jwt, random};
-use crate::domain::{
-    Client, Grant, GrantType, RefreshToken, ScopeSet, SigningKeyRecord, Subject, Timestamp,
-};
+use crate::domain::{Client, Grant, GrantType, RefreshToken, ScopeSet, SigningKeyRecord, Subject, Timestamp};
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::code::{self, Redemption};
 use crate::protocol::refresh::{self, RefreshDecision};
@@ -85,14 +83,16 @@ pub async fn authenticate_client(
     auth: ClientAuthInput<'_>,
     ip: IpAddr,
 ) -> Result<Client, Failure> {
-    let creds = client_auth::extract(auth.authorization, auth.client_id, auth.client_secret)
-        .map_err(|e| Failure {
-            kind: if e.error.code == ErrorCode::InvalidClient {
-                FailureKind::Unauthorized { challenge: e.basic }
-            } else {
-                FailureKind::BadRequest
-            },
-            error: e.error,
+    let creds =
+        client_auth::extract(auth.authorization, auth.client_id, auth.client_secret).map_err(|e| {
+            Failure {
+                kind: if e.error.code == ErrorCode::InvalidClient {
+                    FailureKind::Unauthorized { challenge: e.basic }
+                } else {
+                    FailureKind::BadRequest
+                },
+                error: e.error,
+            }
         })?;
     let has_secret = !matches!(creds, ClientCredentials::None { .. });
     let id = creds.client_id().to_owned();
@@ -278,10 +278,9 @@ pub async fn token(
             redirect_uri,
             code_verifier,
         } => redeem_code(app, client, code, redirect_uri, code_verifier).await?,
-        GrantRequest::RefreshToken {
-            refresh_token,
-            scope,
-        } => refresh(app, client, refresh_token, scope).await?,
+        GrantRequest::RefreshToken { refresh_token, scope } => {
+            refresh(app, client, refresh_token, scope).await?
+        }
         GrantRequest::ClientCredentials { scope } => client_credentials(app, client, scope).await?,
         GrantRequest::Password {
             username,
@@ -310,21 +309,45 @@ async fn redeem_code(
         let Some(mut record) = tx.code(&key)? else {
             return Ok(Err(OAuthError::invalid_grant("the code is invalid or expired")));
         };
-        match code::check(&record, client.client_id.as_str(), redirect_uri.as_deref(), verifier.as_deref(), now) {
+        match code::check(
+            &record,
+            client.client_id.as_str(),
+            redirect_uri.as_deref(),
+            verifier.as_deref(),
+            now,
+        ) {
             Redemption::Invalid(e) => Ok(Err(e)),
             Redemption::Replay { grant_id } => {
                 revoke_grant(&tx, &grant_id, now)?;
                 tx.commit()?;
-                Ok(Err(OAuthError::invalid_grant("the code was already used; its tokens are revoked")))
+                Ok(Err(OAuthError::invalid_grant(
+                    "the code was already used; its tokens are revoked",
+                )))
             }
             Redemption::Valid => {
                 if !user_is_active(&tx, &record.subject)? {
                     return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
                 }
                 let signing = active_key(&tx)?;
-                let mint = Mint { app, key: &signing, client: &client, now };
-                let mut grant = mint.new_grant(&record.subject, &record.scopes, record.auth_time, record.sid.clone(), record.amr.clone())?;
-                let access = mint.access_token(Some(&record.subject), &record.scopes, Some(record.auth_time), Some(&grant.id))?;
+                let mint = Mint {
+                    app,
+                    key: &signing,
+                    client: &client,
+                    now,
+                };
+                let mut grant = mint.new_grant(
+                    &record.subject,
+                    &record.scopes,
+                    record.auth_time,
+                    record.sid.clone(),
+                    record.amr.clone(),
+                )?;
+                let access = mint.access_token(
+                    Some(&record.subject),
+                    &record.scopes,
+                    Some(record.auth_time),
+                    Some(&grant.id),
+                )?;
                 let refresh = mint.refresh_token(&tx, &mut grant, &record.scopes)?;
                 record.redeemed_grant = Some(grant.id.clone());
                 tx.put_code(&key, &record)?;
@@ -421,16 +444,11 @@ async fn password_grant(
     let user = match login::check_password(app, &username, &password, ip).await {
         Ok(u) => u,
         Err(LoginError::Failed) => {
-            return Ok(Err(OAuthError::invalid_grant(
-                "invalid username or password",
-            )));
+            return Ok(Err(OAuthError::invalid_grant("invalid username or password")));
         }
         Err(LoginError::Throttled(r)) => {
             return Err(Failure {
-                error: OAuthError::new(
-                    ErrorCode::SlowDown,
-                    "too many failed sign-ins; retry later",
-                ),
+                error: OAuthError::new(ErrorCode::SlowDown, "too many failed sign-ins; retry later"),
                 kind: FailureKind::Throttled { retry_after: r.0 },
             });
         }
@@ -489,12 +507,7 @@ pub fn live_access_token(
 
 /// Token revocation (RFC 7009): the client's own access or refresh token; anything else is
 /// ignored, and the answer is the same.
-pub async fn revoke(
-    app: &App,
-    client: Client,
-    token: String,
-    hint: Option<String>,
-) -> Result<(), Failure> {
+pub async fn revoke(app: &App, client: Client, token: String, hint: Option<String>) -> Result<(), Failure> {
     let app2 = app.clone();
     blocking(move || {
         let app = &app2;
@@ -514,8 +527,7 @@ pub async fn revoke(
         let try_access = |tx: &WriteTx| -> Result<bool, ServiceError> {
             match live_access_token(tx, &app.config.issuer, &token, now)? {
                 Some(claims) => {
-                    if claims.get("client_id").and_then(Value::as_str)
-                        == Some(client.client_id.as_str())
+                    if claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str())
                         && let (Some(jti), Some(exp)) = (
                             claims.get("jti").and_then(Value::as_str),
                             claims.get("exp").and_then(Value::as_u64),
@@ -549,11 +561,7 @@ pub async fn revoke(
 
 /// Token introspection (RFC 7662) for the authenticated client: `active: false` for expired,
 /// revoked, unknown or other clients' tokens.
-pub async fn introspect(
-    app: &App,
-    client: Client,
-    token: String,
-) -> Result<Map<String, Value>, Failure> {
+pub async fn introspect(app: &App, client: Client, token: String) -> Result<Map<String, Value>, Failure> {
     let app2 = app.clone();
     blocking(move || {
         let app = &app2;

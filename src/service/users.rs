@@ -24,8 +24,7 @@ fn find_or_404(tx: &impl Reads, ident: &str) -> Result<User, ServiceError> {
 }
 
 pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
-    let username =
-        Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e.0))?;
+    let username = Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e.0))?;
     if let Some(email) = &new.email {
         let ok = email.len() <= 254
             && email
@@ -73,11 +72,7 @@ fn check_password(app: &App, password: &str) -> Result<(), ServiceError> {
 }
 
 /// Creates a user, with a password when one is given.
-pub async fn add(
-    app: &App,
-    new: NewUser,
-    password: Option<String>,
-) -> Result<UserView, ServiceError> {
+pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<UserView, ServiceError> {
     let username = check_profile(&new)?;
     if let Some(p) = &password {
         check_password(app, p)?;
@@ -145,10 +140,7 @@ pub async fn list(app: &App, query: ListUsers) -> Result<Page<UserView>, Service
                             .email
                             .as_deref()
                             .is_some_and(|e| e.to_lowercase().contains(n))
-                        || user
-                            .name
-                            .as_deref()
-                            .is_some_and(|e| e.to_lowercase().contains(n))
+                        || user.name.as_deref().is_some_and(|e| e.to_lowercase().contains(n))
                 });
                 if hit {
                     items.push(UserView::from(&user));
@@ -247,11 +239,7 @@ pub async fn update_profile(
 }
 
 /// Sets a new password.
-pub async fn set_password(
-    app: &App,
-    ident: String,
-    password: String,
-) -> Result<UserView, ServiceError> {
+pub async fn set_password(app: &App, ident: String, password: String) -> Result<UserView, ServiceError> {
     check_password(app, &password)?;
     get(app, ident.clone()).await?;
     let hash = app.hash_password(password).await?;
@@ -263,11 +251,7 @@ pub async fn set_password(
 }
 
 /// Disables (`true`) or enables (`false`) a user.
-pub async fn set_disabled(
-    app: &App,
-    ident: String,
-    disabled: bool,
-) -> Result<UserView, ServiceError> {
+pub async fn set_disabled(app: &App, ident: String, disabled: bool) -> Result<UserView, ServiceError> {
     let update = UserUpdate {
         disabled: Some(disabled),
         ..UserUpdate::default()

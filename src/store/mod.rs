@@ -14,8 +14,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, RefreshToken, Session, SigningKeyRecord,
-    Subject, Timestamp, User,
+    AuthorizationCode, Client, ClientId, Consent, Grant, RefreshToken, Session, SigningKeyRecord, Subject,
+    Timestamp, User,
 };
 use tables::Table;
 
@@ -32,9 +32,7 @@ type Migration = fn(&redb::WriteTransaction) -> Result<(), StoreError>;
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "the data file {path} is already open in another process (is `latchkey serve` running with it?)"
-    )]
+    #[error("the data file {path} is already open in another process (is `latchkey serve` running with it?)")]
     AlreadyOpen { path: PathBuf },
     #[error(
         "the data file {path} has schema version {found}, newer than this build of latchkey understands ({supported}); run a newer latchkey"
@@ -45,10 +43,7 @@ pub enum StoreError {
         supported: u64,
     },
     #[error("cannot create the data directory {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: PathBuf, source: std::io::Error },
     #[error("the data file is damaged: {0}")]
     Corrupt(String),
     #[error("{0} already exists")]
@@ -159,9 +154,7 @@ impl Store {
                 write_schema_version(&tx, SCHEMA_VERSION)?;
             }
             Some(Err(_)) => {
-                return Err(StoreError::Corrupt(
-                    "the schema version is not a number".into(),
-                ));
+                return Err(StoreError::Corrupt("the schema version is not a number".into()));
             }
         }
         tx.commit()?;
@@ -288,9 +281,8 @@ pub trait Reads {
     fn user_by_username_key(&self, key: &str) -> Result<Option<User>, StoreError> {
         match self.raw_get(tables::USERNAMES, key)? {
             Some(subject) => {
-                let subject = String::from_utf8(subject).map_err(|_| {
-                    StoreError::Corrupt("a username index entry is not UTF-8".into())
-                })?;
+                let subject = String::from_utf8(subject)
+                    .map_err(|_| StoreError::Corrupt("a username index entry is not UTF-8".into()))?;
                 self.get_record(tables::USERS, &subject)
             }
             None => Ok(None),
@@ -298,11 +290,7 @@ pub trait Reads {
     }
 
     /// Users in username order, starting after the lower-cased username `after`.
-    fn users_by_username(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<User>, StoreError> {
+    fn users_by_username(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
         let mut users = Vec::new();
         for (key, _) in self.raw_scan(tables::USERNAMES, after, limit)? {
             if let Some(user) = self.user_by_username_key(&key)? {
@@ -395,9 +383,7 @@ fn expiry_of(table: Table, bytes: &[u8]) -> Result<Option<Timestamp>, StoreError
     struct Expiring {
         expires_at: Timestamp,
     }
-    Ok(Some(
-        record::decode::<Expiring>(table.name(), bytes)?.expires_at,
-    ))
+    Ok(Some(record::decode::<Expiring>(table.name(), bytes)?.expires_at))
 }
 
 fn scan<T: ReadableTable<&'static str, &'static [u8]>>(
@@ -426,11 +412,7 @@ pub struct ReadTx(redb::ReadTransaction);
 
 impl Reads for ReadTx {
     fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .0
-            .open_table(table)?
-            .get(key)?
-            .map(|v| v.value().to_vec()))
+        Ok(self.0.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
     }
 
     fn raw_scan(
@@ -452,11 +434,7 @@ pub struct WriteTx(redb::WriteTransaction);
 
 impl Reads for WriteTx {
     fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .0
-            .open_table(table)?
-            .get(key)?
-            .map(|v| v.value().to_vec()))
+        Ok(self.0.open_table(table)?.get(key)?.map(|v| v.value().to_vec()))
     }
 
     fn raw_scan(
@@ -531,11 +509,7 @@ impl WriteTx {
         self.remove(tables::SIGNING_KEYS, kid)
     }
 
-    pub fn put_setup_token(
-        &self,
-        digest: &str,
-        token: &SetupTokenRecord,
-    ) -> Result<(), StoreError> {
+    pub fn put_setup_token(&self, digest: &str, token: &SetupTokenRecord) -> Result<(), StoreError> {
         self.put(tables::SETUP_TOKENS, digest, token)
     }
 
@@ -611,9 +585,7 @@ impl WriteTx {
 
     /// Removes every setup token.
     pub fn clear_setup_tokens(&self) -> Result<(), StoreError> {
-        self.0
-            .open_table(tables::SETUP_TOKENS)?
-            .retain(|_, _| false)?;
+        self.0.open_table(tables::SETUP_TOKENS)?.retain(|_, _| false)?;
         Ok(())
     }
 

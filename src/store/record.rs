@@ -17,14 +17,11 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 
 pub fn decode<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&RECORD_FORMAT, json)) => serde_json::from_slice(json).map_err(|e| {
-            StoreError::Corrupt(format!("a record in table `{table}` does not decode: {e}"))
-        }),
+        Some((&RECORD_FORMAT, json)) => serde_json::from_slice(json)
+            .map_err(|e| StoreError::Corrupt(format!("a record in table `{table}` does not decode: {e}"))),
         Some((format, _)) => Err(StoreError::Corrupt(format!(
             "a record in table `{table}` has format {format}, which this build does not know"
         ))),
-        None => Err(StoreError::Corrupt(format!(
-            "an empty record in table `{table}`"
-        ))),
+        None => Err(StoreError::Corrupt(format!("an empty record in table `{table}`"))),
     }
 }

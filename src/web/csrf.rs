@@ -37,13 +37,7 @@ fn well_formed(token: &str) -> bool {
 }
 
 /// A `Set-Cookie` value with the attributes every Latchkey cookie carries.
-pub fn set_cookie(
-    name: &str,
-    value: &str,
-    https: bool,
-    same_site: &str,
-    max_age: Option<u64>,
-) -> String {
+pub fn set_cookie(name: &str, value: &str, https: bool, same_site: &str, max_age: Option<u64>) -> String {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
     if https {
         c.push_str("; Secure");
@@ -70,8 +64,7 @@ pub fn issue(req: &Request, https: bool) -> Result<(String, Option<String>), ran
 pub fn verify(req: &Request, https: bool, form_token: &str) -> bool {
     match read_cookie(req, cookie_name(https)) {
         Some(cookie) => {
-            well_formed(cookie)
-                && crypto::constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
+            well_formed(cookie) && crypto::constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
         }
         None => false,
     }

@@ -99,9 +99,7 @@ pub fn routes(app: App) -> impl Endpoint {
         .at("/", poem::get(p::home).with(page_headers()))
         .at(
             "/login",
-            poem::get(p::login_get)
-                .post(p::login_post)
-                .with(page_headers()),
+            poem::get(p::login_get).post(p::login_post).with(page_headers()),
         )
         .at("/logout", poem::post(p::logout_post).with(page_headers()))
         .at(
@@ -110,10 +108,7 @@ pub fn routes(app: App) -> impl Endpoint {
                 .post(p::authorize_endpoint)
                 .with(page_headers()),
         )
-        .at(
-            "/oauth/consent",
-            poem::post(p::consent_post).with(page_headers()),
-        )
+        .at("/oauth/consent", poem::post(p::consent_post).with(page_headers()))
         .nest("/setup", pages::setup::routes().with(page_headers()))
         .at("/static/style.css", poem::get(pages::stylesheet))
         .at("/openapi.json", spec);

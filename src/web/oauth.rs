@@ -438,8 +438,7 @@ impl OAuthApi {
             client_id: f.client_id.as_deref().filter(|s| !s.is_empty()),
             client_secret: f.client_secret.as_deref().filter(|s| !s.is_empty()),
         };
-        let client = match token::authenticate_client(&self.app, auth, super::client_ip(req)).await
-        {
+        let client = match token::authenticate_client(&self.app, auth, super::client_ip(req)).await {
             Ok(c) => c,
             Err(f) => return RevokeResponse::failure(&f),
         };
@@ -465,17 +464,13 @@ impl OAuthApi {
             client_id: f.client_id.as_deref().filter(|s| !s.is_empty()),
             client_secret: f.client_secret.as_deref().filter(|s| !s.is_empty()),
         };
-        let client = match token::authenticate_client(&self.app, auth, super::client_ip(req)).await
-        {
+        let client = match token::authenticate_client(&self.app, auth, super::client_ip(req)).await {
             Ok(c) => c,
             Err(f) => return IntrospectResponse::failure(&f),
         };
         if client.is_public() {
             return IntrospectResponse::failure(&Failure {
-                error: OAuthError::new(
-                    ErrorCode::UnauthorizedClient,
-                    "public clients may not introspect",
-                ),
+                error: OAuthError::new(ErrorCode::UnauthorizedClient, "public clients may not introspect"),
                 kind: FailureKind::BadRequest,
             });
         }

@@ -8,8 +8,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::flows::{
-    self, ClientAuth, Reply, WEB_ID, WEB_SECRET, assert_token_pair, authorization_code,
-    oauth_server,
+    self, ClientAuth, Reply, WEB_ID, WEB_SECRET, assert_token_pair, authorization_code, oauth_server,
 };
 
 /// How many requests race.
@@ -48,9 +47,7 @@ where
 /// `400 invalid_grant`.
 #[track_caller]
 fn one_winner(replies: Vec<Reply>) -> Reply {
-    let (won, lost): (Vec<Reply>, Vec<Reply>) = replies
-        .into_iter()
-        .partition(|r| r.status == StatusCode::OK);
+    let (won, lost): (Vec<Reply>, Vec<Reply>) = replies.into_iter().partition(|r| r.status == StatusCode::OK);
     for reply in &lost {
         assert_eq!(
             (reply.status, reply.error()),
@@ -86,8 +83,7 @@ async fn a_code_redeemed_by_eight_parallel_requests_succeeds_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_refresh_token_presented_by_eight_parallel_requests_rotates_once_then_revokes_the_grant()
-{
+async fn a_refresh_token_presented_by_eight_parallel_requests_rotates_once_then_revokes_the_grant() {
     let server = oauth_server();
     let base = server.base_url();
     let http = crate::harness::http();

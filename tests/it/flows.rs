@@ -110,10 +110,7 @@ impl Pkce {
     pub fn new() -> Pkce {
         let verifier = random_string(32);
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        Pkce {
-            verifier,
-            challenge,
-        }
+        Pkce { verifier, challenge }
     }
 }
 
@@ -268,11 +265,7 @@ impl Agent {
 
     async fn get(&self, url: &str) -> Page {
         let url = self.base.join(url).expect("a URL");
-        Agent::read(
-            self.http.get(url.clone()).send().await,
-            &format!("GET {url}"),
-        )
-        .await
+        Agent::read(self.http.get(url.clone()).send().await, &format!("GET {url}")).await
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
@@ -317,8 +310,8 @@ impl Agent {
             if page.body.contains("action=\"/login\"") && !signed_in {
                 signed_in = true;
                 let csrf = form_field(&page.body, "csrf").expect("a csrf field on the login page");
-                let return_to = form_field(&page.body, "return_to")
-                    .expect("a return_to field on the login page");
+                let return_to =
+                    form_field(&page.body, "return_to").expect("a return_to field on the login page");
                 page = self
                     .post(
                         "/login",
@@ -332,10 +325,8 @@ impl Agent {
                     .await;
             } else if page.body.contains("action=\"/oauth/consent\"") && !consented {
                 consented = true;
-                let csrf =
-                    form_field(&page.body, "csrf").expect("a csrf field on the consent page");
-                let request =
-                    form_field(&page.body, "request").expect("a request field on the consent page");
+                let csrf = form_field(&page.body, "csrf").expect("a csrf field on the consent page");
+                let request = form_field(&page.body, "request").expect("a request field on the consent page");
                 let decision = match decision {
                     Decision::Allow => "allow",
                     Decision::Deny => "deny",
@@ -343,11 +334,7 @@ impl Agent {
                 page = self
                     .post(
                         "/oauth/consent",
-                        &[
-                            ("csrf", &csrf),
-                            ("request", &request),
-                            ("decision", decision),
-                        ],
+                        &[("csrf", &csrf), ("request", &request), ("decision", decision)],
                     )
                     .await;
             } else {
@@ -385,8 +372,8 @@ pub async fn authorization_code(base: &str, client_id: &str) -> Authorized {
         Some(request.state.as_str())
     );
     assert_eq!(query_param(&landed, "iss").as_deref(), Some(base));
-    let code = query_param(&landed, "code")
-        .unwrap_or_else(|| panic!("the redirect {landed} carries no code"));
+    let code =
+        query_param(&landed, "code").unwrap_or_else(|| panic!("the redirect {landed} carries no code"));
     Authorized { code, request }
 }
 
@@ -506,32 +493,19 @@ pub async fn redeem(
 }
 
 /// Presents `refresh_token` at the token endpoint.
-pub async fn refresh(
-    http: &reqwest::Client,
-    base: &str,
-    auth: ClientAuth<'_>,
-    refresh_token: &str,
-) -> Reply {
+pub async fn refresh(http: &reqwest::Client, base: &str, auth: ClientAuth<'_>, refresh_token: &str) -> Reply {
     post_form(
         http,
         base,
         "/oauth/token",
         auth,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
     )
     .await
 }
 
 /// Asks the introspection endpoint about `token`.
-pub async fn introspect(
-    http: &reqwest::Client,
-    base: &str,
-    auth: ClientAuth<'_>,
-    token: &str,
-) -> Reply {
+pub async fn introspect(http: &reqwest::Client, base: &str, auth: ClientAuth<'_>, token: &str) -> Reply {
     post_form(http, base, "/oauth/introspect", auth, &[("token", token)]).await
 }
 
@@ -545,17 +519,11 @@ pub fn assert_token_pair(reply: &Reply) {
         reply.body
     );
     assert_eq!(
-        reply
-            .headers
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok()),
+        reply.headers.get("cache-control").and_then(|v| v.to_str().ok()),
         Some("no-store"),
         "a token response must not be stored"
     );
-    assert!(
-        !reply.string("access_token").is_empty(),
-        "an empty access token"
-    );
+    assert!(!reply.string("access_token").is_empty(), "an empty access token");
     assert!(
         !reply.string("refresh_token").is_empty(),
         "an empty refresh token"

@@ -14,8 +14,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    Cli, Server, all_keys, assert_failure, assert_success, bare_command, eventually, free_port,
-    parse_json, run, socket_path, stdout, toml_path, usernames,
+    Cli, Server, all_keys, assert_failure, assert_success, bare_command, eventually, free_port, parse_json,
+    run, socket_path, stdout, toml_path, usernames,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -32,12 +32,8 @@ fn assert_no_password_material(text: &str, passwords: &[&str]) {
     for password in passwords {
         assert!(!text.contains(password), "a password was printed:\n{text}");
     }
-    assert!(
-        !text.contains("$argon2"),
-        "a password hash was printed:\n{text}"
-    );
-    let value: Value =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    assert!(!text.contains("$argon2"), "a password hash was printed:\n{text}");
+    let value: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
     let leaks: Vec<String> = all_keys(&value)
         .into_iter()
         .filter(|k| (k.contains("password") && k != "has_password") || k.contains("hash"))
@@ -49,10 +45,7 @@ fn assert_no_password_material(text: &str, passwords: &[&str]) {
 #[track_caller]
 fn assert_no_client_secret(text: &str, secrets: &[&str]) {
     for secret in secrets {
-        assert!(
-            !text.contains(secret),
-            "a client secret was printed:\n{text}"
-        );
+        assert!(!text.contains(secret), "a client secret was printed:\n{text}");
     }
     if let Ok(value) = serde_json::from_str::<Value>(text) {
         let leaks: Vec<String> = all_keys(&value)
@@ -140,10 +133,7 @@ fn manage_a_user(server: &Server) {
     );
     assert_eq!(parse_json(&changed)["has_password"], true);
     assert_no_password_material(&stdout(&changed), &[PASSWORD, NEW_PASSWORD]);
-    let too_short = server.cli_stdin(
-        &["user", "passwd", "alice", "--password-stdin"],
-        &line("short"),
-    );
+    let too_short = server.cli_stdin(&["user", "passwd", "alice", "--password-stdin"], &line("short"));
     assert!(assert_failure(&too_short).contains("at least 12"));
 
     assert_eq!(
@@ -168,10 +158,7 @@ fn manage_a_user(server: &Server) {
         subject.as_str()
     );
     let gone = assert_failure(&server.cli(&["user", "show", "alice", "--json"]));
-    assert!(
-        gone.contains("alice") && gone.contains("not found"),
-        "{gone}"
-    );
+    assert!(gone.contains("alice") && gone.contains("not found"), "{gone}");
     assert!(!usernames(&server.cli_json(&["user", "list", "--json"])).contains("alice"));
 }
 
@@ -190,10 +177,7 @@ fn manage_clients(server: &Server) {
     ]);
     assert_eq!(created["client_id"], "webapp");
     assert_eq!(created["public"], false);
-    assert_eq!(
-        created["redirect_uris"],
-        json!(["https://app.example.com/cb"])
-    );
+    assert_eq!(created["redirect_uris"], json!(["https://app.example.com/cb"]));
     assert_eq!(created["scopes"], json!(["openid"]));
     let secret = client_secret(&created);
 
@@ -287,10 +271,8 @@ fn bad_usage_exits_non_zero_with_a_message_on_stderr() {
     // Standard input is not a terminal here, so there is no way to ask for the password.
     let no_password = assert_failure(&server.cli(&["user", "add", "carol"]));
     assert!(no_password.contains("--password-stdin"), "{no_password}");
-    let short = assert_failure(&server.cli_stdin(
-        &["user", "add", "carol", "--password-stdin"],
-        &line("short"),
-    ));
+    let short =
+        assert_failure(&server.cli_stdin(&["user", "add", "carol", "--password-stdin"], &line("short")));
     assert!(short.contains("at least 12"), "{short}");
     assert!(usernames(&server.cli_json(&["user", "list", "--json"])).is_empty());
 }
@@ -321,9 +303,8 @@ fn a_subject_that_begins_with_a_hyphen_is_read_as_a_user_not_an_option() {
 fn usernames_are_unique_regardless_of_case() {
     let server = Server::new();
     assert_success(&server.cli_stdin(&["user", "add", "Bob", "--password-stdin"], &line(PASSWORD)));
-    let taken = assert_failure(
-        &server.cli_stdin(&["user", "add", "bob", "--password-stdin"], &line(PASSWORD)),
-    );
+    let taken =
+        assert_failure(&server.cli_stdin(&["user", "add", "bob", "--password-stdin"], &line(PASSWORD)));
     assert!(taken.contains("already exists"), "{taken}");
     assert_eq!(
         server.cli_json(&["user", "show", "BOB", "--json"])["username"],
@@ -339,8 +320,7 @@ fn usernames_are_unique_regardless_of_case() {
 fn the_command_line_works_through_an_owner_only_socket_while_the_server_runs() {
     let mut server = Server::running();
     let socket = server.socket_path();
-    let meta =
-        std::fs::symlink_metadata(&socket).expect("the admin socket exists while the server runs");
+    let meta = std::fs::symlink_metadata(&socket).expect("the admin socket exists while the server runs");
     assert!(
         meta.file_type().is_socket(),
         "{} is not a socket",
@@ -360,18 +340,13 @@ fn the_command_line_works_through_an_owner_only_socket_while_the_server_runs() {
     ));
     assert!(usernames(&server.cli_json(&["user", "list", "--json"])).contains("dave"));
     assert!(
-        server
-            .stderr_text()
-            .contains("admin command through the socket"),
+        server.stderr_text().contains("admin command through the socket"),
         "the commands should have reached the server"
     );
     assert!(server.is_running());
 
     assert!(server.terminate().success());
-    assert!(
-        !socket.exists(),
-        "the server removes its socket when it stops"
-    );
+    assert!(!socket.exists(), "the server removes its socket when it stops");
 }
 
 #[test]
@@ -472,8 +447,7 @@ fn a_second_server_on_the_same_data_file_exits_naming_the_file() {
     second.env("LATCHKEY_LISTEN", format!("127.0.0.1:{}", free_port()));
     let message = assert_failure(&run(second, None));
     assert!(
-        message.contains(&first.data_path().display().to_string())
-            && message.contains("already open"),
+        message.contains(&first.data_path().display().to_string()) && message.contains("already open"),
         "{message}"
     );
 
@@ -485,10 +459,7 @@ fn a_second_server_on_the_same_data_file_exits_naming_the_file() {
         first.socket_path().exists(),
         "the first server keeps its admin socket"
     );
-    assert_success(&first.cli_stdin(
-        &["user", "add", "grace", "--password-stdin"],
-        &line(PASSWORD),
-    ));
+    assert_success(&first.cli_stdin(&["user", "add", "grace", "--password-stdin"], &line(PASSWORD)));
     assert!(usernames(&first.cli_json(&["user", "list", "--json"])).contains("grace"));
 }
 
@@ -516,8 +487,7 @@ impl AddLoop {
                         break;
                     }
                     let name = format!("{prefix}-{i}");
-                    let out =
-                        cli.run_stdin(&["user", "add", &name, "--password-stdin"], &line(PASSWORD));
+                    let out = cli.run_stdin(&["user", "add", &name, "--password-stdin"], &line(PASSWORD));
                     if out.status.success() {
                         acknowledged.lock().unwrap().push(name);
                     }
@@ -593,10 +563,7 @@ fn a_backup_taken_under_write_load_holds_every_user_acknowledged_before_it_began
     });
     restored.start();
     let names = usernames(&restored.cli_json(&["user", "list", "--json"]));
-    let missing: Vec<&String> = acknowledged
-        .iter()
-        .filter(|n| !names.contains(*n))
-        .collect();
+    let missing: Vec<&String> = acknowledged.iter().filter(|n| !names.contains(*n)).collect();
     assert!(
         missing.is_empty(),
         "the backup lost acknowledged users {missing:?}"
@@ -614,17 +581,11 @@ fn users_acknowledged_before_a_kill_9_are_there_after_restart() {
     load.wait_for(5, Duration::from_secs(15));
     server.kill9();
     let acknowledged = load.stop();
-    assert!(
-        !acknowledged.is_empty(),
-        "no user add succeeded before the kill"
-    );
+    assert!(!acknowledged.is_empty(), "no user add succeeded before the kill");
 
     server.start();
     let names = usernames(&server.cli_json(&["user", "list", "--json"]));
-    let missing: Vec<&String> = acknowledged
-        .iter()
-        .filter(|n| !names.contains(*n))
-        .collect();
+    let missing: Vec<&String> = acknowledged.iter().filter(|n| !names.contains(*n)).collect();
     assert!(
         missing.is_empty(),
         "acknowledged users lost in the crash: {missing:?}"
@@ -680,7 +641,9 @@ fn check_config_reports_every_bad_value_at_once() {
         ("keys.retire_after", 6),
     ] {
         assert!(
-            message.lines().any(|l| l.contains(&format!("line {line_no}:")) && l.contains(&format!("`{key}`"))),
+            message
+                .lines()
+                .any(|l| l.contains(&format!("line {line_no}:")) && l.contains(&format!("`{key}`"))),
             "{key} at line {line_no} is not reported: {message}"
         );
     }
@@ -704,10 +667,7 @@ async fn the_jwks_serves_the_active_key_and_after_rotation_the_old_one_too() {
             assert_eq!(key["crv"], "Ed25519", "{key}");
             assert_eq!(key["alg"], "EdDSA", "{key}");
             assert_eq!(key["x"].as_str().map(str::len), Some(43), "{key}");
-            assert!(
-                key.get("d").is_none(),
-                "the JWKS publishes a private key: {key}"
-            );
+            assert!(key.get("d").is_none(), "the JWKS publishes a private key: {key}");
         }
         keys.iter()
             .map(|k| k["kid"].as_str().expect("every key has a kid").to_owned())
@@ -728,10 +688,7 @@ async fn the_jwks_serves_the_active_key_and_after_rotation_the_old_one_too() {
     assert_eq!(fetch_jwks().await, BTreeSet::from([old.clone()]));
 
     let rotated = server.cli_json(&["keys", "rotate", "--json"]);
-    let new = rotated["kid"]
-        .as_str()
-        .expect("the new key's kid")
-        .to_owned();
+    let new = rotated["kid"].as_str().expect("the new key's kid").to_owned();
     assert_ne!(new, old);
     let list = server.cli_json(&["keys", "list", "--json"]);
     assert_eq!(active(&list), new);
@@ -785,14 +742,8 @@ fn environment_variables_override_listen_data_and_issuer() {
         "the file's data path is not used"
     );
     let link = server.setup_link().expect("a setup link");
-    assert!(
-        link.starts_with("https://id.example.test/setup?token="),
-        "{link}"
-    );
-    assert_success(&server.cli_stdin(
-        &["user", "add", "heidi", "--password-stdin"],
-        &line(PASSWORD),
-    ));
+    assert!(link.starts_with("https://id.example.test/setup?token="), "{link}");
+    assert_success(&server.cli_stdin(&["user", "add", "heidi", "--password-stdin"], &line(PASSWORD)));
     assert!(usernames(&server.cli_json(&["user", "list", "--json"])).contains("heidi"));
 }
 
@@ -864,9 +815,7 @@ struct SetupForm {
 }
 
 async fn open_setup_page(server: &Server) -> SetupForm {
-    let link = server
-        .setup_link()
-        .expect("a fresh server prints a setup link");
+    let link = server.setup_link().expect("a fresh server prints a setup link");
     let prefix = format!("{}/setup?token=", server.base_url());
     let token = link
         .strip_prefix(&prefix)
@@ -943,11 +892,7 @@ async fn the_setup_link_creates_one_administrator_and_then_stops_working() {
     assert_eq!(admin["groups"], json!(["admins"]));
     assert_eq!(admin["has_password"], true);
 
-    let again = http
-        .get(&form.link)
-        .send()
-        .await
-        .expect("GET the used link");
+    let again = http.get(&form.link).send().await.expect("GET the used link");
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert_page_headers(again.headers());
     let replay = http
@@ -958,10 +903,7 @@ async fn the_setup_link_creates_one_administrator_and_then_stops_working() {
         .await
         .expect("POST /setup again");
     assert_eq!(replay.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        usernames(&server.cli_json(&["user", "list", "--json"])).len(),
-        1
-    );
+    assert_eq!(usernames(&server.cli_json(&["user", "list", "--json"])).len(), 1);
 }
 
 #[tokio::test]
@@ -990,11 +932,7 @@ async fn a_setup_post_without_a_matching_csrf_cookie_is_refused_and_creates_noth
     assert_eq!(mismatched.status(), StatusCode::FORBIDDEN);
 
     assert!(usernames(&server.cli_json(&["user", "list", "--json"])).is_empty());
-    let still = http
-        .get(&form.link)
-        .send()
-        .await
-        .expect("GET the link again");
+    let still = http.get(&form.link).send().await.expect("GET the link again");
     assert_eq!(
         still.status(),
         StatusCode::OK,

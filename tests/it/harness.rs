@@ -330,11 +330,7 @@ impl Server {
         let child = cmd.spawn().expect("cannot start latchkey serve");
         self.child = Some(child);
         let ready = eventually(READY_WITHIN, || {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!(
                     "latchkey serve exited with {status} before it was ready; standard error:\n{}",
                     self.stderr_text()

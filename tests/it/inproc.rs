@@ -155,8 +155,7 @@ scopes = ["openid", "profile", "email", "offline_access"]
 "#,
             digest = clients::digest_text(WEB_SECRET)
         );
-        let config = config::parse("test", &text, None, &Overrides::default())
-            .expect("test config is valid");
+        let config = config::parse("test", &text, None, &Overrides::default()).expect("test config is valid");
         let app = App::new(
             Store::in_memory().unwrap(),
             config,
@@ -196,11 +195,7 @@ scopes = ["openid", "profile", "email", "offline_access"]
             .method(method)
             .uri(uri.parse().expect("valid test URI"));
         if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header(header::COOKIE, jar.join("; "));
         }
         if body.is_some() {
@@ -242,14 +237,8 @@ scopes = ["openid", "profile", "email", "offline_access"]
         self.send(Method::POST, uri, Some(form(pairs)), &[]).await
     }
 
-    pub async fn post_with(
-        &mut self,
-        uri: &str,
-        pairs: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        self.send(Method::POST, uri, Some(form(pairs)), headers)
-            .await
+    pub async fn post_with(&mut self, uri: &str, pairs: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::POST, uri, Some(form(pairs)), headers).await
     }
 
     /// An authorization request URI for `client` with PKCE, state `xyz` and `extra` pairs.
@@ -298,20 +287,14 @@ scopes = ["openid", "profile", "email", "offline_access"]
                 let next = reply.location().to_owned();
                 reply = self.get(&next).await;
             } else if reply.body.contains("action=\"/login\"") {
-                reply = self
-                    .login_from(&reply.clone_shallow(), "alice", PASSWORD)
-                    .await;
+                reply = self.login_from(&reply.clone_shallow(), "alice", PASSWORD).await;
             } else if reply.body.contains("action=\"/oauth/consent\"") {
                 let csrf = reply.field("csrf");
                 let request = reply.field("request");
                 reply = self
                     .post(
                         "/oauth/consent",
-                        &[
-                            ("csrf", &csrf),
-                            ("request", &request),
-                            ("decision", "allow"),
-                        ],
+                        &[("csrf", &csrf), ("request", &request), ("decision", "allow")],
                     )
                     .await;
             } else {
@@ -326,9 +309,7 @@ scopes = ["openid", "profile", "email", "offline_access"]
 
     /// A code for `web` at [`REDIRECT`] with the standard PKCE pair.
     pub async fn code(&mut self, extra: &[(&str, &str)]) -> String {
-        let reply = self
-            .authorize(&Self::authorize_uri("web", REDIRECT, extra))
-            .await;
+        let reply = self.authorize(&Self::authorize_uri("web", REDIRECT, extra)).await;
         reply
             .location_param("code")
             .unwrap_or_else(|| panic!("no code in {}", reply.location()))

@@ -13,4 +13,5 @@ mod flows;
 mod foundation;
 mod harness;
 mod inproc;
+mod oauth_client;
 mod oauth_rules;

@@ -50,16 +50,10 @@ async fn missing_unknown_or_mismatched_client_or_redirect_uri_shows_a_page_and_n
 async fn loopback_redirect_uris_match_any_port() {
     let mut s = InProc::new("").await;
     let reply = s
-        .authorize(&InProc::authorize_uri(
-            "spa",
-            "http://127.0.0.1:41234/cb",
-            &[],
-        ))
+        .authorize(&InProc::authorize_uri("spa", "http://127.0.0.1:41234/cb", &[]))
         .await;
     assert!(
-        reply
-            .location()
-            .starts_with("http://127.0.0.1:41234/cb?code="),
+        reply.location().starts_with("http://127.0.0.1:41234/cb?code="),
         "{}",
         reply.location()
     );
@@ -68,9 +62,7 @@ async fn loopback_redirect_uris_match_any_port() {
 #[tokio::test]
 async fn every_authorization_response_carries_iss_errors_included() {
     let mut s = InProc::new("").await;
-    let ok = s
-        .authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
-        .await;
+    let ok = s.authorize(&InProc::authorize_uri("web", REDIRECT, &[])).await;
     assert_eq!(ok.location_param("iss").as_deref(), Some(ISSUER));
     let err = s
         .get(&InProc::authorize_uri(
@@ -85,10 +77,7 @@ async fn every_authorization_response_carries_iss_errors_included() {
     );
     assert_eq!(err.location_param("iss").as_deref(), Some(ISSUER));
     assert_eq!(err.location_param("state").as_deref(), Some("xyz"));
-    let meta = s
-        .get("/.well-known/oauth-authorization-server")
-        .await
-        .json();
+    let meta = s.get("/.well-known/oauth-authorization-server").await.json();
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
     assert_eq!(meta["issuer"], ISSUER);
     assert_eq!(
@@ -108,23 +97,14 @@ async fn redirects_after_a_post_use_303() {
     let done = s
         .post(
             "/oauth/consent",
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("decision", "allow"),
-            ],
+            &[("csrf", &csrf), ("request", &request), ("decision", "allow")],
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let uri = InProc::authorize_uri("web", REDIRECT, &[]);
     let query = uri.split_once('?').unwrap().1.to_owned();
     let post_authorize = s
-        .send(
-            poem::http::Method::POST,
-            "/oauth/authorize",
-            Some(query),
-            &[],
-        )
+        .send(poem::http::Method::POST, "/oauth/authorize", Some(query), &[])
         .await;
     assert_eq!(post_authorize.status, StatusCode::SEE_OTHER);
 }
@@ -132,23 +112,13 @@ async fn redirects_after_a_post_use_303() {
 #[tokio::test]
 async fn authorization_requests_work_by_post_as_by_get_and_ignore_unknown_parameters() {
     let mut s = InProc::new("").await;
-    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
-        .await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[])).await;
     let uri = InProc::authorize_uri("web", REDIRECT, &[("unknown_param", "1"), ("another", "x")]);
     let query = uri.split_once('?').unwrap().1.to_owned();
     let reply = s
-        .send(
-            poem::http::Method::POST,
-            "/oauth/authorize",
-            Some(query),
-            &[],
-        )
+        .send(poem::http::Method::POST, "/oauth/authorize", Some(query), &[])
         .await;
-    assert!(
-        reply.location_param("code").is_some(),
-        "{}",
-        reply.location()
-    );
+    assert!(reply.location_param("code").is_some(), "{}", reply.location());
 }
 
 #[tokio::test]
@@ -156,24 +126,14 @@ async fn state_round_trips_exactly_and_an_overlong_state_is_invalid_request() {
     let mut s = InProc::new("").await;
     let state = format!("{}&=+ %é\u{1f511}", "s".repeat(500));
     let reply = s
-        .authorize(&InProc::authorize_uri(
-            "web",
-            REDIRECT,
-            &[("state", &state)],
-        ))
+        .authorize(&InProc::authorize_uri("web", REDIRECT, &[("state", &state)]))
         .await;
-    assert_eq!(
-        reply.location_param("state").as_deref(),
-        Some(state.as_str())
-    );
+    assert_eq!(reply.location_param("state").as_deref(), Some(state.as_str()));
     let long = "s".repeat(3000);
     let reply = s
         .get(&InProc::authorize_uri("web", REDIRECT, &[("state", &long)]))
         .await;
-    assert_eq!(
-        reply.location_param("error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(reply.location_param("error").as_deref(), Some("invalid_request"));
 }
 
 // Codes and PKCE
@@ -181,8 +141,7 @@ async fn state_round_trips_exactly_and_an_overlong_state_is_invalid_request() {
 #[tokio::test]
 async fn pkce_is_required_for_public_and_by_default_all_clients_and_plain_is_refused() {
     let mut s = InProc::new("").await;
-    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
-        .await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[])).await;
     for (client, redirect) in [("web", REDIRECT), ("spa", "http://127.0.0.1/cb")] {
         let uri = format!(
             "/oauth/authorize?response_type=code&client_id={client}&redirect_uri={}&state=s",
@@ -198,10 +157,7 @@ async fn pkce_is_required_for_public_and_by_default_all_clients_and_plain_is_ref
             .get(&InProc::authorize_uri(
                 client,
                 redirect,
-                &[
-                    ("code_challenge_method", "plain"),
-                    ("code_challenge", VERIFIER),
-                ],
+                &[("code_challenge_method", "plain"), ("code_challenge", VERIFIER)],
             ))
             .await;
         assert_eq!(
@@ -390,10 +346,9 @@ async fn access_tokens_are_rfc9068_jwts_signed_with_eddsa() {
     let code = s.code(&[]).await;
     let body = s.exchange(&code).await.json();
     let at = body["access_token"].as_str().unwrap();
-    let header: serde_json::Value = serde_json::from_slice(
-        &latchkey::crypto::b64url_decode(at.split('.').next().unwrap()).unwrap(),
-    )
-    .unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&latchkey::crypto::b64url_decode(at.split('.').next().unwrap()).unwrap())
+            .unwrap();
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "at+jwt");
     let jwks = s.get("/.well-known/jwks.json").await.json();
@@ -489,12 +444,7 @@ async fn errors_are_rfc6749_json_and_bad_client_auth_is_401_with_a_challenge() {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        wrong
-            .header("www-authenticate")
-            .unwrap()
-            .starts_with("Basic")
-    );
+    assert!(wrong.header("www-authenticate").unwrap().starts_with("Basic"));
     assert_eq!(wrong.json()["error"], "invalid_client");
     for header in ["Basic !!!", "Bearer abc", "Basic", "Digest x"] {
         let malformed = s
@@ -531,10 +481,7 @@ async fn errors_are_rfc6749_json_and_bad_client_auth_is_401_with_a_challenge() {
         .await;
     assert_eq!(repeated.status, StatusCode::BAD_REQUEST);
     assert_eq!(repeated.json()["error"], "invalid_request");
-    let description = wrong.json()["error_description"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let description = wrong.json()["error_description"].as_str().unwrap().to_owned();
     assert!(
         description
             .chars()
@@ -558,12 +505,7 @@ async fn client_secrets_are_accepted_in_basic_form_urlencoded_and_in_the_body() 
         )
         .await;
     assert_eq!(post_ok.status, StatusCode::OK);
-    assert!(
-        post_ok
-            .json()
-            .get("refresh_token")
-            .is_none_or(|v| v.is_null())
-    );
+    assert!(post_ok.json().get("refresh_token").is_none_or(|v| v.is_null()));
 }
 
 #[tokio::test]
@@ -674,11 +616,7 @@ async fn alg_none_and_foreign_tokens_never_introspect_as_active() {
         assert_eq!(s.introspect(&forged).await["active"], false);
     }
     let spa_token = s
-        .post_with(
-            "/oauth/introspect",
-            &[("token", &at), ("client_id", "spa")],
-            &[],
-        )
+        .post_with("/oauth/introspect", &[("token", &at), ("client_id", "spa")], &[])
         .await;
     assert_eq!(
         spa_token.json()["error"],
@@ -728,16 +666,11 @@ async fn revocation_answers_200_for_unknown_tokens_and_revokes_only_the_clients_
 #[tokio::test]
 async fn a_new_session_id_is_issued_at_login_against_session_fixation() {
     let mut s = InProc::new("").await;
-    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
-        .await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[])).await;
     let first = s.get("/").await;
     assert!(first.body.contains("alice"));
     let page = s
-        .get(&InProc::authorize_uri(
-            "web",
-            REDIRECT,
-            &[("prompt", "login")],
-        ))
+        .get(&InProc::authorize_uri("web", REDIRECT, &[("prompt", "login")]))
         .await;
     let relogin = s.login_from(&page, "alice", PASSWORD).await;
     let cookie = relogin.header("set-cookie").unwrap().to_owned();
@@ -758,11 +691,7 @@ async fn a_cross_site_post_to_consent_without_the_csrf_token_is_refused() {
     let forged = s
         .post(
             "/oauth/consent",
-            &[
-                ("csrf", "forged"),
-                ("request", &request),
-                ("decision", "allow"),
-            ],
+            &[("csrf", "forged"), ("request", &request), ("decision", "allow")],
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -786,25 +715,15 @@ async fn consent_deny_redirects_access_denied_and_allow_is_remembered_until_more
             &[("csrf", &csrf), ("request", &request), ("decision", "deny")],
         )
         .await;
-    assert_eq!(
-        denied.location_param("error").as_deref(),
-        Some("access_denied")
-    );
+    assert_eq!(denied.location_param("error").as_deref(), Some("access_denied"));
     assert_eq!(denied.location_param("iss").as_deref(), Some(ISSUER));
     s.post(
         "/oauth/consent",
-        &[
-            ("csrf", &csrf),
-            ("request", &request),
-            ("decision", "allow"),
-        ],
+        &[("csrf", &csrf), ("request", &request), ("decision", "allow")],
     )
     .await;
     let again = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
-    assert!(
-        again.location_param("code").is_some(),
-        "consent is remembered"
-    );
+    assert!(again.location_param("code").is_some(), "consent is remembered");
     let more = s
         .get(&InProc::authorize_uri(
             "web",
@@ -817,11 +736,7 @@ async fn consent_deny_redirects_access_denied_and_allow_is_remembered_until_more
         "asked again for more scopes"
     );
     let forced = s
-        .get(&InProc::authorize_uri(
-            "web",
-            REDIRECT,
-            &[("prompt", "consent")],
-        ))
+        .get(&InProc::authorize_uri("web", REDIRECT, &[("prompt", "consent")]))
         .await;
     assert!(
         forced.body.contains("action=\"/oauth/consent\""),
@@ -895,12 +810,7 @@ async fn throttling_covers_the_login_page_and_the_password_grant_together() {
             &[("authorization", &basic("legacy", WEB_SECRET))],
         )
         .await;
-    assert_eq!(
-        grant.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{}",
-        grant.body
-    );
+    assert_eq!(grant.status, StatusCode::TOO_MANY_REQUESTS, "{}", grant.body);
     assert!(grant.header("retry-after").is_some());
     s.advance(2);
     let later = s.login_from(&page, "alice", PASSWORD).await;
@@ -914,8 +824,7 @@ async fn throttling_covers_the_login_page_and_the_password_grant_together() {
 #[tokio::test]
 async fn logout_ends_the_session_and_requires_csrf() {
     let mut s = InProc::new("").await;
-    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[]))
-        .await;
+    s.authorize(&InProc::authorize_uri("web", REDIRECT, &[])).await;
     let home = s.get("/").await;
     let csrf = home.field("csrf");
     let forged = s.post("/logout", &[("csrf", "nope")]).await;

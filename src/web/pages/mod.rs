@@ -40,11 +40,5 @@ pub fn render(template: &impl Template, status: StatusCode) -> Response {
 
 /// An error or notice page.
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    render(
-        &MessagePage {
-            title,
-            message: text,
-        },
-        status,
-    )
+    render(&MessagePage { title, message: text }, status)
 }

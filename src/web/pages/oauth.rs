@@ -92,10 +92,7 @@ fn bad_params(e: ParamsError) -> Response {
 }
 
 /// The signed-in session and user of this browser, if any.
-pub async fn current_session(
-    app: &App,
-    req: &Request,
-) -> Result<Option<(Session, User)>, ServiceError> {
+pub async fn current_session(app: &App, req: &Request) -> Result<Option<(Session, User)>, ServiceError> {
     match csrf::read_cookie(req, session_cookie::name(app.config.is_https())) {
         Some(value) => login::current(app, value).await,
         None => Ok(None),
@@ -183,14 +180,7 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
         subject: s.subject.to_string(),
         auth_time: s.auth_time,
     });
-    match authorize::next_step(
-        &request,
-        facts.as_ref(),
-        consented,
-        false,
-        None,
-        app.clock.now(),
-    ) {
+    match authorize::next_step(&request, facts.as_ref(), consented, false, None, app.clock.now()) {
         Next::Login => {
             // After signing in the browser comes back here; `prompt=login` is then satisfied.
             let prompt: Vec<&str> = params
@@ -324,11 +314,7 @@ const LOGIN_FAILED: &str = "The username or password is not correct.";
 
 /// `POST /login`.
 #[handler]
-pub async fn login_post(
-    req: &Request,
-    Data(app): Data<&App>,
-    Form(f): Form<LoginForm>,
-) -> Response {
+pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LoginForm>) -> Response {
     let https = app.config.is_https();
     let return_to = safe_return(&f.return_to).to_owned();
     if !csrf::verify(req, https, &f.csrf) {
@@ -379,10 +365,7 @@ pub async fn login_post(
         return unavailable(&e);
     }
     match login::start_session(app, &user, vec!["pwd".to_owned()]).await {
-        Ok((cookie, _)) => with_cookie(
-            see_other(&return_to),
-            Some(session_cookie::set(&cookie, app)),
-        ),
+        Ok((cookie, _)) => with_cookie(see_other(&return_to), Some(session_cookie::set(&cookie, app))),
         Err(e) => unavailable(&e),
     }
 }
@@ -399,11 +382,7 @@ pub struct ConsentForm {
 
 /// `POST /oauth/consent`: Allow issues the code; Deny answers `access_denied`.
 #[handler]
-pub async fn consent_post(
-    req: &Request,
-    Data(app): Data<&App>,
-    Form(f): Form<ConsentForm>,
-) -> Response {
+pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<ConsentForm>) -> Response {
     if !csrf::verify(req, app.config.is_https(), &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
@@ -457,17 +436,12 @@ pub async fn consent_post(
             &error,
         ));
     }
-    if let Err(e) =
-        authz::remember_consent(app, &session.subject, &request.client_id, &request.scopes).await
+    if let Err(e) = authz::remember_consent(app, &session.subject, &request.client_id, &request.scopes).await
     {
         return unavailable(&e);
     }
     match authz::issue_code(app, &request, &session).await {
-        Ok(code) => see_other(&authorize::code_response(
-            &app.config.issuer,
-            &request,
-            &code,
-        )),
+        Ok(code) => see_other(&authorize::code_response(&app.config.issuer, &request, &code)),
         Err(e) => unavailable(&e),
     }
 }
@@ -480,11 +454,7 @@ pub struct LogoutForm {
 
 /// `POST /logout`: ends the browser session.
 #[handler]
-pub async fn logout_post(
-    req: &Request,
-    Data(app): Data<&App>,
-    Form(f): Form<LogoutForm>,
-) -> Response {
+pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LogoutForm>) -> Response {
     let https = app.config.is_https();
     if !csrf::verify(req, https, &f.csrf) {
         return message(
@@ -499,11 +469,7 @@ pub async fn logout_post(
         return unavailable(&e);
     }
     with_cookie(
-        message(
-            StatusCode::OK,
-            "Signed out",
-            "You are signed out of Latchkey.",
-        ),
+        message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
         Some(session_cookie::clear(app)),
     )
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::admin_socket;
 use crate::clock::Clock;
 use crate::config::{self, Config, Overrides};
-use crate::domain::{GrantType, NewUser};
+use crate::domain::{GrantType, IdTokenAlg, NewUser};
 use crate::service::admin::{AdminRequest, AdminResponse, execute};
 use crate::service::clients::{NewClient, digest_text};
 use crate::service::users::ListUsers;
@@ -191,6 +191,18 @@ pub enum ClientCommand {
         /// Do not require PKCE (confidential clients only, for apps that cannot send it).
         #[arg(long)]
         no_pkce: bool,
+        /// How ID tokens are signed: EdDSA (default), Ed25519 or RS256.
+        #[arg(long)]
+        id_token_alg: Option<IdTokenAlg>,
+        /// Where RP-initiated logout may redirect afterwards (repeatable, exact match).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where to POST back-channel logout tokens.
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Issue refresh tokens to OpenID Connect requests even without `offline_access`.
+        #[arg(long)]
+        refresh_without_offline_access: bool,
         #[command(flatten)]
         out: Output,
     },
@@ -377,6 +389,10 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 name,
                 first_party,
                 no_pkce,
+                id_token_alg,
+                post_logout_redirect_uris,
+                backchannel_logout_uri,
+                refresh_without_offline_access,
                 out,
             } => (
                 R::ClientAdd {
@@ -389,6 +405,10 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                         scopes,
                         first_party,
                         require_pkce: Some(!no_pkce),
+                        id_token_signed_response_alg: id_token_alg,
+                        post_logout_redirect_uris,
+                        backchannel_logout_uri,
+                        refresh_without_offline_access,
                     },
                 },
                 out,

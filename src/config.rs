@@ -9,7 +9,8 @@ use toml::Spanned;
 
 use crate::crypto;
 use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, RedirectUri, Scope, Timestamp,
+    Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, IdTokenAlg, RedirectUri, Scope,
+    Timestamp,
 };
 
 /// The example configuration shipped in the repository, used when no file is found.
@@ -123,6 +124,9 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     /// How long a replaced signing key stays published.
     pub key_retire_after: Duration,
+    /// Rotate the signing keys automatically when the active one is this old; `None`: only by
+    /// `latchkey keys rotate`.
+    pub key_rotate_every: Option<Duration>,
     pub password_policy: PasswordPolicy,
     /// Clients declared in the file, synced into the store at start.
     pub clients: Vec<Client>,
@@ -172,6 +176,7 @@ struct RawSessions {
 #[serde(deny_unknown_fields)]
 struct RawKeys {
     retire_after: Option<Spanned<String>>,
+    rotate_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +204,12 @@ struct RawClient {
     secret_file: Option<Spanned<String>>,
     secret_env: Option<Spanned<String>>,
     secret_digest: Option<Spanned<String>>,
+    id_token_signed_response_alg: Option<Spanned<String>>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<Spanned<String>>,
+    backchannel_logout_uri: Option<Spanned<String>>,
+    #[serde(default)]
+    refresh_without_offline_access: bool,
 }
 
 /// Loads the configuration from `path`, or from [`DEFAULT_PATH`] if that exists, or else the
@@ -418,6 +429,16 @@ impl Validator<'_> {
             );
         }
 
+        let key_rotate_every = raw
+            .keys
+            .rotate_every
+            .as_ref()
+            .map(|_| self.duration("keys.rotate_every", &raw.keys.rotate_every, Duration::days(30)));
+        if let (Some(every), Some(at)) = (key_rotate_every, raw.keys.rotate_every.as_ref())
+            && every < Duration::hours(1)
+        {
+            self.problem("keys.rotate_every", Some(at), "must be at least 1h");
+        }
         let password_policy = self.password_policy(&raw.password_policy);
 
         let mut clients: Vec<Client> = Vec::new();
@@ -438,6 +459,7 @@ impl Validator<'_> {
             data,
             lifetimes,
             key_retire_after,
+            key_rotate_every,
             password_policy,
             clients,
         }
@@ -535,11 +557,39 @@ impl Validator<'_> {
         } else {
             self.client_secret(&rc, base, &key)
         };
+        let id_token_alg = match &rc.id_token_signed_response_alg {
+            None => IdTokenAlg::default(),
+            Some(a) => a.get_ref().parse().unwrap_or_else(|e: String| {
+                self.problem(&key("id_token_signed_response_alg"), Some(a), e);
+                IdTokenAlg::default()
+            }),
+        };
+        let mut post_logout_redirect_uris = Vec::new();
+        for uri in &rc.post_logout_redirect_uris {
+            match RedirectUri::parse(uri.get_ref()) {
+                Ok(u) => post_logout_redirect_uris.push(u),
+                Err(e) => self.problem(&key("post_logout_redirect_uris"), Some(uri), e.to_string()),
+            }
+        }
+        let backchannel_logout_uri = match &rc.backchannel_logout_uri {
+            None => None,
+            Some(uri) => match RedirectUri::parse(uri.get_ref()) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    self.problem(&key("backchannel_logout_uri"), Some(uri), e.to_string());
+                    None
+                }
+            },
+        };
         if self.problems.len() > before {
             return None;
         }
         let client_id = client_id?;
         let client = Client {
+            id_token_alg,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            refresh_without_offline_access: rc.refresh_without_offline_access,
             name: rc.name.unwrap_or_else(|| client_id.to_string()),
             client_id,
             redirect_uris,

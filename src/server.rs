@@ -78,7 +78,8 @@ const PURGE_EVERY: StdDuration = StdDuration::from_secs(60);
 /// The most rows one purge transaction deletes, so that it never holds the writer for long.
 const PURGE_BATCH: usize = 5_000;
 
-/// Deletes expired rows in the background, a bounded batch at a time.
+/// Deletes expired rows in the background, a bounded batch at a time, and rotates the signing
+/// keys when `keys.rotate_every` says so.
 async fn purge_forever(app: App) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
@@ -96,6 +97,9 @@ async fn purge_forever(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
+        if let Err(e) = keys::rotate_if_due(&app).await {
+            tracing::warn!(error = %e, "automatic key rotation failed");
         }
     }
 }

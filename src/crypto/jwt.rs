@@ -1,7 +1,6 @@
 //! Compact JWS (RFC 7515) with Ed25519 (`EdDSA`, RFC 8037): signing, and strict verification
 //! that refuses `alg: none` and every algorithm the key does not have.
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -32,7 +31,21 @@ pub enum JwtError {
 
 /// Signs `claims` with `key`, with header `typ` (for example `at+jwt` or `JWT`).
 pub fn sign(key: &SigningKeyRecord, typ: &str, claims: &impl Serialize) -> Result<String, JwtError> {
-    let header = serde_json::json!({ "alg": key.alg, "kid": key.kid, "typ": typ });
+    sign_as(key, &key.alg, typ, claims)
+}
+
+/// Like [`sign`], naming the algorithm `alg` in the header: `Ed25519` is the RFC 9864 name of
+/// the signature an `EdDSA` key makes.
+pub fn sign_as(
+    key: &SigningKeyRecord,
+    alg: &str,
+    typ: &str,
+    claims: &impl Serialize,
+) -> Result<String, JwtError> {
+    if !alg_fits(alg, &key.alg) {
+        return Err(JwtError::Algorithm);
+    }
+    let header = serde_json::json!({ "alg": alg, "kid": key.kid, "typ": typ });
     let header = serde_json::to_vec(&header).map_err(|_| JwtError::Malformed)?;
     let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Malformed)?;
     let signing_input = format!("{}.{}", b64url(&header), b64url(&payload));
@@ -57,9 +70,12 @@ pub fn verify(
     let header: Map<String, Value> = b64url_decode(h)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwtError::Malformed)?;
-    match header.get("alg").and_then(Value::as_str) {
-        Some("EdDSA" | "Ed25519") => {}
-        _ => return Err(JwtError::Algorithm),
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .ok_or(JwtError::Algorithm)?;
+    if !matches!(alg, "EdDSA" | "Ed25519" | "RS256") {
+        return Err(JwtError::Algorithm);
     }
     if let Some(expected) = typ
         && header.get("typ").and_then(Value::as_str) != Some(expected)
@@ -74,18 +90,31 @@ pub fn verify(
         .and_then(Value::as_str)
         .ok_or(JwtError::UnknownKey)?;
     let record = keys.iter().find(|k| k.kid == kid).ok_or(JwtError::UnknownKey)?;
-    let public: VerifyingKey = keys::signing_key(record).ok_or(JwtError::Key)?.verifying_key();
-    let sig_bytes: [u8; 64] = b64url_decode(s)
-        .and_then(|b| b.try_into().ok())
+    if !alg_fits(alg, &record.alg) {
+        return Err(JwtError::Algorithm);
+    }
+    let signature = b64url_decode(s)
+        .filter(|b| !b.is_empty())
         .ok_or(JwtError::Malformed)?;
-    let signature = Signature::from_bytes(&sig_bytes);
+    if record.alg == keys::ALG_EDDSA && signature.len() != 64 {
+        return Err(JwtError::Malformed);
+    }
     let signing_input = &token[..h.len() + 1 + p.len()];
-    public
-        .verify_strict(signing_input.as_bytes(), &signature)
-        .map_err(|_| JwtError::Signature)?;
+    if !keys::verify(record, signing_input.as_bytes(), &signature) {
+        return Err(JwtError::Signature);
+    }
     b64url_decode(p)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwtError::Malformed)
+}
+
+/// Whether a header `alg` names the signature a key of algorithm `key_alg` makes.
+fn alg_fits(alg: &str, key_alg: &str) -> bool {
+    match key_alg {
+        keys::ALG_EDDSA => alg == "EdDSA" || alg == "Ed25519",
+        keys::ALG_RS256 => alg == "RS256",
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -155,5 +184,24 @@ mod tests {
             Err(JwtError::Oversized)
         );
         assert_eq!(verify(&t[..t.len() - 3], ks, None), Err(JwtError::Malformed));
+        let rs = forge(serde_json::json!({"alg": "RS256", "kid": k.kid}));
+        assert_eq!(
+            verify(&rs, ks, None),
+            Err(JwtError::Algorithm),
+            "an Ed25519 key never verifies RS256"
+        );
+    }
+
+    #[test]
+    fn rs256_tokens_verify_and_the_ed25519_name_is_accepted() {
+        let rsa = keys::generate_rsa(Timestamp(1)).unwrap();
+        let t = sign(&rsa, "JWT", &serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(verify(&t, std::slice::from_ref(&rsa), None).unwrap()["a"], 1);
+        let ed = key();
+        let t = sign_as(&ed, "Ed25519", "JWT", &serde_json::json!({"a": 2})).unwrap();
+        let header = b64url_decode(t.split('.').next().unwrap()).unwrap();
+        assert!(String::from_utf8(header).unwrap().contains(r#""alg":"Ed25519""#));
+        assert_eq!(verify(&t, std::slice::from_ref(&ed), None).unwrap()["a"], 2);
+        assert_eq!(sign_as(&ed, "RS256", "JWT", &1), Err(JwtError::Algorithm));
     }
 }

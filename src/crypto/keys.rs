@@ -1,5 +1,8 @@
-//! Ed25519 signing keys, their RFC 7638 thumbprints and the JWK Set.
+//! Signing keys (Ed25519, and RSA for relying parties that need RS256), their RFC 7638
+//! thumbprints and the JWK Set.
 
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::KeyPair as _;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Serialize;
 
@@ -7,13 +10,20 @@ use super::{b64url, random, sha256};
 use crate::domain::{SigningKeyRecord, Timestamp};
 
 pub const ALG_EDDSA: &str = "EdDSA";
+pub const ALG_RS256: &str = "RS256";
 
-/// A public key as a JWK (RFC 8037).
+/// A public key as a JWK: `OKP`/`Ed25519` (RFC 8037) or `RSA` (RFC 7518).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Jwk {
     pub kty: String,
-    pub crv: String,
-    pub x: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     pub kid: String,
     pub alg: String,
     #[serde(rename = "use")]
@@ -47,28 +57,101 @@ pub fn thumbprint(public: &[u8; 32]) -> String {
     b64url(&sha256(canonical.as_bytes()))
 }
 
-/// A key record's signing key; `None` when the stored bytes are not a 32-byte seed.
+/// Creates a new 2048-bit RSA key record for RS256, active from `now`. Takes a moment.
+pub fn generate_rsa(now: Timestamp) -> Option<SigningKeyRecord> {
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).ok()?;
+    let der = pair.as_der().ok()?;
+    let (n, e) = rsa_public(&pair);
+    Some(SigningKeyRecord {
+        kid: rsa_thumbprint(&n, &e),
+        alg: ALG_RS256.to_owned(),
+        private: der.as_ref().to_vec(),
+        created_at: now,
+        superseded_at: None,
+        retire_at: None,
+    })
+}
+
+fn rsa_public(pair: &aws_lc_rs::rsa::KeyPair) -> (String, String) {
+    let public = pair.public_key();
+    (
+        b64url(public.modulus().big_endian_without_leading_zero()),
+        b64url(public.exponent().big_endian_without_leading_zero()),
+    )
+}
+
+/// The RFC 7638 thumbprint of an RSA public key (`e`, `kty`, `n` in order).
+fn rsa_thumbprint(n: &str, e: &str) -> String {
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    b64url(&sha256(canonical.as_bytes()))
+}
+
+fn rsa_pair(record: &SigningKeyRecord) -> Option<aws_lc_rs::rsa::KeyPair> {
+    aws_lc_rs::rsa::KeyPair::from_pkcs8(&record.private).ok()
+}
+
+/// A key record's Ed25519 signing key; `None` for other keys or damaged bytes.
 pub fn signing_key(record: &SigningKeyRecord) -> Option<SigningKey> {
+    if record.alg != ALG_EDDSA {
+        return None;
+    }
     let seed: [u8; 32] = record.private.as_slice().try_into().ok()?;
     Some(SigningKey::from_bytes(&seed))
 }
 
 /// The public JWK of a key record.
 pub fn public_jwk(record: &SigningKeyRecord) -> Option<Jwk> {
-    let key = signing_key(record)?;
+    let (kty, crv, x, n, e) = if record.alg == ALG_RS256 {
+        let (n, e) = rsa_public(&rsa_pair(record)?);
+        ("RSA", None, None, Some(n), Some(e))
+    } else {
+        let key = signing_key(record)?;
+        let x = b64url(key.verifying_key().as_bytes());
+        ("OKP", Some("Ed25519".to_owned()), Some(x), None, None)
+    };
     Some(Jwk {
-        kty: "OKP".to_owned(),
-        crv: "Ed25519".to_owned(),
-        x: b64url(key.verifying_key().as_bytes()),
+        kty: kty.to_owned(),
+        crv,
+        x,
+        n,
+        e,
         kid: record.kid.clone(),
         alg: record.alg.clone(),
         use_: "sig".to_owned(),
     })
 }
 
-/// Signs `message` with a key record's private key.
-pub fn sign(record: &SigningKeyRecord, message: &[u8]) -> Option<[u8; 64]> {
-    Some(signing_key(record)?.sign(message).to_bytes())
+/// Signs `message` with a key record's private key (Ed25519, or RSASSA-PKCS1-v1_5 SHA-256).
+pub fn sign(record: &SigningKeyRecord, message: &[u8]) -> Option<Vec<u8>> {
+    if record.alg == ALG_RS256 {
+        let pair = rsa_pair(record)?;
+        let mut sig = vec![0u8; pair.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        pair.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, message, &mut sig)
+            .ok()?;
+        return Some(sig);
+    }
+    Some(signing_key(record)?.sign(message).to_bytes().to_vec())
+}
+
+/// Verifies a signature made by [`sign`].
+pub fn verify(record: &SigningKeyRecord, message: &[u8], signature: &[u8]) -> bool {
+    if record.alg == ALG_RS256 {
+        let Some(pair) = rsa_pair(record) else {
+            return false;
+        };
+        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            pair.public_key().as_ref(),
+        );
+        return key.verify(message, signature).is_ok();
+    }
+    let (Some(key), Ok(sig)) = (signing_key(record), <[u8; 64]>::try_from(signature)) else {
+        return false;
+    };
+    key.verifying_key()
+        .verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -87,10 +170,29 @@ mod tests {
     fn generated_keys_publish_their_public_half_only() {
         let record = generate(Timestamp(1)).unwrap();
         let jwk = public_jwk(&record).unwrap();
-        assert_eq!((jwk.kty.as_str(), jwk.crv.as_str()), ("OKP", "Ed25519"));
+        assert_eq!((jwk.kty.as_str(), jwk.crv.as_deref()), ("OKP", Some("Ed25519")));
         assert_eq!(jwk.kid, record.kid);
         let json = serde_json::to_string(&jwk).unwrap();
         assert!(!json.contains(&crate::crypto::b64url(&record.private)));
         assert!(!format!("{record:?}").contains(&format!("{:?}", record.private)));
+    }
+
+    #[test]
+    fn rsa_keys_sign_verify_and_publish_n_and_e() {
+        let record = generate_rsa(Timestamp(1)).unwrap();
+        let jwk = public_jwk(&record).unwrap();
+        assert_eq!(
+            (jwk.kty.as_str(), jwk.alg.as_str(), jwk.e.as_deref()),
+            ("RSA", "RS256", Some("AQAB"))
+        );
+        assert!(
+            crate::crypto::b64url_decode(jwk.n.as_deref().unwrap())
+                .unwrap()
+                .len()
+                >= 256
+        );
+        let sig = sign(&record, b"hello").unwrap();
+        assert!(verify(&record, b"hello", &sig));
+        assert!(!verify(&record, b"hellO", &sig));
     }
 }

@@ -34,6 +34,16 @@ pub struct AuthorizationCode {
     pub expires_at: Timestamp,
     /// Set when the code is redeemed: the grant its tokens belong to.
     pub redeemed_grant: Option<String>,
+    /// Claims asked for by name with the `claims` parameter.
+    #[serde(default)]
+    pub requested_claims: RequestedClaims,
+}
+
+/// Claims a relying party asked for by name (OpenID Connect Core 5.5), beyond its scopes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedClaims {
+    pub userinfo: Vec<String>,
+    pub id_token: Vec<String>,
 }
 
 /// A grant: one authorization and every token descended from it (the token family).
@@ -47,6 +57,11 @@ pub struct Grant {
     pub auth_time: Option<Timestamp>,
     pub sid: Option<String>,
     pub amr: Vec<String>,
+    /// The `nonce` of the authorization request, if any.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub requested_claims: RequestedClaims,
     pub created_at: Timestamp,
     /// After this no token of the grant can be valid, so the record may be purged.
     pub expires_at: Timestamp,

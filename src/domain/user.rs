@@ -66,6 +66,53 @@ pub struct Client {
     pub require_pkce: bool,
     pub source: ClientSource,
     pub created_at: Timestamp,
+    /// How this client's ID tokens are signed (`id_token_signed_response_alg`).
+    #[serde(default)]
+    pub id_token_alg: IdTokenAlg,
+    /// Where RP-initiated logout may send the browser afterwards (exact match).
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Where back-channel logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<RedirectUri>,
+    /// Issue refresh tokens to OpenID Connect requests without `offline_access`.
+    #[serde(default)]
+    pub refresh_without_offline_access: bool,
+}
+
+/// The JWS algorithm of a client's ID tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdTokenAlg {
+    /// Ed25519, named `EdDSA` (RFC 8037). The default.
+    #[default]
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+    /// Ed25519, named by its fully specified RFC 9864 name: the same key and signature.
+    Ed25519,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, for relying parties that cannot verify Ed25519.
+    RS256,
+}
+
+impl IdTokenAlg {
+    pub const ALL: [IdTokenAlg; 3] = [IdTokenAlg::EdDsa, IdTokenAlg::Ed25519, IdTokenAlg::RS256];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlg::EdDsa => "EdDSA",
+            IdTokenAlg::Ed25519 => "Ed25519",
+            IdTokenAlg::RS256 => "RS256",
+        }
+    }
+}
+
+impl std::str::FromStr for IdTokenAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IdTokenAlg::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown ID token algorithm `{s}` (expected EdDSA, Ed25519 or RS256)"))
+    }
 }
 
 impl Client {

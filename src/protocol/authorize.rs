@@ -5,7 +5,7 @@
 use super::params::Params;
 use super::pkce;
 use super::{ErrorCode, OAuthError};
-use crate::domain::{Client, ClientId, Duration, GrantType, ScopeSet, Timestamp};
+use crate::domain::{Client, ClientId, Duration, GrantType, RequestedClaims, ScopeSet, Timestamp};
 
 /// The longest `state` or `nonce` accepted; longer ones get `invalid_request`.
 pub const MAX_STATE_LEN: usize = 2048;
@@ -47,6 +47,7 @@ pub struct AuthorizationRequest {
     pub max_age: Option<Duration>,
     pub login_hint: Option<String>,
     pub id_token_hint: Option<String>,
+    pub requested_claims: RequestedClaims,
 }
 
 impl AuthorizationRequest {
@@ -129,6 +130,7 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         "id_token_hint",
         "request",
         "request_uri",
+        "claims",
     ]) {
         return fail(OAuthError::invalid_request(format!(
             "the parameter {name} appears more than once"
@@ -237,7 +239,19 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
             }
         },
     };
+    let requested_claims = match params.get("claims") {
+        None => RequestedClaims::default(),
+        Some(text) => match parse_claims_request(text) {
+            Some(c) => c,
+            None => {
+                return fail(OAuthError::invalid_request(
+                    "claims is not a valid claims request object",
+                ));
+            }
+        },
+    };
     Ok(AuthorizationRequest {
+        requested_claims,
         client_id: client.client_id.clone(),
         redirect_uri,
         redirect_uri_sent,
@@ -249,6 +263,24 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
         id_token_hint: params.get("id_token_hint").map(str::to_owned),
+    })
+}
+
+/// Reads the `claims` parameter (OpenID Connect Core 5.5): the names asked for in `userinfo` and
+/// `id_token`. Values (`essential`, `value`, `values`) are accepted and not enforced.
+fn parse_claims_request(text: &str) -> Option<RequestedClaims> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let object = value.as_object()?;
+    let names = |member: &str| -> Option<Vec<String>> {
+        match object.get(member) {
+            None | Some(serde_json::Value::Null) => Some(Vec::new()),
+            Some(serde_json::Value::Object(m)) => Some(m.keys().take(64).cloned().collect()),
+            Some(_) => None,
+        }
+    };
+    Some(RequestedClaims {
+        userinfo: names("userinfo")?,
+        id_token: names("id_token")?,
     })
 }
 
@@ -359,6 +391,10 @@ pub(crate) mod tests {
             require_pkce: true,
             source: ClientSource::Store,
             created_at: Timestamp(0),
+            id_token_alg: Default::default(),
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            refresh_without_offline_access: false,
         }
     }
 

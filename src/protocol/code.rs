@@ -81,6 +81,7 @@ mod tests {
             amr: vec![],
             expires_at: Timestamp(160),
             redeemed_grant: None,
+            requested_claims: Default::default(),
         }
     }
 

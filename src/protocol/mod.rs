@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod code;
 pub mod error;
+pub mod id_token;
 pub mod params;
 pub mod pkce;
 pub mod refresh;

@@ -76,6 +76,8 @@ mod tests {
             auth_time: None,
             sid: None,
             amr: vec![],
+            nonce: None,
+            requested_claims: Default::default(),
             created_at: Timestamp(0),
             expires_at: Timestamp(1000),
             revoked_at: None,

@@ -86,6 +86,7 @@ pub async fn issue_code(
         amr: session.amr.clone(),
         expires_at: app.clock.now().plus(app.config.lifetimes.authorization_code),
         redeemed_grant: None,
+        requested_claims: req.requested_claims.clone(),
     };
     let store = app.store.clone();
     let key = digest(&code);

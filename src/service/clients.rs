@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::views::{ClientCreated, ClientView};
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
-use crate::domain::{Client, ClientId, ClientSecretDigest, ClientSource, GrantType, RedirectUri, Scope};
+use crate::domain::{
+    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, Scope,
+};
 use crate::store::Reads;
 
 /// What an administrator gives to register a client.
@@ -29,6 +31,15 @@ pub struct NewClient {
     /// `None` means required.
     #[serde(default)]
     pub require_pkce: Option<bool>,
+    /// `EdDSA` (default), `Ed25519` or `RS256`.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<IdTokenAlg>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub refresh_without_offline_access: bool,
 }
 
 /// A new client secret: 256 random bits, base64url, and its digest.
@@ -122,6 +133,16 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
         require_pkce: new.require_pkce.unwrap_or(true),
         source: ClientSource::Store,
         created_at: app.clock.now(),
+        id_token_alg: new.id_token_signed_response_alg.unwrap_or_default(),
+        post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris)?,
+        backchannel_logout_uri: match &new.backchannel_logout_uri {
+            Some(u) => Some(
+                RedirectUri::parse(u)
+                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?,
+            ),
+            None => None,
+        },
+        refresh_without_offline_access: new.refresh_without_offline_access,
     };
     check_rules(&client)?;
     let store = app.store.clone();

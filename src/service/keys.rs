@@ -24,13 +24,48 @@ pub async fn ensure_active(app: &App) -> Result<String, ServiceError> {
     .await
 }
 
-/// The key that signs new tokens.
+/// The Ed25519 key that signs new tokens.
 pub fn active_key(tx: &impl Reads) -> Result<Option<SigningKeyRecord>, ServiceError> {
+    active_key_of(tx, keys::ALG_EDDSA)
+}
+
+/// The active key of one algorithm (`EdDSA` or `RS256`).
+pub fn active_key_of(tx: &impl Reads, alg: &str) -> Result<Option<SigningKeyRecord>, ServiceError> {
     Ok(tx
         .signing_keys()?
         .into_iter()
-        .filter(|k| k.superseded_at.is_none())
+        .filter(|k| k.superseded_at.is_none() && k.alg == alg)
         .max_by_key(|k| k.created_at))
+}
+
+/// The active RSA key, created on first need (for clients registered for RS256 ID tokens).
+pub fn ensure_rsa(tx: &WriteTx, now: Timestamp) -> Result<SigningKeyRecord, ServiceError> {
+    if let Some(key) = active_key_of(tx, keys::ALG_RS256)? {
+        return Ok(key);
+    }
+    let key =
+        keys::generate_rsa(now).ok_or_else(|| ServiceError::Internal("RSA key generation failed".into()))?;
+    tx.put_signing_key(&key)?;
+    tracing::info!(kid = %key.kid, "created the first RSA signing key");
+    Ok(key)
+}
+
+/// Rotates when `keys.rotate_every` is set and the active key is at least that old; returns the
+/// new key if it rotated.
+pub async fn rotate_if_due(app: &App) -> Result<Option<KeyView>, ServiceError> {
+    let Some(every) = app.config.key_rotate_every else {
+        return Ok(None);
+    };
+    let store = app.store.clone();
+    let now = app.clock.now();
+    let due =
+        blocking(move || Ok(active_key(&store.read()?)?.is_none_or(|k| now.since(k.created_at) >= every)))
+            .await?;
+    if due {
+        rotate(app).await.map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Every key, newest first.
@@ -54,8 +89,10 @@ pub async fn rotate(app: &App) -> Result<KeyView, ServiceError> {
     blocking(move || {
         let tx = store.write()?;
         purge_retired(&tx, now)?;
+        let mut had_rsa = false;
         for mut old in tx.signing_keys()? {
             if old.superseded_at.is_none() {
+                had_rsa |= old.alg == keys::ALG_RS256;
                 old.superseded_at = Some(now);
                 old.retire_at = Some(now.plus(retire_after));
                 tx.put_signing_key(&old)?;
@@ -63,6 +100,12 @@ pub async fn rotate(app: &App) -> Result<KeyView, ServiceError> {
         }
         let key = keys::generate(now)?;
         tx.put_signing_key(&key)?;
+        if had_rsa {
+            let rsa = keys::generate_rsa(now)
+                .ok_or_else(|| ServiceError::Internal("RSA key generation failed".into()))?;
+            tx.put_signing_key(&rsa)?;
+            tracing::info!(kid = %rsa.kid, "rotated the RSA signing key");
+        }
         tx.commit()?;
         tracing::info!(kid = %key.kid, "rotated the signing key");
         Ok(KeyView::new(&key, now))

@@ -9,6 +9,7 @@ pub mod clients;
 mod error;
 pub mod keys;
 pub mod login;
+pub mod logout;
 pub mod setup;
 pub mod throttle;
 pub mod token;
@@ -42,6 +43,8 @@ pub struct App {
     pub password_throttle: Arc<throttle::Throttle>,
     /// Throttles client secret checks.
     pub secret_throttle: Arc<throttle::Throttle>,
+    /// The HTTP client for outgoing calls (back-channel logout).
+    pub http: reqwest::Client,
 }
 
 impl App {
@@ -54,6 +57,11 @@ impl App {
             hashing: Arc::new(Semaphore::new(permits)),
             password_throttle: Arc::default(),
             secret_throttle: Arc::default(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
         }
     }
 

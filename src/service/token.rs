@@ -9,12 +9,15 @@ use serde_json::{Map, Value};
 use super::login::{self, LoginError, digest};
 use super::{App, ServiceError, blocking, keys};
 use crate::crypto::{jwt, random};
-use crate::domain::{Client, Grant, GrantType, RefreshToken, ScopeSet, SigningKeyRecord, Subject, Timestamp};
+use crate::domain::{
+    Client, Grant, GrantType, IdTokenAlg, RefreshToken, RequestedClaims, ScopeSet, SigningKeyRecord, Subject,
+    Timestamp,
+};
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::code::{self, Redemption};
 use crate::protocol::refresh::{self, RefreshDecision};
 use crate::protocol::token_request::{self, GrantRequest, TokenFields};
-use crate::protocol::{ErrorCode, OAuthError};
+use crate::protocol::{ErrorCode, OAuthError, id_token};
 use crate::store::{Reads, WriteTx};
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -180,6 +183,7 @@ impl Mint<'_> {
         access_token: String,
         refresh_token: Option<String>,
         scopes: &ScopeSet,
+        id_token: Option<String>,
     ) -> TokenSuccess {
         TokenSuccess {
             access_token,
@@ -187,8 +191,64 @@ impl Mint<'_> {
             expires_in: self.app.config.lifetimes.access_token.0,
             refresh_token,
             scope: scopes.to_string(),
-            id_token: None,
+            id_token,
         }
+    }
+
+    /// Whether this grant gets a refresh token: the client must allow refreshing, and an OpenID
+    /// Connect request must include `offline_access` unless the client's registration waives it.
+    fn wants_refresh(&self, scopes: &ScopeSet) -> bool {
+        self.client.allows_grant(GrantType::RefreshToken)
+            && (!scopes.contains("openid")
+                || scopes.contains("offline_access")
+                || self.client.refresh_without_offline_access)
+    }
+
+    /// An ID token for an `openid` grant, signed as the client registered; `None` otherwise.
+    fn id_token(
+        &self,
+        tx: &WriteTx,
+        grant: &Grant,
+        scopes: &ScopeSet,
+        access_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<Option<String>, ServiceError> {
+        let (true, Some(subject), Some(auth_time)) =
+            (scopes.contains("openid"), &grant.subject, grant.auth_time)
+        else {
+            return Ok(None);
+        };
+        let Some(user) = tx.user(subject)? else {
+            return Ok(None);
+        };
+        let alg = self.client.id_token_alg;
+        let rsa;
+        let key = match alg {
+            IdTokenAlg::EdDsa | IdTokenAlg::Ed25519 => self.key,
+            IdTokenAlg::RS256 => {
+                rsa = keys::ensure_rsa(tx, self.now)?;
+                &rsa
+            }
+        };
+        let facts = id_token::IdTokenFacts {
+            issuer: &self.app.config.issuer,
+            client_id: self.client.client_id.as_str(),
+            user: &user,
+            scopes,
+            requested: &grant.requested_claims.id_token,
+            nonce,
+            auth_time,
+            sid: grant.sid.as_deref(),
+            amr: &grant.amr,
+            access_token: Some(access_token),
+            alg,
+            issued_at: self.now,
+            expires_at: self.now.plus(self.app.config.lifetimes.id_token),
+        };
+        let claims = id_token::claims(&facts);
+        jwt::sign_as(key, alg.as_str(), "JWT", &claims)
+            .map(Some)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// Creates a refresh token for the grant when the client may refresh; stores its digest.
@@ -198,7 +258,7 @@ impl Mint<'_> {
         grant: &mut Grant,
         scopes: &ScopeSet,
     ) -> Result<Option<String>, ServiceError> {
-        if !self.client.allows_grant(GrantType::RefreshToken) {
+        if !self.wants_refresh(scopes) {
             return Ok(None);
         }
         let token = random::token()?;
@@ -234,6 +294,8 @@ impl Mint<'_> {
             auth_time: Some(auth_time),
             sid,
             amr,
+            nonce: None,
+            requested_claims: RequestedClaims::default(),
             created_at: self.now,
             expires_at: self.now.plus(self.app.config.lifetimes.access_token),
             revoked_at: None,
@@ -342,6 +404,8 @@ async fn redeem_code(
                     record.sid.clone(),
                     record.amr.clone(),
                 )?;
+                grant.nonce = record.nonce.clone();
+                grant.requested_claims = record.requested_claims.clone();
                 let access = mint.access_token(
                     Some(&record.subject),
                     &record.scopes,
@@ -349,12 +413,14 @@ async fn redeem_code(
                     Some(&grant.id),
                 )?;
                 let refresh = mint.refresh_token(&tx, &mut grant, &record.scopes)?;
+                let id_token =
+                    mint.id_token(&tx, &grant, &record.scopes, &access, record.nonce.as_deref())?;
                 record.redeemed_grant = Some(grant.id.clone());
                 tx.put_code(&key, &record)?;
                 tx.put_grant(&grant)?;
                 tx.commit()?;
                 tracing::info!(client_id = %client.client_id, grant_id = %grant.id, "redeemed a code");
-                Ok(Ok(mint.success(access, refresh, &record.scopes)))
+                Ok(Ok(mint.success(access, refresh, &record.scopes, id_token)))
             }
         }
     })
@@ -396,11 +462,12 @@ async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSe
                 tx.put_refresh_token(&key, &old)?;
                 let access = mint.access_token(grant.subject.as_ref(), &scopes, grant.auth_time, Some(&grant.id))?;
                 let new_refresh = mint.refresh_token(&tx, &mut grant, &old.scopes)?;
+                let id_token = mint.id_token(&tx, &grant, &scopes, &access, None)?;
                 grant.expires_at = grant.expires_at.max(now.plus(app.config.lifetimes.access_token));
                 tx.put_grant(&grant)?;
                 tx.commit()?;
                 tracing::info!(client_id = %client.client_id, grant_id = %grant.id, "rotated a refresh token");
-                Ok(Ok(mint.success(access, new_refresh, &scopes)))
+                Ok(Ok(mint.success(access, new_refresh, &scopes, id_token)))
             }
         }
     })
@@ -424,7 +491,7 @@ async fn client_credentials(app: &App, client: Client, scope: Option<ScopeSet>) 
         };
         let access = mint.access_token(None, &scopes, None, None)?;
         tracing::info!(client_id = %client.client_id, "issued a client_credentials token");
-        Ok(Ok(mint.success(access, None, &scopes)))
+        Ok(Ok(mint.success(access, None, &scopes, None)))
     })
     .await
 }
@@ -464,10 +531,11 @@ async fn password_grant(
         let mut grant = mint.new_grant(&user.subject, &scopes, now, None, vec!["pwd".to_owned()])?;
         let access = mint.access_token(Some(&user.subject), &scopes, Some(now), Some(&grant.id))?;
         let refresh = mint.refresh_token(&tx, &mut grant, &scopes)?;
+        let id_token = mint.id_token(&tx, &grant, &scopes, &access, None)?;
         tx.put_grant(&grant)?;
         tx.commit()?;
         tracing::info!(client_id = %client.client_id, subject = %user.subject, "issued tokens for the password grant");
-        Ok(Ok(mint.success(access, refresh, &scopes)))
+        Ok(Ok(mint.success(access, refresh, &scopes, id_token)))
     })
     .await?)
 }
@@ -612,4 +680,58 @@ pub async fn introspect(app: &App, client: Client, token: String) -> Result<Map<
     })
     .await
     .map_err(Failure::from)
+}
+
+/// Why userinfo refused a request (RFC 6750 section 3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserinfoError {
+    /// The token is missing, malformed, expired, revoked or not ours (401).
+    InvalidToken,
+    /// The token was not granted `openid` (403).
+    InsufficientScope,
+    /// The store failed.
+    Unavailable(ServiceError),
+}
+
+/// The claims of the user behind an access token: `sub` always, then what the token's scopes
+/// and the `claims` request parameter's `userinfo` member ask for.
+pub async fn userinfo(app: &App, token: String) -> Result<Map<String, Value>, UserinfoError> {
+    let app2 = app.clone();
+    let result = blocking(move || {
+        let app = &app2;
+        let now = app.clock.now();
+        let tx = app.store.read()?;
+        let Some(claims) = live_access_token(&tx, &app.config.issuer, &token, now)? else {
+            return Ok(Err(UserinfoError::InvalidToken));
+        };
+        let scopes =
+            ScopeSet::parse(claims.get("scope").and_then(Value::as_str).unwrap_or("")).unwrap_or_default();
+        if !scopes.contains("openid") {
+            return Ok(Err(UserinfoError::InsufficientScope));
+        }
+        let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+            return Ok(Err(UserinfoError::InvalidToken));
+        };
+        let Some(user) = tx
+            .user(&Subject::from_string(sub.to_owned()))?
+            .filter(|u| !u.disabled)
+        else {
+            return Ok(Err(UserinfoError::InvalidToken));
+        };
+        let requested = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .and_then(|j| j.split_once('.'))
+            .map(|(grant_id, _)| tx.grant(grant_id))
+            .transpose()?
+            .flatten()
+            .map(|g| g.requested_claims.userinfo)
+            .unwrap_or_default();
+        Ok(Ok(id_token::user_claims(&user, &scopes, &requested)))
+    })
+    .await;
+    match result {
+        Ok(inner) => inner,
+        Err(e) => Err(UserinfoError::Unavailable(e)),
+    }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Client, ClientSource, GrantType, SigningKeyRecord, Timestamp, User};
+use crate::domain::{Client, ClientSource, GrantType, IdTokenAlg, SigningKeyRecord, Timestamp, User};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
@@ -56,6 +56,10 @@ pub struct ClientView {
     pub require_pkce: bool,
     pub source: ClientSource,
     pub created_at: u64,
+    pub id_token_signed_response_alg: IdTokenAlg,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub refresh_without_offline_access: bool,
 }
 
 impl From<&Client> for ClientView {
@@ -71,6 +75,14 @@ impl From<&Client> for ClientView {
             require_pkce: c.require_pkce,
             source: c.source,
             created_at: c.created_at.0,
+            id_token_signed_response_alg: c.id_token_alg,
+            post_logout_redirect_uris: c
+                .post_logout_redirect_uris
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+            backchannel_logout_uri: c.backchannel_logout_uri.as_ref().map(|r| r.to_string()),
+            refresh_without_offline_access: c.refresh_without_offline_access,
         }
     }
 }

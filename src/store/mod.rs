@@ -340,6 +340,11 @@ pub trait Reads {
         self.get_record(tables::GRANTS, id)
     }
 
+    /// Every grant.
+    fn grants(&self) -> Result<Vec<Grant>, StoreError> {
+        self.scan_records(tables::GRANTS, None, usize::MAX)
+    }
+
     fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError> {
         self.get_record(tables::REFRESH_TOKENS, digest)
     }
@@ -674,6 +679,10 @@ mod tests {
             require_pkce: true,
             source: ClientSource::Store,
             created_at: Timestamp(5),
+            id_token_alg: Default::default(),
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            refresh_without_offline_access: false,
         };
         let tx = store.write().unwrap();
         tx.put_client(&client).unwrap();

@@ -70,19 +70,23 @@ pub struct KeysApi {
     app: App,
 }
 
-/// An Ed25519 public key (RFC 8037).
+/// A public key: Ed25519 (`OKP`, RFC 8037) or RSA (RFC 7518).
 #[derive(Object)]
 #[oai(rename = "Jwk")]
 struct JwkDoc {
-    /// Key type: `OKP`.
+    /// Key type: `OKP` or `RSA`.
     kty: String,
-    /// Curve: `Ed25519`.
-    crv: String,
-    /// The public key, base64url.
-    x: String,
+    /// Curve, for `OKP`: `Ed25519`.
+    crv: Option<String>,
+    /// The Ed25519 public key, base64url.
+    x: Option<String>,
+    /// The RSA modulus, base64url.
+    n: Option<String>,
+    /// The RSA exponent, base64url.
+    e: Option<String>,
     /// Key id: the RFC 7638 thumbprint.
     kid: String,
-    /// Algorithm: `EdDSA`.
+    /// Algorithm: `EdDSA` or `RS256`.
     alg: String,
     /// Use: `sig`.
     #[oai(rename = "use")]
@@ -107,6 +111,8 @@ impl From<JwkSet> for JwkSetDoc {
                          kty,
                          crv,
                          x,
+                         n,
+                         e,
                          kid,
                          alg,
                          use_,
@@ -114,6 +120,8 @@ impl From<JwkSet> for JwkSetDoc {
                         kty,
                         crv,
                         x,
+                        n,
+                        e,
                         kid,
                         alg,
                         use_,

@@ -79,8 +79,9 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
 }
 
 /// Path prefixes served by the OpenAPI service; everything else is a page.
-const API_PREFIXES: [&str; 7] = [
+const API_PREFIXES: [&str; 8] = [
     "/oauth/token",
+    "/oauth/userinfo",
     "/oauth/revoke",
     "/oauth/introspect",
     "/.well-known",
@@ -109,6 +110,16 @@ pub fn routes(app: App) -> impl Endpoint {
                 .with(page_headers()),
         )
         .at("/oauth/consent", poem::post(p::consent_post).with(page_headers()))
+        .at(
+            "/oauth/logout",
+            poem::get(p::end_session_endpoint)
+                .post(p::end_session_endpoint)
+                .with(page_headers()),
+        )
+        .at(
+            "/oauth/logout/confirm",
+            poem::post(p::end_session_confirm).with(page_headers()),
+        )
         .nest("/setup", pages::setup::routes().with(page_headers()))
         .at("/static/style.css", poem::get(pages::stylesheet))
         .at("/openapi.json", spec);

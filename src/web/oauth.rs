@@ -23,7 +23,7 @@ fn basic_challenge() -> String {
 
 /// An error response (RFC 6749 section 5.2).
 #[derive(Object, Debug, Clone)]
-#[oai(rename = "OAuthError")]
+#[oai(rename = "OAuthError", skip_serializing_if_is_none)]
 pub struct ErrorBody {
     /// The error code, such as `invalid_grant`.
     pub error: String,
@@ -68,7 +68,7 @@ pub struct TokenForm {
 
 /// Tokens (RFC 6749 section 5.1).
 #[derive(Object, Debug)]
-#[oai(rename = "TokenResponse")]
+#[oai(rename = "TokenResponse", skip_serializing_if_is_none)]
 pub struct TokenBody {
     /// An RFC 9068 JWT access token signed with EdDSA.
     pub access_token: String,
@@ -239,7 +239,7 @@ fn revoke_bad_request(err: poem::Error) -> RevokeResponse {
 
 /// What introspection says about a token (RFC 7662 section 2.2).
 #[derive(Object, Debug, Default)]
-#[oai(rename = "IntrospectionResponse")]
+#[oai(rename = "IntrospectionResponse", skip_serializing_if_is_none)]
 pub struct IntrospectionBody {
     /// Whether the token is live and belongs to the asking client.
     pub active: bool,
@@ -377,8 +377,191 @@ pub fn server_metadata(issuer: &str) -> ServerMetadata {
     }
 }
 
+/// OpenID Connect Discovery 1.0 provider metadata.
+#[derive(Object, Debug)]
+#[oai(rename = "OpenIdConfiguration")]
+pub struct OpenIdConfiguration {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub end_session_endpoint: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    pub grant_types_supported: Vec<String>,
+    pub subject_types_supported: Vec<String>,
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    pub userinfo_signing_alg_values_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub prompt_values_supported: Vec<String>,
+    pub display_values_supported: Vec<String>,
+    pub claim_types_supported: Vec<String>,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    pub require_request_uri_registration: bool,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
+    pub frontchannel_logout_supported: bool,
+}
+
+pub fn openid_configuration(issuer: &str) -> OpenIdConfiguration {
+    let m = server_metadata(issuer);
+    OpenIdConfiguration {
+        issuer: m.issuer,
+        authorization_endpoint: m.authorization_endpoint,
+        token_endpoint: m.token_endpoint,
+        userinfo_endpoint: format!("{issuer}/oauth/userinfo"),
+        jwks_uri: m.jwks_uri,
+        end_session_endpoint: format!("{issuer}/oauth/logout"),
+        revocation_endpoint: m.revocation_endpoint,
+        introspection_endpoint: m.introspection_endpoint,
+        scopes_supported: m.scopes_supported,
+        claims_supported: strings(&crate::protocol::id_token::CLAIMS_SUPPORTED),
+        response_types_supported: m.response_types_supported,
+        response_modes_supported: m.response_modes_supported,
+        grant_types_supported: m.grant_types_supported,
+        subject_types_supported: strings(&["public"]),
+        id_token_signing_alg_values_supported: strings(&["EdDSA", "Ed25519", "RS256"]),
+        userinfo_signing_alg_values_supported: strings(&["none"]),
+        token_endpoint_auth_methods_supported: m.token_endpoint_auth_methods_supported,
+        revocation_endpoint_auth_methods_supported: m.revocation_endpoint_auth_methods_supported,
+        introspection_endpoint_auth_methods_supported: m.introspection_endpoint_auth_methods_supported,
+        code_challenge_methods_supported: m.code_challenge_methods_supported,
+        prompt_values_supported: strings(&["none", "login", "consent", "select_account"]),
+        display_values_supported: strings(&["page", "popup", "touch", "wap"]),
+        claim_types_supported: strings(&["normal"]),
+        claims_parameter_supported: true,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        require_request_uri_registration: false,
+        authorization_response_iss_parameter_supported: true,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
+        frontchannel_logout_supported: false,
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum UserinfoResponse {
+    /// The user's claims for the token's scopes; `sub` always.
+    #[oai(status = 200)]
+    Ok(Json<serde_json::Value>, #[oai(header = "Cache-Control")] String),
+    /// The request carries the token in more than one place, or is malformed.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// The token is missing, invalid, expired or revoked.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// The token was not granted the `openid` scope.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    /// The server cannot complete the request now.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+impl UserinfoResponse {
+    fn invalid_token(detail: &str) -> Self {
+        let e = OAuthError::new(ErrorCode::InvalidToken, detail);
+        UserinfoResponse::Unauthorized(
+            Json(ErrorBody::from(&e)),
+            format!(
+                "Bearer realm=\"latchkey\", error=\"invalid_token\", error_description=\"{}\"",
+                e.description()
+            ),
+        )
+    }
+}
+
+/// Finds the bearer token of a userinfo request: the `Authorization` header or, for POST, the
+/// `access_token` form field; both at once is an error (RFC 6750 section 2).
+async fn bearer_token(req: &Request, body: poem::Body) -> Result<String, UserinfoResponse> {
+    let header = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let from_header = match header {
+        None => None,
+        Some(h) => match h.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                Some(token.trim().to_owned())
+            }
+            _ => {
+                return Err(UserinfoResponse::invalid_token(
+                    "the Authorization header is not a Bearer token",
+                ));
+            }
+        },
+    };
+    let mut from_body = None;
+    if req.method() == poem::http::Method::POST {
+        let bytes = body.into_bytes_limit(super::MAX_BODY).await.unwrap_or_default();
+        from_body = url::form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty());
+    }
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => {
+            let e = OAuthError::invalid_request("send the token in one place only");
+            Err(UserinfoResponse::BadRequest(
+                Json(ErrorBody::from(&e)),
+                "Bearer realm=\"latchkey\", error=\"invalid_request\"".to_owned(),
+            ))
+        }
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(UserinfoResponse::Unauthorized(
+            Json(ErrorBody {
+                error: "invalid_token".to_owned(),
+                error_description: Some("no access token".to_owned()),
+            }),
+            "Bearer realm=\"latchkey\"".to_owned(),
+        )),
+    }
+}
+
 pub struct OAuthApi {
     pub app: App,
+}
+
+impl OAuthApi {
+    async fn userinfo_for(&self, req: &Request, body: poem::Body) -> UserinfoResponse {
+        let token = match bearer_token(req, body).await {
+            Ok(t) => t,
+            Err(resp) => return resp,
+        };
+        match token::userinfo(&self.app, token).await {
+            Ok(claims) => UserinfoResponse::Ok(Json(serde_json::Value::Object(claims)), NO_STORE.to_owned()),
+            Err(token::UserinfoError::InvalidToken) => {
+                UserinfoResponse::invalid_token("the access token is invalid, expired or revoked")
+            }
+            Err(token::UserinfoError::InsufficientScope) => {
+                let e = OAuthError::new(ErrorCode::InvalidToken, "the access token was not granted openid");
+                UserinfoResponse::Forbidden(
+                    Json(ErrorBody {
+                        error: "insufficient_scope".to_owned(),
+                        error_description: Some(e.description().to_owned()),
+                    }),
+                    "Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"openid\"".to_owned(),
+                )
+            }
+            Err(token::UserinfoError::Unavailable(e)) => {
+                tracing::error!(error = %e, "userinfo failed inside");
+                let e = OAuthError::new(ErrorCode::TemporarilyUnavailable, "try again later");
+                UserinfoResponse::Unavailable(Json(ErrorBody::from(&e)))
+            }
+        }
+    }
 }
 
 fn authorization(req: &Request) -> Option<&str> {
@@ -505,6 +688,30 @@ impl OAuthApi {
             }
             Err(f) => IntrospectResponse::failure(&f),
         }
+    }
+
+    /// The OpenID Connect UserInfo endpoint, with the access token as a Bearer token in the
+    /// `Authorization` header.
+    #[oai(path = "/oauth/userinfo", method = "get", tag = "Tag::OAuth")]
+    async fn userinfo_get(&self, req: &Request, body: poem::Body) -> UserinfoResponse {
+        self.userinfo_for(req, body).await
+    }
+
+    /// The OpenID Connect UserInfo endpoint by POST: the token in the `Authorization` header or
+    /// as the `access_token` form field (not both).
+    #[oai(path = "/oauth/userinfo", method = "post", tag = "Tag::OAuth")]
+    async fn userinfo_post(&self, req: &Request, body: poem::Body) -> UserinfoResponse {
+        self.userinfo_for(req, body).await
+    }
+
+    /// OpenID Connect Discovery 1.0.
+    #[oai(
+        path = "/.well-known/openid-configuration",
+        method = "get",
+        tag = "Tag::Discovery"
+    )]
+    async fn openid_configuration(&self) -> Json<OpenIdConfiguration> {
+        Json(openid_configuration(&self.app.config.issuer))
     }
 
     /// Authorization server metadata (RFC 8414).

@@ -1,5 +1,6 @@
-//! Races on one-time credentials against a real server: a code or a refresh token presented by
-//! many requests at once is honoured exactly once, and a refresh token's replay revokes its grant.
+//! Races and load against a real server: a code or a refresh token presented by many requests at
+//! once is honoured exactly once, a refresh token's replay revokes its grant, and many successful
+//! requests from one address are never mistaken for guessing.
 
 use std::sync::Arc;
 
@@ -8,7 +9,8 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::flows::{
-    self, ClientAuth, Reply, WEB_ID, WEB_SECRET, assert_token_pair, authorization_code, oauth_server,
+    self, ClientAuth, Reply, SERVICE_ID, SERVICE_SCOPE, SERVICE_SECRET, WEB_ID, WEB_SECRET,
+    assert_token_pair, authorization_code, oauth_server,
 };
 
 /// How many requests race.
@@ -116,7 +118,12 @@ async fn a_refresh_token_presented_by_eight_parallel_requests_rotates_once_then_
         "the rotated-to refresh token must die with its grant; got {}",
         after.body
     );
-    let introspected = flows::introspect(&http, &base, WEB, &new_access).await;
+    // Introspection with client_secret_post, the other way a confidential client may authenticate.
+    let post = ClientAuth::Post {
+        id: WEB_ID,
+        secret: WEB_SECRET,
+    };
+    let introspected = flows::introspect(&http, &base, post, &new_access).await;
     assert_eq!(introspected.status, StatusCode::OK, "{}", introspected.body);
     assert_eq!(
         introspected.body["active"],
@@ -124,4 +131,48 @@ async fn a_refresh_token_presented_by_eight_parallel_requests_rotates_once_then_
         "the access token of the revoked grant must be inactive: {}",
         introspected.body
     );
+}
+
+/// More successful requests from one address than the throttles let failures through (30 per
+/// address in 15 minutes).
+const BUSY: usize = 40;
+
+#[tokio::test]
+async fn successful_client_authentications_from_one_address_are_never_throttled() {
+    // A backend that fetches a client-credentials token per job, or many clients behind one
+    // proxy, authenticate correctly many times from one address: none of that is guessing.
+    let server = oauth_server();
+    let base = server.base_url();
+    let http = crate::harness::http();
+    let service = ClientAuth::Basic {
+        id: SERVICE_ID,
+        secret: SERVICE_SECRET,
+    };
+    for attempt in 1..=BUSY {
+        let reply = flows::post_form(
+            &http,
+            &base,
+            "/oauth/token",
+            service,
+            &[("grant_type", "client_credentials"), ("scope", SERVICE_SCOPE)],
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "request {attempt} of {BUSY} with the right secret was refused: {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn successful_sign_ins_from_one_address_are_never_throttled() {
+    // Everyone behind one NAT or reverse proxy signs in from one address.
+    let server = oauth_server();
+    let base = server.base_url();
+    for _ in 0..BUSY {
+        // Each call signs in with a fresh cookie jar and asserts it reached the client.
+        authorization_code(&base, WEB_ID).await;
+    }
 }

@@ -164,6 +164,16 @@ pub enum Decision {
     Deny,
 }
 
+impl Decision {
+    /// The `value` of the consent page's button for this answer.
+    pub fn button_value(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
 /// The value of the first query parameter `name` of `url`.
 pub fn query_param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
@@ -327,14 +337,14 @@ impl Agent {
                 consented = true;
                 let csrf = form_field(&page.body, "csrf").expect("a csrf field on the consent page");
                 let request = form_field(&page.body, "request").expect("a request field on the consent page");
-                let decision = match decision {
-                    Decision::Allow => "allow",
-                    Decision::Deny => "deny",
-                };
                 page = self
                     .post(
                         "/oauth/consent",
-                        &[("csrf", &csrf), ("request", &request), ("decision", decision)],
+                        &[
+                            ("csrf", &csrf),
+                            ("request", &request),
+                            ("decision", decision.button_value()),
+                        ],
                     )
                     .await;
             } else {

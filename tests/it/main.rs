@@ -8,6 +8,7 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod browser;
 mod concurrency;
 mod flows;
 mod foundation;

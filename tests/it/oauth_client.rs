@@ -8,30 +8,53 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse, BasicTokenType};
 use oauth2::{
-    AccessToken, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointNotSet, EndpointSet, IntrospectionUrl, PkceCodeChallenge, RedirectUrl, RefreshToken,
+    AccessToken, AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointNotSet, EndpointSet, HttpRequest, IntrospectionUrl, PkceCodeChallenge, RedirectUrl, RefreshToken,
     RequestTokenError, RevocationUrl, Scope, StandardRevocableToken, TokenIntrospectionResponse,
     TokenResponse, TokenUrl,
 };
 use serde_json::Value;
 
 use crate::flows::{
-    Agent, Decision, NATIVE_ID, PASSWORD, SERVICE_ID, SERVICE_SCOPE, SERVICE_SECRET, USERNAME,
-    WEB_ID, WEB_SECRET, oauth_server, query_param, redirect_uri_on,
+    Agent, Decision, NATIVE_ID, PASSWORD, SERVICE_ID, SERVICE_SCOPE, SERVICE_SECRET, USERNAME, WEB_ID,
+    WEB_SECRET, oauth_server, query_param, redirect_uri_on,
 };
 use crate::harness::free_port;
 
 /// An `oauth2` client with every endpoint this server has.
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointSet, EndpointSet, EndpointSet>;
 
-/// The HTTP client the `oauth2` crate sends through. It must not follow redirects (the crate's
-/// documentation: following them would expose it to SSRF).
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("an HTTP client")
+/// The HTTP client the `oauth2` crate sends through: reqwest, which must not follow redirects
+/// (the crate's documentation: following them would expose it to SSRF).
+///
+/// The crate refuses a revocation endpoint that is not https (RFC 7009 section 2), while the test
+/// server speaks plain HTTP on loopback. So this client stands in for the TLS terminator a real
+/// deployment has in front of Latchkey: a request for `https://127.0.0.1:PORT/...` goes to
+/// `http://127.0.0.1:PORT/...`, unchanged otherwise.
+struct Http(reqwest::Client);
+
+impl<'c> AsyncHttpClient<'c> for Http {
+    type Error = <reqwest::Client as AsyncHttpClient<'c>>::Error;
+    type Future = <reqwest::Client as AsyncHttpClient<'c>>::Future;
+
+    fn call(&'c self, mut request: HttpRequest) -> Self::Future {
+        let uri = request.uri();
+        if uri.scheme_str() == Some("https") && uri.host() == Some("127.0.0.1") {
+            let plain = uri.to_string().replacen("https://", "http://", 1);
+            *request.uri_mut() = plain.parse().expect("an http URI");
+        }
+        self.0.call(request)
+    }
+}
+
+fn http() -> Http {
+    Http(
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("an HTTP client"),
+    )
 }
 
 /// An `oauth2` client for the server at `base`, redirecting to the registered loopback URI on a
@@ -41,10 +64,11 @@ fn client(base: &str, id: &str, secret: Option<&str>) -> Client {
     let client = BasicClient::new(ClientId::new(id.to_owned()))
         .set_auth_uri(AuthUrl::new(url("/oauth/authorize")).expect("an authorization URL"))
         .set_token_uri(TokenUrl::new(url("/oauth/token")).expect("a token URL"))
-        .set_revocation_url(RevocationUrl::new(url("/oauth/revoke")).expect("a revocation URL"))
-        .set_introspection_url(
-            IntrospectionUrl::new(url("/oauth/introspect")).expect("an introspection URL"),
+        .set_revocation_url(
+            RevocationUrl::new(url("/oauth/revoke").replacen("http://", "https://", 1))
+                .expect("a revocation URL"),
         )
+        .set_introspection_url(IntrospectionUrl::new(url("/oauth/introspect")).expect("an introspection URL"))
         .set_redirect_uri(RedirectUrl::new(redirect_uri_on(free_port())).expect("a redirect URI"));
     match secret {
         Some(secret) => client.set_client_secret(ClientSecret::new(secret.to_owned())),
@@ -171,7 +195,10 @@ async fn the_oauth2_crate_runs_the_code_flow_with_pkce_and_http_basic_client_aut
     let server = oauth_server();
     let base = server.base_url();
     let web = client(&base, WEB_ID, Some(WEB_SECRET));
-    assert_eq!(web.auth_type(), &AuthType::BasicAuth);
+    assert!(
+        matches!(web.auth_type(), AuthType::BasicAuth),
+        "the crate's default is client_secret_basic"
+    );
 
     let tokens = code_flow(&base, &web).await;
 
@@ -264,10 +291,7 @@ async fn the_oauth2_crate_gets_a_client_credentials_token() {
         .await
         .unwrap_or_else(|e| panic!("introspection failed: {}", describe(&e)));
     assert!(introspected.active());
-    assert_eq!(
-        introspected.client_id().map(|c| c.as_str()),
-        Some(SERVICE_ID)
-    );
+    assert_eq!(introspected.client_id().map(|c| c.as_str()), Some(SERVICE_ID));
     let scopes: Vec<&str> = introspected
         .scopes()
         .map(|s| s.iter().map(|s| s.as_str()).collect())

@@ -11,7 +11,7 @@ use crate::domain::{Client, Session, User};
 use crate::protocol::authorize::{self, Next, Rejection, SessionFacts};
 use crate::protocol::params::{Params, ParamsError};
 use crate::service::login::{self, LoginError};
-use crate::service::{App, ServiceError, authorize as authz};
+use crate::service::{App, ServiceError, authorize as authz, logout};
 use crate::web::{client_ip, csrf, session_cookie};
 
 /// The longest authorization request body or query accepted.
@@ -35,6 +35,14 @@ struct ConsentPage<'a> {
     client_name: &'a str,
     username: &'a str,
     scopes: Vec<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    csrf: &'a str,
+    request: &'a str,
+    client_name: Option<&'a str>,
 }
 
 #[derive(askama::Template)]
@@ -176,11 +184,35 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
         },
         None => false,
     };
+    let hint_subject = match &request.id_token_hint {
+        None => None,
+        Some(hint) => match logout::verify_hint(app, hint.clone()).await {
+            Ok(Some(h)) => Some(h.subject),
+            Ok(None) => {
+                let error =
+                    crate::protocol::OAuthError::invalid_request("id_token_hint is not a valid ID token");
+                return see_other(&authorize::error_response(
+                    issuer,
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &error,
+                ));
+            }
+            Err(e) => return unavailable(&e),
+        },
+    };
     let facts = session.as_ref().map(|(s, _)| SessionFacts {
         subject: s.subject.to_string(),
         auth_time: s.auth_time,
     });
-    match authorize::next_step(&request, facts.as_ref(), consented, false, None, app.clock.now()) {
+    match authorize::next_step(
+        &request,
+        facts.as_ref(),
+        consented,
+        false,
+        hint_subject.as_deref(),
+        app.clock.now(),
+    ) {
         Next::Login => {
             // After signing in the browser comes back here; `prompt=login` is then satisfied.
             let prompt: Vec<&str> = params
@@ -464,7 +496,7 @@ pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Log
         );
     }
     if let Some(cookie) = csrf::read_cookie(req, session_cookie::name(https))
-        && let Err(e) = login::end_session(app, cookie).await
+        && let Err(e) = logout::end_session(app, cookie).await
     {
         return unavailable(&e);
     }
@@ -472,6 +504,160 @@ pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Log
         message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
         Some(session_cookie::clear(app)),
     )
+}
+
+/// Where a validated logout request goes afterwards, and whether it proved which client sent it.
+struct LogoutPlan {
+    redirect: Option<String>,
+    proven: bool,
+    client_name: Option<String>,
+}
+
+/// Checks an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0, section 2).
+/// Anything wrong is an error page: a logout request never redirects somewhere unverified.
+async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response> {
+    let error = |detail: &str| message(StatusCode::BAD_REQUEST, "Cannot sign out", detail);
+    let hint = match params.get("id_token_hint") {
+        None => None,
+        Some(token) => match logout::verify_hint(app, token.to_owned()).await {
+            Ok(Some(h)) => Some(h),
+            Ok(None) => {
+                return Err(error(
+                    "The id_token_hint is not an ID token issued by this server.",
+                ));
+            }
+            Err(e) => return Err(unavailable(&e)),
+        },
+    };
+    let hinted_client = hint.as_ref().and_then(|h| h.client_id.clone());
+    let client_id = match (params.get("client_id"), hinted_client.as_deref()) {
+        (Some(a), Some(b)) if a != b => return Err(error("The client_id does not match the id_token_hint.")),
+        (Some(a), _) => Some(a.to_owned()),
+        (None, b) => b.map(str::to_owned),
+    };
+    let client = match &client_id {
+        Some(id) => match authz::load_client(app, id).await {
+            Ok(Some(c)) => Some(c),
+            Ok(None) => return Err(error("The client_id names no registered application.")),
+            Err(e) => return Err(unavailable(&e)),
+        },
+        None => None,
+    };
+    let redirect = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => match &client {
+            Some(c) if logout::post_logout_uri_allowed(c, uri) => {
+                let state: Vec<(&str, &str)> =
+                    params.get("state").map(|s| ("state", s)).into_iter().collect();
+                Some(if state.is_empty() {
+                    uri.to_owned()
+                } else {
+                    crate::protocol::params::append_query(uri, &state)
+                })
+            }
+            Some(_) => {
+                return Err(error(
+                    "The post_logout_redirect_uri is not registered for this application.",
+                ));
+            }
+            None => {
+                return Err(error(
+                    "A post_logout_redirect_uri needs a client_id or an id_token_hint.",
+                ));
+            }
+        },
+    };
+    Ok(LogoutPlan {
+        redirect,
+        proven: hint.is_some(),
+        client_name: client.map(|c| c.name),
+    })
+}
+
+async fn perform_logout(req: &Request, app: &App, plan: LogoutPlan) -> Response {
+    if let Some(cookie) = csrf::read_cookie(req, session_cookie::name(app.config.is_https()))
+        && let Err(e) = logout::end_session(app, cookie).await
+    {
+        return unavailable(&e);
+    }
+    let done = match plan.redirect {
+        Some(uri) => see_other(&uri),
+        None => message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
+    };
+    with_cookie(done, Some(session_cookie::clear(app)))
+}
+
+/// `GET` and `POST /oauth/logout`: RP-initiated logout. With a valid `id_token_hint` the user is
+/// signed out at once; otherwise a confirmation page asks first.
+#[handler]
+pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
+    let raw = if req.method() == poem::http::Method::POST {
+        match body.into_bytes_limit(MAX_REQUEST).await {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(_) => {
+                return message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Invalid request",
+                    "The request is too large.",
+                );
+            }
+        }
+    } else {
+        req.uri().query().unwrap_or("").to_owned()
+    };
+    let params = match Params::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => return bad_params(e),
+    };
+    let plan = match plan_logout(app, &params).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    if plan.proven {
+        return perform_logout(req, app, plan).await;
+    }
+    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+    };
+    let page = LogoutPage {
+        csrf: &token,
+        request: &params.encode(),
+        client_name: plan.client_name.as_deref(),
+    };
+    with_cookie(render(&page, StatusCode::OK), cookie)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+}
+
+/// `POST /oauth/logout/confirm`: the user confirmed an RP-initiated logout.
+#[handler]
+pub async fn end_session_confirm(
+    req: &Request,
+    Data(app): Data<&App>,
+    Form(f): Form<LogoutConfirmForm>,
+) -> Response {
+    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Try again.",
+        );
+    }
+    let params = match Params::parse(&f.request) {
+        Ok(p) => p,
+        Err(e) => return bad_params(e),
+    };
+    match plan_logout(app, &params).await {
+        Ok(plan) => perform_logout(req, app, plan).await,
+        Err(resp) => resp,
+    }
 }
 
 /// `GET /`: who is signed in, with a sign-out button.

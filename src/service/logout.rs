@@ -1,0 +1,172 @@
+//! Ending sign-ins: ID token hints, RP-initiated logout, and back-channel logout tokens delivered
+//! in the background with retries, so a slow or failing client never delays the user.
+
+use std::time::Duration as StdDuration;
+
+use serde_json::{Value, json};
+
+use super::{App, ServiceError, blocking, keys, login};
+use crate::crypto::{jwt, random};
+use crate::domain::{Client, IdTokenAlg, SigningKeyRecord};
+use crate::store::Reads;
+
+/// How long a logout token is valid.
+const LOGOUT_TOKEN_LIFETIME: u64 = 120;
+/// Delivery attempts for one logout token, and the first pause between them (doubled each time).
+const ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: StdDuration = StdDuration::from_secs(1);
+/// How long one delivery attempt may take.
+const ATTEMPT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// What a verified `id_token_hint` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub sid: Option<String>,
+}
+
+/// Verifies an ID token this server issued, as a hint: signature and issuer must be right; an
+/// expired token is still a good hint (OpenID Connect RP-Initiated Logout 1.0, section 2).
+/// `None` when the token is not one of ours.
+pub async fn verify_hint(app: &App, token: String) -> Result<Option<Hint>, ServiceError> {
+    let store = app.store.clone();
+    let issuer = app.config.issuer.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let published: Vec<SigningKeyRecord> = store
+            .read()?
+            .signing_keys()?
+            .into_iter()
+            .filter(|k| k.retire_at.is_none_or(|r| r > now))
+            .collect();
+        let Ok(claims) = jwt::verify(&token, &published, None) else {
+            return Ok(None);
+        };
+        if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+            return Ok(None);
+        }
+        let Some(subject) = claims.get("sub").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let client_id = match claims.get("aud") {
+            Some(Value::String(a)) => Some(a.clone()),
+            Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        };
+        Ok(Some(Hint {
+            subject: subject.to_owned(),
+            client_id,
+            sid: claims.get("sid").and_then(Value::as_str).map(str::to_owned),
+        }))
+    })
+    .await
+}
+
+/// Ends the browser session behind `cookie` and tells every client that received tokens in it
+/// and registered a back-channel logout URI. Returns whether a session ended.
+pub async fn end_session(app: &App, cookie: &str) -> Result<bool, ServiceError> {
+    let Some(session) = login::end_session(app, cookie).await? else {
+        return Ok(false);
+    };
+    let store = app.store.clone();
+    let sid = session.sid.clone();
+    let clients = blocking(move || {
+        let tx = store.read()?;
+        let mut ids: Vec<_> = tx
+            .grants()?
+            .into_iter()
+            .filter(|g| g.sid.as_deref() == Some(sid.as_str()))
+            .map(|g| g.client_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut clients = Vec::new();
+        for id in ids {
+            if let Some(c) = tx.client(&id)?.filter(|c| c.backchannel_logout_uri.is_some()) {
+                clients.push(c);
+            }
+        }
+        Ok(clients)
+    })
+    .await?;
+    for client in clients {
+        let token = logout_token(app, &client, session.subject.as_str(), &session.sid).await?;
+        deliver(app, client, token);
+    }
+    Ok(true)
+}
+
+/// A signed logout token (Back-Channel Logout 1.0, section 2.4) for one client.
+async fn logout_token(app: &App, client: &Client, subject: &str, sid: &str) -> Result<String, ServiceError> {
+    let now = app.clock.now();
+    let claims = json!({
+        "iss": app.config.issuer,
+        "aud": client.client_id.as_str(),
+        "iat": now.0,
+        "exp": now.0 + LOGOUT_TOKEN_LIFETIME,
+        "jti": random::token()?,
+        "sub": subject,
+        "sid": sid,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    let store = app.store.clone();
+    let alg = client.id_token_alg;
+    blocking(move || {
+        let key = match alg {
+            IdTokenAlg::RS256 => {
+                let tx = store.write()?;
+                let key = keys::ensure_rsa(&tx, now)?;
+                tx.commit()?;
+                key
+            }
+            _ => keys::active_key(&store.read()?)?
+                .ok_or_else(|| ServiceError::Internal("no active signing key".into()))?,
+        };
+        jwt::sign_as(&key, alg.as_str(), "logout+jwt", &claims)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    })
+    .await
+}
+
+/// Posts a logout token in the background, retrying with growing pauses.
+fn deliver(app: &App, client: Client, token: String) {
+    let Some(uri) = client.backchannel_logout_uri.clone() else {
+        return;
+    };
+    let http = app.http.clone();
+    tokio::spawn(async move {
+        let mut pause = FIRST_BACKOFF;
+        for attempt in 1..=ATTEMPTS {
+            let sent = http
+                .post(uri.as_str())
+                .timeout(ATTEMPT_TIMEOUT)
+                .form(&[("logout_token", token.as_str())])
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => {
+                    tracing::info!(client_id = %client.client_id, attempt, "delivered a back-channel logout");
+                    return;
+                }
+                Ok(r) => {
+                    tracing::warn!(client_id = %client.client_id, attempt, status = %r.status(), "back-channel logout refused")
+                }
+                Err(e) => {
+                    tracing::warn!(client_id = %client.client_id, attempt, error = %e, "back-channel logout failed")
+                }
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
+        tracing::warn!(client_id = %client.client_id, "gave up delivering a back-channel logout");
+    });
+}
+
+/// Whether `uri` may follow a logout for `client`: it must be one of its registered
+/// post-logout redirect URIs.
+pub fn post_logout_uri_allowed(client: &Client, uri: &str) -> bool {
+    client.post_logout_redirect_uris.iter().any(|r| r.matches(uri))
+}

@@ -38,7 +38,8 @@ pub async fn check_password(
 ) -> Result<User, LoginError> {
     let key = username.trim().to_lowercase();
     let account: String = key.chars().take(64).collect();
-    app.password_throttle
+    let attempt = app
+        .password_throttle
         .begin(&account, ip, app.clock.now())
         .map_err(LoginError::Throttled)?;
     let store = app.store.clone();
@@ -48,10 +49,13 @@ pub async fn check_password(
     let matches = app.verify_password(password.to_owned(), stored).await?;
     match user {
         Some(user) if matches && !user.disabled => {
-            app.password_throttle.succeeded(&account, ip);
+            attempt.succeeded(app.clock.now());
             Ok(user)
         }
-        _ => Err(LoginError::Failed),
+        _ => {
+            attempt.failed(app.clock.now());
+            Err(LoginError::Failed)
+        }
     }
 }
 

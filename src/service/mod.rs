@@ -55,8 +55,8 @@ impl App {
             config: Arc::new(config),
             clock,
             hashing: Arc::new(Semaphore::new(permits)),
-            password_throttle: Arc::default(),
-            secret_throttle: Arc::default(),
+            password_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::PASSWORDS)),
+            secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(std::time::Duration::from_secs(5))

@@ -3,9 +3,11 @@
 //!
 //! Three counters are kept: per account and source address together (what a guessing attacker
 //! hits first), per source address, and per account from anywhere (with a much higher threshold,
-//! so that an attacker elsewhere cannot lock a real user out). Each attempt is counted when it
-//! starts, so parallel guesses are counted, not raced; a success clears the account's counters.
-//! Memory is bounded: each map holds at most [`MAX_ENTRIES`] entries and evicts the stalest.
+//! so that an attacker elsewhere cannot lock a real user out). Only failures count; a success
+//! clears the account's counters and leaves no trace. Attempts still being checked are counted
+//! too, and at most [`Limits::in_flight`] may be unsettled per account and address at once, so a
+//! burst of parallel guesses cannot race past the counter. Memory is bounded: each map holds at
+//! most [`MAX_ENTRIES`] entries and evicts the stalest.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -21,33 +23,53 @@ const FORGET_AFTER: Duration = Duration::minutes(15);
 /// The longest delay ever asked for.
 const MAX_DELAY: Duration = Duration::minutes(5);
 
+/// How many failures each counter allows before delays start, and how many attempts may be
+/// unsettled at once per account and address.
 #[derive(Debug, Clone, Copy)]
-struct Limit {
-    /// Attempts allowed before delays start.
-    free: u32,
+pub struct Limits {
+    pub pair: u32,
+    pub address: u32,
+    pub account: u32,
+    pub in_flight: u32,
 }
 
-const PAIR: Limit = Limit { free: 5 };
-const ADDRESS: Limit = Limit { free: 30 };
-const ACCOUNT: Limit = Limit { free: 100 };
+impl Limits {
+    /// For passwords: each check costs an argon2 hash, so parallel guesses queue and must be
+    /// capped while they wait.
+    pub const PASSWORDS: Limits = Limits {
+        pair: 5,
+        address: 30,
+        account: 100,
+        in_flight: 5,
+    };
+    /// For client secrets: a check is one SHA-256, settled at once, and a busy client sends many
+    /// requests in parallel.
+    pub const CLIENT_SECRETS: Limits = Limits {
+        pair: 10,
+        address: 50,
+        account: 200,
+        in_flight: 1024,
+    };
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     failures: u32,
+    in_flight: u32,
     blocked_until: Timestamp,
     last_seen: Timestamp,
 }
 
 #[derive(Debug)]
 struct Counter<K> {
-    limit: Limit,
+    free: u32,
     entries: HashMap<K, Entry>,
 }
 
 impl<K: Hash + Eq + Clone> Counter<K> {
-    fn new(limit: Limit) -> Self {
+    fn new(free: u32) -> Self {
         Counter {
-            limit,
+            free,
             entries: HashMap::new(),
         }
     }
@@ -60,8 +82,11 @@ impl<K: Hash + Eq + Clone> Counter<K> {
             .map(|e| e.blocked_until.since(now).0.max(1))
     }
 
-    /// Counts an attempt; past the free ones, the next attempt must wait longer each time.
-    fn count(&mut self, key: &K, now: Timestamp) {
+    fn in_flight(&self, key: &K) -> u32 {
+        self.entries.get(key).map(|e| e.in_flight).unwrap_or(0)
+    }
+
+    fn entry(&mut self, key: &K, now: Timestamp) -> &mut Entry {
         if !self.entries.contains_key(key) && self.entries.len() >= MAX_ENTRIES {
             self.evict(now);
         }
@@ -69,31 +94,51 @@ impl<K: Hash + Eq + Clone> Counter<K> {
         if now.since(entry.last_seen) > FORGET_AFTER {
             entry.failures = 0;
         }
-        entry.failures = entry.failures.saturating_add(1);
         entry.last_seen = now;
-        if entry.failures >= self.limit.free {
-            let over = entry.failures - self.limit.free;
-            let delay = 1u64
-                .checked_shl(over.min(20))
-                .unwrap_or(u64::MAX)
-                .min(MAX_DELAY.0);
-            entry.blocked_until = now.plus(Duration::seconds(delay));
+        entry
+    }
+
+    fn start(&mut self, key: &K, now: Timestamp) {
+        let e = self.entry(key, now);
+        e.in_flight = e.in_flight.saturating_add(1);
+    }
+
+    /// Settles an attempt; a failure past the free ones makes the next attempt wait longer.
+    fn settle(&mut self, key: &K, failed: bool, now: Timestamp) {
+        let free = self.free;
+        let e = self.entry(key, now);
+        e.in_flight = e.in_flight.saturating_sub(1);
+        if failed {
+            e.failures = e.failures.saturating_add(1);
+            if e.failures >= free {
+                let over = e.failures - free;
+                let delay = 1u64
+                    .checked_shl(over.min(20))
+                    .unwrap_or(u64::MAX)
+                    .min(MAX_DELAY.0);
+                e.blocked_until = now.plus(Duration::seconds(delay));
+            }
         }
     }
 
-    fn clear(&mut self, key: &K) {
-        self.entries.remove(key);
+    fn clear_failures(&mut self, key: &K) {
+        if let Some(e) = self.entries.get_mut(key) {
+            e.failures = 0;
+            e.blocked_until = Timestamp(0);
+        }
     }
 
-    /// Drops forgotten entries, then the stalest tenth if that was not enough.
+    /// Drops forgotten idle entries, then the stalest tenth if that was not enough.
     fn evict(&mut self, now: Timestamp) {
-        self.entries
-            .retain(|_, e| now.since(e.last_seen) <= FORGET_AFTER || e.blocked_until > now);
+        self.entries.retain(|_, e| {
+            e.in_flight > 0 || now.since(e.last_seen) <= FORGET_AFTER || e.blocked_until > now
+        });
         if self.entries.len() >= MAX_ENTRIES {
             let mut ages: Vec<Timestamp> = self.entries.values().map(|e| e.last_seen).collect();
             ages.sort_unstable();
             let cutoff = ages.get(MAX_ENTRIES / 10).copied().unwrap_or(now);
-            self.entries.retain(|_, e| e.last_seen > cutoff);
+            self.entries
+                .retain(|_, e| e.in_flight > 0 || e.last_seen > cutoff);
         }
     }
 }
@@ -105,41 +150,74 @@ struct State {
     accounts: Counter<String>,
 }
 
-/// The throttle for one kind of credential (passwords, client secrets, setup tokens).
+/// The throttle for one kind of credential.
 #[derive(Debug)]
 pub struct Throttle {
+    limits: Limits,
     state: Mutex<State>,
-}
-
-impl Default for Throttle {
-    fn default() -> Self {
-        Throttle {
-            state: Mutex::new(State {
-                pairs: Counter::new(PAIR),
-                addresses: Counter::new(ADDRESS),
-                accounts: Counter::new(ACCOUNT),
-            }),
-        }
-    }
 }
 
 /// Must wait this many seconds (HTTP 429 with `Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryAfter(pub u64);
 
+/// One attempt in progress. Settle it with [`Attempt::succeeded`] or [`Attempt::failed`];
+/// dropped unsettled (the check itself broke), it counts as neither.
+#[derive(Debug)]
+#[must_use]
+pub struct Attempt<'a> {
+    throttle: &'a Throttle,
+    account: String,
+    ip: IpAddr,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// The credentials were right: the account's failures are forgotten.
+    pub fn succeeded(mut self, now: Timestamp) {
+        self.settled = true;
+        self.throttle.settle(&self.account, self.ip, None, now);
+    }
+
+    /// The credentials were wrong: every counter records a failure.
+    pub fn failed(mut self, now: Timestamp) {
+        self.settled = true;
+        self.throttle.settle(&self.account, self.ip, Some(true), now);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.throttle
+                .settle(&self.account, self.ip, Some(false), self.throttle.last_seen());
+        }
+    }
+}
+
 impl Throttle {
-    /// Starts an attempt for `account` (already normalised) from `ip`: refused while a delay
-    /// runs, otherwise counted at once as a failure until [`Throttle::succeeded`] says otherwise.
-    pub fn begin(&self, account: &str, ip: IpAddr, now: Timestamp) -> Result<(), RetryAfter> {
+    pub fn new(limits: Limits) -> Throttle {
+        Throttle {
+            limits,
+            state: Mutex::new(State {
+                pairs: Counter::new(limits.pair),
+                addresses: Counter::new(limits.address),
+                accounts: Counter::new(limits.account),
+            }),
+        }
+    }
+
+    /// Starts an attempt for `account` (already normalised) from `ip`, or says how long to wait.
+    pub fn begin(&self, account: &str, ip: IpAddr, now: Timestamp) -> Result<Attempt<'_>, RetryAfter> {
         let Ok(mut s) = self.state.lock() else {
             return Err(RetryAfter(1));
         };
         let pair = (account.to_owned(), ip);
-        let account = account.to_owned();
+        let acct = account.to_owned();
         let wait = [
             s.pairs.wait(&pair, now),
             s.addresses.wait(&ip, now),
-            s.accounts.wait(&account, now),
+            s.accounts.wait(&acct, now),
         ]
         .into_iter()
         .flatten()
@@ -147,19 +225,50 @@ impl Throttle {
         if let Some(w) = wait {
             return Err(RetryAfter(w));
         }
-        s.pairs.count(&pair, now);
-        s.addresses.count(&ip, now);
-        s.accounts.count(&account, now);
-        Ok(())
+        if s.pairs.in_flight(&pair) >= self.limits.in_flight {
+            return Err(RetryAfter(1));
+        }
+        s.pairs.start(&pair, now);
+        s.addresses.start(&ip, now);
+        s.accounts.start(&acct, now);
+        Ok(Attempt {
+            throttle: self,
+            account: acct,
+            ip,
+            settled: false,
+        })
     }
 
-    /// The attempt succeeded: the account's counters start over. The address counter keeps the
-    /// attempt, so one valid account cannot launder guesses against others.
-    pub fn succeeded(&self, account: &str, ip: IpAddr) {
-        if let Ok(mut s) = self.state.lock() {
-            s.pairs.clear(&(account.to_owned(), ip));
-            s.accounts.clear(&account.to_owned());
+    /// `failed`: `Some(true)` failure, `None` success, `Some(false)` neither.
+    fn settle(&self, account: &str, ip: IpAddr, failed: Option<bool>, now: Timestamp) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        let pair = (account.to_owned(), ip);
+        let acct = account.to_owned();
+        let is_failure = failed == Some(true);
+        s.pairs.settle(&pair, is_failure, now);
+        s.addresses.settle(&ip, is_failure, now);
+        s.accounts.settle(&acct, is_failure, now);
+        if failed.is_none() {
+            s.pairs.clear_failures(&pair);
+            s.accounts.clear_failures(&acct);
         }
+    }
+
+    /// The latest time any counter saw, for settling a dropped attempt without a clock.
+    fn last_seen(&self) -> Timestamp {
+        self.state
+            .lock()
+            .map(|s| {
+                s.addresses
+                    .entries
+                    .values()
+                    .map(|e| e.last_seen)
+                    .max()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
     }
 
     /// How many entries the maps hold, for tests of the memory bound.
@@ -183,29 +292,56 @@ mod tests {
         IpAddr::from(n.to_be_bytes())
     }
 
+    fn fail(t: &Throttle, account: &str, from: IpAddr, now: Timestamp) -> Result<(), RetryAfter> {
+        t.begin(account, from, now).map(|a| a.failed(now))
+    }
+
     #[test]
-    fn delays_grow_after_the_free_attempts_and_then_pass() {
-        let t = Throttle::default();
+    fn delays_grow_after_the_free_failures_and_then_pass() {
+        let t = Throttle::new(Limits::PASSWORDS);
         let now = Timestamp(1000);
-        for _ in 0..4 {
-            assert!(t.begin("alice", ip(1), now).is_ok());
+        for _ in 0..5 {
+            assert!(fail(&t, "alice", ip(1), now).is_ok());
         }
-        assert!(t.begin("alice", ip(1), now).is_ok());
-        let RetryAfter(first) = t.begin("alice", ip(1), now).unwrap_err();
-        assert_eq!(first, 1);
-        assert!(t.begin("alice", ip(1), now.plus(Duration::seconds(1))).is_ok());
-        let RetryAfter(second) = t
-            .begin("alice", ip(1), now.plus(Duration::seconds(1)))
-            .unwrap_err();
-        assert_eq!(second, 2);
+        assert_eq!(t.begin("alice", ip(1), now).unwrap_err(), RetryAfter(1));
+        let later = now.plus(Duration::seconds(1));
+        assert!(fail(&t, "alice", ip(1), later).is_ok());
+        assert_eq!(t.begin("alice", ip(1), later).unwrap_err(), RetryAfter(2));
+    }
+
+    #[test]
+    fn successes_are_never_throttled() {
+        let t = Throttle::new(Limits::PASSWORDS);
+        for i in 0..1000 {
+            let now = Timestamp(1000 + i);
+            t.begin("alice", ip(1), now).unwrap().succeeded(now);
+        }
+    }
+
+    #[test]
+    fn parallel_guesses_are_counted_not_raced() {
+        let t = Throttle::new(Limits::PASSWORDS);
+        let now = Timestamp(1000);
+        let in_flight: Vec<_> = (0..5).map(|_| t.begin("alice", ip(1), now).unwrap()).collect();
+        assert!(
+            t.begin("alice", ip(1), now).is_err(),
+            "a sixth unsettled guess must wait"
+        );
+        for a in in_flight {
+            a.failed(now);
+        }
+        assert!(
+            t.begin("alice", ip(1), now).is_err(),
+            "five failures: delays begin"
+        );
     }
 
     #[test]
     fn an_attacker_elsewhere_does_not_lock_out_the_real_user() {
-        let t = Throttle::default();
+        let t = Throttle::new(Limits::PASSWORDS);
         let now = Timestamp(1000);
         for i in 0..20 {
-            let _ = t.begin("alice", ip(66), now.plus(Duration::seconds(i * 400)));
+            let _ = fail(&t, "alice", ip(66), now.plus(Duration::seconds(i * 400)));
         }
         assert!(
             t.begin("alice", ip(1), now.plus(Duration::seconds(20 * 400)))
@@ -215,32 +351,32 @@ mod tests {
 
     #[test]
     fn success_clears_the_accounts_counters() {
-        let t = Throttle::default();
+        let t = Throttle::new(Limits::PASSWORDS);
         let now = Timestamp(1000);
         for _ in 0..4 {
-            t.begin("alice", ip(1), now).unwrap();
+            fail(&t, "alice", ip(1), now).unwrap();
         }
-        t.succeeded("alice", ip(1));
-        for _ in 0..5 {
-            assert!(t.begin("alice", ip(1), now).is_ok());
+        t.begin("alice", ip(1), now).unwrap().succeeded(now);
+        for _ in 0..4 {
+            assert!(fail(&t, "alice", ip(1), now).is_ok());
         }
     }
 
     #[test]
     fn one_address_guessing_many_accounts_is_slowed() {
-        let t = Throttle::default();
+        let t = Throttle::new(Limits::PASSWORDS);
         let now = Timestamp(1000);
         let refused = (0..40)
-            .filter(|i| t.begin(&format!("user{i}"), ip(9), now).is_err())
+            .filter(|i| fail(&t, &format!("user{i}"), ip(9), now).is_err())
             .count();
         assert!(refused > 0);
     }
 
     #[test]
     fn memory_stays_bounded_whatever_the_number_of_addresses() {
-        let t = Throttle::default();
+        let t = Throttle::new(Limits::PASSWORDS);
         for i in 0..(MAX_ENTRIES as u32 * 2) {
-            let _ = t.begin(&format!("u{i}"), ip(i), Timestamp(1000 + u64::from(i)));
+            let _ = fail(&t, &format!("u{i}"), ip(i), Timestamp(1000 + u64::from(i)));
         }
         assert!(t.len() <= 3 * MAX_ENTRIES, "{}", t.len());
     }

@@ -99,8 +99,9 @@ pub async fn authenticate_client(
         })?;
     let has_secret = !matches!(creds, ClientCredentials::None { .. });
     let id = creds.client_id().to_owned();
-    if has_secret {
-        app.secret_throttle
+    let attempt = if has_secret {
+        let started = app
+            .secret_throttle
             .begin(&id, ip, app.clock.now())
             .map_err(|r| Failure {
                 error: OAuthError::new(
@@ -109,17 +110,24 @@ pub async fn authenticate_client(
                 ),
                 kind: FailureKind::Throttled { retry_after: r.0 },
             })?;
-    }
+        Some(started)
+    } else {
+        None
+    };
     let client = super::authorize::load_client(app, &id).await?;
-    client_auth::authenticate(&creds, client.as_ref()).map_err(|error| Failure {
+    let verdict = client_auth::authenticate(&creds, client.as_ref());
+    if let Some(attempt) = attempt {
+        match verdict {
+            Ok(()) => attempt.succeeded(app.clock.now()),
+            Err(_) => attempt.failed(app.clock.now()),
+        }
+    }
+    verdict.map_err(|error| Failure {
         error,
         kind: FailureKind::Unauthorized {
             challenge: creds.used_basic(),
         },
     })?;
-    if has_secret {
-        app.secret_throttle.succeeded(&id, ip);
-    }
     client.ok_or_else(|| Failure::bad(OAuthError::invalid_client("client authentication failed")))
 }
 

@@ -142,8 +142,9 @@ client_id = "web"
 name = "Web App"
 redirect_uris = ["{REDIRECT}", "https://app.example.com/other"]
 grant_types = ["authorization_code", "refresh_token", "client_credentials"]
-scopes = ["openid", "profile", "email", "offline_access"]
+scopes = ["openid", "profile", "email", "groups", "offline_access"]
 secret_digest = "{digest}"
+post_logout_redirect_uris = ["https://app.example.com/logged-out"]
 
 [[client]]
 client_id = "spa"
@@ -165,8 +166,10 @@ scopes = ["openid", "profile", "email", "offline_access"]
         keys::ensure_active(&app).await.unwrap();
         let new = NewUser {
             username: "alice".into(),
+            name: Some("Alice Liddell".into()),
             email: Some("alice@example.com".into()),
-            ..NewUser::default()
+            email_verified: true,
+            groups: vec!["readers".into()],
         };
         users::add(&app, new, Some(PASSWORD.into())).await.unwrap();
         let ep = latchkey::web::routes(app.clone())

@@ -16,3 +16,5 @@ mod harness;
 mod inproc;
 mod oauth_client;
 mod oauth_rules;
+mod oidc_conformance;
+mod oidc_rp;

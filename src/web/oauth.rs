@@ -21,6 +21,28 @@ fn basic_challenge() -> String {
     "Basic realm=\"latchkey\", charset=\"UTF-8\"".to_owned()
 }
 
+/// The error variants every token-style endpoint shares, filled from a [`Failure`].
+macro_rules! failure_responses {
+    ($ty:ident) => {
+        impl $ty {
+            fn failure(f: &Failure) -> $ty {
+                let body = Json(ErrorBody::from(&f.error));
+                let (cc, pragma) = (NO_STORE.to_owned(), NO_CACHE.to_owned());
+                match f.kind {
+                    FailureKind::BadRequest => $ty::BadRequest(body, cc, pragma),
+                    FailureKind::Unauthorized { challenge } => {
+                        $ty::Unauthorized(body, cc, pragma, challenge.then(basic_challenge))
+                    }
+                    FailureKind::Throttled { retry_after } => {
+                        $ty::TooManyRequests(body, cc, pragma, retry_after.to_string())
+                    }
+                    FailureKind::Unavailable => $ty::Unavailable(body, cc, pragma),
+                }
+            }
+        }
+    };
+}
+
 /// An error response (RFC 6749 section 5.2).
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "OAuthError", skip_serializing_if_is_none)]
@@ -126,22 +148,7 @@ pub enum TokenResponse {
     ),
 }
 
-impl TokenResponse {
-    fn failure(f: &Failure) -> TokenResponse {
-        let body = Json(ErrorBody::from(&f.error));
-        let (cc, pragma) = (NO_STORE.to_owned(), NO_CACHE.to_owned());
-        match f.kind {
-            FailureKind::BadRequest => TokenResponse::BadRequest(body, cc, pragma),
-            FailureKind::Unauthorized { challenge } => {
-                TokenResponse::Unauthorized(body, cc, pragma, challenge.then(basic_challenge))
-            }
-            FailureKind::Throttled { retry_after } => {
-                TokenResponse::TooManyRequests(body, cc, pragma, retry_after.to_string())
-            }
-            FailureKind::Unavailable => TokenResponse::Unavailable(body, cc, pragma),
-        }
-    }
-}
+failure_responses!(TokenResponse);
 
 /// Malformed requests (wrong content type, repeated or undecodable fields) still get an
 /// RFC 6749 error body.
@@ -216,22 +223,7 @@ pub enum RevokeResponse {
     ),
 }
 
-impl RevokeResponse {
-    fn failure(f: &Failure) -> RevokeResponse {
-        let body = Json(ErrorBody::from(&f.error));
-        let (cc, pragma) = (NO_STORE.to_owned(), NO_CACHE.to_owned());
-        match f.kind {
-            FailureKind::BadRequest => RevokeResponse::BadRequest(body, cc, pragma),
-            FailureKind::Unauthorized { challenge } => {
-                RevokeResponse::Unauthorized(body, cc, pragma, challenge.then(basic_challenge))
-            }
-            FailureKind::Throttled { retry_after } => {
-                RevokeResponse::TooManyRequests(body, cc, pragma, retry_after.to_string())
-            }
-            FailureKind::Unavailable => RevokeResponse::Unavailable(body, cc, pragma),
-        }
-    }
-}
+failure_responses!(RevokeResponse);
 
 fn revoke_bad_request(err: poem::Error) -> RevokeResponse {
     RevokeResponse::failure(&malformed(err))
@@ -299,22 +291,7 @@ pub enum IntrospectResponse {
     ),
 }
 
-impl IntrospectResponse {
-    fn failure(f: &Failure) -> IntrospectResponse {
-        let body = Json(ErrorBody::from(&f.error));
-        let (cc, pragma) = (NO_STORE.to_owned(), NO_CACHE.to_owned());
-        match f.kind {
-            FailureKind::BadRequest => IntrospectResponse::BadRequest(body, cc, pragma),
-            FailureKind::Unauthorized { challenge } => {
-                IntrospectResponse::Unauthorized(body, cc, pragma, challenge.then(basic_challenge))
-            }
-            FailureKind::Throttled { retry_after } => {
-                IntrospectResponse::TooManyRequests(body, cc, pragma, retry_after.to_string())
-            }
-            FailureKind::Unavailable => IntrospectResponse::Unavailable(body, cc, pragma),
-        }
-    }
-}
+failure_responses!(IntrospectResponse);
 
 fn introspect_bad_request(err: poem::Error) -> IntrospectResponse {
     IntrospectResponse::failure(&malformed(err))

@@ -12,6 +12,8 @@ use poem::http::{HeaderMap, Method, StatusCode, header};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Request};
 use serde_json::Value;
 
+use crate::flows::html_unescape;
+
 pub const ISSUER: &str = "https://id.example.test";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -61,43 +63,6 @@ impl Reply {
         let end = self.body[start..].find('"').unwrap() + start;
         html_unescape(&self.body[start..end])
     }
-}
-
-/// Undoes HTML escaping: the named entities askama writes and any numeric one.
-pub fn html_unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';') else { break };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {

@@ -107,33 +107,36 @@ pub async fn current_session(app: &App, req: &Request) -> Result<Option<(Session
     }
 }
 
-/// `GET` and `POST /oauth/authorize`.
-#[handler]
-pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
+/// The parameters of a request that may come by GET (query) or POST (form body), bounded.
+async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
+    let too_large = || {
+        message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Invalid request",
+            "The request is too large.",
+        )
+    };
     let raw = if req.method() == poem::http::Method::POST {
-        match body.into_bytes_limit(MAX_REQUEST).await {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(_) => {
-                return message(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Invalid request",
-                    "The request is too large.",
-                );
-            }
-        }
+        let bytes = body
+            .into_bytes_limit(MAX_REQUEST)
+            .await
+            .map_err(|_| too_large())?;
+        String::from_utf8_lossy(&bytes).into_owned()
     } else {
         req.uri().query().unwrap_or("").to_owned()
     };
     if raw.len() > MAX_REQUEST {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The request is too large.",
-        );
+        return Err(too_large());
     }
-    let params = match Params::parse(&raw) {
+    Params::parse(&raw).map_err(bad_params)
+}
+
+/// `GET` and `POST /oauth/authorize`.
+#[handler]
+pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
+    let params = match request_params(req, body).await {
         Ok(p) => p,
-        Err(e) => return bad_params(e),
+        Err(resp) => return resp,
     };
     proceed(req, app, &params).await
 }
@@ -591,23 +594,9 @@ async fn perform_logout(req: &Request, app: &App, plan: LogoutPlan) -> Response 
 /// signed out at once; otherwise a confirmation page asks first.
 #[handler]
 pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
-    let raw = if req.method() == poem::http::Method::POST {
-        match body.into_bytes_limit(MAX_REQUEST).await {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(_) => {
-                return message(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Invalid request",
-                    "The request is too large.",
-                );
-            }
-        }
-    } else {
-        req.uri().query().unwrap_or("").to_owned()
-    };
-    let params = match Params::parse(&raw) {
+    let params = match request_params(req, body).await {
         Ok(p) => p,
-        Err(e) => return bad_params(e),
+        Err(resp) => return resp,
     };
     let plan = match plan_logout(app, &params).await {
         Ok(p) => p,

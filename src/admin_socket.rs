@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::service::admin::{AdminRequest, AdminResponse, execute};
+use crate::service::admin::{Actor, AdminRequest, AdminResponse, execute_as};
 use crate::service::{App, ServiceError};
 
 /// Largest request line accepted (a request carries at most a user or client description).
@@ -75,7 +75,7 @@ async fn handle(app: &App, stream: UnixStream) -> std::io::Result<()> {
     let reply = match serde_json::from_str::<AdminRequest>(&line) {
         Ok(request) => {
             tracing::info!(command = request.describe(), "admin command through the socket");
-            match execute(app, request).await {
+            match execute_as(app, &Actor::cli(), request).await {
                 Ok(r) => Reply::Ok(r),
                 Err(e) => Reply::Err(e),
             }

@@ -14,7 +14,7 @@ use crate::admin_socket;
 use crate::clock::Clock;
 use crate::config::{self, Config, Overrides};
 use crate::domain::{GrantType, IdTokenAlg, NewUser};
-use crate::service::admin::{AdminRequest, AdminResponse, execute};
+use crate::service::admin::{Actor, AdminRequest, AdminResponse, execute_as};
 use crate::service::clients::{NewClient, digest_text};
 use crate::service::users::ListUsers;
 use crate::service::views::{ClientCreated, ClientView, KeyView, UserView};
@@ -451,7 +451,7 @@ pub async fn run_admin(config: Config, request: AdminRequest) -> Result<AdminRes
         Err(e) => return Err(e.into()),
     };
     let app = App::new(store, config, Clock::System);
-    Ok(execute(&app, request).await?)
+    Ok(execute_as(&app, &Actor::cli(), request).await?)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, CliError> {
@@ -506,6 +506,10 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
             A::Key(v) => print_json(v),
             A::Keys(v) => print_json(v),
             A::Backup(v) => print_json(v),
+            A::Sessions(v) => print_json(v),
+            A::Consents(v) => print_json(v),
+            A::Audit(v) => print_json(v),
+            A::Done { count } => print_json(&serde_json::json!({ "count": count })),
         };
     }
     let mut o = std::io::stdout().lock();
@@ -556,6 +560,32 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
                 writeln!(o, "  {table}: {rows} rows")?;
             }
         }
+        A::Sessions(list) => {
+            for sess in list {
+                writeln!(
+                    o,
+                    "{} auth_time={} expires_at={}",
+                    sess.sid, sess.auth_time, sess.expires_at
+                )?;
+            }
+        }
+        A::Consents(list) => {
+            for c in list {
+                writeln!(o, "{:<24} {}", c.client_id, c.scopes.join(" "))?;
+            }
+        }
+        A::Audit(page) => {
+            for e in &page.items {
+                let outcome = if e.success { "ok" } else { "refused" };
+                let target = e.target.as_deref().unwrap_or("-");
+                writeln!(
+                    o,
+                    "{} {:<24} {:<20} {} {}",
+                    e.time, e.action, e.actor, target, outcome
+                )?;
+            }
+        }
+        A::Done { count } => writeln!(o, "done ({count})")?,
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Configuration: `identity.toml` parsed into a raw form (serde, unknown keys refused), then
 //! validated into [`Config`]. Every problem names its key and line.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -130,6 +132,31 @@ pub struct Config {
     pub password_policy: PasswordPolicy,
     /// Clients declared in the file, synced into the store at start.
     pub clients: Vec<Client>,
+    /// The certificate and key files of the built-in TLS, if it is on.
+    pub tls: Option<TlsFiles>,
+    /// Reverse proxies whose forwarding header is believed; empty: none, the peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The header those proxies write the client's address into.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// The PEM files named in `[tls]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Which header trusted proxies write the client's address into.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, ...` (nginx, HAProxy, Caddy, Traefik, most load balancers).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
 }
 
 impl Config {
@@ -155,6 +182,17 @@ struct RawConfig {
     password_policy: RawPasswordPolicy,
     #[serde(default, rename = "client")]
     clients: Vec<RawClient>,
+    tls: Option<Spanned<RawTls>>,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
+    forwarded_header: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    certificate: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -224,7 +262,8 @@ pub fn load_for_admin(path: Option<&Path>, overrides: &Overrides) -> Result<Conf
     load_with(path, overrides, Clients::Skip)
 }
 
-/// Whether declared clients are validated (and their secrets read) or left out.
+/// Whether declared clients are validated (and their secrets read) and the TLS files read, or
+/// both left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Clients {
     Validate,
@@ -294,6 +333,7 @@ fn parse_with(
     let mut v = Validator {
         text,
         problems: Vec::new(),
+        clients,
     };
     let config = v.config(origin, raw, base, overrides);
     if v.problems.is_empty() {
@@ -313,6 +353,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 struct Validator<'t> {
     text: &'t str,
     problems: Vec<Problem>,
+    /// `Skip` for administrative commands: declared clients and the TLS files are not read.
+    clients: Clients,
 }
 
 impl Validator<'_> {
@@ -368,7 +410,10 @@ impl Validator<'_> {
             .issuer
             .clone()
             .or_else(|| raw.issuer.as_ref().map(|s| s.get_ref().clone()))
-            .unwrap_or_else(|| format!("http://{listen}"));
+            .unwrap_or_else(|| {
+                let scheme = if raw.tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{listen}")
+            });
         let issuer_key = if overrides.issuer.is_some() {
             "LATCHKEY_ISSUER"
         } else {
@@ -441,6 +486,25 @@ impl Validator<'_> {
         }
         let password_policy = self.password_policy(&raw.password_policy);
 
+        let tls = raw.tls.as_ref().and_then(|t| self.tls(t, base));
+        let trusted_proxies = self.trusted_proxies(&raw.trusted_proxies);
+        let forwarded_header = match &raw.forwarded_header {
+            None => ForwardedHeader::default(),
+            Some(h) if h.get_ref().eq_ignore_ascii_case("x-forwarded-for") => ForwardedHeader::XForwardedFor,
+            Some(h) if h.get_ref().eq_ignore_ascii_case("forwarded") => ForwardedHeader::Forwarded,
+            Some(h) => {
+                self.problem(
+                    "forwarded_header",
+                    Some(h),
+                    format!(
+                        "`{}` must be X-Forwarded-For or Forwarded",
+                        h.get_ref().escape_debug()
+                    ),
+                );
+                ForwardedHeader::default()
+            }
+        };
+
         let mut clients: Vec<Client> = Vec::new();
         for (i, rc) in raw.clients.into_iter().enumerate() {
             let at = rc.client_id.clone();
@@ -462,7 +526,67 @@ impl Validator<'_> {
             key_rotate_every,
             password_policy,
             clients,
+            tls,
+            trusted_proxies,
+            forwarded_header,
         }
+    }
+
+    /// The `[tls]` table: both files named and, unless this is an administrative command, both
+    /// readable and a matching certificate and key.
+    fn tls(&mut self, raw: &Spanned<RawTls>, base: Option<&Path>) -> Option<TlsFiles> {
+        let t = raw.get_ref();
+        let (Some(certificate), Some(key)) = (&t.certificate, &t.key) else {
+            let missing = if t.certificate.is_none() {
+                "tls.certificate"
+            } else {
+                "tls.key"
+            };
+            self.problem(
+                missing,
+                Some(raw),
+                "[tls] needs both `certificate` and `key` (PEM files)",
+            );
+            return None;
+        };
+        let found = TlsFiles {
+            certificate: resolve(base, certificate.get_ref()),
+            key: resolve(base, key.get_ref()),
+        };
+        if self.clients == Clients::Validate
+            && let Err(e) = crate::tls::load(&found)
+        {
+            let at = match e.key {
+                crate::tls::TlsKey::Certificate => certificate,
+                crate::tls::TlsKey::Key => key,
+            };
+            self.problem(e.key.name(), Some(at), e.message);
+            return None;
+        }
+        Some(found)
+    }
+
+    /// `trusted_proxies`: addresses (`192.0.2.7`) or networks in CIDR form (`10.0.0.0/8`).
+    fn trusted_proxies(&mut self, raw: &[Spanned<String>]) -> Vec<IpNet> {
+        let mut out = Vec::new();
+        for entry in raw {
+            let text = entry.get_ref().trim();
+            let parsed = text
+                .parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from));
+            match parsed {
+                Ok(net) => out.push(net.trunc()),
+                Err(_) => self.problem(
+                    "trusted_proxies",
+                    Some(entry),
+                    format!(
+                        "`{}` is not an address or a network such as 10.0.0.0/8 or ::1/128",
+                        text.escape_debug()
+                    ),
+                ),
+            }
+        }
+        out
     }
 
     fn password_policy(&mut self, raw: &RawPasswordPolicy) -> PasswordPolicy {
@@ -764,6 +888,48 @@ grant_types = ["implicit"]
         assert_eq!(c.issuer, "https://id.example.com");
         assert_eq!(c.data, PathBuf::from("/tmp/x.redb"));
         assert!(c.is_https());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_default_to_none() {
+        assert!(parse_ok("").trusted_proxies.is_empty());
+        assert_eq!(parse_ok("").forwarded_header, ForwardedHeader::XForwardedFor);
+        let c = parse_ok(
+            "trusted_proxies = [\"127.0.0.1\", \"10.1.2.3/8\", \"::1/128\"]\nforwarded_header = \"Forwarded\"\n",
+        );
+        let nets: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+        assert_eq!(c.forwarded_header, ForwardedHeader::Forwarded);
+        let p = problems(
+            "trusted_proxies = [\"10.0.0.0/33\", \"proxy.local\"]\nforwarded_header = \"X-Real-IP\"\n",
+        );
+        let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("trusted_proxies", Some(1)),
+                ("trusted_proxies", Some(1)),
+                ("forwarded_header", Some(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_names_the_bad_one() {
+        let p = problems("[tls]\ncertificate = \"cert.pem\"\n");
+        assert_eq!(p[0].key, "tls.key");
+        let p = problems("[tls]\ncertificate = \"/nonexistent/cert.pem\"\nkey = \"/nonexistent/key.pem\"\n");
+        assert_eq!(p[0].key, "tls.certificate");
+        assert_eq!(p[0].line, Some(2));
+        assert!(p[0].message.contains("cannot read"), "{}", p[0].message);
+        // Administrative commands do not read the files.
+        let c = load_for_admin_text("[tls]\ncertificate = \"/nonexistent/c\"\nkey = \"/nonexistent/k\"\n");
+        assert!(c.tls.is_some());
+        assert!(c.issuer.starts_with("https://"), "{}", c.issuer);
+    }
+
+    fn load_for_admin_text(text: &str) -> Config {
+        parse_with("test.toml", text, None, &Overrides::default(), Clients::Skip).unwrap()
     }
 
     #[test]

@@ -13,4 +13,5 @@ pub mod protocol;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod tls;
 pub mod web;

@@ -4,7 +4,7 @@
 use std::time::Duration as StdDuration;
 
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt as _, BoxAcceptor, Listener, TcpListener};
 use tracing_subscriber::EnvFilter;
 
 use crate::admin_socket;
@@ -35,7 +35,7 @@ pub async fn run(config: Config) -> Result<(), CliError> {
             crate::service::ServiceError::Internal(m) => CliError::Usage(m),
             other => CliError::Service(other),
         })?;
-    let app = App::new(store, config, Clock::System);
+    let app = App::new(store, config, Clock::System).with_audit_writer();
     clients::sync_declared(&app).await?;
     let kid = keys::ensure_active(&app).await?;
     if let Some(token) = setup::start(&app).await? {
@@ -46,13 +46,32 @@ pub async fn run(config: Config) -> Result<(), CliError> {
             app.config.issuer, token
         );
     }
+    // Bound, and the TLS files loaded, before the admin socket and the purge task start, so that
+    // a failure here leaves nothing to clean up.
+    let tcp = TcpListener::bind(app.config.listen).into_acceptor().await?;
+    let addresses = tcp.local_addr();
+    let acceptor: BoxAcceptor = match &app.config.tls {
+        Some(files) => crate::tls::acceptor(tcp, files)
+            .map_err(|e| {
+                CliError::Config(crate::config::ConfigError {
+                    origin: app.config.origin.clone(),
+                    problems: vec![crate::config::Problem {
+                        line: None,
+                        key: e.key.name().to_owned(),
+                        message: e.message,
+                    }],
+                })
+            })?
+            .boxed(),
+        None => tcp.boxed(),
+    };
     let socket = admin_socket::serve(app.clone(), &app.config.data).await?;
     let purger = tokio::spawn(purge_forever(app.clone()));
 
-    let acceptor = TcpListener::bind(app.config.listen).into_acceptor().await?;
-    for addr in acceptor.local_addr() {
+    for addr in addresses {
         tracing::info!(
             address = %addr,
+            tls = app.config.tls.is_some(),
             issuer = %app.config.issuer,
             config = %app.config.origin,
             data = %app.config.data.display(),

@@ -6,30 +6,98 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, AuditEvent};
+use super::authorize::{self, ConsentView};
+use super::login::{self, SessionView};
 use super::users::ListUsers;
 use super::views::{ClientCreated, ClientView, KeyView, Page, UserView};
 use super::{App, ServiceError, blocking, clients, keys, users};
 use crate::domain::NewUser;
-use crate::store::TableCounts;
+use crate::store::{Reads, TableCounts};
 
 /// One administrative command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum AdminRequest {
-    UserAdd { user: NewUser, password: Option<String> },
-    UserList { query: ListUsers },
-    UserShow { user: String },
-    UserPasswd { user: String, password: String },
-    UserSetDisabled { user: String, disabled: bool },
-    UserDelete { user: String },
-    ClientAdd { client: clients::NewClient },
+    UserAdd {
+        user: NewUser,
+        password: Option<String>,
+    },
+    UserList {
+        query: ListUsers,
+    },
+    UserShow {
+        user: String,
+    },
+    UserPasswd {
+        user: String,
+        password: String,
+    },
+    UserSetDisabled {
+        user: String,
+        disabled: bool,
+    },
+    UserDelete {
+        user: String,
+    },
+    ClientAdd {
+        client: clients::NewClient,
+    },
     ClientList,
-    ClientShow { client_id: String },
-    ClientDelete { client_id: String },
-    ClientRotateSecret { client_id: String },
+    ClientShow {
+        client_id: String,
+    },
+    ClientDelete {
+        client_id: String,
+    },
+    ClientRotateSecret {
+        client_id: String,
+    },
     KeysList,
     KeysRotate,
-    Backup { path: PathBuf },
+    Backup {
+        path: PathBuf,
+    },
+    UserUpdate {
+        user: String,
+        change: ProfileChange,
+    },
+    ClientUpdate {
+        client_id: String,
+        change: clients::ClientUpdate,
+    },
+    SessionsList {
+        user: String,
+    },
+    SessionsRevoke {
+        user: String,
+        sid: Option<String>,
+    },
+    ConsentsList {
+        user: String,
+    },
+    ConsentRevoke {
+        user: String,
+        client_id: String,
+    },
+    AuditList {
+        after: Option<String>,
+        limit: Option<usize>,
+    },
+}
+
+/// Changes to a user's profile and groups; `None` leaves a field as it is, and `Some(None)`
+/// clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileChange {
+    #[serde(default)]
+    pub name: Option<Option<String>>,
+    #[serde(default)]
+    pub email: Option<Option<String>>,
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
 }
 
 impl AdminRequest {
@@ -50,6 +118,57 @@ impl AdminRequest {
             AdminRequest::KeysList => "keys list",
             AdminRequest::KeysRotate => "keys rotate",
             AdminRequest::Backup { .. } => "backup",
+            AdminRequest::UserUpdate { .. } => "user update",
+            AdminRequest::ClientUpdate { .. } => "client update",
+            AdminRequest::SessionsList { .. } => "sessions list",
+            AdminRequest::SessionsRevoke { .. } => "sessions revoke",
+            AdminRequest::ConsentsList { .. } => "consents list",
+            AdminRequest::ConsentRevoke { .. } => "consent revoke",
+            AdminRequest::AuditList { .. } => "audit list",
+        }
+    }
+
+    /// The audit action for a request that changes something; `None` for reads.
+    fn audit_action(&self) -> Option<&'static str> {
+        Some(match self {
+            AdminRequest::UserAdd { .. } => "user.create",
+            AdminRequest::UserPasswd { .. } => "user.password",
+            AdminRequest::UserSetDisabled { disabled: true, .. } => "user.disable",
+            AdminRequest::UserSetDisabled { disabled: false, .. } => "user.enable",
+            AdminRequest::UserDelete { .. } => "user.delete",
+            AdminRequest::UserUpdate { .. } => "user.update",
+            AdminRequest::ClientAdd { .. } => "client.create",
+            AdminRequest::ClientUpdate { .. } => "client.update",
+            AdminRequest::ClientDelete { .. } => "client.delete",
+            AdminRequest::ClientRotateSecret { .. } => "client.rotate_secret",
+            AdminRequest::KeysRotate => "keys.rotate",
+            AdminRequest::Backup { .. } => "backup",
+            AdminRequest::SessionsRevoke { .. } => "sessions.revoke",
+            AdminRequest::ConsentRevoke { .. } => "consent.revoke",
+            _ => return None,
+        })
+    }
+
+    /// What the request acts on, for the audit feed.
+    fn target(&self) -> Option<String> {
+        match self {
+            AdminRequest::UserAdd { user, .. } => Some(user.username.clone()),
+            AdminRequest::UserShow { user }
+            | AdminRequest::UserPasswd { user, .. }
+            | AdminRequest::UserSetDisabled { user, .. }
+            | AdminRequest::UserDelete { user }
+            | AdminRequest::UserUpdate { user, .. }
+            | AdminRequest::SessionsList { user }
+            | AdminRequest::SessionsRevoke { user, .. }
+            | AdminRequest::ConsentsList { user } => Some(user.clone()),
+            AdminRequest::ConsentRevoke { user, client_id } => Some(format!("{user} / {client_id}")),
+            AdminRequest::ClientAdd { client } => Some(client.client_id.clone()),
+            AdminRequest::ClientShow { client_id }
+            | AdminRequest::ClientDelete { client_id }
+            | AdminRequest::ClientRotateSecret { client_id }
+            | AdminRequest::ClientUpdate { client_id, .. } => Some(client_id.clone()),
+            AdminRequest::Backup { path } => Some(path.display().to_string()),
+            _ => None,
         }
     }
 }
@@ -66,6 +185,13 @@ pub enum AdminResponse {
     Key(KeyView),
     Keys(Vec<KeyView>),
     Backup(BackupReport),
+    Sessions(Vec<SessionView>),
+    Consents(Vec<ConsentView>),
+    Audit(Page<AuditEvent>),
+    /// A change that returns nothing, with how many things it touched.
+    Done {
+        count: usize,
+    },
 }
 
 /// What `latchkey backup` wrote.
@@ -73,6 +199,48 @@ pub enum AdminResponse {
 pub struct BackupReport {
     pub path: PathBuf,
     pub tables: TableCounts,
+}
+
+/// Who asked for an administrative command, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// A username, `client:ID`, or `cli` for the command line.
+    pub name: String,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+impl Actor {
+    /// The command line (directly or through the admin socket).
+    pub fn cli() -> Actor {
+        Actor {
+            name: "cli".to_owned(),
+            ip: None,
+        }
+    }
+}
+
+/// Runs one command for `actor` and records every change, and every refused change, in the audit
+/// feed.
+pub async fn execute_as(
+    app: &App,
+    actor: &Actor,
+    request: AdminRequest,
+) -> Result<AdminResponse, ServiceError> {
+    let action = request.audit_action();
+    let target = request.target();
+    let result = execute(app, request).await;
+    if let Some(action) = action {
+        super::audit::note(
+            app,
+            &actor.name,
+            action,
+            target.as_deref(),
+            actor.ip,
+            result.is_ok(),
+        )
+        .await;
+    }
+    result
 }
 
 /// Runs one command.
@@ -96,6 +264,28 @@ pub async fn execute(app: &App, request: AdminRequest) -> Result<AdminResponse, 
         R::KeysList => A::Keys(keys::list(app).await?),
         R::KeysRotate => A::Key(keys::rotate(app).await?),
         R::Backup { path } => A::Backup(backup(app, path).await?),
+        R::UserUpdate { user, change } => A::User(
+            users::update_profile(
+                app,
+                user,
+                change.name,
+                change.email,
+                change.email_verified,
+                change.groups,
+            )
+            .await?,
+        ),
+        R::ClientUpdate { client_id, change } => A::Client(clients::update(app, client_id, change).await?),
+        R::SessionsList { user } => A::Sessions(login::sessions_of(app, user).await?),
+        R::SessionsRevoke { user, sid } => A::Done {
+            count: login::revoke_sessions(app, user, sid).await?,
+        },
+        R::ConsentsList { user } => A::Consents(authorize::consents_of(app, user).await?),
+        R::ConsentRevoke { user, client_id } => {
+            authorize::revoke_consent(app, user, client_id).await?;
+            A::Done { count: 1 }
+        }
+        R::AuditList { after, limit } => A::Audit(audit::list(app, after, limit).await?),
     })
 }
 
@@ -113,4 +303,60 @@ pub async fn backup(app: &App, path: PathBuf) -> Result<BackupReport, ServiceErr
         Ok(BackupReport { path, tables })
     })
     .await
+}
+
+/// Why a bearer token may not use the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminDenied {
+    /// No live access token (401).
+    Unauthenticated,
+    /// A live token, but without the `admin` scope, or its user is not an administrator (403).
+    Forbidden(&'static str),
+    /// The store failed.
+    Unavailable(ServiceError),
+}
+
+/// The scope that opens the admin API.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// Checks an admin API bearer token: live, granted `admin`, and — for a user's token — a user who
+/// is still enabled and still in the administrators group.
+pub async fn authenticate(app: &App, token: String) -> Result<String, AdminDenied> {
+    let store = app.store.clone();
+    let issuer = app.config.issuer.clone();
+    let now = app.clock.now();
+    let verdict = blocking(move || {
+        let tx = store.read()?;
+        let Some(claims) = super::token::live_access_token(&tx, &issuer, &token, now)? else {
+            return Ok(Err(AdminDenied::Unauthenticated));
+        };
+        let text = |k: &str| {
+            claims
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        if !text("scope").split(' ').any(|s| s == ADMIN_SCOPE) {
+            return Ok(Err(AdminDenied::Forbidden(
+                "the token was not granted the admin scope",
+            )));
+        }
+        let (sub, client_id) = (text("sub"), text("client_id"));
+        if sub == client_id {
+            return Ok(Ok(format!("client:{client_id}")));
+        }
+        match tx.user(&crate::domain::Subject::from_string(sub))? {
+            Some(u) if !u.disabled && u.groups.iter().any(|g| g == super::ADMIN_GROUP) => {
+                Ok(Ok(u.username.to_string()))
+            }
+            Some(_) => Ok(Err(AdminDenied::Forbidden("the user is not an administrator"))),
+            None => Ok(Err(AdminDenied::Unauthenticated)),
+        }
+    })
+    .await;
+    match verdict {
+        Ok(v) => v,
+        Err(e) => Err(AdminDenied::Unavailable(e)),
+    }
 }

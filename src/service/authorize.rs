@@ -17,6 +17,12 @@ pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, S
     blocking(move || Ok(store.read()?.client(&id)?)).await
 }
 
+/// Whether `user` may be granted `scopes`: the `admin` scope only goes to members of the
+/// administrators group.
+pub fn user_may_have(user: &crate::domain::User, scopes: &ScopeSet) -> bool {
+    !scopes.contains(super::admin::ADMIN_SCOPE) || user.groups.iter().any(|g| g == super::ADMIN_GROUP)
+}
+
 /// Whether the user already allowed `client` these scopes (first-party clients need no consent).
 pub async fn has_consent(
     app: &App,
@@ -99,4 +105,50 @@ pub async fn issue_code(
     .await?;
     tracing::info!(client_id = %req.client_id, subject = %session.subject, "issued an authorization code");
     Ok(code)
+}
+
+/// A remembered consent as listed to administrators.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConsentView {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: u64,
+}
+
+/// The consents a user gave (found by subject or username).
+pub async fn consents_of(app: &App, ident: String) -> Result<Vec<ConsentView>, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.read()?;
+        let user = super::users::find(&tx, &ident)?
+            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+        Ok(tx
+            .consents_of(&user.subject)?
+            .into_iter()
+            .map(|c| ConsentView {
+                client_id: c.client_id.to_string(),
+                scopes: c.scopes.iter().map(|s| s.to_string()).collect(),
+                granted_at: c.granted_at.0,
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Forgets a user's consent to a client; the consent page is shown again next time.
+pub async fn revoke_consent(app: &App, ident: String, client_id: String) -> Result<(), ServiceError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        let user = super::users::find(&tx, &ident)?
+            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+        let not_found = || ServiceError::NotFound(format!("consent for client `{client_id}`"));
+        let id = ClientId::parse(&client_id).map_err(|_| not_found())?;
+        if !tx.delete_consent(&user.subject, &id)? {
+            return Err(not_found());
+        }
+        tx.commit()?;
+        Ok(())
+    })
+    .await
 }

@@ -262,11 +262,44 @@ pub async fn delete(app: &App, id: String) -> Result<ClientView, ServiceError> {
     .await
 }
 
+/// The built-in public client of the Swagger UI at `/docs`.
+pub const DOCS_CLIENT_ID: &str = "latchkey-docs";
+/// Where the docs page receives authorization responses, under the issuer.
+pub const DOCS_RECEIVER_PATH: &str = "/docs/oauth-receiver.html";
+
+/// The docs page's client: public, first-party, PKCE, allowed `openid` and `admin` (which only
+/// administrators are granted). `None` when the issuer cannot carry a redirect URI (plain http on
+/// a host other than a loopback IP).
+pub fn docs_client(issuer: &str) -> Option<Client> {
+    let redirect = RedirectUri::parse(&format!("{issuer}{DOCS_RECEIVER_PATH}")).ok()?;
+    Some(Client {
+        client_id: ClientId::parse(DOCS_CLIENT_ID).ok()?,
+        name: "Latchkey API documentation".to_owned(),
+        redirect_uris: vec![redirect],
+        secret: None,
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: vec![Scope::parse("openid").ok()?, Scope::parse("admin").ok()?],
+        first_party: true,
+        require_pkce: true,
+        source: ClientSource::Config,
+        created_at: crate::domain::Timestamp(0),
+        id_token_alg: IdTokenAlg::default(),
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        refresh_without_offline_access: false,
+    })
+}
+
 /// Makes the store's declared clients equal to the configuration's: new ones are added, changed
 /// ones replaced, and ones no longer declared removed. A created client whose id is now declared
 /// is refused, so that a config edit cannot silently take over a client.
 pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
-    let declared = app.config.clients.clone();
+    let mut declared = app.config.clients.clone();
+    match docs_client(&app.config.issuer) {
+        Some(docs) if !declared.iter().any(|c| c.client_id == docs.client_id) => declared.push(docs),
+        Some(_) => {}
+        None => tracing::warn!("the issuer is plain http on a named host; the /docs page cannot sign in"),
+    }
     let now = app.clock.now();
     let store = app.store.clone();
     blocking(move || {

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
-use crate::domain::{Session, Subject, User};
+use crate::domain::{Session, User};
 use crate::service::throttle::RetryAfter;
 use crate::store::Reads;
 
@@ -50,10 +50,12 @@ pub async fn check_password(
     match user {
         Some(user) if matches && !user.disabled => {
             attempt.succeeded(app.clock.now());
+            super::audit::note(app, user.username.as_str(), "login.success", None, Some(ip), true).await;
             Ok(user)
         }
         _ => {
             attempt.failed(app.clock.now());
+            super::audit::note(app, &account, "login.failure", None, Some(ip), false).await;
             Err(LoginError::Failed)
         }
     }
@@ -126,17 +128,58 @@ pub async fn end_session(app: &App, cookie: &str) -> Result<Option<Session>, Ser
     Ok(ended)
 }
 
-/// Ends every session of a user.
-pub async fn end_all_sessions(app: &App, subject: Subject) -> Result<usize, ServiceError> {
+/// A session as listed to administrators: never the cookie value or its digest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionView {
+    pub sid: String,
+    pub auth_time: u64,
+    pub amr: Vec<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// The live sessions of a user (found by subject or username).
+pub async fn sessions_of(app: &App, ident: String) -> Result<Vec<SessionView>, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let tx = store.read()?;
+        let user = super::users::find(&tx, &ident)?
+            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+        let mut out: Vec<SessionView> = tx
+            .sessions()?
+            .into_iter()
+            .filter(|(_, s)| s.subject == user.subject && s.expires_at > now)
+            .map(|(_, s)| SessionView {
+                sid: s.sid,
+                auth_time: s.auth_time.0,
+                amr: s.amr,
+                created_at: s.created_at.0,
+                expires_at: s.expires_at.0,
+            })
+            .collect();
+        out.sort_by_key(|s| s.created_at);
+        Ok(out)
+    })
+    .await
+}
+
+/// Ends one session of a user (`sid` given) or all of them; returns how many ended.
+pub async fn revoke_sessions(app: &App, ident: String, sid: Option<String>) -> Result<usize, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
         let tx = store.write()?;
+        let user = super::users::find(&tx, &ident)?
+            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
         let mut n = 0;
         for (key, s) in tx.sessions()? {
-            if s.subject == subject {
+            if s.subject == user.subject && sid.as_ref().is_none_or(|want| *want == s.sid) {
                 tx.delete_session(&key)?;
                 n += 1;
             }
+        }
+        if let (Some(sid), 0) = (&sid, n) {
+            return Err(ServiceError::NotFound(format!("session `{sid}`")));
         }
         tx.commit()?;
         Ok(n)

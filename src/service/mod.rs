@@ -4,6 +4,7 @@
 //! The CLI (directly or through the admin socket) and the web layer call the same functions.
 
 pub mod admin;
+pub mod audit;
 pub mod authorize;
 pub mod clients;
 mod error;
@@ -43,8 +44,12 @@ pub struct App {
     pub password_throttle: Arc<throttle::Throttle>,
     /// Throttles client secret checks.
     pub secret_throttle: Arc<throttle::Throttle>,
+    /// Throttles setup-link token checks, per address.
+    pub setup_throttle: Arc<throttle::Throttle>,
     /// The HTTP client for outgoing calls (back-channel logout).
     pub http: reqwest::Client,
+    /// Where audit entries go.
+    pub audit: audit::AuditSink,
 }
 
 impl App {
@@ -57,12 +62,20 @@ impl App {
             hashing: Arc::new(Semaphore::new(permits)),
             password_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::PASSWORDS)),
             secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
+            setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(std::time::Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
+            audit: audit::AuditSink::default(),
         }
+    }
+
+    /// Batches audit entries through a writer task from now on (for a long-running server).
+    pub fn with_audit_writer(mut self) -> App {
+        self.audit = audit::spawn_writer(self.store.clone());
+        self
     }
 
     /// Hashes a password on the blocking pool, at most one per core at a time.

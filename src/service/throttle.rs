@@ -18,6 +18,9 @@ use crate::domain::{Duration, Timestamp};
 
 /// The most entries each counter map holds.
 pub const MAX_ENTRIES: usize = 10_000;
+/// The longest account name kept (client ids have at most 128 characters, usernames 64):
+/// longer names are cut, so that an entry's size does not depend on what a client sends.
+pub const MAX_ACCOUNT_LEN: usize = 128;
 /// Failures are forgotten after this much quiet.
 const FORGET_AFTER: Duration = Duration::minutes(15);
 /// The longest delay ever asked for.
@@ -212,6 +215,10 @@ impl Throttle {
         let Ok(mut s) = self.state.lock() else {
             return Err(RetryAfter(1));
         };
+        let account = account
+            .char_indices()
+            .nth(MAX_ACCOUNT_LEN)
+            .map_or(account, |(end, _)| &account[..end]);
         let pair = (account.to_owned(), ip);
         let acct = account.to_owned();
         let wait = [
@@ -370,6 +377,18 @@ mod tests {
             .filter(|i| fail(&t, &format!("user{i}"), ip(9), now).is_err())
             .count();
         assert!(refused > 0);
+    }
+
+    #[test]
+    fn long_account_names_are_cut_so_entries_stay_small() {
+        let t = Throttle::new(Limits::CLIENT_SECRETS);
+        let now = Timestamp(1000);
+        let long = "x".repeat(8192);
+        let attempt = t.begin(&long, ip(1), now).unwrap();
+        assert_eq!(attempt.account.len(), MAX_ACCOUNT_LEN);
+        attempt.failed(now);
+        let s = t.state.lock().unwrap();
+        assert!(s.accounts.entries.keys().all(|k| k.len() <= MAX_ACCOUNT_LEN));
     }
 
     #[test]

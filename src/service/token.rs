@@ -342,6 +342,7 @@ pub async fn token(
     let request = token_request::parse(&fields).map_err(Failure::bad)?;
     let client = authenticate_client(app, auth, ip).await?;
     token_request::check_client_may_use(&client, request.grant_type()).map_err(Failure::bad)?;
+    let actor = format!("client:{}", client.client_id);
     let outcome = match request {
         GrantRequest::AuthorizationCode {
             code,
@@ -358,6 +359,19 @@ pub async fn token(
             scope,
         } => password_grant(app, client, username, password, scope, ip).await?,
     };
+    match &outcome {
+        Ok(t) => {
+            super::audit::note(app, &actor, "token.issued", Some(&t.scope), Some(ip), true).await;
+        }
+        Err(e) => {
+            let action = if e.code == ErrorCode::InvalidGrant {
+                "token.refused"
+            } else {
+                "token.error"
+            };
+            super::audit::note(app, &actor, action, Some(e.code.as_str()), Some(ip), false).await;
+        }
+    }
     outcome.map_err(Failure::bad)
 }
 
@@ -529,6 +543,11 @@ async fn password_grant(
         }
         Err(LoginError::Unavailable(e)) => return Err(e.into()),
     };
+    if !super::authorize::user_may_have(&user, &scopes) {
+        return Ok(Err(OAuthError::invalid_scope(
+            "only administrators may be granted the admin scope",
+        )));
+    }
     let app2 = app.clone();
     Ok(blocking(move || {
         let app = &app2;
@@ -584,6 +603,8 @@ pub fn live_access_token(
 /// Token revocation (RFC 7009): the client's own access or refresh token; anything else is
 /// ignored, and the answer is the same.
 pub async fn revoke(app: &App, client: Client, token: String, hint: Option<String>) -> Result<(), Failure> {
+    let actor = format!("client:{}", client.client_id);
+    super::audit::note(app, &actor, "token.revoke", None, None, true).await;
     let app2 = app.clone();
     blocking(move || {
         let app = &app2;

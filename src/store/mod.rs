@@ -354,6 +354,18 @@ pub trait Reads {
         Ok(self.raw_get(tables::DENIED_JTIS, jti)?.is_some())
     }
 
+    /// Audit entries with keys after `after`, oldest first, with their keys.
+    fn audit_entries(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AuditRecord)>, StoreError> {
+        self.raw_scan(tables::AUDIT, after, limit)?
+            .into_iter()
+            .map(|(k, v)| Ok((k, record::decode(tables::AUDIT.name(), &v)?)))
+            .collect()
+    }
+
     fn consent(&self, subject: &Subject, client: &ClientId) -> Result<Option<Consent>, StoreError> {
         self.get_record(tables::CONSENTS, &consent_key(subject, client))
     }
@@ -370,6 +382,19 @@ pub trait Reads {
         }
         Ok(out)
     }
+}
+
+/// One entry of the audit feed: who did what, when, from where, with what outcome. Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub time: Timestamp,
+    /// A username, `client:ID`, `cli`, or `anonymous`.
+    pub actor: String,
+    /// A dotted name such as `login.failure`, `token.issued`, `user.create`.
+    pub action: String,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub success: bool,
 }
 
 fn consent_key(subject: &Subject, client: &ClientId) -> String {
@@ -540,6 +565,11 @@ impl WriteTx {
 
     pub fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> Result<(), StoreError> {
         self.put(tables::REFRESH_TOKENS, digest, token)
+    }
+
+    /// Appends an audit entry under `key` (see [`tables::AUDIT`]).
+    pub fn put_audit(&self, key: &str, entry: &AuditRecord) -> Result<(), StoreError> {
+        self.put(tables::AUDIT, key, entry)
     }
 
     /// Denies an access token id until `until`, when the token expires anyway.

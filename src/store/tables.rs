@@ -32,8 +32,11 @@ pub const DENIED_JTIS: Table = TableDefinition::new("denied_jtis");
 /// Remembered consents, by `subject` + U+001F + `client_id`.
 pub const CONSENTS: Table = TableDefinition::new("consents");
 
+/// The audit feed, by a key that sorts by time (`{seconds:020}-{random}`).
+pub const AUDIT: Table = TableDefinition::new("audit");
+
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 12] = [
+pub const ALL: [Table; 13] = [
     META,
     USERS,
     USERNAMES,
@@ -46,6 +49,7 @@ pub const ALL: [Table; 12] = [
     REFRESH_TOKENS,
     DENIED_JTIS,
     CONSENTS,
+    AUDIT,
 ];
 
 /// The key in [`META`] that holds the schema version as a decimal string.

@@ -3,6 +3,7 @@
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use super::admin::AdminApi;
 use super::oauth::OAuthApi;
 use crate::crypto::keys::{Jwk, JwkSet};
 use crate::service::{self, App};
@@ -21,13 +22,14 @@ pub enum Tag {
 }
 
 /// Every OpenAPI impl block, combined.
-pub type Api = (OAuthApi, KeysApi, OpsApi);
+pub type Api = (OAuthApi, KeysApi, OpsApi, AdminApi);
 
 pub fn apis(app: &App) -> Api {
     (
         OAuthApi { app: app.clone() },
         KeysApi { app: app.clone() },
         OpsApi { app: app.clone() },
+        AdminApi { app: app.clone() },
     )
 }
 

@@ -2,15 +2,20 @@
 //! into service calls and service results into responses, and it is the one place that maps
 //! errors to HTTP.
 
+mod admin;
 mod api;
+mod cors;
 mod csrf;
+pub mod docs;
+mod limits;
 mod oauth;
 mod pages;
+mod proxy;
 mod session_cookie;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use poem::http::{StatusCode, header};
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::middleware::SetHeader;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
@@ -31,6 +36,28 @@ fn page_headers() -> SetHeader {
         .overriding("Cache-Control", "no-store")
 }
 
+/// The page security headers, set on every response that does not carry its own: error
+/// responses (404, 405, 413, 431) and anything a route did not wrap in [`page_headers`]. A route
+/// that sets a header itself (the `/docs` page its own CSP, say) keeps it.
+async fn security_headers<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let mut resp = match next.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    let headers = resp.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", PAGE_CSP),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    Ok(resp)
+}
+
 /// The OpenAPI service for every JSON endpoint.
 pub fn openapi(app: &App) -> OpenApiService<api::Api, ()> {
     OpenApiService::new(api::apis(app), "Latchkey", env!("CARGO_PKG_VERSION"))
@@ -41,12 +68,24 @@ pub fn openapi(app: &App) -> OpenApiService<api::Api, ()> {
 /// The largest request body accepted anywhere (larger ones get 413).
 pub const MAX_BODY: usize = 64 * 1024;
 
-/// The address a request came from.
+/// The address a request came from, as throttling counts it: the peer, or, when the peer is one
+/// of the configured `trusted_proxies`, the client address its forwarding header names (see
+/// [`proxy::client_address`]).
 pub fn client_ip(req: &Request) -> IpAddr {
-    req.remote_addr()
+    let peer = req
+        .remote_addr()
         .as_socket_addr()
         .map(|a| a.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    match req.data::<App>() {
+        Some(app) if !app.config.trusted_proxies.is_empty() => proxy::client_address(
+            peer,
+            req.headers(),
+            &app.config.trusted_proxies,
+            app.config.forwarded_header,
+        ),
+        _ => peer.to_canonical(),
+    }
 }
 
 /// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error, whether the
@@ -95,6 +134,7 @@ pub fn routes(app: App) -> impl Endpoint {
     use pages::oauth as p;
     let api = openapi(&app);
     let spec = api.spec_endpoint();
+    let docs = docs::routes(api.swagger_ui_html(), api.swagger_ui());
     let api = std::sync::Arc::new(api.into_endpoint());
     let mut route = Route::new()
         .at("/", poem::get(p::home).with(page_headers()))
@@ -122,9 +162,16 @@ pub fn routes(app: App) -> impl Endpoint {
         )
         .nest("/setup", pages::setup::routes().with(page_headers()))
         .at("/static/style.css", poem::get(pages::stylesheet))
-        .at("/openapi.json", spec);
+        .at("/openapi.json", spec)
+        .nest_no_strip("/docs", docs);
     for prefix in API_PREFIXES {
         route = route.nest_no_strip(prefix, api.clone());
     }
-    route.around(limit_body).data(app)
+    route
+        .around(limits::limit_params)
+        .around(limit_body)
+        .around(cors::cors)
+        .around(limits::limit_head)
+        .around(security_headers)
+        .data(app)
 }

@@ -345,6 +345,40 @@ impl Server {
         );
     }
 
+    /// Starts `latchkey serve` like [`Server::start`], but waits until `ready` holds instead of
+    /// asking `GET /readyz` over plain HTTP: for a server that speaks only TLS, say. Panics,
+    /// showing the server's standard error, if it exits first or `ready` does not hold within
+    /// 20 seconds.
+    pub fn start_until(&mut self, mut ready: impl FnMut(&Server) -> bool) {
+        assert!(self.child.is_none(), "the server is already running");
+        let log = |name: &str| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.path().join(name))
+                .expect("cannot open a log file")
+        };
+        let mut cmd = self.cli.command(&["serve"]);
+        cmd.stdin(Stdio::null())
+            .stdout(log("stdout.log"))
+            .stderr(log("stderr.log"));
+        self.child = Some(cmd.spawn().expect("cannot start latchkey serve"));
+        let started = eventually(READY_WITHIN, || {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!(
+                    "latchkey serve exited with {status} before it was ready; standard error:\n{}",
+                    self.stderr_text()
+                );
+            }
+            ready(self)
+        });
+        assert!(
+            started,
+            "latchkey serve was not ready within {READY_WITHIN:?}; standard error:\n{}",
+            self.stderr_text()
+        );
+    }
+
     /// Whether something on this instance's port answers `GET /readyz` with 200.
     pub fn is_ready(&self) -> bool {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));

@@ -10,11 +10,16 @@
 
 mod browser;
 mod concurrency;
+mod cors;
+mod crash;
 mod flows;
 mod foundation;
 mod harness;
 mod inproc;
+mod limits;
 mod oauth_client;
 mod oauth_rules;
 mod oidc_conformance;
 mod oidc_rp;
+mod proxy;
+mod tls;

@@ -204,6 +204,20 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
             Err(e) => return unavailable(&e),
         },
     };
+    if let Some((_, user)) = &session
+        && !authz::user_may_have(user, &request.scopes)
+    {
+        let error = crate::protocol::OAuthError::new(
+            crate::protocol::ErrorCode::AccessDenied,
+            "only administrators may be granted the admin scope",
+        );
+        return see_other(&authorize::error_response(
+            issuer,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &error,
+        ));
+    }
     let facts = session.as_ref().map(|(s, _)| SessionFacts {
         subject: s.subject.to_string(),
         auth_time: s.auth_time,
@@ -455,7 +469,19 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
         }
     };
     let session = match current_session(app, req).await {
-        Ok(Some((s, _))) => s,
+        Ok(Some((s, user))) if authz::user_may_have(&user, &request.scopes) => s,
+        Ok(Some(_)) => {
+            let error = crate::protocol::OAuthError::new(
+                crate::protocol::ErrorCode::AccessDenied,
+                "only administrators may be granted the admin scope",
+            );
+            return see_other(&authorize::error_response(
+                &app.config.issuer,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &error,
+            ));
+        }
         Ok(None) => return see_other(&format!("/oauth/authorize?{}", params.encode())),
         Err(e) => return unavailable(&e),
     };

@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 use super::{message, render};
 use crate::domain::NewUser;
+use crate::service::setup::SetupError;
+use crate::service::throttle::RetryAfter;
 use crate::service::{App, ServiceError, setup};
-use crate::web::csrf;
+use crate::web::{client_ip, csrf};
 
 #[derive(askama::Template)]
 #[template(path = "setup.html")]
@@ -51,6 +53,20 @@ fn invalid_link() -> Response {
     )
 }
 
+fn throttled(wait: RetryAfter) -> Response {
+    let mut resp = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        &format!(
+            "Too many setup links that did not work came from your address. Wait {} seconds and try again.",
+            wait.0
+        ),
+    );
+    resp.headers_mut()
+        .insert(poem::http::header::RETRY_AFTER, wait.0.into());
+    resp
+}
+
 fn unavailable(e: ServiceError) -> Response {
     tracing::error!(error = %e, "setup failed");
     message(
@@ -65,10 +81,11 @@ async fn show(req: &Request, Data(app): Data<&App>, Query(q): Query<SetupQuery>)
     let Some(token) = q.token.filter(|t| t.len() <= 64) else {
         return invalid_link();
     };
-    match setup::is_valid(app, token.clone()).await {
-        Ok(true) => form(req, app, &token, None, "", "", "", StatusCode::OK),
-        Ok(false) => invalid_link(),
-        Err(e) => unavailable(e),
+    match setup::check_link(app, token.clone(), client_ip(req)).await {
+        Ok(()) => form(req, app, &token, None, "", "", "", StatusCode::OK),
+        Err(SetupError::Throttled(wait)) => throttled(wait),
+        Err(SetupError::Refused(ServiceError::Forbidden(_))) => invalid_link(),
+        Err(SetupError::Refused(e)) => unavailable(e),
     }
 }
 
@@ -139,7 +156,7 @@ async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) 
         email_verified: false,
         groups: vec![],
     };
-    match setup::complete(app, f.token.clone(), profile, f.password.clone()).await {
+    match setup::complete(app, f.token.clone(), profile, f.password.clone(), client_ip(req)).await {
         Ok(user) => message(
             StatusCode::OK,
             "Administrator created",
@@ -149,8 +166,9 @@ async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) 
             ),
         )
         .into_response(),
-        Err(ServiceError::Invalid { message, .. }) => again(&message),
-        Err(ServiceError::Forbidden(_)) => invalid_link(),
-        Err(e) => unavailable(e),
+        Err(SetupError::Refused(ServiceError::Invalid { message, .. })) => again(&message),
+        Err(SetupError::Refused(ServiceError::Forbidden(_))) => invalid_link(),
+        Err(SetupError::Throttled(wait)) => throttled(wait),
+        Err(SetupError::Refused(e)) => unavailable(e),
     }
 }

@@ -94,15 +94,8 @@ pub async fn issue_code(
         redeemed_grant: None,
         requested_claims: req.requested_claims.clone(),
     };
-    let store = app.store.clone();
     let key = digest(&code);
-    blocking(move || {
-        let tx = store.write()?;
-        tx.put_code(&key, &record)?;
-        tx.commit()?;
-        Ok(())
-    })
-    .await?;
+    app.writer.run(move |tx| Ok(tx.put_code(&key, &record)?)).await?;
     tracing::info!(client_id = %req.client_id, subject = %session.subject, "issued an authorization code");
     Ok(code)
 }

@@ -77,16 +77,11 @@ pub async fn start_session(
         created_at: now,
         expires_at: now.plus(app.config.lifetimes.session),
     };
-    let store = app.store.clone();
     let key = digest(&cookie);
     let stored = session.clone();
-    blocking(move || {
-        let tx = store.write()?;
-        tx.put_session(&key, &stored)?;
-        tx.commit()?;
-        Ok(())
-    })
-    .await?;
+    app.writer
+        .run(move |tx| Ok(tx.put_session(&key, &stored)?))
+        .await?;
     tracing::info!(subject = %user.subject, sid = %session.sid, "signed in");
     Ok((cookie, session))
 }

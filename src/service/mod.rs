@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authorize;
 pub mod clients;
 mod error;
+pub mod group_commit;
 pub mod keys;
 pub mod login;
 pub mod logout;
@@ -50,11 +51,14 @@ pub struct App {
     pub http: reqwest::Client,
     /// Where audit entries go.
     pub audit: audit::AuditSink,
+    /// Gathers the hot paths' writes (codes, sessions, token grants) into shared commits.
+    pub writer: group_commit::GroupCommit,
 }
 
 impl App {
     pub fn new(store: Store, config: Config, clock: Clock) -> App {
         let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let writer = group_commit::GroupCommit::start(store.clone());
         App {
             store,
             config: Arc::new(config),
@@ -69,6 +73,7 @@ impl App {
                 .build()
                 .unwrap_or_default(),
             audit: audit::AuditSink::default(),
+            writer,
         }
     }
 

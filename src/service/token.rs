@@ -385,76 +385,73 @@ async fn redeem_code(
     verifier: Option<String>,
 ) -> Outcome {
     let app2 = app.clone();
-    blocking(move || {
-        let app = &app2;
-        let now = app.clock.now();
-        let tx = app.store.write()?;
-        let key = digest(&code);
-        let Some(mut record) = tx.code(&key)? else {
-            return Ok(Err(OAuthError::invalid_grant("the code is invalid or expired")));
-        };
-        match code::check(
-            &record,
-            client.client_id.as_str(),
-            redirect_uri.as_deref(),
-            verifier.as_deref(),
-            now,
-        ) {
-            Redemption::Invalid(e) => Ok(Err(e)),
-            Redemption::Replay { grant_id } => {
-                revoke_grant(&tx, &grant_id, now)?;
-                tx.commit()?;
-                Ok(Err(OAuthError::invalid_grant(
-                    "the code was already used; its tokens are revoked",
-                )))
-            }
-            Redemption::Valid => {
-                if !user_is_active(&tx, &record.subject)? {
-                    return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
+    app.writer
+        .run(move |tx| {
+            let app = &app2;
+            let now = app.clock.now();
+            let key = digest(&code);
+            let Some(mut record) = tx.code(&key)? else {
+                return Ok(Err(OAuthError::invalid_grant("the code is invalid or expired")));
+            };
+            match code::check(
+                &record,
+                client.client_id.as_str(),
+                redirect_uri.as_deref(),
+                verifier.as_deref(),
+                now,
+            ) {
+                Redemption::Invalid(e) => Ok(Err(e)),
+                Redemption::Replay { grant_id } => {
+                    revoke_grant(tx, &grant_id, now)?;
+                    Ok(Err(OAuthError::invalid_grant(
+                        "the code was already used; its tokens are revoked",
+                    )))
                 }
-                let signing = active_key(&tx)?;
-                let mint = Mint {
-                    app,
-                    key: &signing,
-                    client: &client,
-                    now,
-                };
-                let mut grant = mint.new_grant(
-                    &record.subject,
-                    &record.scopes,
-                    record.auth_time,
-                    record.sid.clone(),
-                    record.amr.clone(),
-                )?;
-                grant.nonce = record.nonce.clone();
-                grant.requested_claims = record.requested_claims.clone();
-                let access = mint.access_token(
-                    Some(&record.subject),
-                    &record.scopes,
-                    Some(record.auth_time),
-                    Some(&grant.id),
-                )?;
-                let refresh = mint.refresh_token(&tx, &mut grant, &record.scopes)?;
-                let id_token =
-                    mint.id_token(&tx, &grant, &record.scopes, &access, record.nonce.as_deref())?;
-                record.redeemed_grant = Some(grant.id.clone());
-                tx.put_code(&key, &record)?;
-                tx.put_grant(&grant)?;
-                tx.commit()?;
-                tracing::info!(client_id = %client.client_id, grant_id = %grant.id, "redeemed a code");
-                Ok(Ok(mint.success(access, refresh, &record.scopes, id_token)))
+                Redemption::Valid => {
+                    if !user_is_active(tx, &record.subject)? {
+                        return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
+                    }
+                    let signing = active_key(tx)?;
+                    let mint = Mint {
+                        app,
+                        key: &signing,
+                        client: &client,
+                        now,
+                    };
+                    let mut grant = mint.new_grant(
+                        &record.subject,
+                        &record.scopes,
+                        record.auth_time,
+                        record.sid.clone(),
+                        record.amr.clone(),
+                    )?;
+                    grant.nonce = record.nonce.clone();
+                    grant.requested_claims = record.requested_claims.clone();
+                    let access = mint.access_token(
+                        Some(&record.subject),
+                        &record.scopes,
+                        Some(record.auth_time),
+                        Some(&grant.id),
+                    )?;
+                    let refresh = mint.refresh_token(tx, &mut grant, &record.scopes)?;
+                    let id_token =
+                        mint.id_token(tx, &grant, &record.scopes, &access, record.nonce.as_deref())?;
+                    record.redeemed_grant = Some(grant.id.clone());
+                    tx.put_code(&key, &record)?;
+                    tx.put_grant(&grant)?;
+                    tracing::info!(client_id = %client.client_id, grant_id = %grant.id, "redeemed a code");
+                    Ok(Ok(mint.success(access, refresh, &record.scopes, id_token)))
+                }
             }
-        }
-    })
-    .await
+        })
+        .await
 }
 
 async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSet>) -> Outcome {
     let app2 = app.clone();
-    blocking(move || {
+    app.writer.run(move |tx| {
         let app = &app2;
         let now = app.clock.now();
-        let tx = app.store.write()?;
         let key = digest(&token);
         let Some(mut old) = tx.refresh_token(&key)? else {
             return Ok(Err(OAuthError::invalid_grant("the refresh token is invalid or expired")));
@@ -463,8 +460,7 @@ async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSe
         match refresh::check(&old, grant.as_ref(), client.client_id.as_str(), scope.as_ref(), now) {
             RefreshDecision::Invalid(e) => Ok(Err(e)),
             RefreshDecision::Replay => {
-                revoke_grant(&tx, &old.grant_id, now)?;
-                tx.commit()?;
+                revoke_grant(tx, &old.grant_id, now)?;
                 Ok(Err(OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")))
             }
             RefreshDecision::Rotate { scopes } => {
@@ -472,22 +468,20 @@ async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSe
                     return Ok(Err(OAuthError::invalid_grant("the grant no longer exists")));
                 };
                 if let Some(subject) = &grant.subject
-                    && !user_is_active(&tx, subject)?
+                    && !user_is_active(tx, subject)?
                 {
-                    revoke_grant(&tx, &grant.id, now)?;
-                    tx.commit()?;
+                    revoke_grant(tx, &grant.id, now)?;
                     return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
                 }
-                let signing = active_key(&tx)?;
+                let signing = active_key(tx)?;
                 let mint = Mint { app, key: &signing, client: &client, now };
                 old.rotated_at = Some(now);
                 tx.put_refresh_token(&key, &old)?;
                 let access = mint.access_token(grant.subject.as_ref(), &scopes, grant.auth_time, Some(&grant.id))?;
-                let new_refresh = mint.refresh_token(&tx, &mut grant, &old.scopes)?;
-                let id_token = mint.id_token(&tx, &grant, &scopes, &access, None)?;
+                let new_refresh = mint.refresh_token(tx, &mut grant, &old.scopes)?;
+                let id_token = mint.id_token(tx, &grant, &scopes, &access, None)?;
                 grant.expires_at = grant.expires_at.max(now.plus(app.config.lifetimes.access_token));
                 tx.put_grant(&grant)?;
-                tx.commit()?;
                 tracing::info!(client_id = %client.client_id, grant_id = %grant.id, "rotated a refresh token");
                 Ok(Ok(mint.success(access, new_refresh, &scopes, id_token)))
             }
@@ -549,18 +543,16 @@ async fn password_grant(
         )));
     }
     let app2 = app.clone();
-    Ok(blocking(move || {
+    Ok(app.writer.run(move |tx| {
         let app = &app2;
         let now = app.clock.now();
-        let tx = app.store.write()?;
-        let signing = active_key(&tx)?;
+        let signing = active_key(tx)?;
         let mint = Mint { app, key: &signing, client: &client, now };
         let mut grant = mint.new_grant(&user.subject, &scopes, now, None, vec!["pwd".to_owned()])?;
         let access = mint.access_token(Some(&user.subject), &scopes, Some(now), Some(&grant.id))?;
-        let refresh = mint.refresh_token(&tx, &mut grant, &scopes)?;
-        let id_token = mint.id_token(&tx, &grant, &scopes, &access, None)?;
+        let refresh = mint.refresh_token(tx, &mut grant, &scopes)?;
+        let id_token = mint.id_token(tx, &grant, &scopes, &access, None)?;
         tx.put_grant(&grant)?;
-        tx.commit()?;
         tracing::info!(client_id = %client.client_id, subject = %user.subject, "issued tokens for the password grant");
         Ok(Ok(mint.success(access, refresh, &scopes, id_token)))
     })

@@ -2,6 +2,7 @@
 //! without a socket. For rule-by-rule tests that need to control time or run many cases fast.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use latchkey::clock::Clock;
 use latchkey::config::{self, Overrides};
@@ -93,6 +94,8 @@ pub struct InProc {
     pub app: App,
     ep: poem::endpoint::BoxEndpoint<'static, poem::Response>,
     cookies: BTreeMap<String, String>,
+    /// The peer address requests come from; `None` leaves poem's default (no socket address).
+    peer: Option<SocketAddr>,
 }
 
 impl InProc {
@@ -145,11 +148,28 @@ scopes = ["openid", "profile", "email", "offline_access"]
             app,
             ep,
             cookies: BTreeMap::new(),
+            peer: None,
         }
+    }
+
+    /// The browser's cookies, name to value.
+    pub fn cookies(&self) -> &BTreeMap<String, String> {
+        &self.cookies
+    }
+
+    /// Switches to another browser: the cookie jar becomes `jar`, and the old jar is returned so
+    /// that a test can switch back to it.
+    pub fn switch_browser(&mut self, jar: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        std::mem::replace(&mut self.cookies, jar)
     }
 
     pub fn advance(&self, secs: u64) {
         self.app.clock.advance(Duration::seconds(secs));
+    }
+
+    /// Makes every later request come from `peer`, as if over a socket from that address.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
     }
 
     pub async fn send(
@@ -159,6 +179,31 @@ scopes = ["openid", "profile", "email", "offline_access"]
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> Reply {
+        let body = body.map(|b| ("application/x-www-form-urlencoded", b));
+        self.send_typed(method, uri, body, headers).await
+    }
+
+    /// Sends a JSON body (or none) with `headers`.
+    pub async fn send_json(
+        &mut self,
+        method: Method,
+        uri: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let body = body.map(|b| ("application/json", b.to_string()));
+        self.send_typed(method, uri, body, headers).await
+    }
+
+    /// Sends a request whose body (if any) has the given content type, with the browser's
+    /// cookies and `headers`, from the peer set by [`InProc::set_peer`].
+    pub async fn send_typed(
+        &mut self,
+        method: Method,
+        uri: &str,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(uri.parse().expect("valid test URI"));
@@ -166,16 +211,19 @@ scopes = ["openid", "profile", "email", "offline_access"]
             let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.header(header::COOKIE, jar.join("; "));
         }
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some((content_type, _)) = &body {
+            req = req.header(header::CONTENT_TYPE, *content_type);
         }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = match body {
-            Some(b) => req.body(b),
+        let mut req = match body {
+            Some((_, b)) => req.body(b),
             None => req.finish(),
         };
+        if let Some(peer) = self.peer {
+            req = from_peer(req, peer);
+        }
         let resp = self.ep.get_response(req).await;
         for c in resp.headers().get_all(header::SET_COOKIE) {
             let c = c.to_str().unwrap();
@@ -246,6 +294,12 @@ scopes = ["openid", "profile", "email", "offline_access"]
     /// Runs the whole browser side for `uri` as alice, consenting if asked; returns the final
     /// redirect to the client.
     pub async fn authorize(&mut self, uri: &str) -> Reply {
+        self.authorize_as(uri, "alice", PASSWORD).await
+    }
+
+    /// Runs the whole browser side for `uri`, signing in as `username` with `password` if asked
+    /// and consenting if asked; returns the final redirect to the client.
+    pub async fn authorize_as(&mut self, uri: &str, username: &str, password: &str) -> Reply {
         let mut reply = self.get(uri).await;
         for _ in 0..4 {
             if reply.status == StatusCode::SEE_OTHER && !reply.location().starts_with('/') {
@@ -255,7 +309,7 @@ scopes = ["openid", "profile", "email", "offline_access"]
                 let next = reply.location().to_owned();
                 reply = self.get(&next).await;
             } else if reply.body.contains("action=\"/login\"") {
-                reply = self.login_from(&reply.clone_shallow(), "alice", PASSWORD).await;
+                reply = self.login_from(&reply.clone_shallow(), username, password).await;
             } else if reply.body.contains("action=\"/oauth/consent\"") {
                 let csrf = reply.field("csrf");
                 let request = reply.field("request");
@@ -328,4 +382,24 @@ impl Reply {
             body: self.body.clone(),
         }
     }
+}
+
+/// `req` as if it had arrived over a socket from `peer`.
+fn from_peer(req: Request, peer: SocketAddr) -> Request {
+    let (parts, body) = req.into_parts();
+    let mut head = poem::http::Request::builder()
+        .method(parts.method)
+        .uri(parts.uri)
+        .version(parts.version)
+        .body(())
+        .expect("a request head built from a valid request");
+    *head.headers_mut() = parts.headers;
+    let (head, ()) = head.into_parts();
+    let parts = poem::RequestParts::from((
+        head,
+        poem::web::LocalAddr::default(),
+        poem::web::RemoteAddr(poem::Addr::SocketAddr(peer)),
+        poem::http::uri::Scheme::HTTP,
+    ));
+    Request::from_parts(parts, body)
 }

@@ -8,6 +8,7 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod admin_api;
 mod browser;
 mod concurrency;
 mod cors;
@@ -17,9 +18,11 @@ mod foundation;
 mod harness;
 mod inproc;
 mod limits;
+mod logs;
 mod oauth_client;
 mod oauth_rules;
 mod oidc_conformance;
 mod oidc_rp;
+mod openapi;
 mod proxy;
 mod tls;

@@ -537,6 +537,12 @@ async fn password_grant(
         }
         Err(LoginError::Unavailable(e)) => return Err(e.into()),
     };
+    let scopes = if scope.is_none() && !super::authorize::user_may_have(&user, &scopes) {
+        // No scope asked for: the client's defaults, less what this user may not have.
+        ScopeSet::from_scopes(scopes.iter().filter(|s| s.as_str() != super::admin::ADMIN_SCOPE).cloned())
+    } else {
+        scopes
+    };
     if !super::authorize::user_may_have(&user, &scopes) {
         return Ok(Err(OAuthError::invalid_scope(
             "only administrators may be granted the admin scope",

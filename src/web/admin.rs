@@ -239,7 +239,9 @@ pub struct UserDoc {
     /// The stable, opaque subject identifier (`sub`).
     pub subject: String,
     pub username: String,
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
     pub email_verified: bool,
     pub groups: Vec<String>,
@@ -270,6 +272,7 @@ impl From<views::UserView> for UserDoc {
 #[derive(Object, Debug)]
 pub struct UserPage {
     pub items: Vec<UserDoc>,
+    #[oai(nullable)]
     pub next: Option<String>,
 }
 
@@ -278,23 +281,29 @@ pub struct UserPage {
 pub struct NewUserDoc {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
     #[oai(default)]
     pub email_verified: bool,
     #[oai(default)]
     pub groups: Vec<String>,
     /// An initial password; without one the user cannot sign in with a password.
-    #[oai(validator(max_length = 4096))]
+    #[oai(nullable, validator(max_length = 4096))]
     pub password: Option<String>,
 }
 
 /// Changes to a user; absent fields stay as they are.
 #[derive(Object, Debug)]
 pub struct UserPatchDoc {
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub email: Option<String>,
+    #[oai(nullable)]
     pub email_verified: Option<bool>,
+    #[oai(nullable)]
     pub groups: Option<Vec<String>>,
 }
 
@@ -390,6 +399,7 @@ pub struct ClientDoc {
     pub created_at: u64,
     pub id_token_signed_response_alg: IdTokenAlgDoc,
     pub post_logout_redirect_uris: Vec<String>,
+    #[oai(nullable)]
     pub backchannel_logout_uri: Option<String>,
     pub refresh_without_offline_access: bool,
 }
@@ -424,6 +434,7 @@ pub struct ClientCreatedDoc {
     #[oai(flatten)]
     pub client: ClientDoc,
     /// The secret, shown only now; `null` for a public client.
+    #[oai(nullable)]
     pub client_secret: Option<String>,
 }
 
@@ -441,6 +452,7 @@ impl From<views::ClientCreated> for ClientCreatedDoc {
 pub struct NewClientDoc {
     #[oai(validator(min_length = 1, max_length = 128))]
     pub client_id: String,
+    #[oai(nullable)]
     pub name: Option<String>,
     #[oai(default)]
     pub redirect_uris: Vec<String>,
@@ -454,10 +466,13 @@ pub struct NewClientDoc {
     pub scopes: Vec<String>,
     #[oai(default)]
     pub first_party: bool,
+    #[oai(nullable)]
     pub require_pkce: Option<bool>,
+    #[oai(nullable)]
     pub id_token_signed_response_alg: Option<IdTokenAlgDoc>,
     #[oai(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    #[oai(nullable)]
     pub backchannel_logout_uri: Option<String>,
     #[oai(default)]
     pub refresh_without_offline_access: bool,
@@ -466,11 +481,17 @@ pub struct NewClientDoc {
 /// Changes to a client; absent fields stay as they are.
 #[derive(Object, Debug)]
 pub struct ClientPatchDoc {
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub redirect_uris: Option<Vec<String>>,
+    #[oai(nullable)]
     pub grant_types: Option<Vec<GrantTypeDoc>>,
+    #[oai(nullable)]
     pub scopes: Option<Vec<String>>,
+    #[oai(nullable)]
     pub first_party: Option<bool>,
+    #[oai(nullable)]
     pub require_pkce: Option<bool>,
 }
 
@@ -500,6 +521,7 @@ pub struct KeyDoc {
     /// `active`, `retiring` (still published) or `retired`.
     pub status: String,
     pub created_at: u64,
+    #[oai(nullable)]
     pub retire_at: Option<u64>,
 }
 
@@ -528,7 +550,9 @@ pub struct AuditEventDoc {
     pub time: u64,
     pub actor: String,
     pub action: String,
+    #[oai(nullable)]
     pub target: Option<String>,
+    #[oai(nullable)]
     pub ip: Option<String>,
     pub success: bool,
 }
@@ -537,6 +561,7 @@ pub struct AuditEventDoc {
 #[derive(Object, Debug)]
 pub struct AuditPage {
     pub items: Vec<AuditEventDoc>,
+    #[oai(nullable)]
     pub next: Option<String>,
 }
 

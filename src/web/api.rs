@@ -74,7 +74,7 @@ pub struct KeysApi {
 
 /// A public key: Ed25519 (`OKP`, RFC 8037) or RSA (RFC 7518).
 #[derive(Object)]
-#[oai(rename = "Jwk")]
+#[oai(rename = "Jwk", skip_serializing_if_is_none)]
 struct JwkDoc {
     /// Key type: `OKP` or `RSA`.
     kty: String,

@@ -213,6 +213,8 @@ mod props {
             https in any::<bool>(),
         ) {
             let req = with_cookie(cookie_name(https), &cookie);
+            // A value cut at a `;` may leave a well-formed token in front; that is not this case.
+            prop_assume!(read_cookie(&req, cookie_name(https)).is_none_or(|seen| !well_formed(seen)));
             prop_assert!(!verify(&req, https, &cookie), "{:?}", cookie);
             // And it is replaced by a fresh, well-formed token.
             if let Ok((token, set)) = issue(&req, https) {

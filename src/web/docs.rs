@@ -89,12 +89,12 @@ pub fn routes(ui_html: String, ui_endpoint: impl Endpoint) -> Route {
     );
     let receiver = call_now(&ui_endpoint.map_to_response(), "/oauth-receiver.html").unwrap_or_default();
     let mut route = Route::new()
-        .at("/docs", page(configured.clone()))
-        .at("/docs/", page(configured));
+        .at("/docs", poem::get(page(configured.clone())))
+        .at("/docs/", poem::get(page(configured)));
     route = if receiver.is_empty() {
         route.at(RECEIVER_PATH, make_sync(|_| StatusCode::NOT_FOUND))
     } else {
-        route.at(RECEIVER_PATH, page(receiver))
+        route.at(RECEIVER_PATH, poem::get(page(receiver)))
     };
     route
 }

@@ -3,6 +3,7 @@
 //! errors to HTTP.
 
 mod admin;
+mod allow;
 mod api;
 mod cors;
 mod csrf;
@@ -133,6 +134,7 @@ const API_PREFIXES: [&str; 8] = [
 pub fn routes(app: App) -> impl Endpoint {
     use pages::oauth as p;
     let api = openapi(&app);
+    let allow = allow::AllowTable::new(&api.spec());
     let spec = api.spec_endpoint();
     let docs = docs::routes(api.swagger_ui_html(), api.swagger_ui());
     let api = std::sync::Arc::new(api.into_endpoint());
@@ -168,6 +170,7 @@ pub fn routes(app: App) -> impl Endpoint {
         route = route.nest_no_strip(prefix, api.clone());
     }
     route
+        .with(allow)
         .around(limits::limit_params)
         .around(limit_body)
         .around(cors::cors)

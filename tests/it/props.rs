@@ -233,7 +233,7 @@ proptest! {
     fn case_changes_appended_characters_and_percent_encodings_never_match(
         uri in prop_oneof![https_registered(), loopback_registered()],
         i in any::<prop::sample::Index>(),
-        tail in "[ -9;-~]{1,4}",
+        tail in "[ -~]{1,4}|\\PC{1,2}",
         upper in any::<bool>(),
     ) {
         let s = uri.as_str();
@@ -242,11 +242,15 @@ proptest! {
         if flipped != s {
             prop_assert!(!uri.matches(&flipped), "{} vs {}", s, flipped);
         }
-        // No appended text starting with ':' (that could be a port after a port-less loopback).
-        let appended = format!("{s}{tail}");
-        prop_assert!(!uri.matches(&appended), "{} vs {}", s, appended);
         let encoded = percent_encode_at(s, at, upper);
         prop_assert!(!uri.matches(&encoded), "{} vs {}", s, encoded);
+        // Appended text never matches, except digits that make another port of a loopback URI
+        // (`http://127.0.0.1:8` + `0`), which the loopback rule allows.
+        let appended = format!("{s}{tail}");
+        prop_assert_eq!(uri.matches(&appended), loopback_equivalent(s, &appended), "{} vs {}", s, appended);
+        if s.starts_with("https://") {
+            prop_assert!(!uri.matches(&appended), "{} vs {}", s, appended);
+        }
     }
 }
 
@@ -736,7 +740,7 @@ proptest! {
 
     #[test]
     fn every_problem_in_a_toml_document_names_its_line(text in config_document()) {
-        prop_assume!(text.parse::<toml::Table>().is_ok());
+        prop_assume!(toml::from_str::<toml::Table>(&text).is_ok());
         if let Err(e) = parse_config(&text) {
             let lines = text.lines().count().max(1);
             for p in &e.problems {

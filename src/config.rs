@@ -465,9 +465,16 @@ impl Validator<'_> {
         let key_retire_after = self.duration("keys.retire_after", &raw.keys.retire_after, Duration::days(2));
         let longest_jwt = lifetimes.access_token.max(lifetimes.id_token);
         if key_retire_after < longest_jwt {
+            // Without `keys.retire_after` in the file, the line to show is the token lifetime
+            // that outlives the default.
+            let longest_at = if lifetimes.access_token >= lifetimes.id_token {
+                t.access_token.as_ref().or(t.id_token.as_ref())
+            } else {
+                t.id_token.as_ref().or(t.access_token.as_ref())
+            };
             self.problem(
                 "keys.retire_after",
-                raw.keys.retire_after.as_ref(),
+                raw.keys.retire_after.as_ref().or(longest_at),
                 format!(
                     "must be at least the longest token lifetime ({longest_jwt}), or tokens would outlive the key that verifies them"
                 ),
@@ -605,7 +612,7 @@ impl Validator<'_> {
         if min_length > max_length {
             self.problem(
                 "password_policy.min_length",
-                raw.min_length.as_ref(),
+                raw.min_length.as_ref().or(raw.max_length.as_ref()),
                 "must not be greater than password_policy.max_length",
             );
         }
@@ -874,6 +881,21 @@ grant_types = ["implicit"]
         ] {
             assert!(keys.contains(&expected), "missing {expected:?} in {keys:?}");
         }
+    }
+
+    #[test]
+    fn a_conflict_with_a_default_names_the_line_of_the_value_that_was_written() {
+        // Found by the config property test: these problems had no line when the other key of
+        // the pair was left at its default.
+        let p = problems("[tokens]\nid_token = \"5m\"\naccess_token = \"3d\"\n");
+        assert_eq!((p[0].key.as_str(), p[0].line), ("keys.retire_after", Some(3)));
+        let p = problems("issuer = \"https://id.example\"\n[tokens]\nid_token = \"3d\"\n");
+        assert_eq!((p[0].key.as_str(), p[0].line), ("keys.retire_after", Some(3)));
+        let p = problems("\n[password_policy]\nmax_length = 5\n");
+        assert_eq!(
+            (p[0].key.as_str(), p[0].line),
+            ("password_policy.min_length", Some(3))
+        );
     }
 
     #[test]

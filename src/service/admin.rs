@@ -320,7 +320,8 @@ pub enum AdminDenied {
 pub const ADMIN_SCOPE: &str = "admin";
 
 /// Checks an admin API bearer token: live, granted `admin`, and — for a user's token — a user who
-/// is still enabled and still in the administrators group.
+/// is still enabled and still in the administrators group; for a client's own token, a client that
+/// still exists and is still allowed `admin`.
 pub async fn authenticate(app: &App, token: String) -> Result<String, AdminDenied> {
     let store = app.store.clone();
     let issuer = app.config.issuer.clone();
@@ -344,7 +345,21 @@ pub async fn authenticate(app: &App, token: String) -> Result<String, AdminDenie
         }
         let (sub, client_id) = (text("sub"), text("client_id"));
         if sub == client_id {
-            return Ok(Ok(format!("client:{client_id}")));
+            // A client acting for itself: it must still exist and still be allowed `admin`, as a
+            // person must still be in the administrators group.
+            let client = match crate::domain::ClientId::parse(&client_id) {
+                Ok(id) => tx.client(&id)?,
+                Err(_) => None,
+            };
+            return Ok(match client {
+                Some(c) if c.scopes.iter().any(|s| s.as_str() == ADMIN_SCOPE) => {
+                    Ok(format!("client:{client_id}"))
+                }
+                Some(_) => Err(AdminDenied::Forbidden(
+                    "the client is no longer allowed the admin scope",
+                )),
+                None => Err(AdminDenied::Unauthenticated),
+            });
         }
         match tx.user(&crate::domain::Subject::from_string(sub))? {
             Some(u) if !u.disabled && u.groups.iter().any(|g| g == super::ADMIN_GROUP) => {

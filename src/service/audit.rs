@@ -5,6 +5,7 @@
 //! [`spawn_writer`]); elsewhere (the CLI on a closed data file, tests) each entry is written at once.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -37,23 +38,44 @@ pub struct AuditEvent {
 /// Where entries go: a writer task, or straight to the store.
 #[derive(Debug, Clone, Default)]
 pub struct AuditSink {
-    queue: Option<mpsc::Sender<(String, AuditRecord)>>,
+    queue: Option<mpsc::Sender<AuditRecord>>,
 }
 
+/// Orders the entries of one second: a process-wide count, so that the feed lists them in the
+/// order they were written, and a reader paging with `after` never skips an entry written after
+/// it read a page of the same second. The random part keeps keys unique across processes.
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
 fn key(time: Timestamp) -> Result<String, ServiceError> {
-    Ok(format!("{:020}-{}", time.0, b64url(&random::bytes::<6>()?)))
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    Ok(format!(
+        "{:020}-{seq:016x}-{}",
+        time.0,
+        b64url(&random::bytes::<6>()?)
+    ))
 }
 
 /// Starts the writer task that batches entries into one transaction; returns the sink to use.
+/// Keys are given here, in the order entries are written, so that they only ever grow (an entry
+/// whose clock reading is older than one already written is keyed at the later second).
 pub fn spawn_writer(store: Store) -> AuditSink {
-    let (tx, mut rx) = mpsc::channel::<(String, AuditRecord)>(QUEUE);
+    let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
     tokio::spawn(async move {
+        let mut latest = Timestamp(0);
         while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < BATCH {
+            let mut entries = vec![first];
+            while entries.len() < BATCH {
                 match rx.try_recv() {
-                    Ok(e) => batch.push(e),
+                    Ok(e) => entries.push(e),
                     Err(_) => break,
+                }
+            }
+            let mut batch = Vec::with_capacity(entries.len());
+            for e in entries {
+                latest = latest.max(e.time);
+                match key(latest) {
+                    Ok(k) => batch.push((k, e)),
+                    Err(err) => tracing::warn!(error = %err, "could not key an audit entry"),
                 }
             }
             let store = store.clone();
@@ -92,15 +114,15 @@ pub async fn record(
         ip: ip.map(|i| i.to_string()),
         success,
     };
-    let k = key(now)?;
     match &app.audit.queue {
         Some(queue) => {
-            if queue.try_send((k, entry)).is_err() {
+            if queue.try_send(entry).is_err() {
                 tracing::warn!(action, "the audit queue is full; an entry was dropped");
             }
             Ok(())
         }
         None => {
+            let k = key(now)?;
             let store = app.store.clone();
             blocking(move || {
                 let w = store.write()?;

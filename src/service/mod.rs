@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod clients;
 mod error;
 pub mod group_commit;
+pub mod hashing;
 pub mod keys;
 pub mod login;
 pub mod logout;
@@ -19,8 +20,6 @@ pub mod users;
 pub mod views;
 
 use std::sync::Arc;
-
-use tokio::sync::Semaphore;
 
 pub use error::ServiceError;
 
@@ -40,7 +39,7 @@ pub struct App {
     pub clock: Clock,
     /// Bounds how many argon2 computations run at once, so a login flood cannot take every
     /// blocking thread.
-    hashing: Arc<Semaphore>,
+    hashing: hashing::HashPool,
     /// Throttles password checks (login page, password grant, setup).
     pub password_throttle: Arc<throttle::Throttle>,
     /// Throttles client secret checks.
@@ -63,7 +62,7 @@ impl App {
             store,
             config: Arc::new(config),
             clock,
-            hashing: Arc::new(Semaphore::new(permits)),
+            hashing: hashing::HashPool::start(permits),
             password_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::PASSWORDS)),
             secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
             setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
@@ -83,38 +82,30 @@ impl App {
         self
     }
 
-    /// Hashes a password on the blocking pool, at most one per core at a time.
+    /// Hashes a password on the hashing pool (one thread per core).
     pub async fn hash_password(&self, password: String) -> Result<String, ServiceError> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| ServiceError::Internal("the hashing pool is closed".into()))?;
-        blocking(move || crypto::password::hash(&password).map_err(ServiceError::Internal)).await
+        self.hashing
+            .run(move || crypto::password::hash(&password))
+            .await?
+            .map_err(ServiceError::Internal)
     }
 
-    /// Verifies a password on the blocking pool; `None` as the stored hash verifies against a
+    /// Verifies a password on the hashing pool; `None` as the stored hash verifies against a
     /// dummy hash so that the cost is the same.
     pub async fn verify_password(
         &self,
         password: String,
         stored: Option<String>,
     ) -> Result<bool, ServiceError> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| ServiceError::Internal("the hashing pool is closed".into()))?;
-        blocking(move || {
-            Ok(match stored {
+        self.hashing
+            .run(move || match stored {
                 Some(hash) => crypto::password::verify(&password, &hash),
                 None => {
                     crypto::password::verify(&password, dummy_hash());
                     false
                 }
             })
-        })
-        .await
+            .await
     }
 }
 

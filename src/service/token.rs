@@ -122,6 +122,10 @@ pub async fn authenticate_client(
             Err(_) => attempt.failed(app.clock.now()),
         }
     }
+    if verdict.is_err() {
+        let actor = format!("client:{id}");
+        super::audit::note(app, &actor, "client.auth_failure", None, Some(ip), false).await;
+    }
     verdict.map_err(|error| Failure {
         error,
         kind: FailureKind::Unauthorized {
@@ -539,7 +543,12 @@ async fn password_grant(
     };
     let scopes = if scope.is_none() && !super::authorize::user_may_have(&user, &scopes) {
         // No scope asked for: the client's defaults, less what this user may not have.
-        ScopeSet::from_scopes(scopes.iter().filter(|s| s.as_str() != super::admin::ADMIN_SCOPE).cloned())
+        ScopeSet::from_scopes(
+            scopes
+                .iter()
+                .filter(|s| s.as_str() != super::admin::ADMIN_SCOPE)
+                .cloned(),
+        )
     } else {
         scopes
     };

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::views::{Page, UserView};
 use super::{App, ServiceError, blocking};
 use crate::crypto::random;
-use crate::domain::{NewUser, Subject, User, Username};
-use crate::store::{Reads, StoreError};
+use crate::domain::{NewUser, Subject, Timestamp, User, Username};
+use crate::store::{Reads, StoreError, WriteTx};
 
 /// The most users one page of a listing holds.
 pub const MAX_PAGE: usize = 500;
@@ -198,6 +198,9 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
             user.groups = groups;
         }
         if let Some(d) = update.disabled {
+            if d && !user.disabled {
+                end_sessions_and_grants(&tx, &user.subject, now)?;
+            }
             user.disabled = d;
         }
         if let Some(h) = update.password_hash {
@@ -250,7 +253,25 @@ pub async fn set_password(app: &App, ident: String, password: String) -> Result<
     modify(app, ident, update).await
 }
 
-/// Disables (`true`) or enables (`false`) a user.
+/// Ends every session of `subject` and revokes every grant issued to them, which stops their
+/// access and refresh tokens at once: a disabled user who is enabled again gets nothing back.
+fn end_sessions_and_grants(tx: &WriteTx, subject: &Subject, now: Timestamp) -> Result<(), ServiceError> {
+    for (key, session) in tx.sessions()? {
+        if session.subject == *subject {
+            tx.delete_session(&key)?;
+        }
+    }
+    for mut grant in tx.grants()? {
+        if grant.subject.as_ref() == Some(subject) && grant.revoked_at.is_none() {
+            grant.revoked_at = Some(now);
+            tx.put_grant(&grant)?;
+        }
+    }
+    Ok(())
+}
+
+/// Disables (`true`) or enables (`false`) a user. Disabling ends their sessions and revokes their
+/// tokens.
 pub async fn set_disabled(app: &App, ident: String, disabled: bool) -> Result<UserView, ServiceError> {
     let update = UserUpdate {
         disabled: Some(disabled),
@@ -259,12 +280,17 @@ pub async fn set_disabled(app: &App, ident: String, disabled: bool) -> Result<Us
     modify(app, ident, update).await
 }
 
-/// Deletes a user.
+/// Deletes a user, with their sessions, grants (so every token issued to them) and consents.
 pub async fn delete(app: &App, ident: String) -> Result<UserView, ServiceError> {
     let store = app.store.clone();
+    let now = app.clock.now();
     blocking(move || {
         let tx = store.write()?;
         let user = find_or_404(&tx, &ident)?;
+        end_sessions_and_grants(&tx, &user.subject, now)?;
+        for consent in tx.consents_of(&user.subject)? {
+            tx.delete_consent(&user.subject, &consent.client_id)?;
+        }
         tx.delete_user(&user.subject)?;
         tx.commit()?;
         Ok(UserView::from(&user))

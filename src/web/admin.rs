@@ -281,7 +281,8 @@ pub struct UserPage {
 pub struct NewUserDoc {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
-    #[oai(nullable)]
+    /// Up to 200 characters, no control characters.
+    #[oai(nullable, validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$"))]
     pub name: Option<String>,
     #[oai(nullable)]
     pub email: Option<String>,
@@ -297,7 +298,8 @@ pub struct NewUserDoc {
 /// Changes to a user; absent fields stay as they are.
 #[derive(Object, Debug)]
 pub struct UserPatchDoc {
-    #[oai(nullable)]
+    /// Up to 200 characters, no control characters; empty clears it.
+    #[oai(nullable, validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$"))]
     pub name: Option<String>,
     #[oai(nullable)]
     pub email: Option<String>,
@@ -450,9 +452,15 @@ impl From<views::ClientCreated> for ClientCreatedDoc {
 /// A client to register.
 #[derive(Object, Debug)]
 pub struct NewClientDoc {
-    #[oai(validator(min_length = 1, max_length = 128))]
+    /// 1 to 128 characters of A-Z, a-z, 0-9, `.`, `_`, `~` and `-`.
+    #[oai(validator(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._~-]+$"))]
     pub client_id: String,
-    #[oai(nullable)]
+    /// Shown on the consent page: 1 to 200 characters, no control characters (default: the
+    /// client id).
+    #[oai(
+        nullable,
+        validator(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]+$")
+    )]
     pub name: Option<String>,
     #[oai(default)]
     pub redirect_uris: Vec<String>,
@@ -462,7 +470,11 @@ pub struct NewClientDoc {
     /// Default: authorization_code and refresh_token.
     #[oai(default)]
     pub grant_types: Vec<GrantTypeDoc>,
-    #[oai(default)]
+    /// The scopes the client may ask for (RFC 6749 section 3.3 scope tokens).
+    #[oai(
+        default,
+        validator(max_length = 128, pattern = r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+    )]
     pub scopes: Vec<String>,
     #[oai(default)]
     pub first_party: bool,
@@ -481,13 +493,21 @@ pub struct NewClientDoc {
 /// Changes to a client; absent fields stay as they are.
 #[derive(Object, Debug)]
 pub struct ClientPatchDoc {
-    #[oai(nullable)]
+    /// 1 to 200 characters, no control characters.
+    #[oai(
+        nullable,
+        validator(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]+$")
+    )]
     pub name: Option<String>,
     #[oai(nullable)]
     pub redirect_uris: Option<Vec<String>>,
     #[oai(nullable)]
     pub grant_types: Option<Vec<GrantTypeDoc>>,
-    #[oai(nullable)]
+    /// RFC 6749 section 3.3 scope tokens.
+    #[oai(
+        nullable,
+        validator(max_length = 128, pattern = r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+    )]
     pub scopes: Option<Vec<String>>,
     #[oai(nullable)]
     pub first_party: Option<bool>,

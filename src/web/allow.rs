@@ -77,7 +77,14 @@ impl AllowTable {
                             .filter(|m| {
                                 matches!(
                                     m.as_str(),
-                                    "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
+                                    "get"
+                                        | "put"
+                                        | "post"
+                                        | "delete"
+                                        | "options"
+                                        | "head"
+                                        | "patch"
+                                        | "trace"
                                 )
                             })
                             .map(|m| m.to_ascii_uppercase())
@@ -152,7 +159,10 @@ mod tests {
         }}"#;
         let table = AllowTable::new(spec);
         let allow = |p: &str| table.lookup(p).map(|v| v.to_str().unwrap_or_default().to_owned());
-        assert_eq!(allow("/api/v1/users/bob").as_deref(), Some("DELETE, GET, HEAD, PATCH"));
+        assert_eq!(
+            allow("/api/v1/users/bob").as_deref(),
+            Some("DELETE, GET, HEAD, PATCH")
+        );
         assert_eq!(allow("/api/v1/users/"), None);
         assert_eq!(allow("/api/v1/users/bob/x"), None);
         assert_eq!(allow("/oauth/token").as_deref(), Some("POST"));

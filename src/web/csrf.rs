@@ -114,8 +114,17 @@ mod props {
     fn cookie_header() -> impl Strategy<Value = Vec<u8>> {
         let piece = prop_oneof![
             prop::sample::select(vec![
-                "latchkey-csrf", "__Host-latchkey-csrf", "latchkey-session", "=", ";", "; ", " ", "==", "\"",
-                "\t", ",",
+                "latchkey-csrf",
+                "__Host-latchkey-csrf",
+                "latchkey-session",
+                "=",
+                ";",
+                "; ",
+                " ",
+                "==",
+                "\"",
+                "\t",
+                ",",
             ])
             .prop_map(|s| s.as_bytes().to_vec()),
             "[A-Za-z0-9_-]{0,43}".prop_map(String::into_bytes),

@@ -78,15 +78,40 @@ fn page(html: String) -> impl Endpoint<Output = Response> {
     })
 }
 
+/// Edits poem-openapi's Swagger UI page for Latchkey: `initOAuth` fills in the built-in client
+/// and turns PKCE on, and the OAuth 2.0 redirect URL is the registered receiver page. (The
+/// template derives it from the page's address, which breaks as soon as that address carries a
+/// deep link such as `/docs#/Admin%3A%20users/list_users`.) `None` if the template no longer has
+/// the lines these edits replace.
+fn configure(ui_html: &str) -> Option<String> {
+    const CALL_END: &str = "        deepLinking: true,\n    })";
+    const REDIRECT: &str = "    oauth2RedirectUrl += \"oauth-receiver.html\";";
+    if !ui_html.contains(CALL_END) || !ui_html.contains(REDIRECT) {
+        return None;
+    }
+    let html = ui_html
+        .replacen(
+            CALL_END,
+            &format!(
+                "        deepLinking: true,\n    }}).initOAuth({{ clientId: '{DOCS_CLIENT_ID}', \
+                 usePkceWithAuthorizationCodeGrant: true, scopes: 'openid admin' }})"
+            ),
+            1,
+        )
+        .replacen(
+            REDIRECT,
+            &format!("    oauth2RedirectUrl = window.location.origin + \"{RECEIVER_PATH}\";"),
+            1,
+        );
+    Some(html)
+}
+
 /// The `/docs` routes: the UI, and the page that receives the authorization response.
 pub fn routes(ui_html: String, ui_endpoint: impl Endpoint) -> Route {
-    let configured = ui_html.replacen(
-        "        deepLinking: true,\n    })",
-        &format!(
-            "        deepLinking: true,\n    }}).initOAuth({{ clientId: '{DOCS_CLIENT_ID}', usePkceWithAuthorizationCodeGrant: true, scopes: 'openid admin' }})"
-        ),
-        1,
-    );
+    let configured = configure(&ui_html).unwrap_or_else(|| {
+        tracing::warn!("the Swagger UI template changed; the /docs page cannot sign in");
+        ui_html
+    });
     let receiver = call_now(&ui_endpoint.map_to_response(), "/oauth-receiver.html").unwrap_or_default();
     let mut route = Route::new()
         .at("/docs", poem::get(page(configured.clone())))
@@ -112,5 +137,18 @@ mod tests {
         let policy = csp(html);
         assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("http"));
         assert!(!policy.contains("'unsafe-eval'"));
+    }
+
+    #[test]
+    fn the_swagger_ui_page_signs_in_with_the_docs_client_and_the_registered_receiver() {
+        let ui = poem_openapi::OpenApiService::new((), "t", "1").swagger_ui_html();
+        let html = configure(&ui).expect("poem-openapi's Swagger UI template has the lines to edit");
+        assert!(html.contains(
+            ".initOAuth({ clientId: 'latchkey-docs', usePkceWithAuthorizationCodeGrant: true, \
+             scopes: 'openid admin' })"
+        ));
+        assert!(html.contains("oauth2RedirectUrl = window.location.origin + \"/docs/oauth-receiver.html\";"));
+        assert!(!html.contains("oauth2RedirectUrl += \"oauth-receiver.html\""));
+        assert_eq!(configure("<html>something else</html>"), None);
     }
 }

@@ -66,8 +66,11 @@ impl From<&OAuthError> for ErrorBody {
 #[derive(Object, Deserialize, Debug, Default)]
 #[oai(rename = "TokenRequest")]
 pub struct TokenForm {
-    /// `authorization_code`, `refresh_token`, `client_credentials` or `password`.
-    pub grant_type: Option<String>,
+    /// `authorization_code`, `refresh_token`, `client_credentials` or `password`. Required
+    /// (RFC 6749 section 4); a missing or unknown one is refused with an RFC 6749 error.
+    #[serde(default)]
+    #[oai(validator(min_length = 1))]
+    pub grant_type: String,
     /// The authorization code (`authorization_code`).
     pub code: Option<String>,
     /// The redirect URI of the authorization request (`authorization_code`).
@@ -172,8 +175,11 @@ fn malformed(err: poem::Error) -> Failure {
 #[derive(Object, Deserialize, Debug, Default)]
 #[oai(rename = "TokenOperationRequest")]
 pub struct TokenOpForm {
-    /// The token.
-    pub token: Option<String>,
+    /// The token. Required (RFC 7009 section 2.1, RFC 7662 section 2.1); a missing one is
+    /// refused with `invalid_request` once the client is authenticated.
+    #[serde(default)]
+    #[oai(validator(min_length = 1))]
+    pub token: String,
     /// `access_token` or `refresh_token` (a hint only).
     pub token_type_hint: Option<String>,
     /// The client id, for `client_secret_post` and public clients.
@@ -562,7 +568,7 @@ impl OAuthApi {
             client_secret: f.client_secret.as_deref().filter(|s| !s.is_empty()),
         };
         let fields = TokenFields {
-            grant_type: f.grant_type.clone(),
+            grant_type: Some(f.grant_type.clone()),
             code: f.code.clone(),
             redirect_uri: f.redirect_uri.clone(),
             code_verifier: f.code_verifier.clone(),
@@ -602,7 +608,7 @@ impl OAuthApi {
             Ok(c) => c,
             Err(f) => return RevokeResponse::failure(&f),
         };
-        let Some(tok) = f.token.filter(|t| !t.is_empty()) else {
+        let Some(tok) = Some(f.token).filter(|t| !t.is_empty()) else {
             return RevokeResponse::failure(&Failure {
                 error: OAuthError::invalid_request("token is missing"),
                 kind: FailureKind::BadRequest,
@@ -634,7 +640,7 @@ impl OAuthApi {
                 kind: FailureKind::BadRequest,
             });
         }
-        let Some(tok) = f.token.filter(|t| !t.is_empty()) else {
+        let Some(tok) = Some(f.token).filter(|t| !t.is_empty()) else {
             return IntrospectResponse::failure(&Failure {
                 error: OAuthError::invalid_request("token is missing"),
                 kind: FailureKind::BadRequest,

@@ -77,6 +77,12 @@ impl Browser {
     /// Starts chromedriver on a port of its choosing and opens a Chromium session with a fresh
     /// profile. Panics, saying what to install, if chromedriver or Chromium is missing.
     pub async fn start() -> Browser {
+        Browser::start_with_args(&[]).await
+    }
+
+    /// Like [`Browser::start`], with `extra` added to Chromium's command line (a
+    /// `--log-net-log=FILE`, say).
+    pub async fn start_with_args(extra: &[String]) -> Browser {
         require_executable(CHROMEDRIVER, "chromium-driver");
         require_executable(CHROMIUM, "chromium");
         let profile = tempfile::Builder::new()
@@ -101,6 +107,7 @@ impl Browser {
         };
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(extra.iter().cloned());
         let capabilities = json!({
             "browserName": "chrome",
             "pageLoadStrategy": "normal",

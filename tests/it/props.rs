@@ -38,11 +38,51 @@ const LOOPBACK: [&str; 2] = ["http://127.0.0.1", "http://[::1]"];
 fn uri_like() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         prop::sample::select(vec![
-            "https://", "http://", "HTTPS://", "javascript:", "JaVaScRiPt:", "data:", "//",
-            "http://127.0.0.1", "http://[::1]", "http://localhost", "http://127.0.0.1.evil",
-            ":8080", ":", ":99999", "/", "?", "#", "@", "a@b@", "..", "/../", "..;/", "%2e", "%2E%2e",
-            "%2f", "%5c", "%0a", "%09", "%0D", "%7f", "%41", "%", "*", "\\", " ", "\t", "\n", "\u{0}",
-            "\u{85}", "\u{a0}", "é", "app.example.com", "app.example.com.evil", "cb", "x=1&y=2",
+            "https://",
+            "http://",
+            "HTTPS://",
+            "javascript:",
+            "JaVaScRiPt:",
+            "data:",
+            "//",
+            "http://127.0.0.1",
+            "http://[::1]",
+            "http://localhost",
+            "http://127.0.0.1.evil",
+            ":8080",
+            ":",
+            ":99999",
+            "/",
+            "?",
+            "#",
+            "@",
+            "a@b@",
+            "..",
+            "/../",
+            "..;/",
+            "%2e",
+            "%2E%2e",
+            "%2f",
+            "%5c",
+            "%0a",
+            "%09",
+            "%0D",
+            "%7f",
+            "%41",
+            "%",
+            "*",
+            "\\",
+            " ",
+            "\t",
+            "\n",
+            "\u{0}",
+            "\u{85}",
+            "\u{a0}",
+            "é",
+            "app.example.com",
+            "app.example.com.evil",
+            "cb",
+            "x=1&y=2",
         ])
         .prop_map(str::to_owned),
         "[a-zA-Z0-9._~-]{1,6}",
@@ -121,7 +161,14 @@ fn loopback_equivalent(registered: &str, presented: &str) -> bool {
 /// Ways of presenting something close to `uri`.
 fn near(uri: String) -> impl Strategy<Value = String> {
     let len = uri.len();
-    let (a, b, c, d, e, f) = (uri.clone(), uri.clone(), uri.clone(), uri.clone(), uri.clone(), uri);
+    let (a, b, c, d, e, f) = (
+        uri.clone(),
+        uri.clone(),
+        uri.clone(),
+        uri.clone(),
+        uri.clone(),
+        uri,
+    );
     prop_oneof![
         // Case changes.
         (0..len).prop_map(move |i| flip_case(&a, i)),
@@ -259,18 +306,24 @@ proptest! {
 
 fn param_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec!["client_id", "redirect_uri", "scope", "state", "code", "a", "A", "a b", "é"])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code",
+            "a",
+            "A",
+            "a b",
+            "é"
+        ])
+        .prop_map(str::to_owned),
         "\\PC{0,6}",
     ]
 }
 
 fn param_value() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just(String::new()),
-        "\\PC{0,12}",
-        "[&=+%; ]{1,6}",
-    ]
+    prop_oneof![Just(String::new()), "\\PC{0,12}", "[&=+%; ]{1,6}",]
 }
 
 proptest! {
@@ -352,8 +405,10 @@ fn form_encode(s: &str) -> String {
 /// Text shaped like an `Authorization` header, valid or not.
 fn authorization_like() -> impl Strategy<Value = String> {
     let scheme = prop_oneof![
-        prop::sample::select(vec!["Basic", "basic", "BASIC", "Bearer", "Digest", "Basic:", "", " Basic"])
-            .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "Basic", "basic", "BASIC", "Bearer", "Digest", "Basic:", "", " Basic"
+        ])
+        .prop_map(str::to_owned),
         "[A-Za-z]{1,8}",
     ];
     let sep = prop::sample::select(vec![" ", "  ", "\t", "", " \t "]).prop_map(str::to_owned);
@@ -442,8 +497,10 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // Compact JWS
 
-static ED: LazyLock<SigningKeyRecord> = LazyLock::new(|| keys::generate(Timestamp(1)).expect("an Ed25519 key"));
-static RSA: LazyLock<SigningKeyRecord> = LazyLock::new(|| keys::generate_rsa(Timestamp(1)).expect("an RSA key"));
+static ED: LazyLock<SigningKeyRecord> =
+    LazyLock::new(|| keys::generate(Timestamp(1)).expect("an Ed25519 key"));
+static RSA: LazyLock<SigningKeyRecord> =
+    LazyLock::new(|| keys::generate_rsa(Timestamp(1)).expect("an RSA key"));
 
 fn both_keys() -> Vec<SigningKeyRecord> {
     vec![ED.clone(), RSA.clone()]
@@ -627,13 +684,47 @@ fn toml_string(s: &str) -> String {
 fn config_text_value() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "5m", "0s", "3d", "11m", "1h", "59m", "-1s", "10", "abc", "", "99999999999999d", "http://127.0.0.1:8080",
-            "https://id.example.com", "https://id.example.com/?q=1", "https://u@id.example.com", "127.0.0.1:0",
-            "[::1]:80", "not an address", "data/x.redb", "EdDSA", "RS256", "none", "authorization_code",
-            "client_credentials", "password", "refresh_token", "implicit", "openid", "profile", "offline_access",
-            "bad scope", "https://app.example.com/cb", "http://127.0.0.1/cb", "javascript:alert(1)",
-            "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "sha256:short", "app", "my app", "web",
-            "LATCHKEY_PROP_TEST_UNSET", "/nonexistent/latchkey-prop-secret",
+            "5m",
+            "0s",
+            "3d",
+            "11m",
+            "1h",
+            "59m",
+            "-1s",
+            "10",
+            "abc",
+            "",
+            "99999999999999d",
+            "http://127.0.0.1:8080",
+            "https://id.example.com",
+            "https://id.example.com/?q=1",
+            "https://u@id.example.com",
+            "127.0.0.1:0",
+            "[::1]:80",
+            "not an address",
+            "data/x.redb",
+            "EdDSA",
+            "RS256",
+            "none",
+            "authorization_code",
+            "client_credentials",
+            "password",
+            "refresh_token",
+            "implicit",
+            "openid",
+            "profile",
+            "offline_access",
+            "bad scope",
+            "https://app.example.com/cb",
+            "http://127.0.0.1/cb",
+            "javascript:alert(1)",
+            "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "sha256:short",
+            "app",
+            "my app",
+            "web",
+            "LATCHKEY_PROP_TEST_UNSET",
+            "/nonexistent/latchkey-prop-secret",
         ])
         .prop_map(str::to_owned),
         "\\PC{0,12}",
@@ -660,21 +751,99 @@ fn config_value() -> impl Strategy<Value = String> {
     })
 }
 
-/// `count` lines of `key = value` with keys from `keys`, and now and then a blank or comment line.
-fn config_lines(keys: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> {
-    let key = prop_oneof![
-        6 => prop::sample::select(keys),
-        1 => Just("unknown_key"),
+/// A value of the type `key` wants, valid or not, so that validation (not only deserialisation)
+/// is reached.
+fn typed_value(key: &str) -> BoxedStrategy<String> {
+    let strings = |list: &'static [&'static str]| prop::sample::select(list).prop_map(toml_string);
+    let durations: &'static [&'static str] = &[
+        "1s",
+        "59s",
+        "60s",
+        "5m",
+        "10m",
+        "11m",
+        "1h",
+        "12h",
+        "2d",
+        "3d",
+        "30d",
+        "0s",
+        "-1s",
+        "1x",
+        "",
+        "1000000000000d",
     ];
+    let uris: &'static [&'static str] = &[
+        "https://app.example.com/cb",
+        "http://127.0.0.1/cb",
+        "http://[::1]:8080/",
+        "http://app.example.com/cb",
+        "https://app.example.com/cb#x",
+        "javascript:alert(1)",
+        "https://a@b/",
+        "",
+    ];
+    match key {
+        "access_token" | "refresh_token" | "id_token" | "authorization_code" | "lifetime"
+        | "retire_after" | "rotate_every" => strings(durations).boxed(),
+        "min_length" | "max_length" => (-2i64..5000).prop_map(|n| n.to_string()).boxed(),
+        "public" | "first_party" | "require_pkce" | "refresh_without_offline_access" => {
+            any::<bool>().prop_map(|b| b.to_string()).boxed()
+        }
+        "redirect_uris" | "post_logout_redirect_uris" => prop::collection::vec(strings(uris), 0..3)
+            .prop_map(|v| format!("[{}]", v.join(", ")))
+            .boxed(),
+        "backchannel_logout_uri" | "issuer" => strings(uris).boxed(),
+        "trusted_proxies" => prop::collection::vec(
+            strings(&[
+                "127.0.0.1",
+                "10.0.0.0/8",
+                "::1",
+                "fd00::/8",
+                "not-an-ip",
+                "300.1.1.1",
+                "10.0.0.0/33",
+                "",
+            ]),
+            0..3,
+        )
+        .prop_map(|v| format!("[{}]", v.join(", ")))
+        .boxed(),
+        "forwarded_header" => strings(&["x-forwarded-for", "forwarded", "x-real-ip", "bogus", ""]).boxed(),
+        "certificate" | "key" => {
+            strings(&["/nonexistent/latchkey-prop/cert.pem", "", "no-such-file.pem"]).boxed()
+        }
+        "grant_types" | "scopes" => {
+            prop::collection::vec(config_text_value().prop_map(|s| toml_string(&s)), 0..4)
+                .prop_map(|v| format!("[{}]", v.join(", ")))
+                .boxed()
+        }
+        _ => config_text_value().prop_map(|s| toml_string(&s)).boxed(),
+    }
+}
+
+/// Up to six lines of `key = value` with keys from `keys`, now and then a blank or comment line.
+/// `loose` lines also have unknown keys and values of any type.
+fn config_lines(keys: &'static [&'static str], loose: bool) -> impl Strategy<Value = Vec<String>> {
+    let odd = if loose { 1 } else { 0 };
+    let key = prop_oneof![
+        8 => prop::sample::select(keys),
+        odd => Just("unknown_key"),
+    ];
+    let entry = key.prop_flat_map(move |k| {
+        let value = prop_oneof![3 => typed_value(k), odd => config_value()];
+        (Just(k), value)
+    });
     let line = prop_oneof![
-        8 => (key, config_value()).prop_map(|(k, v)| format!("{k} = {v}")),
+        8 => entry.prop_map(|(k, v)| format!("{k} = {v}")),
         1 => Just(String::new()),
         1 => Just("# a comment".to_owned()),
     ];
     prop::collection::vec(line, 0..6)
 }
 
-const ROOT_KEYS: &[&str] = &["issuer", "listen", "data"];
+const ROOT_KEYS: &[&str] = &["issuer", "listen", "data", "trusted_proxies", "forwarded_header"];
+const TLS_KEYS: &[&str] = &["certificate", "key"];
 const TOKEN_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "authorization_code"];
 const SESSION_KEYS: &[&str] = &["lifetime"];
 const KEY_KEYS: &[&str] = &["retire_after", "rotate_every"];
@@ -700,28 +869,54 @@ const CLIENT_KEYS: &[&str] = &[
 /// A configuration file: root keys, then tables and client entries, mostly well-formed TOML with
 /// values of every type in every place.
 fn config_document() -> impl Strategy<Value = String> {
+    any::<bool>().prop_flat_map(config_document_of)
+}
+
+/// A document whose keys are all known and whose values have the right types (so that it gets past
+/// deserialisation to validation), or a `loose` one with anything anywhere.
+fn config_document_of(loose: bool) -> impl Strategy<Value = String> {
+    let odd = if loose { 1 } else { 0 };
     let section = prop_oneof![
-        config_lines(TOKEN_KEYS).prop_map(|l| ("[tokens]", l)),
-        config_lines(SESSION_KEYS).prop_map(|l| ("[sessions]", l)),
-        config_lines(KEY_KEYS).prop_map(|l| ("[keys]", l)),
-        config_lines(POLICY_KEYS).prop_map(|l| ("[password_policy]", l)),
-        config_lines(CLIENT_KEYS).prop_map(|l| ("[[client]]", l)),
-        config_lines(CLIENT_KEYS).prop_map(|l| ("[[client]]", l)),
-        config_lines(TOKEN_KEYS).prop_map(|l| ("[tokenz]", l)),
+        2 => config_lines(TOKEN_KEYS, loose).prop_map(|l| ("[tokens]", l)),
+        1 => config_lines(SESSION_KEYS, loose).prop_map(|l| ("[sessions]", l)),
+        2 => config_lines(KEY_KEYS, loose).prop_map(|l| ("[keys]", l)),
+        2 => config_lines(POLICY_KEYS, loose).prop_map(|l| ("[password_policy]", l)),
+        2 => config_lines(CLIENT_KEYS, loose).prop_map(|l| ("[[client]]", l)),
+        1 => config_lines(TLS_KEYS, loose).prop_map(|l| ("[tls]", l)),
+        odd => config_lines(TOKEN_KEYS, loose).prop_map(|l| ("[tokenz]", l)),
     ];
-    (config_lines(ROOT_KEYS), prop::collection::vec(section, 0..5)).prop_map(|(root, sections)| {
-        let mut out = root.join("\n");
-        for (header, lines) in sections {
-            out.push('\n');
-            out.push_str(header);
-            for line in lines {
+    (
+        config_lines(ROOT_KEYS, loose),
+        prop::collection::vec(section, 0..5),
+    )
+        .prop_map(|(root, sections)| {
+            // Mostly valid TOML: a key once per table, a plain table once per document.
+            let unique = |lines: Vec<String>| {
+                let mut seen = std::collections::HashSet::new();
+                lines
+                    .into_iter()
+                    .filter(|l| match l.split_once(" = ") {
+                        Some((key, _)) => seen.insert(key.to_owned()),
+                        None => true,
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let mut out = unique(root).join("\n");
+            let mut tables = std::collections::HashSet::new();
+            for (header, lines) in sections {
+                if !header.starts_with("[[") && !tables.insert(header) {
+                    continue;
+                }
                 out.push('\n');
-                out.push_str(&line);
+                out.push_str(header);
+                for line in unique(lines) {
+                    out.push('\n');
+                    out.push_str(&line);
+                }
             }
-        }
-        out.push('\n');
-        out
-    })
+            out.push('\n');
+            out
+        })
 }
 
 fn parse_config(text: &str) -> Result<config::Config, config::ConfigError> {

@@ -1,0 +1,68 @@
+//! The password-hashing pool: a fixed set of threads, one per core, that run argon2.
+//!
+//! argon2id here uses 19 MiB per hash. On tokio's blocking pool every one of up to hundreds of
+//! threads would keep that buffer in its own allocator arena after use (a login flood measured
+//! over 1 GB resident); a fixed pool bounds it to one buffer per thread, and bounds how much CPU a
+//! flood of logins can take from the rest of the server. Callers wait in the queue, not on a
+//! thread.
+
+use std::sync::{Arc, Mutex, mpsc};
+
+use tokio::sync::oneshot;
+
+use super::ServiceError;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A handle to the hashing threads.
+#[derive(Debug, Clone)]
+pub struct HashPool {
+    queue: mpsc::Sender<Job>,
+}
+
+impl HashPool {
+    /// Starts `threads` hashing threads; they end when every handle is dropped.
+    pub fn start(threads: usize) -> HashPool {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..threads.max(1) {
+            let jobs = Arc::clone(&jobs);
+            let spawned = std::thread::Builder::new()
+                .name(format!("latchkey-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match jobs.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a hashing thread");
+            }
+        }
+        HashPool { queue }
+    }
+
+    /// Runs `work` on a hashing thread and waits for its result.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = reply.send(work());
+        });
+        self.queue
+            .send(job)
+            .map_err(|_| ServiceError::Internal("the hashing pool has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| ServiceError::Internal("a hashing thread dropped a job".into()))
+    }
+}

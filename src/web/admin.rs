@@ -128,11 +128,27 @@ impl Problem {
                 "a bearer access token with the admin scope is required",
             );
         }
-        Problem::new(400, "bad-request", "Bad request", err.to_string())
+        let detail = err.to_string();
+        let field = detail
+            .split('`')
+            .nth(1)
+            .filter(|_| detail.contains("field `"))
+            .map(str::to_owned);
+        let errors = field.map(|field| {
+            vec![FieldProblem {
+                field,
+                message: detail.clone(),
+            }]
+        });
+        Problem {
+            errors,
+            ..Problem::new(400, "bad-request", "Bad request", detail.clone())
+        }
     }
 }
 
-/// Builds a response enum for one operation: its success, and every problem it may answer.
+/// Builds a response enum for one operation: its success, and every problem it may answer. Every
+/// answer carries `Cache-Control: no-store` (some carry a new client secret).
 macro_rules! admin_response {
     ($name:ident, $status:literal, $doc:literal $(, $body:ty)?) => {
         #[derive(ApiResponse)]
@@ -140,45 +156,60 @@ macro_rules! admin_response {
         pub enum $name {
             #[doc = $doc]
             #[oai(status = $status)]
-            Ok$(($body))?,
+            Ok($($body,)? #[oai(header = "Cache-Control")] String),
             /// The request is malformed.
             #[oai(status = 400, content_type = "application/problem+json")]
-            BadRequest(Json<Problem>),
+            BadRequest(Json<Problem>, #[oai(header = "Cache-Control")] String),
             /// No live bearer token.
             #[oai(status = 401, content_type = "application/problem+json")]
-            Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+            Unauthorized(
+                Json<Problem>,
+                #[oai(header = "Cache-Control")] String,
+                #[oai(header = "WWW-Authenticate")] String,
+            ),
             /// The token lacks the `admin` scope, or its user is not an administrator.
             #[oai(status = 403, content_type = "application/problem+json")]
-            Forbidden(Json<Problem>),
+            Forbidden(Json<Problem>, #[oai(header = "Cache-Control")] String),
             /// The user, client, session or consent does not exist.
             #[oai(status = 404, content_type = "application/problem+json")]
-            NotFound(Json<Problem>),
+            NotFound(Json<Problem>, #[oai(header = "Cache-Control")] String),
             /// The change conflicts with what exists.
             #[oai(status = 409, content_type = "application/problem+json")]
-            Conflict(Json<Problem>),
+            Conflict(Json<Problem>, #[oai(header = "Cache-Control")] String),
             /// A field is invalid; `errors` says which.
             #[oai(status = 422, content_type = "application/problem+json")]
-            Unprocessable(Json<Problem>),
+            Unprocessable(Json<Problem>, #[oai(header = "Cache-Control")] String),
             /// The server cannot complete the request now.
             #[oai(status = 503, content_type = "application/problem+json")]
-            Unavailable(Json<Problem>),
+            Unavailable(Json<Problem>, #[oai(header = "Cache-Control")] String),
+        }
+
+        impl $name {
+            /// The success answer.
+            #[allow(dead_code, reason = "not every operation builds its answer through this")]
+            fn ok($(body: $body)?) -> Self {
+                $name::Ok($({ let b: $body = body; b },)? NO_STORE.to_owned())
+            }
         }
 
         impl From<Problem> for $name {
             fn from(p: Problem) -> Self {
+                let cc = NO_STORE.to_owned();
                 match p.status {
-                    400 => $name::BadRequest(Json(p)),
-                    401 => $name::Unauthorized(Json(p), "Bearer realm=\"latchkey\"".to_owned()),
-                    403 => $name::Forbidden(Json(p)),
-                    404 => $name::NotFound(Json(p)),
-                    409 => $name::Conflict(Json(p)),
-                    422 => $name::Unprocessable(Json(p)),
-                    _ => $name::Unavailable(Json(p)),
+                    400 => $name::BadRequest(Json(p), cc),
+                    401 => $name::Unauthorized(Json(p), cc, "Bearer realm=\"latchkey\"".to_owned()),
+                    403 => $name::Forbidden(Json(p), cc),
+                    404 => $name::NotFound(Json(p), cc),
+                    409 => $name::Conflict(Json(p), cc),
+                    422 => $name::Unprocessable(Json(p), cc),
+                    _ => $name::Unavailable(Json(p), cc),
                 }
             }
         }
     };
 }
+
+const NO_STORE: &str = "no-store";
 
 fn bad_request<T: From<Problem>>(err: poem::Error) -> T {
     T::from(Problem::from_bad_request(err))
@@ -657,7 +688,7 @@ impl AdminApi {
     async fn list_users(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         /// Case-insensitive text in the username, name or email.
         search: Query<Option<String>>,
         /// The `next` cursor of the previous page.
@@ -672,7 +703,7 @@ impl AdminApi {
             limit: limit.0.map(|l| l as usize),
         };
         match run(&self.app, req, &auth, AdminRequest::UserList { query }).await {
-            Ok(AdminResponse::Users(p)) => UserPageResponse::Ok(Json(UserPage {
+            Ok(AdminResponse::Users(p)) => UserPageResponse::ok(Json(UserPage {
                 items: p.items.into_iter().map(Into::into).collect(),
                 next: p.next,
             })),
@@ -683,7 +714,12 @@ impl AdminApi {
 
     /// Creates a user.
     #[oai(path = "/users", method = "post", tag = "AdminTag::Users")]
-    async fn create_user(&self, req: &Request, auth: AdminAuth, body: Json<NewUserDoc>) -> UserCreated {
+    async fn create_user(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        body: Json<NewUserDoc>,
+    ) -> UserCreated {
         let b = body.0;
         let user = NewUser {
             username: b.username,
@@ -703,7 +739,7 @@ impl AdminApi {
         )
         .await
         {
-            Ok(AdminResponse::User(u)) => UserCreated::Ok(Json(u.into())),
+            Ok(AdminResponse::User(u)) => UserCreated::ok(Json(u.into())),
             Ok(other) => unexpected(other).into(),
             Err(p) => p.into(),
         }
@@ -711,7 +747,12 @@ impl AdminApi {
 
     /// Shows a user, by subject or username.
     #[oai(path = "/users/:user", method = "get", tag = "AdminTag::Users")]
-    async fn get_user(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> UserResponse {
+    async fn get_user(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> UserResponse {
         user_result(run(&self.app, req, &auth, AdminRequest::UserShow { user: user.0 }).await)
     }
 
@@ -720,7 +761,7 @@ impl AdminApi {
     async fn update_user(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         user: Path<String>,
         body: Json<UserPatchDoc>,
     ) -> UserResponse {
@@ -747,7 +788,7 @@ impl AdminApi {
     async fn set_password(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         user: Path<String>,
         body: Json<PasswordDoc>,
     ) -> Done {
@@ -767,7 +808,12 @@ impl AdminApi {
 
     /// Disables a user: they can no longer sign in, and their tokens stop working.
     #[oai(path = "/users/:user/disable", method = "post", tag = "AdminTag::Users")]
-    async fn disable_user(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> UserResponse {
+    async fn disable_user(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> UserResponse {
         user_result(
             run(
                 &self.app,
@@ -784,7 +830,12 @@ impl AdminApi {
 
     /// Enables a disabled user.
     #[oai(path = "/users/:user/enable", method = "post", tag = "AdminTag::Users")]
-    async fn enable_user(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> UserResponse {
+    async fn enable_user(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> UserResponse {
         user_result(
             run(
                 &self.app,
@@ -801,15 +852,25 @@ impl AdminApi {
 
     /// Deletes a user.
     #[oai(path = "/users/:user", method = "delete", tag = "AdminTag::Users")]
-    async fn delete_user(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> Done {
+    async fn delete_user(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> Done {
         done(run(&self.app, req, &auth, AdminRequest::UserDelete { user: user.0 }).await)
     }
 
     /// Lists a user's live browser sessions.
     #[oai(path = "/users/:user/sessions", method = "get", tag = "AdminTag::Sessions")]
-    async fn list_sessions(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> SessionListResponse {
+    async fn list_sessions(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> SessionListResponse {
         match run(&self.app, req, &auth, AdminRequest::SessionsList { user: user.0 }).await {
-            Ok(AdminResponse::Sessions(list)) => SessionListResponse::Ok(Json(
+            Ok(AdminResponse::Sessions(list)) => SessionListResponse::ok(Json(
                 list.into_iter()
                     .map(|s| SessionDoc {
                         sid: s.sid,
@@ -827,7 +888,12 @@ impl AdminApi {
 
     /// Ends every session of a user.
     #[oai(path = "/users/:user/sessions", method = "delete", tag = "AdminTag::Sessions")]
-    async fn revoke_sessions(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> Done {
+    async fn revoke_sessions(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> Done {
         done(
             run(
                 &self.app,
@@ -851,7 +917,7 @@ impl AdminApi {
     async fn revoke_session(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         user: Path<String>,
         sid: Path<String>,
     ) -> Done {
@@ -871,9 +937,14 @@ impl AdminApi {
 
     /// Lists the consents a user gave.
     #[oai(path = "/users/:user/consents", method = "get", tag = "AdminTag::Sessions")]
-    async fn list_consents(&self, req: &Request, auth: AdminAuth, user: Path<String>) -> ConsentListResponse {
+    async fn list_consents(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> ConsentListResponse {
         match run(&self.app, req, &auth, AdminRequest::ConsentsList { user: user.0 }).await {
-            Ok(AdminResponse::Consents(list)) => ConsentListResponse::Ok(Json(
+            Ok(AdminResponse::Consents(list)) => ConsentListResponse::ok(Json(
                 list.into_iter()
                     .map(|c| ConsentDoc {
                         client_id: c.client_id,
@@ -896,7 +967,7 @@ impl AdminApi {
     async fn revoke_consent(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         user: Path<String>,
         client_id: Path<String>,
     ) -> Done {
@@ -916,10 +987,14 @@ impl AdminApi {
 
     /// Lists every client.
     #[oai(path = "/clients", method = "get", tag = "AdminTag::Clients")]
-    async fn list_clients(&self, req: &Request, auth: AdminAuth) -> ClientListResponse {
+    async fn list_clients(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+    ) -> ClientListResponse {
         match run(&self.app, req, &auth, AdminRequest::ClientList).await {
             Ok(AdminResponse::Clients(list)) => {
-                ClientListResponse::Ok(Json(list.into_iter().map(Into::into).collect()))
+                ClientListResponse::ok(Json(list.into_iter().map(Into::into).collect()))
             }
             Ok(other) => unexpected(other).into(),
             Err(p) => p.into(),
@@ -932,7 +1007,7 @@ impl AdminApi {
     async fn create_client(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         body: Json<NewClientDoc>,
     ) -> ClientCreatedResponse {
         let b = body.0;
@@ -951,7 +1026,7 @@ impl AdminApi {
             refresh_without_offline_access: b.refresh_without_offline_access,
         };
         match run(&self.app, req, &auth, AdminRequest::ClientAdd { client }).await {
-            Ok(AdminResponse::ClientCreated(c)) => ClientCreatedResponse::Ok(Json(c.into())),
+            Ok(AdminResponse::ClientCreated(c)) => ClientCreatedResponse::ok(Json(c.into())),
             Ok(other) => unexpected(other).into(),
             Err(p) => p.into(),
         }
@@ -959,7 +1034,12 @@ impl AdminApi {
 
     /// Shows a client.
     #[oai(path = "/clients/:client_id", method = "get", tag = "AdminTag::Clients")]
-    async fn get_client(&self, req: &Request, auth: AdminAuth, client_id: Path<String>) -> ClientResponse {
+    async fn get_client(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        client_id: Path<String>,
+    ) -> ClientResponse {
         client_result(
             run(
                 &self.app,
@@ -979,7 +1059,7 @@ impl AdminApi {
     async fn update_client(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         client_id: Path<String>,
         body: Json<ClientPatchDoc>,
     ) -> ClientResponse {
@@ -1012,7 +1092,12 @@ impl AdminApi {
         method = "post",
         tag = "AdminTag::Clients"
     )]
-    async fn rotate_secret(&self, req: &Request, auth: AdminAuth, client_id: Path<String>) -> SecretResponse {
+    async fn rotate_secret(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        client_id: Path<String>,
+    ) -> SecretResponse {
         match run(
             &self.app,
             req,
@@ -1023,7 +1108,7 @@ impl AdminApi {
         )
         .await
         {
-            Ok(AdminResponse::ClientCreated(c)) => SecretResponse::Ok(Json(c.into())),
+            Ok(AdminResponse::ClientCreated(c)) => SecretResponse::ok(Json(c.into())),
             Ok(other) => unexpected(other).into(),
             Err(p) => p.into(),
         }
@@ -1031,7 +1116,12 @@ impl AdminApi {
 
     /// Deletes a client.
     #[oai(path = "/clients/:client_id", method = "delete", tag = "AdminTag::Clients")]
-    async fn delete_client(&self, req: &Request, auth: AdminAuth, client_id: Path<String>) -> Done {
+    async fn delete_client(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        client_id: Path<String>,
+    ) -> Done {
         done(
             run(
                 &self.app,
@@ -1047,10 +1137,14 @@ impl AdminApi {
 
     /// Lists the signing keys, newest first.
     #[oai(path = "/keys", method = "get", tag = "AdminTag::System")]
-    async fn list_keys(&self, req: &Request, auth: AdminAuth) -> KeyListResponse {
+    async fn list_keys(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+    ) -> KeyListResponse {
         match run(&self.app, req, &auth, AdminRequest::KeysList).await {
             Ok(AdminResponse::Keys(list)) => {
-                KeyListResponse::Ok(Json(list.into_iter().map(Into::into).collect()))
+                KeyListResponse::ok(Json(list.into_iter().map(Into::into).collect()))
             }
             Ok(other) => unexpected(other).into(),
             Err(p) => p.into(),
@@ -1059,9 +1153,13 @@ impl AdminApi {
 
     /// Rotates the signing keys; the old public keys stay published until `keys.retire_after`.
     #[oai(path = "/keys/rotate", method = "post", tag = "AdminTag::System")]
-    async fn rotate_keys(&self, req: &Request, auth: AdminAuth) -> KeyResponse {
+    async fn rotate_keys(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+    ) -> KeyResponse {
         match run(&self.app, req, &auth, AdminRequest::KeysRotate).await {
-            Ok(AdminResponse::Key(k)) => KeyResponse::Ok(Json(k.into())),
+            Ok(AdminResponse::Key(k)) => KeyResponse::ok(Json(k.into())),
             Ok(other) => unexpected(other).into(),
             Err(p) => p.into(),
         }
@@ -1073,7 +1171,7 @@ impl AdminApi {
     async fn audit(
         &self,
         req: &Request,
-        auth: AdminAuth,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
         /// The `next` cursor of the previous page.
         after: Query<Option<String>>,
         /// Page size, 1 to 500 (default 100).
@@ -1085,7 +1183,7 @@ impl AdminApi {
             limit: limit.0.map(|l| l as usize),
         };
         match run(&self.app, req, &auth, request).await {
-            Ok(AdminResponse::Audit(p)) => AuditResponse::Ok(Json(AuditPage {
+            Ok(AdminResponse::Audit(p)) => AuditResponse::ok(Json(AuditPage {
                 items: p
                     .items
                     .into_iter()
@@ -1109,7 +1207,7 @@ impl AdminApi {
 
 fn user_result(r: Result<AdminResponse, Problem>) -> UserResponse {
     match r {
-        Ok(AdminResponse::User(u)) => UserResponse::Ok(Json(u.into())),
+        Ok(AdminResponse::User(u)) => UserResponse::ok(Json(u.into())),
         Ok(other) => unexpected(other).into(),
         Err(p) => p.into(),
     }
@@ -1117,7 +1215,7 @@ fn user_result(r: Result<AdminResponse, Problem>) -> UserResponse {
 
 fn client_result(r: Result<AdminResponse, Problem>) -> ClientResponse {
     match r {
-        Ok(AdminResponse::Client(c)) => ClientResponse::Ok(Json(c.into())),
+        Ok(AdminResponse::Client(c)) => ClientResponse::ok(Json(c.into())),
         Ok(other) => unexpected(other).into(),
         Err(p) => p.into(),
     }
@@ -1125,7 +1223,7 @@ fn client_result(r: Result<AdminResponse, Problem>) -> ClientResponse {
 
 fn done(r: Result<AdminResponse, Problem>) -> Done {
     match r {
-        Ok(_) => Done::Ok,
+        Ok(_) => Done::ok(),
         Err(p) => p.into(),
     }
 }

@@ -164,7 +164,7 @@ pub fn routes(app: App) -> impl Endpoint {
         )
         .nest("/setup", pages::setup::routes().with(page_headers()))
         .at("/static/style.css", poem::get(pages::stylesheet))
-        .at("/openapi.json", spec)
+        .at("/openapi.json", poem::get(spec))
         .nest_no_strip("/docs", docs);
     for prefix in API_PREFIXES {
         route = route.nest_no_strip(prefix, api.clone());

@@ -20,6 +20,7 @@ mod harness;
 mod inproc;
 mod limits;
 mod logs;
+mod methods;
 mod oauth_client;
 mod oauth_rules;
 mod oidc_conformance;

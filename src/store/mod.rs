@@ -19,6 +19,10 @@ use crate::domain::{
 };
 use tables::Table;
 
+/// redb's page cache. Its default (1 GiB) would let a busy server's memory grow to match its
+/// data; identity data is small and the disk is the durable copy anyway.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -103,7 +107,7 @@ impl Store {
                 source,
             })?;
         }
-        let db = Database::builder().create(path).map_err(|e| match e {
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
                 path: path.to_owned(),
             },

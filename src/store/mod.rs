@@ -107,12 +107,15 @@ impl Store {
                 source,
             })?;
         }
-        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
-                path: path.to_owned(),
-            },
-            other => StoreError::from(other),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+                    path: path.to_owned(),
+                },
+                other => StoreError::from(other),
+            })?;
         Store::init(db, Some(path.to_owned()))
     }
 

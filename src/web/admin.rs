@@ -147,6 +147,24 @@ impl Problem {
     }
 }
 
+/// The answer to an admin API request whose body is larger than `limit` bytes (refused before
+/// any operation reads it): a problem, like every other admin error.
+pub fn too_large(limit: usize) -> poem::Response {
+    use poem::http::{StatusCode, header};
+    use poem_openapi::types::ToJSON as _;
+    let problem = Problem::new(
+        413,
+        "too-large",
+        "Payload too large",
+        format!("the request body is larger than {limit} bytes"),
+    );
+    poem::Response::builder()
+        .status(StatusCode::PAYLOAD_TOO_LARGE)
+        .header(header::CONTENT_TYPE, "application/problem+json")
+        .header(header::CACHE_CONTROL, NO_STORE)
+        .body(problem.to_json_string())
+}
+
 /// Builds a response enum for one operation: its success, and every problem it may answer. Every
 /// answer carries `Cache-Control: no-store` (some carry a new client secret).
 macro_rules! admin_response {

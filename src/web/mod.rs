@@ -89,10 +89,14 @@ pub fn client_ip(req: &Request) -> IpAddr {
     }
 }
 
-/// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error, whether the
-/// length is declared or not (chunked).
+/// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error (an RFC 9457
+/// problem under the admin API), whether the length is declared or not (chunked).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let admin_api = req.uri().path().starts_with("/api/");
     let too_large = || {
+        if admin_api {
+            return admin::too_large(MAX_BODY);
+        }
         let body = serde_json::json!({
             "error": "invalid_request",
             "error_description": format!("the request body is larger than {MAX_BODY} bytes"),

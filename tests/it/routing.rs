@@ -1,8 +1,10 @@
-//! Method routing, in process: a method a path does not answer gets 405 with an `Allow` header
-//! (RFC 9110 section 15.5.6), and every method that header names is one the path answers. The
-//! paths are those of the OpenAPI document and the HTML pages.
+//! What the server answers before any operation runs, in process: a method a path does not
+//! answer gets 405 with an `Allow` header (RFC 9110 section 15.5.6) that names exactly the
+//! methods the path answers (the paths of the OpenAPI document and the HTML pages), and a body
+//! over the size limit gets 413 in the error format of the API it was sent to.
 
 use poem::http::{Method, StatusCode};
+use serde_json::json;
 
 use crate::inproc::InProc;
 
@@ -62,4 +64,41 @@ async fn a_405_names_exactly_the_methods_its_path_answers() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_an_rfc_6749_error_at_the_token_endpoint_and_a_problem_under_the_admin_api() {
+    let mut server = InProc::new("").await;
+    let huge = "x".repeat(latchkey::web::MAX_BODY + 1);
+
+    let token = server
+        .send(
+            Method::POST,
+            "/oauth/token",
+            Some(format!("grant_type={huge}")),
+            &[],
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(token.json()["error"], "invalid_request", "{}", token.body);
+
+    let admin = server
+        .send_json(
+            Method::POST,
+            "/api/v1/users",
+            Some(&json!({ "username": huge })),
+            &[("authorization", "Bearer whatever")],
+        )
+        .await;
+    assert_eq!(admin.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(admin.header("content-type"), Some("application/problem+json"));
+    assert_eq!(admin.header("cache-control"), Some("no-store"));
+    let problem = admin.json();
+    assert_eq!(problem["status"], 413, "{problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/too-large")),
+        "{problem}"
+    );
 }

@@ -1,7 +1,8 @@
 //! Redirect URIs: the rules for registering one and for matching a presented one.
 //!
 //! Matching is exact string equality, with one exception from RFC 8252 section 7.3: a redirect URI
-//! registered on a loopback IP literal (`http://127.0.0.1` or `http://[::1]`) matches any port.
+//! registered on a loopback IP literal (`http://127.0.0.1` or `http://[::1]`) matches any TCP port
+//! (1 to 65535).
 //! Nothing is case-folded, decoded or normalised.
 
 use std::fmt;
@@ -127,7 +128,8 @@ fn split_loopback(raw: &str) -> Option<(&'static str, &str)> {
             let rest = match after.strip_prefix(':') {
                 Some(port_and_rest) => {
                     let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
-                    if digits == 0 || digits > 5 {
+                    let port = port_and_rest[..digits].parse::<u32>().ok();
+                    if digits > 5 || !port.is_some_and(|p| (1..=65_535).contains(&p)) {
                         return None;
                     }
                     &port_and_rest[digits..]
@@ -241,6 +243,8 @@ mod tests {
         let r = uri("http://127.0.0.1/callback?x=1");
         assert!(r.matches("http://127.0.0.1:51234/callback?x=1"));
         assert!(r.matches("http://127.0.0.1/callback?x=1"));
+        assert!(r.matches("http://127.0.0.1:65535/callback?x=1"));
+        assert!(r.matches("http://127.0.0.1:1/callback?x=1"));
         for other in [
             "http://127.0.0.1:51234/callback",
             "http://127.0.0.1:51234/callback?x=2",
@@ -250,6 +254,10 @@ mod tests {
             "http://127.0.0.1@evil.example/callback?x=1",
             "http://127.0.0.1:/callback?x=1",
             "http://127.0.0.1:123456/callback?x=1",
+            "http://127.0.0.1:99999/callback?x=1",
+            "http://127.0.0.1:65536/callback?x=1",
+            "http://127.0.0.1:0/callback?x=1",
+            "http://127.0.0.1:00000/callback?x=1",
             "https://127.0.0.1:51234/callback?x=1",
         ] {
             assert!(!r.matches(other), "{other} must not match");

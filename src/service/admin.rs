@@ -2,6 +2,7 @@
 //! on a store it opened, or sends it over the admin socket to a running server, which runs it
 //! here too: one code path either way.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -312,6 +313,8 @@ pub enum AdminDenied {
     Unauthenticated,
     /// A live token, but without the `admin` scope, or its user is not an administrator (403).
     Forbidden(&'static str),
+    /// Too many bad tokens from this address: wait this many seconds (429).
+    Throttled(super::throttle::RetryAfter),
     /// The store failed.
     Unavailable(ServiceError),
 }
@@ -321,8 +324,13 @@ pub const ADMIN_SCOPE: &str = "admin";
 
 /// Checks an admin API bearer token: live, granted `admin`, and — for a user's token — a user who
 /// is still enabled and still in the administrators group; for a client's own token, a client that
-/// still exists and is still allowed `admin`.
-pub async fn authenticate(app: &App, token: String) -> Result<String, AdminDenied> {
+/// still exists and is still allowed `admin`. Tokens that are not live count as guesses from `ip`
+/// and are throttled like passwords.
+pub async fn authenticate(app: &App, token: String, ip: IpAddr) -> Result<String, AdminDenied> {
+    let attempt = app
+        .bearer_throttle
+        .begin(BEARER_ACCOUNT, ip, app.clock.now())
+        .map_err(AdminDenied::Throttled)?;
     let store = app.store.clone();
     let issuer = app.config.issuer.clone();
     let now = app.clock.now();
@@ -371,7 +379,18 @@ pub async fn authenticate(app: &App, token: String) -> Result<String, AdminDenie
     })
     .await;
     match verdict {
-        Ok(v) => v,
+        Ok(Err(AdminDenied::Unauthenticated)) => {
+            attempt.failed(app.clock.now());
+            Err(AdminDenied::Unauthenticated)
+        }
+        Ok(v) => {
+            // A live token, whether or not it may administer: not a guess.
+            attempt.succeeded(app.clock.now());
+            v
+        }
         Err(e) => Err(AdminDenied::Unavailable(e)),
     }
 }
+
+/// The throttle's account name for admin API bearer tokens: a token names no account.
+const BEARER_ACCOUNT: &str = "admin-api";

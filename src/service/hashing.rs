@@ -48,6 +48,13 @@ impl HashPool {
         HashPool { queue }
     }
 
+    /// Queues `work` on a hashing thread without waiting for it.
+    pub fn spawn(&self, work: impl FnOnce() + Send + 'static) {
+        if self.queue.send(Box::new(work)).is_err() {
+            tracing::error!("the hashing pool has stopped");
+        }
+    }
+
     /// Runs `work` on a hashing thread and waits for its result.
     pub async fn run<T, F>(&self, work: F) -> Result<T, ServiceError>
     where

@@ -53,6 +53,15 @@ impl Limits {
         account: 200,
         in_flight: 1024,
     };
+    /// For bearer tokens at the admin API: a guess names no account, so only the source address
+    /// is counted (the account counter never blocks). A token is a signed JWT, not guessable; the
+    /// delays stop a flood of bad tokens, and leave room for a script's honest mistakes.
+    pub const BEARER_TOKENS: Limits = Limits {
+        pair: 50,
+        address: 50,
+        account: u32::MAX,
+        in_flight: 1024,
+    };
 }
 
 #[derive(Debug, Clone, Copy, Default)]

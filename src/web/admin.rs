@@ -80,6 +80,9 @@ pub struct Problem {
     pub detail: Option<String>,
     /// For validation problems: which fields are wrong and why.
     pub errors: Option<Vec<FieldProblem>>,
+    /// For 429: the seconds to wait, sent as `Retry-After`.
+    #[oai(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -90,6 +93,7 @@ impl Problem {
             status,
             detail: Some(detail.into()),
             errors: None,
+            retry_after: None,
         }
     }
 
@@ -197,6 +201,13 @@ macro_rules! admin_response {
             /// A field is invalid; `errors` says which.
             #[oai(status = 422, content_type = "application/problem+json")]
             Unprocessable(Json<Problem>, #[oai(header = "Cache-Control")] String),
+            /// Too many invalid tokens from this address; retry after the given seconds.
+            #[oai(status = 429, content_type = "application/problem+json")]
+            TooManyRequests(
+                Json<Problem>,
+                #[oai(header = "Cache-Control")] String,
+                #[oai(header = "Retry-After")] String,
+            ),
             /// The server cannot complete the request now.
             #[oai(status = 503, content_type = "application/problem+json")]
             Unavailable(Json<Problem>, #[oai(header = "Cache-Control")] String),
@@ -220,6 +231,10 @@ macro_rules! admin_response {
                     404 => $name::NotFound(Json(p), cc),
                     409 => $name::Conflict(Json(p), cc),
                     422 => $name::Unprocessable(Json(p), cc),
+                    429 => {
+                        let wait = p.retry_after.unwrap_or(1).to_string();
+                        $name::TooManyRequests(Json(p), cc, wait)
+                    }
                     _ => $name::Unavailable(Json(p), cc),
                 }
             }
@@ -646,7 +661,7 @@ async fn run(
     request: AdminRequest,
 ) -> Result<AdminResponse, Problem> {
     let ip = super::client_ip(req);
-    let actor = match admin::authenticate(app, auth.0.token.clone()).await {
+    let actor = match admin::authenticate(app, auth.0.token.clone(), ip).await {
         Ok(name) => name,
         Err(denied) => {
             let problem = match denied {
@@ -657,6 +672,15 @@ async fn run(
                     "the access token is invalid, expired or revoked",
                 ),
                 AdminDenied::Forbidden(why) => Problem::new(403, "forbidden", "Forbidden", why),
+                AdminDenied::Throttled(wait) => Problem {
+                    retry_after: Some(wait.0),
+                    ..Problem::new(
+                        429,
+                        "too-many-requests",
+                        "Too many requests",
+                        format!("too many invalid tokens; retry after {} seconds", wait.0),
+                    )
+                },
                 AdminDenied::Unavailable(e) => Problem::from_service(e),
             };
             crate::service::audit::note(

@@ -1676,6 +1676,38 @@ async fn admin_calls_without_a_token_are_401_problems_with_www_authenticate() {
 }
 
 #[tokio::test]
+async fn bad_admin_tokens_from_one_address_are_throttled_with_retry_after() {
+    let mut a = Admin::new().await;
+    let bad = format!("{}x", a.token);
+    for n in 0..50 {
+        let reply = a.call_as(Some(&bad), Method::GET, "/api/v1/users", None).await;
+        assert!(
+            reply.status == StatusCode::UNAUTHORIZED,
+            "attempt {n}: {}",
+            reply.body
+        );
+    }
+    let throttled = a.call_as(Some(&bad), Method::GET, "/api/v1/users", None).await;
+    let problem = assert_problem(&throttled, 429, "too-many-requests");
+    let wait: u64 = throttled
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After in seconds: {throttled:?}"));
+    assert!(wait >= 1, "{problem}");
+    assert_eq!(throttled.header("cache-control"), Some("no-store"));
+    // While the address waits, even a good token from it waits: nothing is checked.
+    let waiting = a.call(Method::GET, "/api/v1/users", None).await;
+    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS, "{}", waiting.body);
+    // Another address is not affected: no lock-out of the real administrator.
+    a.s.set_peer("198.51.100.99:40000".parse().expect("a socket address"));
+    a.get("/api/v1/users").await;
+    // Nor is the first address once the delay has passed.
+    a.s.set_peer(PEER.parse().expect("a socket address"));
+    a.s.advance(wait);
+    a.get("/api/v1/users").await;
+}
+
+#[tokio::test]
 async fn an_expired_or_revoked_admin_token_is_401() {
     let mut a = Admin::new().await;
     a.get("/api/v1/users").await;

@@ -1,6 +1,7 @@
 //! The rules of ../shared/SECURITY.md (Redirects, Codes and PKCE, Tokens, and the bug classes),
 //! each as a named test over HTTP against an in-process server with a fixed clock.
 
+use latchkey::domain::NewUser;
 use poem::http::StatusCode;
 
 use crate::inproc::{ISSUER, InProc, PASSWORD, REDIRECT, VERIFIER, WEB_SECRET, basic, claims};
@@ -765,27 +766,62 @@ async fn first_party_clients_skip_consent() {
 }
 
 #[tokio::test]
-async fn login_failures_look_the_same_for_unknown_users_wrong_and_empty_passwords() {
+async fn login_failures_look_the_same_and_each_costs_exactly_one_hash_verification() {
     let mut s = InProc::new("").await;
+    let bob = NewUser {
+        username: "bob".into(),
+        name: None,
+        email: None,
+        email_verified: false,
+        groups: vec![],
+    };
+    latchkey::service::users::add(&s.app, bob, Some(PASSWORD.into()))
+        .await
+        .unwrap();
+    latchkey::service::users::set_disabled(&s.app, "bob".into(), true)
+        .await
+        .unwrap();
     let page = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
-    let mut bodies = Vec::new();
+    let mut answers = Vec::new();
     for (user, pass) in [
         ("nobody", "whatever-password"),
         ("alice", "wrong-password!!"),
+        ("bob", PASSWORD),
         ("alice", ""),
     ] {
+        let before = s.app.password_verifications();
         let reply = s.login_from(&page, user, pass).await;
-        assert_eq!(reply.status, StatusCode::OK);
-        bodies.push(
-            reply
-                .body
-                .replace(user, "USER")
-                .replace(&reply.field("csrf"), "CSRF"),
+        assert_eq!(
+            s.app.password_verifications() - before,
+            1,
+            "{user}/{pass:?}: exactly one argon2 verification (a dummy one for an unknown user)"
         );
+        assert_eq!(reply.status, StatusCode::OK);
+        let csrf = reply.field("csrf");
+        let mut headers: Vec<String> = reply
+            .headers
+            .iter()
+            .filter(|(k, _)| *k != "content-length")
+            .map(|(k, v)| {
+                let v = v.to_str().unwrap_or("?");
+                // A cookie's value is random; its name and attributes must match.
+                let v = match (k.as_str(), v.split_once('=')) {
+                    ("set-cookie", Some((name, rest))) => {
+                        format!("{name}=VALUE{}", rest.find(';').map_or("", |i| &rest[i..]))
+                    }
+                    _ => v.replace(&csrf, "CSRF"),
+                };
+                format!("{k}: {v}")
+            })
+            .collect();
+        headers.sort();
+        let body = reply.body.replace(user, "USER").replace(&csrf, "CSRF");
+        answers.push((headers, body));
     }
-    assert_eq!(bodies[0], bodies[1]);
-    assert_eq!(bodies[1], bodies[2]);
-    assert!(bodies[0].contains("The username or password is not correct."));
+    for other in &answers[1..] {
+        assert_eq!(&answers[0], other);
+    }
+    assert!(answers[0].1.contains("The username or password is not correct."));
 }
 
 #[tokio::test]

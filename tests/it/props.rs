@@ -136,8 +136,8 @@ fn loopback_registered() -> impl Strategy<Value = RedirectUri> {
 }
 
 /// The loopback rule of RFC 8252 section 7.3, stated independently of the implementation:
-/// `presented` is the registered loopback URI with its port (if any) replaced by another port of
-/// one to five digits, or removed.
+/// `presented` is the registered loopback URI with its port (if any) replaced by another TCP port
+/// (1 to 65535, at most five digits), or removed.
 fn loopback_equivalent(registered: &str, presented: &str) -> bool {
     LOOPBACK.iter().any(|host| {
         let (Some(reg), Some(pre)) = (registered.strip_prefix(host), presented.strip_prefix(host)) else {
@@ -151,9 +151,11 @@ fn loopback_equivalent(registered: &str, presented: &str) -> bool {
             return false;
         };
         let port_ok = port.is_empty()
-            || port
-                .strip_prefix(':')
-                .is_some_and(|d| (1..=5).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+            || port.strip_prefix(':').is_some_and(|d| {
+                (1..=5).contains(&d.len())
+                    && d.bytes().all(|b| b.is_ascii_digit())
+                    && d.parse::<u32>().is_ok_and(|p| (1..=65_535).contains(&p))
+            });
         port_ok && (reg_rest.is_empty() || reg_rest.starts_with(['/', '?']))
     })
 }

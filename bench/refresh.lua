@@ -19,8 +19,14 @@ function request()
   local token = table.remove(queue, 1) or "exhausted"
   return wrk.format("POST", "/oauth/token", headers, "grant_type=refresh_token&refresh_token=" .. token)
 end
+local reported = false
 function response(status, hdrs, body)
   local token = string.match(body, '"refresh_token":"([^"]+)"')
-  if token then queue[#queue + 1] = token end
+  if token then
+    queue[#queue + 1] = token
+  elseif not reported then
+    reported = true
+    io.stderr:write("refresh: first failure " .. status .. " " .. body .. "\n")
+  end
 end
 done = common.done

@@ -16,6 +16,7 @@ use crate::config::{self, Config, Overrides};
 use crate::domain::{GrantType, IdTokenAlg, NewUser};
 use crate::service::admin::{Actor, AdminRequest, AdminResponse, execute_as};
 use crate::service::clients::{NewClient, digest_text};
+use crate::service::upstream::LinkView;
 use crate::service::users::ListUsers;
 use crate::service::views::{ClientCreated, ClientView, KeyView, UserView};
 use crate::service::{App, ServiceError};
@@ -159,6 +160,41 @@ pub enum UserCommand {
         /// part of the value here rather than as an option.
         #[arg(allow_hyphen_values = true)]
         user: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List the upstream identities ("Sign in with ...") linked to a user.
+    Links {
+        /// A username or subject.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Link an upstream identity to a user, so that it signs in as that user (for
+    /// `link = "existing-only"` upstreams, or to move an identity).
+    Link {
+        /// A username or subject.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        /// The upstream's `name` in identity.toml.
+        #[arg(long)]
+        upstream: String,
+        /// The identity's subject at the upstream (what its claim mapping's `subject` names).
+        #[arg(long, allow_hyphen_values = true)]
+        subject: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove a link: that upstream identity no longer signs in as the user.
+    Unlink {
+        /// A username or subject.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[arg(long)]
+        upstream: String,
+        #[arg(long, allow_hyphen_values = true)]
+        subject: String,
         #[command(flatten)]
         out: Output,
     },
@@ -378,6 +414,33 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 out,
             ),
             UserCommand::Delete { user, out } => (R::UserDelete { user }, out),
+            UserCommand::Links { user, out } => (R::LinksList { user }, out),
+            UserCommand::Link {
+                user,
+                upstream,
+                subject,
+                out,
+            } => (
+                R::LinkAdd {
+                    user,
+                    upstream,
+                    subject,
+                },
+                out,
+            ),
+            UserCommand::Unlink {
+                user,
+                upstream,
+                subject,
+                out,
+            } => (
+                R::LinkRemove {
+                    user,
+                    upstream,
+                    subject,
+                },
+                out,
+            ),
         },
         Command::Client(c) => match c {
             ClientCommand::Add {
@@ -509,6 +572,8 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
             A::Sessions(v) => print_json(v),
             A::Consents(v) => print_json(v),
             A::Audit(v) => print_json(v),
+            A::Links(v) => print_json(v),
+            A::Link(v) => print_json(v),
             A::Done { count } => print_json(&serde_json::json!({ "count": count })),
         };
     }
@@ -585,6 +650,12 @@ fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError>
                 )?;
             }
         }
+        A::Links(list) => {
+            for l in list {
+                write_link(&mut o, l)?;
+            }
+        }
+        A::Link(l) => write_link(&mut o, l)?,
         A::Done { count } => writeln!(o, "done ({count})")?,
     }
     Ok(())
@@ -616,6 +687,15 @@ fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
     writeln!(o, "first_party:   {}", c.first_party)?;
     writeln!(o, "require_pkce:  {}", c.require_pkce)?;
     writeln!(o, "source:        {:?}", c.source)
+}
+
+fn write_link(o: &mut impl Write, l: &LinkView) -> std::io::Result<()> {
+    let used = l.last_used.map(|t| t.0.to_string()).unwrap_or_else(|| "never".into());
+    writeln!(
+        o,
+        "{:<16} {:<40} linked_at={} last_used={used}",
+        l.upstream, l.upstream_subject, l.linked_at.0
+    )
 }
 
 fn write_key(o: &mut impl Write, k: &KeyView) -> std::io::Result<()> {

@@ -7,6 +7,7 @@ mod oauth;
 mod redirect_uri;
 mod scope;
 mod time;
+mod upstream;
 mod user;
 
 pub use grant::GrantType;
@@ -16,4 +17,7 @@ pub use oauth::{AuthorizationCode, Consent, Grant, RefreshToken, RequestedClaims
 pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
 pub use scope::{InvalidScope, Scope, ScopeSet};
 pub use time::{Duration, Timestamp};
+pub use upstream::{
+    ClaimMapping, LinkPolicy, PendingUpstream, Upstream, UpstreamIdentity, UpstreamKind, UpstreamLink,
+};
 pub use user::{Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, User};

@@ -11,5 +11,6 @@ pub mod params;
 pub mod pkce;
 pub mod refresh;
 pub mod token_request;
+pub mod upstream;
 
 pub use error::{ErrorCode, OAuthError};

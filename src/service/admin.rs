@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::audit::{self, AuditEvent};
 use super::authorize::{self, ConsentView};
 use super::login::{self, SessionView};
+use super::upstream::{self, LinkView};
 use super::users::ListUsers;
 use super::views::{ClientCreated, ClientView, KeyView, Page, UserView};
 use super::{App, ServiceError, blocking, clients, keys, users};
@@ -85,6 +86,19 @@ pub enum AdminRequest {
         after: Option<String>,
         limit: Option<usize>,
     },
+    LinksList {
+        user: String,
+    },
+    LinkAdd {
+        user: String,
+        upstream: String,
+        subject: String,
+    },
+    LinkRemove {
+        user: String,
+        upstream: String,
+        subject: String,
+    },
 }
 
 /// Changes to a user's profile and groups; `None` leaves a field as it is, and `Some(None)`
@@ -126,6 +140,9 @@ impl AdminRequest {
             AdminRequest::ConsentsList { .. } => "consents list",
             AdminRequest::ConsentRevoke { .. } => "consent revoke",
             AdminRequest::AuditList { .. } => "audit list",
+            AdminRequest::LinksList { .. } => "user links",
+            AdminRequest::LinkAdd { .. } => "user link",
+            AdminRequest::LinkRemove { .. } => "user unlink",
         }
     }
 
@@ -146,6 +163,8 @@ impl AdminRequest {
             AdminRequest::Backup { .. } => "backup",
             AdminRequest::SessionsRevoke { .. } => "sessions.revoke",
             AdminRequest::ConsentRevoke { .. } => "consent.revoke",
+            AdminRequest::LinkAdd { .. } => "user.link",
+            AdminRequest::LinkRemove { .. } => "user.unlink",
             _ => return None,
         })
     }
@@ -161,7 +180,18 @@ impl AdminRequest {
             | AdminRequest::UserUpdate { user, .. }
             | AdminRequest::SessionsList { user }
             | AdminRequest::SessionsRevoke { user, .. }
-            | AdminRequest::ConsentsList { user } => Some(user.clone()),
+            | AdminRequest::ConsentsList { user }
+            | AdminRequest::LinksList { user } => Some(user.clone()),
+            AdminRequest::LinkAdd {
+                user,
+                upstream,
+                subject,
+            }
+            | AdminRequest::LinkRemove {
+                user,
+                upstream,
+                subject,
+            } => Some(format!("{user} / {upstream} / {subject}")),
             AdminRequest::ConsentRevoke { user, client_id } => Some(format!("{user} / {client_id}")),
             AdminRequest::ClientAdd { client } => Some(client.client_id.clone()),
             AdminRequest::ClientShow { client_id }
@@ -189,6 +219,8 @@ pub enum AdminResponse {
     Sessions(Vec<SessionView>),
     Consents(Vec<ConsentView>),
     Audit(Page<AuditEvent>),
+    Links(Vec<LinkView>),
+    Link(LinkView),
     /// A change that returns nothing, with how many things it touched.
     Done {
         count: usize,
@@ -287,6 +319,17 @@ pub async fn execute(app: &App, request: AdminRequest) -> Result<AdminResponse, 
             A::Done { count: 1 }
         }
         R::AuditList { after, limit } => A::Audit(audit::list(app, after, limit).await?),
+        R::LinksList { user } => A::Links(upstream::links_of(app, user).await?),
+        R::LinkAdd {
+            user,
+            upstream: name,
+            subject,
+        } => A::Link(upstream::link(app, user, name, subject).await?),
+        R::LinkRemove {
+            user,
+            upstream: name,
+            subject,
+        } => A::Link(upstream::unlink(app, user, name, subject).await?),
     })
 }
 

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod setup;
 pub mod throttle;
 pub mod token;
+pub mod upstream;
 pub mod users;
 pub mod views;
 
@@ -55,6 +56,8 @@ pub struct App {
     pub audit: audit::AuditSink,
     /// Gathers the hot paths' writes (codes, sessions, token grants) into shared commits.
     pub writer: group_commit::GroupCommit,
+    /// HTTP clients and discovered metadata of the upstream providers.
+    pub upstreams: Arc<upstream::Upstreams>,
     /// How many password-hash verifications ran, dummy ones included.
     verifications: Arc<AtomicU64>,
 }
@@ -70,7 +73,6 @@ impl App {
         });
         App {
             store,
-            config: Arc::new(config),
             clock,
             hashing,
             password_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::PASSWORDS)),
@@ -85,6 +87,8 @@ impl App {
             audit: audit::AuditSink::default(),
             writer,
             verifications: Arc::default(),
+            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams)),
+            config: Arc::new(config),
         }
     }
 

@@ -19,7 +19,7 @@ pub fn find(tx: &impl Reads, ident: &str) -> Result<Option<User>, StoreError> {
     tx.user_by_username_key(&ident.to_lowercase())
 }
 
-fn find_or_404(tx: &impl Reads, ident: &str) -> Result<User, ServiceError> {
+pub(super) fn find_or_404(tx: &impl Reads, ident: &str) -> Result<User, ServiceError> {
     find(tx, ident)?.ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))
 }
 
@@ -290,6 +290,9 @@ pub async fn delete(app: &App, ident: String) -> Result<UserView, ServiceError> 
         end_sessions_and_grants(&tx, &user.subject, now)?;
         for consent in tx.consents_of(&user.subject)? {
             tx.delete_consent(&user.subject, &consent.client_id)?;
+        }
+        for link in tx.links_of(&user.subject)? {
+            tx.delete_upstream_link(&link)?;
         }
         tx.delete_user(&user.subject)?;
         tx.commit()?;

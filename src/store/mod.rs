@@ -14,7 +14,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, RefreshToken, Session, SigningKeyRecord, Subject,
+    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session, SigningKeyRecord,
+    Subject, UpstreamLink,
     Timestamp, User,
 };
 use tables::Table;
@@ -377,6 +378,29 @@ pub trait Reads {
         self.get_record(tables::CONSENTS, &consent_key(subject, client))
     }
 
+    /// The link of an upstream identity, if it has one.
+    fn upstream_link(&self, upstream: &str, upstream_subject: &str) -> Result<Option<UpstreamLink>, StoreError> {
+        self.get_record(tables::UPSTREAM_LINKS, &link_key(upstream, upstream_subject))
+    }
+
+    /// The upstream identities linked to a user.
+    fn links_of(&self, subject: &Subject) -> Result<Vec<UpstreamLink>, StoreError> {
+        let prefix = format!("{}\u{1f}", subject.as_str());
+        let mut out = Vec::new();
+        for (k, v) in self.raw_scan(tables::USER_LINKS, Some(subject.as_str()), usize::MAX)? {
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push(record::decode(tables::USER_LINKS.name(), &v)?);
+        }
+        Ok(out)
+    }
+
+    /// A pending upstream sign-in, by digest of its `state`.
+    fn pending_upstream(&self, digest: &str) -> Result<Option<PendingUpstream>, StoreError> {
+        self.get_record(tables::UPSTREAM_STATES, digest)
+    }
+
     /// A user's consents.
     fn consents_of(&self, subject: &Subject) -> Result<Vec<Consent>, StoreError> {
         let prefix = format!("{}\u{1f}", subject.as_str());
@@ -402,6 +426,19 @@ pub struct AuditRecord {
     pub target: Option<String>,
     pub ip: Option<String>,
     pub success: bool,
+}
+
+fn link_key(upstream: &str, upstream_subject: &str) -> String {
+    format!("{upstream}\u{1f}{upstream_subject}")
+}
+
+fn user_link_key(link: &UpstreamLink) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        link.subject.as_str(),
+        link.upstream,
+        link.upstream_subject
+    )
 }
 
 fn consent_key(subject: &Subject, client: &ClientId) -> String {
@@ -596,6 +633,34 @@ impl WriteTx {
         self.remove(tables::CONSENTS, &consent_key(subject, client))
     }
 
+    /// Stores a link under both of its keys.
+    pub fn put_upstream_link(&self, link: &UpstreamLink) -> Result<(), StoreError> {
+        self.put(
+            tables::UPSTREAM_LINKS,
+            &link_key(&link.upstream, &link.upstream_subject),
+            link,
+        )?;
+        self.put(tables::USER_LINKS, &user_link_key(link), link)
+    }
+
+    /// Removes a link under both of its keys.
+    pub fn delete_upstream_link(&self, link: &UpstreamLink) -> Result<bool, StoreError> {
+        let removed = self.remove(
+            tables::UPSTREAM_LINKS,
+            &link_key(&link.upstream, &link.upstream_subject),
+        )?;
+        self.remove(tables::USER_LINKS, &user_link_key(link))?;
+        Ok(removed)
+    }
+
+    pub fn put_pending_upstream(&self, digest: &str, pending: &PendingUpstream) -> Result<(), StoreError> {
+        self.put(tables::UPSTREAM_STATES, digest, pending)
+    }
+
+    pub fn delete_pending_upstream(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove(tables::UPSTREAM_STATES, digest)
+    }
+
     /// Deletes rows of the expiring tables whose `expires_at` is at or before `now`, at most
     /// `limit` in all; returns how many went.
     pub fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
@@ -607,6 +672,7 @@ impl WriteTx {
             tables::GRANTS,
             tables::DENIED_JTIS,
             tables::SETUP_TOKENS,
+            tables::UPSTREAM_STATES,
         ] {
             let mut doomed = Vec::new();
             for (k, v) in self.raw_scan(table, None, usize::MAX)? {

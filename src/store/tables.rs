@@ -32,11 +32,19 @@ pub const DENIED_JTIS: Table = TableDefinition::new("denied_jtis");
 /// Remembered consents, by `subject` + U+001F + `client_id`.
 pub const CONSENTS: Table = TableDefinition::new("consents");
 
+/// Upstream identities linked to local users, by `upstream` + U+001F + upstream subject.
+pub const UPSTREAM_LINKS: Table = TableDefinition::new("upstream_links");
+/// The same links by `subject` + U+001F + `upstream` + U+001F + upstream subject, to list and
+/// remove a user's links.
+pub const USER_LINKS: Table = TableDefinition::new("user_links");
+/// Sign-ins sent to an upstream and not yet back, by digest of their `state`.
+pub const UPSTREAM_STATES: Table = TableDefinition::new("upstream_states");
+
 /// The audit feed, by a key that sorts by time (`{seconds:020}-{random}`).
 pub const AUDIT: Table = TableDefinition::new("audit");
 
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 13] = [
+pub const ALL: [Table; 16] = [
     META,
     USERS,
     USERNAMES,
@@ -49,6 +57,9 @@ pub const ALL: [Table; 13] = [
     REFRESH_TOKENS,
     DENIED_JTIS,
     CONSENTS,
+    UPSTREAM_LINKS,
+    USER_LINKS,
+    UPSTREAM_STATES,
     AUDIT,
 ];
 

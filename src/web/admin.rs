@@ -10,6 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OAuthScopes, Object, OpenApi, SecurityScheme, Tags};
 
 use crate::domain::{GrantType, IdTokenAlg, NewUser};
+use crate::service::upstream::LinkView;
 use crate::service::admin::{self, Actor, AdminDenied, AdminRequest, AdminResponse, ProfileChange};
 use crate::service::clients::{ClientUpdate, NewClient};
 use crate::service::users::ListUsers;
@@ -295,6 +296,13 @@ admin_response!(
     "A page of the audit feed, oldest first.",
     Json<AuditPage>
 );
+admin_response!(
+    LinkListResponse,
+    200,
+    "The upstream identities linked to the user.",
+    Json<Vec<LinkDoc>>
+);
+admin_response!(LinkCreated, 201, "The identity is linked.", Json<LinkDoc>);
 admin_response!(Done, 204, "Done.");
 
 /// A user, exactly as `latchkey user show --json` prints it.
@@ -587,6 +595,42 @@ pub struct SessionDoc {
     pub amr: Vec<String>,
     pub created_at: u64,
     pub expires_at: u64,
+}
+
+/// An upstream identity ("Sign in with ...") linked to a user.
+#[derive(Object, Debug)]
+pub struct LinkDoc {
+    /// The upstream's `name` in identity.toml.
+    pub upstream: String,
+    /// The identity's subject at the upstream.
+    pub upstream_subject: String,
+    pub linked_at: u64,
+    /// When the identity last signed in; null if never.
+    #[oai(nullable)]
+    pub last_used: Option<u64>,
+}
+
+impl From<LinkView> for LinkDoc {
+    fn from(l: LinkView) -> Self {
+        LinkDoc {
+            upstream: l.upstream,
+            upstream_subject: l.upstream_subject,
+            linked_at: l.linked_at.0,
+            last_used: l.last_used.map(|t| t.0),
+        }
+    }
+}
+
+/// An upstream identity to link to a user.
+#[derive(Object, Debug)]
+pub struct NewLinkDoc {
+    /// The upstream's `name` in identity.toml.
+    #[oai(validator(pattern = r"^[a-z0-9-]{1,32}$"))]
+    pub upstream: String,
+    /// The identity's subject at the upstream (what the upstream's claim mapping names
+    /// `subject`).
+    #[oai(validator(min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]+$"))]
+    pub subject: String,
 }
 
 /// A remembered consent.
@@ -1025,6 +1069,67 @@ impl AdminApi {
             )
             .await,
         )
+    }
+
+    /// Lists the upstream identities linked to a user.
+    #[oai(path = "/users/:user/links", method = "get", tag = "AdminTag::Users")]
+    async fn list_links(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> LinkListResponse {
+        match run(&self.app, req, &auth, AdminRequest::LinksList { user: user.0 }).await {
+            Ok(AdminResponse::Links(list)) => {
+                LinkListResponse::ok(Json(list.into_iter().map(Into::into).collect()))
+            }
+            Ok(other) => unexpected(other).into(),
+            Err(p) => p.into(),
+        }
+    }
+
+    /// Links an upstream identity to a user, so that it signs in as that user; refused (409) if
+    /// the identity is linked already.
+    #[oai(path = "/users/:user/links", method = "post", tag = "AdminTag::Users")]
+    async fn create_link(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+        body: Json<NewLinkDoc>,
+    ) -> LinkCreated {
+        let request = AdminRequest::LinkAdd {
+            user: user.0,
+            upstream: body.0.upstream,
+            subject: body.0.subject,
+        };
+        match run(&self.app, req, &auth, request).await {
+            Ok(AdminResponse::Link(l)) => LinkCreated::ok(Json(l.into())),
+            Ok(other) => unexpected(other).into(),
+            Err(p) => p.into(),
+        }
+    }
+
+    /// Removes a link: the upstream identity no longer signs in as the user.
+    #[oai(
+        path = "/users/:user/links/:upstream/:subject",
+        method = "delete",
+        tag = "AdminTag::Users"
+    )]
+    async fn delete_link(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+        upstream: Path<String>,
+        subject: Path<String>,
+    ) -> Done {
+        let request = AdminRequest::LinkRemove {
+            user: user.0,
+            upstream: upstream.0,
+            subject: subject.0,
+        };
+        done(run(&self.app, req, &auth, request).await)
     }
 
     /// Lists every client.

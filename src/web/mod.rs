@@ -148,6 +148,14 @@ pub fn routes(app: App) -> impl Endpoint {
             "/login",
             poem::get(p::login_get).post(p::login_post).with(page_headers()),
         )
+        .at(
+            "/login/upstream/:name",
+            poem::get(pages::upstream::start).with(page_headers()),
+        )
+        .at(
+            "/login/upstream/:name/callback",
+            poem::get(pages::upstream::callback).with(page_headers()),
+        )
         .at("/logout", poem::post(p::logout_post).with(page_headers()))
         .at(
             "/oauth/authorize",

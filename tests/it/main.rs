@@ -29,3 +29,4 @@ mod props;
 mod proxy;
 mod routing;
 mod tls;
+mod upstream_browser;

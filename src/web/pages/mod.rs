@@ -2,6 +2,7 @@
 
 pub mod oauth;
 pub mod setup;
+pub mod upstream;
 
 use askama::Template;
 use poem::http::StatusCode;

@@ -25,6 +25,8 @@ struct LoginPage<'a> {
     username: &'a str,
     client_name: Option<&'a str>,
     error: Option<&'a str>,
+    /// "Sign in with ..." buttons: the display name and the link that starts the sign-in.
+    upstreams: Vec<(String, String, String)>,
 }
 
 #[derive(askama::Template)]
@@ -74,7 +76,7 @@ fn unavailable(e: &ServiceError) -> Response {
     )
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, location)
@@ -82,7 +84,7 @@ fn see_other(location: &str) -> Response {
         .finish()
 }
 
-fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
+pub(super) fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
     if let Some(c) = cookie
         && let Ok(v) = c.parse()
     {
@@ -296,12 +298,26 @@ fn login_page(
         Ok(pair) => pair,
         Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
     };
+    let back: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    let upstreams = app
+        .config
+        .upstreams
+        .iter()
+        .map(|u| {
+            (
+                u.name.clone(),
+                u.display_name.clone(),
+                format!("/login/upstream/{}?return_to={back}", u.name),
+            )
+        })
+        .collect();
     let page = LoginPage {
         csrf: &token,
         return_to,
         username,
         client_name: client.map(|c| c.name.as_str()),
         error,
+        upstreams,
     };
     with_cookie(render(&page, status), cookie)
 }
@@ -329,7 +345,7 @@ fn consent_page(
 }
 
 /// Where a login may send the browser next: only back into the authorization endpoint or home.
-fn safe_return(return_to: &str) -> &str {
+pub(super) fn safe_return(return_to: &str) -> &str {
     let ok = return_to.starts_with("/oauth/authorize?")
         && !return_to.contains(['\\', '\r', '\n'])
         && !return_to.starts_with("//");

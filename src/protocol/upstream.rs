@@ -1,0 +1,315 @@
+//! Signing in through an upstream provider: turning its claims into an identity with the claim
+//! mapping, and deciding which local user that identity is, by the upstream's link policy.
+//!
+//! Token validation itself (signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`) is done by the
+//! `openidconnect` crate in the service layer; what arrives here has passed it.
+
+use serde_json::{Map, Value};
+
+use crate::domain::{ClaimMapping, LinkPolicy, Subject, UpstreamIdentity, User, Username};
+
+/// The longest upstream subject kept.
+pub const MAX_SUBJECT_LEN: usize = 255;
+
+/// Why an upstream sign-in cannot go on. Each is shown to the person on an error page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamRefusal {
+    #[error("the provider did not say who you are ({0})")]
+    Claims(String),
+    #[error("the provider's user info is for someone else than its ID token")]
+    UserinfoMismatch,
+    #[error("this account is not linked to a user here; ask an administrator to link it")]
+    NotLinked,
+    #[error("the provider did not confirm your email address, so it cannot be matched to a user here")]
+    UnverifiedEmail,
+    #[error("no user here has this verified email address; ask an administrator to link your account")]
+    NoEmailMatch,
+    #[error("more than one user here has this email address; ask an administrator to link your account")]
+    AmbiguousEmail,
+    #[error("the user this account is linked to is disabled")]
+    Disabled,
+}
+
+/// Reads the identity out of `claims` with `mapping`. The subject must be a non-empty string or
+/// an integer (as GitHub's `id`); the other fields are optional.
+pub fn map_identity(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Result<UpstreamIdentity, UpstreamRefusal> {
+    let subject = match claims.get(&mapping.subject) {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        Some(_) => {
+            return Err(UpstreamRefusal::Claims(format!(
+                "`{}` is not a string or an integer",
+                mapping.subject
+            )));
+        }
+        None => return Err(UpstreamRefusal::Claims(format!("no `{}` claim", mapping.subject))),
+    };
+    if subject.len() > MAX_SUBJECT_LEN || subject.chars().any(char::is_control) {
+        return Err(UpstreamRefusal::Claims(format!(
+            "`{}` is longer than {MAX_SUBJECT_LEN} bytes or has control characters",
+            mapping.subject
+        )));
+    }
+    let text = |field: &str| {
+        claims
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 254 && !s.chars().any(char::is_control))
+            .map(str::to_owned)
+    };
+    let email_verified = match claims.get(&mapping.email_verified) {
+        Some(Value::Bool(b)) => *b,
+        // Some providers send booleans as strings.
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    };
+    Ok(UpstreamIdentity {
+        subject,
+        username: text(&mapping.username),
+        email: text(&mapping.email).filter(|e| e.contains('@')),
+        email_verified,
+        name: text(&mapping.name),
+    })
+}
+
+/// Adds user-info claims to the ID token's. The user info must be about the same subject (OpenID
+/// Connect Core section 5.3.2); where both have a claim, the signed ID token's value wins.
+pub fn merge_userinfo(
+    id_token: &Map<String, Value>,
+    userinfo: Map<String, Value>,
+) -> Result<Map<String, Value>, UpstreamRefusal> {
+    if userinfo.get("sub") != id_token.get("sub") {
+        return Err(UpstreamRefusal::UserinfoMismatch);
+    }
+    let mut merged = userinfo;
+    for (k, v) in id_token {
+        merged.insert(k.clone(), v.clone());
+    }
+    Ok(merged)
+}
+
+/// Which local user an upstream sign-in is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkDecision {
+    /// The identity is linked already: this user.
+    Linked(Subject),
+    /// Link the identity to this existing user (matched by verified email).
+    LinkTo(Subject),
+    /// Create a user and link the identity to it.
+    Create,
+}
+
+/// Decides, for an identity, given the user it is linked to (if any) and the users whose email
+/// matches its email (when the policy looks them up).
+pub fn decide(
+    policy: LinkPolicy,
+    identity: &UpstreamIdentity,
+    linked: Option<&User>,
+    same_email: &[User],
+) -> Result<LinkDecision, UpstreamRefusal> {
+    if let Some(user) = linked {
+        return if user.disabled {
+            Err(UpstreamRefusal::Disabled)
+        } else {
+            Ok(LinkDecision::Linked(user.subject.clone()))
+        };
+    }
+    match policy {
+        LinkPolicy::ExistingOnly => Err(UpstreamRefusal::NotLinked),
+        LinkPolicy::Create => Ok(LinkDecision::Create),
+        LinkPolicy::LinkByEmail => {
+            let Some(email) = identity.email.as_deref().filter(|_| identity.email_verified) else {
+                return Err(UpstreamRefusal::UnverifiedEmail);
+            };
+            let matches: Vec<&User> = same_email
+                .iter()
+                .filter(|u| u.email_verified && u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+                .collect();
+            match matches.as_slice() {
+                [] => Err(UpstreamRefusal::NoEmailMatch),
+                [one] if one.disabled => Err(UpstreamRefusal::Disabled),
+                [one] => Ok(LinkDecision::LinkTo(one.subject.clone())),
+                _ => Err(UpstreamRefusal::AmbiguousEmail),
+            }
+        }
+    }
+}
+
+/// Usernames to try, in order, for a user created from `identity` of upstream `upstream`: the
+/// upstream's username (or the local part of its email), cleaned to the characters usernames
+/// allow, then the same with `-2` ... `-99`, then `{upstream}-{subject}`-based names.
+pub fn username_candidates(identity: &UpstreamIdentity, upstream: &str) -> Vec<String> {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(Username::MAX_LEN - 3)
+            .collect()
+    };
+    let base = identity
+        .username
+        .as_deref()
+        .or_else(|| identity.email.as_deref().and_then(|e| e.split('@').next()))
+        .map(clean)
+        .filter(|s| !s.is_empty());
+    let fallback = clean(&format!("{upstream}-{}", identity.subject));
+    let mut out = Vec::new();
+    for stem in base.iter().chain(std::iter::once(&fallback)) {
+        out.push(stem.clone());
+        out.extend((2..100).map(|n| format!("{stem}-{n}")));
+    }
+    out.retain(|c| Username::parse(c).is_ok());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::Timestamp;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn user(name: &str, email: &str, verified: bool) -> User {
+        User {
+            subject: Subject::from_string(format!("sub-{name}")),
+            username: Username::parse(name).unwrap(),
+            name: None,
+            email: Some(email.into()),
+            email_verified: verified,
+            groups: vec![],
+            disabled: false,
+            password_hash: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn identity(email: &str, verified: bool) -> UpstreamIdentity {
+        UpstreamIdentity {
+            subject: "u1".into(),
+            username: None,
+            email: Some(email.into()),
+            email_verified: verified,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn the_mapping_reads_numbers_strings_and_string_booleans() {
+        let mapping = ClaimMapping {
+            subject: "id".into(),
+            username: "login".into(),
+            email: "email".into(),
+            email_verified: "verified".into(),
+            name: "name".into(),
+        };
+        let got = map_identity(
+            &claims(json!({"id": 583231, "login": "octocat", "email": "o@example.com", "verified": "true", "name": "The Octocat"})),
+            &mapping,
+        )
+        .unwrap();
+        assert_eq!(got.subject, "583231");
+        assert_eq!(got.username.as_deref(), Some("octocat"));
+        assert!(got.email_verified);
+        assert_eq!(got.name.as_deref(), Some("The Octocat"));
+    }
+
+    #[test]
+    fn a_missing_or_odd_subject_is_refused() {
+        let m = ClaimMapping::default();
+        for bad in [json!({}), json!({"sub": ""}), json!({"sub": true}), json!({"sub": 1.5}), json!({"sub": "a\nb"})] {
+            assert!(matches!(map_identity(&claims(bad), &m), Err(UpstreamRefusal::Claims(_))));
+        }
+        let long = "x".repeat(MAX_SUBJECT_LEN + 1);
+        assert!(map_identity(&claims(json!({ "sub": long })), &m).is_err());
+    }
+
+    #[test]
+    fn email_verified_defaults_to_false() {
+        let got = map_identity(&claims(json!({"sub": "a", "email": "a@example.com"})), &ClaimMapping::default()).unwrap();
+        assert!(!got.email_verified);
+    }
+
+    #[test]
+    fn userinfo_for_another_subject_is_refused_and_the_id_token_wins() {
+        let id = claims(json!({"sub": "a", "email": "signed@example.com"}));
+        assert_eq!(
+            merge_userinfo(&id, claims(json!({"sub": "b"}))),
+            Err(UpstreamRefusal::UserinfoMismatch)
+        );
+        let merged = merge_userinfo(&id, claims(json!({"sub": "a", "email": "other@example.com", "name": "A"}))).unwrap();
+        assert_eq!(merged["email"], "signed@example.com");
+        assert_eq!(merged["name"], "A");
+    }
+
+    #[test]
+    fn an_existing_link_wins_unless_its_user_is_disabled() {
+        let mut alice = user("alice", "a@example.com", true);
+        let id = identity("a@example.com", true);
+        for policy in [LinkPolicy::Create, LinkPolicy::LinkByEmail, LinkPolicy::ExistingOnly] {
+            assert_eq!(
+                decide(policy, &id, Some(&alice), &[]),
+                Ok(LinkDecision::Linked(alice.subject.clone()))
+            );
+        }
+        alice.disabled = true;
+        assert_eq!(decide(LinkPolicy::Create, &id, Some(&alice), &[]), Err(UpstreamRefusal::Disabled));
+    }
+
+    #[test]
+    fn link_by_email_needs_both_sides_verified_and_exactly_one_match() {
+        let alice = user("alice", "A@Example.com", true);
+        let unverified_local = user("bob", "b@example.com", false);
+        let p = LinkPolicy::LinkByEmail;
+        assert_eq!(
+            decide(p, &identity("a@example.com", true), None, std::slice::from_ref(&alice)),
+            Ok(LinkDecision::LinkTo(alice.subject.clone()))
+        );
+        assert_eq!(
+            decide(p, &identity("a@example.com", false), None, std::slice::from_ref(&alice)),
+            Err(UpstreamRefusal::UnverifiedEmail)
+        );
+        assert_eq!(
+            decide(p, &identity("b@example.com", true), None, &[unverified_local]),
+            Err(UpstreamRefusal::NoEmailMatch)
+        );
+        let twin = user("alice2", "a@example.com", true);
+        assert_eq!(
+            decide(p, &identity("a@example.com", true), None, &[alice, twin]),
+            Err(UpstreamRefusal::AmbiguousEmail)
+        );
+    }
+
+    #[test]
+    fn existing_only_refuses_and_create_creates() {
+        let id = identity("a@example.com", true);
+        assert_eq!(decide(LinkPolicy::ExistingOnly, &id, None, &[]), Err(UpstreamRefusal::NotLinked));
+        assert_eq!(decide(LinkPolicy::Create, &id, None, &[]), Ok(LinkDecision::Create));
+    }
+
+    #[test]
+    fn username_candidates_are_valid_usernames_in_a_sensible_order() {
+        let mut id = identity("jo.smith@example.com", true);
+        id.username = Some("Jo Smith!".into());
+        let c = username_candidates(&id, "corp");
+        assert_eq!(c[0], "Jo-Smith-");
+        assert_eq!(c[1], "Jo-Smith--2");
+        assert!(c.iter().any(|n| n == "corp-u1"));
+        id.username = None;
+        assert_eq!(username_candidates(&id, "corp")[0], "jo.smith");
+        assert!(c.iter().all(|n| Username::parse(n).is_ok()));
+    }
+}

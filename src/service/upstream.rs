@@ -1,0 +1,759 @@
+//! Signing in through an upstream provider: the redirect out (state, nonce, PKCE), the callback
+//! (state, `iss`, code exchange, ID token validation, user info), linking the upstream identity to
+//! a local user, and the administration of those links.
+//!
+//! Discovery, PKCE, the code exchange and ID-token validation are the `openidconnect` crate's (and
+//! the `oauth2` crate's for plain OAuth 2.0 upstreams); the rules for mapping and linking are in
+//! [`crate::protocol::upstream`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
+    CoreGrantType, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError,
+    Scope, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::login::digest;
+use super::{App, ServiceError, blocking, users};
+use crate::crypto::{self, random};
+use crate::domain::{
+    Duration, PendingUpstream, Session, Subject, Timestamp, Upstream, UpstreamIdentity, UpstreamKind,
+    UpstreamLink, User, Username,
+};
+use crate::protocol::upstream::{self as rules, LinkDecision, UpstreamRefusal};
+use crate::store::Reads;
+
+/// How long a sign-in may stay at the upstream before its `state` expires.
+pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
+/// How long discovered provider metadata (and its JWKS) is reused.
+const METADATA_TTL: Duration = Duration::minutes(5);
+/// How far an ID token's `iat` may lie in the future (clock skew) or in the past.
+const IAT_FUTURE_SKEW: i64 = 60;
+const IAT_MAX_AGE: i64 = 10 * 60;
+
+/// The metadata field of RFC 9207: whether the provider sends `iss` on authorization responses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IssParameter {
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl AdditionalProviderMetadata for IssParameter {}
+
+type Metadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// Per-upstream HTTP clients (bounded timeouts, no redirects) and the discovery cache.
+#[derive(Debug, Default)]
+pub struct Upstreams {
+    http: HashMap<String, reqwest::Client>,
+    metadata: Mutex<HashMap<String, (Timestamp, Arc<Metadata>)>>,
+}
+
+impl Upstreams {
+    /// HTTP clients for the configured upstreams.
+    pub fn new(upstreams: &[Upstream]) -> Upstreams {
+        let http = upstreams
+            .iter()
+            .map(|u| {
+                let client = reqwest::Client::builder()
+                    // A redirect from a token or discovery endpoint is refused, not followed
+                    // (the openidconnect crate's advice against SSRF).
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(u.timeout)
+                    .timeout(u.timeout)
+                    .build()
+                    .unwrap_or_default();
+                (u.name.clone(), client)
+            })
+            .collect();
+        Upstreams {
+            http,
+            metadata: Mutex::default(),
+        }
+    }
+}
+
+/// Why an upstream sign-in failed. Every variant ends on an error page; none creates a session
+/// or a user.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("there is no sign-in provider called `{0}`")]
+    NotFound(String),
+    /// The `state` is missing, unknown, used, expired, for another provider or another browser.
+    #[error("{0}")]
+    State(&'static str),
+    /// The upstream answered the authorization request with an error.
+    #[error("the provider refused the sign-in: {0}")]
+    Provider(String),
+    /// The upstream's answer failed validation (issuer, ID token, token response).
+    #[error("the provider's answer could not be trusted: {0}")]
+    Invalid(String),
+    /// The upstream could not be reached in time, or answered with an HTTP error.
+    #[error("the provider could not be reached: {0}")]
+    Unreachable(String),
+    /// The identity is fine, but the link policy does not let it in.
+    #[error("{0}")]
+    Refused(#[from] UpstreamRefusal),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Where to send the browser, and the browser-binding cookie value to set.
+#[derive(Debug)]
+pub struct Started {
+    pub location: String,
+    pub browser: String,
+}
+
+/// The query parameters of the callback.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A finished upstream sign-in.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub cookie: String,
+    pub session: Session,
+    pub user: User,
+    pub return_to: String,
+}
+
+fn redirect_uri(app: &App, upstream: &Upstream) -> String {
+    format!("{}/login/upstream/{}/callback", app.config.issuer, upstream.name)
+}
+
+fn upstream<'a>(app: &'a App, name: &str) -> Result<&'a Upstream, UpstreamError> {
+    app.config
+        .upstream(name)
+        .ok_or_else(|| UpstreamError::NotFound(name.chars().take(64).collect()))
+}
+
+fn http<'a>(app: &'a App, upstream: &Upstream) -> Result<&'a reqwest::Client, UpstreamError> {
+    app.upstreams
+        .http
+        .get(&upstream.name)
+        .ok_or_else(|| UpstreamError::Service(ServiceError::Internal("no HTTP client for an upstream".into())))
+}
+
+/// The upstream's discovered metadata, from the cache unless it is older than [`METADATA_TTL`] or
+/// `fresh` is asked for.
+async fn metadata(app: &App, upstream: &Upstream, issuer: &str, fresh: bool) -> Result<Arc<Metadata>, UpstreamError> {
+    let now = app.clock.now();
+    if !fresh
+        && let Ok(cache) = app.upstreams.metadata.lock()
+        && let Some((at, m)) = cache.get(&upstream.name)
+        && now.since(*at) < METADATA_TTL
+    {
+        return Ok(Arc::clone(m));
+    }
+    let issuer_url = IssuerUrl::new(issuer.to_owned()).map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+    let discovered = Metadata::discover_async(issuer_url, http(app, upstream)?)
+        .await
+        .map_err(|e| match e {
+            openidconnect::DiscoveryError::Request(e) => UpstreamError::Unreachable(describe_http(&e)),
+            openidconnect::DiscoveryError::Response(status, _, _) => {
+                UpstreamError::Unreachable(format!("discovery answered HTTP {status}"))
+            }
+            other => UpstreamError::Invalid(format!("discovery failed: {other}")),
+        })?;
+    let m = Arc::new(discovered);
+    if let Ok(mut cache) = app.upstreams.metadata.lock() {
+        cache.insert(upstream.name.clone(), (now, Arc::clone(&m)));
+    }
+    Ok(m)
+}
+
+fn describe_http(e: &impl std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn oidc_client(upstream: &Upstream, metadata: &Metadata, redirect: &str) -> Result<OidcClient, UpstreamError> {
+    Ok(CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new(upstream.client_id.clone()),
+        upstream.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|e| UpstreamError::Invalid(e.to_string()))?))
+}
+
+type OidcClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+type PlainClient = oauth2::basic::BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn plain_client(upstream: &Upstream, auth: &str, token: &str, redirect: &str) -> Result<PlainClient, UpstreamError> {
+    let invalid = |e: url::ParseError| UpstreamError::Invalid(e.to_string());
+    let mut client = oauth2::basic::BasicClient::new(ClientId::new(upstream.client_id.clone()))
+        .set_auth_uri(AuthUrl::new(auth.to_owned()).map_err(invalid)?)
+        .set_token_uri(TokenUrl::new(token.to_owned()).map_err(invalid)?)
+        .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(invalid)?);
+    if let Some(secret) = &upstream.client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.clone()));
+    }
+    Ok(client)
+}
+
+/// Starts a sign-in at upstream `name`: stores the pending sign-in under its `state` (random,
+/// single use, [`PENDING_LIFETIME`]) bound to a new browser cookie, and returns the upstream's
+/// authorization URL with `state`, `nonce` (OpenID Connect) and a PKCE S256 challenge.
+pub async fn begin(app: &App, name: &str, return_to: &str) -> Result<Started, UpstreamError> {
+    let upstream = upstream(app, name)?;
+    let state = random::token().map_err(ServiceError::from)?;
+    let browser = random::token().map_err(ServiceError::from)?;
+    let verifier = PkceCodeVerifier::new(random::token().map_err(ServiceError::from)?);
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    let redirect = redirect_uri(app, upstream);
+    let scopes = upstream.scopes.iter().map(|s| Scope::new(s.clone()));
+    let (location, nonce) = match &upstream.kind {
+        UpstreamKind::Oidc { issuer, .. } => {
+            let nonce = random::token().map_err(ServiceError::from)?;
+            let m = metadata(app, upstream, issuer, false).await?;
+            let client = oidc_client(upstream, &m, &redirect)?;
+            let (state_for, nonce_for) = (state.clone(), nonce.clone());
+            let (url, _, _) = client
+                .authorize_url(
+                    CoreAuthenticationFlow::AuthorizationCode,
+                    move || CsrfToken::new(state_for),
+                    move || Nonce::new(nonce_for),
+                )
+                .add_scopes(scopes)
+                .set_pkce_challenge(challenge)
+                .url();
+            (url, Some(nonce))
+        }
+        UpstreamKind::OAuth2 {
+            authorization_url,
+            token_url,
+            ..
+        } => {
+            let client = plain_client(upstream, authorization_url, token_url, &redirect)?;
+            let state_for = state.clone();
+            let (url, _) = client
+                .authorize_url(move || CsrfToken::new(state_for))
+                .add_scopes(scopes)
+                .set_pkce_challenge(challenge)
+                .url();
+            (url, None)
+        }
+    };
+    let pending = PendingUpstream {
+        upstream: upstream.name.clone(),
+        browser: digest(&browser),
+        nonce,
+        pkce_verifier: verifier.secret().clone(),
+        return_to: return_to.to_owned(),
+        expires_at: app.clock.now().plus(PENDING_LIFETIME),
+    };
+    let key = digest(&state);
+    app.writer
+        .run(move |tx| Ok(tx.put_pending_upstream(&key, &pending)?))
+        .await?;
+    Ok(Started {
+        location: location.to_string(),
+        browser,
+    })
+}
+
+/// Takes the pending sign-in for `state` out of the store (so that it works once), and checks it
+/// belongs to `name` and to this browser and has not expired.
+async fn take_pending(
+    app: &App,
+    name: &str,
+    state: Option<&str>,
+    browser: Option<&str>,
+) -> Result<PendingUpstream, UpstreamError> {
+    let Some(state) = state.filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return Err(UpstreamError::State("the provider's answer has no state"));
+    };
+    let key = digest(state);
+    let taken = app
+        .writer
+        .run(move |tx| {
+            let pending = tx.pending_upstream(&key)?;
+            if pending.is_some() {
+                tx.delete_pending_upstream(&key)?;
+            }
+            Ok(pending)
+        })
+        .await?;
+    let Some(pending) = taken else {
+        return Err(UpstreamError::State(
+            "this sign-in is unknown or was already used; start again",
+        ));
+    };
+    if pending.upstream != name {
+        return Err(UpstreamError::State("this answer is for another provider; start again"));
+    }
+    if pending.expires_at <= app.clock.now() {
+        return Err(UpstreamError::State("this sign-in took too long; start again"));
+    }
+    let same_browser = browser.is_some_and(|b| crypto::constant_time_eq(digest(b).as_bytes(), pending.browser.as_bytes()));
+    if !same_browser {
+        return Err(UpstreamError::State(
+            "this sign-in was started in another browser; start again here",
+        ));
+    }
+    Ok(pending)
+}
+
+/// Handles the callback: checks `state` (and the browser), `iss`, exchanges the code, validates
+/// the ID token or fetches the user info, links the identity to a local user and starts a session.
+pub async fn finish(
+    app: &App,
+    name: &str,
+    callback: Callback,
+    browser: Option<&str>,
+    ip: IpAddr,
+) -> Result<SignedIn, UpstreamError> {
+    let upstream = upstream(app, name)?;
+    let result = finish_checked(app, upstream, callback, browser).await;
+    match result {
+        Ok((user, return_to)) => {
+            let amr = vec!["fed".to_owned(), format!("upstream:{}", upstream.name)];
+            let (cookie, session) = super::login::start_session(app, &user, amr).await?;
+            super::audit::note(
+                app,
+                user.username.as_str(),
+                "login.upstream",
+                Some(&upstream.name),
+                Some(ip),
+                true,
+            )
+            .await;
+            Ok(SignedIn {
+                cookie,
+                session,
+                user,
+                return_to,
+            })
+        }
+        Err(e) => {
+            tracing::warn!(upstream = %upstream.name, error = %e, "an upstream sign-in failed");
+            super::audit::note(app, "anonymous", "login.upstream", Some(&upstream.name), Some(ip), false).await;
+            Err(e)
+        }
+    }
+}
+
+async fn finish_checked(
+    app: &App,
+    upstream: &Upstream,
+    callback: Callback,
+    browser: Option<&str>,
+) -> Result<(User, String), UpstreamError> {
+    let pending = take_pending(app, &upstream.name, callback.state.as_deref(), browser).await?;
+    if let Some(error) = callback.error {
+        let error: String = error.chars().filter(|c| !c.is_control()).take(64).collect();
+        let text = match callback.error_description {
+            Some(d) => format!(
+                "{error} ({})",
+                d.chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+            ),
+            None => error,
+        };
+        return Err(UpstreamError::Provider(text));
+    }
+    let Some(code) = callback.code.filter(|c| !c.is_empty()) else {
+        return Err(UpstreamError::Invalid("the answer has neither a code nor an error".into()));
+    };
+    let redirect = redirect_uri(app, upstream);
+    let verifier = PkceCodeVerifier::new(pending.pkce_verifier.clone());
+    let claims = match &upstream.kind {
+        UpstreamKind::Oidc { issuer, userinfo } => {
+            oidc_claims(app, upstream, issuer, *userinfo, &redirect, &pending, code, verifier, callback.iss).await?
+        }
+        UpstreamKind::OAuth2 {
+            authorization_url,
+            token_url,
+            userinfo_url,
+        } => {
+            let client = plain_client(upstream, authorization_url, token_url, &redirect)?;
+            let tokens = client
+                .exchange_code(AuthorizationCode::new(code))
+                .set_pkce_verifier(verifier)
+                .request_async(http(app, upstream)?)
+                .await
+                .map_err(token_error)?;
+            fetch_userinfo(app, upstream, userinfo_url, tokens.access_token().secret()).await?
+        }
+    };
+    let identity = rules::map_identity(&claims, &upstream.claims)?;
+    let user = link_user(app, upstream, identity).await?;
+    Ok((user, pending.return_to))
+}
+
+#[allow(clippy::too_many_arguments, reason = "one call site; the pieces of one callback")]
+async fn oidc_claims(
+    app: &App,
+    upstream: &Upstream,
+    issuer: &str,
+    with_userinfo: bool,
+    redirect: &str,
+    pending: &PendingUpstream,
+    code: String,
+    verifier: PkceCodeVerifier,
+    iss: Option<String>,
+) -> Result<Map<String, Value>, UpstreamError> {
+    let m = metadata(app, upstream, issuer, false).await?;
+    // RFC 9207: an `iss` must name this upstream; a provider that promises `iss` must send it.
+    match iss {
+        Some(iss) if iss != m.issuer().as_str() => {
+            return Err(UpstreamError::Invalid(
+                "the answer's `iss` names another issuer (a mix-up attack?)".into(),
+            ));
+        }
+        None if m.additional_metadata().authorization_response_iss_parameter_supported => {
+            return Err(UpstreamError::Invalid(
+                "the provider promises `iss` on its answers, and this one has none".into(),
+            ));
+        }
+        _ => {}
+    }
+    let client = oidc_client(upstream, &m, redirect)?;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| UpstreamError::Invalid(e.to_string()))?
+        .set_pkce_verifier(verifier)
+        .request_async(http(app, upstream)?)
+        .await
+        .map_err(token_error)?;
+    let Some(id_token) = tokens.id_token() else {
+        return Err(UpstreamError::Invalid("the token response has no ID token".into()));
+    };
+    let nonce = Nonce::new(pending.nonce.clone().unwrap_or_default());
+    if let Err(first) = verify_id_token(app, &client, id_token, &nonce) {
+        // The provider may have rotated its keys since the metadata was cached: fetch them once
+        // more before giving up.
+        let fresh = metadata(app, upstream, issuer, true).await?;
+        let client = oidc_client(upstream, &fresh, redirect)?;
+        verify_id_token(app, &client, id_token, &nonce).map_err(|_| first)?;
+    }
+    let mut claims = jwt_payload(&id_token.to_string())?;
+    if with_userinfo {
+        let Some(endpoint) = m.userinfo_endpoint() else {
+            return Err(UpstreamError::Invalid(
+                "`userinfo = true`, but the provider has no userinfo endpoint".into(),
+            ));
+        };
+        let info = fetch_userinfo(app, upstream, endpoint.as_str(), tokens.access_token().secret()).await?;
+        claims = rules::merge_userinfo(&claims, info)?;
+    }
+    Ok(claims)
+}
+
+/// Validates an ID token: signature by a key of the provider's JWKS (EdDSA, ES256/384, RS256/384/
+/// 512 or PS256/384/512; never `none` or HMAC), `iss`, `aud`, `azp`, `exp` and `iat` against this
+/// server's clock, and `nonce`.
+fn verify_id_token(
+    app: &App,
+    client: &OidcClient,
+    id_token: &openidconnect::core::CoreIdToken,
+    nonce: &Nonce,
+) -> Result<(), UpstreamError> {
+    let clock = app.clock.clone();
+    let now = move || chrono::DateTime::from_timestamp(i64::try_from(clock.now().0).unwrap_or(i64::MAX), 0).unwrap_or_default();
+    let iat_now = now.clone();
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs([
+            CoreJwsSigningAlgorithm::EdDsa,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+        ])
+        .set_time_fn(now)
+        .set_issue_time_verifier_fn(move |iat| {
+            let age = iat_now().timestamp() - iat.timestamp();
+            if age < -IAT_FUTURE_SKEW {
+                Err("the ID token was issued in the future".into())
+            } else if age > IAT_MAX_AGE {
+                Err("the ID token was issued too long ago".into())
+            } else {
+                Ok(())
+            }
+        });
+    id_token
+        .claims(&verifier, nonce)
+        .map(|_| ())
+        .map_err(|e| UpstreamError::Invalid(format!("the ID token is not valid: {e}")))
+}
+
+/// The claims of a JWS compact token whose signature was already checked.
+fn jwt_payload(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
+    let payload = jwt
+        .split('.')
+        .nth(1)
+        .and_then(crypto::b64url_decode)
+        .ok_or_else(|| UpstreamError::Invalid("the ID token has no readable payload".into()))?;
+    serde_json::from_slice(&payload).map_err(|e| UpstreamError::Invalid(format!("the ID token's claims: {e}")))
+}
+
+fn token_error<RE, T>(e: RequestTokenError<RE, T>) -> UpstreamError
+where
+    RE: std::error::Error + 'static,
+    T: oauth2::ErrorResponse + 'static,
+{
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            UpstreamError::Provider(format!("the code exchange failed ({})", r.to_string().chars().take(200).collect::<String>()))
+        }
+        RequestTokenError::Request(e) => UpstreamError::Unreachable(describe_http(&e)),
+        RequestTokenError::Parse(e, _) => UpstreamError::Invalid(format!("the token response: {e}")),
+        RequestTokenError::Other(e) => UpstreamError::Invalid(format!("the token response: {e}")),
+    }
+}
+
+/// The largest user-info answer read.
+const MAX_USERINFO: usize = 64 * 1024;
+
+async fn fetch_userinfo(
+    app: &App,
+    upstream: &Upstream,
+    url: &str,
+    access_token: &str,
+) -> Result<Map<String, Value>, UpstreamError> {
+    let reply = http(app, upstream)?
+        .get(url)
+        .bearer_auth(access_token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| UpstreamError::Unreachable(describe_http(&e)))?;
+    if !reply.status().is_success() {
+        return Err(UpstreamError::Unreachable(format!(
+            "the user-info endpoint answered HTTP {}",
+            reply.status().as_u16()
+        )));
+    }
+    let body = reply
+        .bytes()
+        .await
+        .map_err(|e| UpstreamError::Unreachable(describe_http(&e)))?;
+    if body.len() > MAX_USERINFO {
+        return Err(UpstreamError::Invalid("the user info is too large".into()));
+    }
+    serde_json::from_slice(&body).map_err(|_| UpstreamError::Invalid("the user info is not a JSON object".into()))
+}
+
+/// Finds or makes the local user for `identity` by the upstream's link policy, in one write
+/// transaction, and records the link's use.
+async fn link_user(app: &App, upstream: &Upstream, identity: UpstreamIdentity) -> Result<User, UpstreamError> {
+    let name = upstream.name.clone();
+    let policy = upstream.link;
+    let now = app.clock.now();
+    let new_subject = Subject::from_string(random::subject().map_err(ServiceError::from)?);
+    let store = app.store.clone();
+    let outcome = blocking(move || {
+        let tx = store.write()?;
+        let link = tx.upstream_link(&name, &identity.subject)?;
+        let linked = match &link {
+            Some(l) => tx.user(&l.subject)?,
+            None => None,
+        };
+        let same_email = match (&linked, &identity.email) {
+            (None, Some(email)) if identity.email_verified => tx
+                .scan_records::<User>(crate::store::tables::USERS, None, usize::MAX)?
+                .into_iter()
+                .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let decision = match rules::decide(policy, &identity, linked.as_ref(), &same_email) {
+            Ok(d) => d,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let user = match decision {
+            LinkDecision::Linked(subject) | LinkDecision::LinkTo(subject) => match tx.user(&subject)? {
+                Some(u) => u,
+                None => return Err(ServiceError::Internal("a linked user vanished".into())),
+            },
+            LinkDecision::Create => {
+                let username = rules::username_candidates(&identity, &name)
+                    .into_iter()
+                    .find_map(|c| match tx.user_by_username_key(&c.to_lowercase()) {
+                        Ok(None) => Username::parse(&c).ok(),
+                        _ => None,
+                    })
+                    .ok_or_else(|| ServiceError::Conflict("no free username for this account".into()))?;
+                let user = User {
+                    subject: new_subject,
+                    username,
+                    name: identity.name.clone(),
+                    email: identity.email.clone(),
+                    email_verified: identity.email.is_some() && identity.email_verified,
+                    groups: Vec::new(),
+                    disabled: false,
+                    password_hash: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                tx.put_user(&user)?;
+                user
+            }
+        };
+        let record = UpstreamLink {
+            upstream: name,
+            upstream_subject: identity.subject,
+            subject: user.subject.clone(),
+            linked_at: link.as_ref().map_or(now, |l| l.linked_at),
+            last_used: Some(now),
+        };
+        tx.put_upstream_link(&record)?;
+        tx.commit()?;
+        Ok(Ok(user))
+    })
+    .await?;
+    Ok(outcome?)
+}
+
+/// A linked upstream identity, as the CLI and the admin API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub upstream: String,
+    pub upstream_subject: String,
+    pub linked_at: Timestamp,
+    pub last_used: Option<Timestamp>,
+}
+
+impl From<&UpstreamLink> for LinkView {
+    fn from(l: &UpstreamLink) -> Self {
+        LinkView {
+            upstream: l.upstream.clone(),
+            upstream_subject: l.upstream_subject.clone(),
+            linked_at: l.linked_at,
+            last_used: l.last_used,
+        }
+    }
+}
+
+fn check_link_names(upstream: &str, subject: &str) -> Result<(), ServiceError> {
+    let name_ok = (1..=32).contains(&upstream.len())
+        && upstream
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        return Err(ServiceError::invalid(
+            "upstream",
+            "an upstream name is 1 to 32 lower-case letters, digits or '-'",
+        ));
+    }
+    if subject.is_empty() || subject.len() > rules::MAX_SUBJECT_LEN || subject.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "subject",
+            format!("an upstream subject is 1 to {} printable bytes", rules::MAX_SUBJECT_LEN),
+        ));
+    }
+    Ok(())
+}
+
+/// The upstream identities linked to a user.
+pub async fn links_of(app: &App, user: String) -> Result<Vec<LinkView>, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.read()?;
+        let user = users::find_or_404(&tx, &user)?;
+        Ok(tx.links_of(&user.subject)?.iter().map(LinkView::from).collect())
+    })
+    .await
+}
+
+/// Links an upstream identity to a user in advance (for `existing-only` upstreams, or to move an
+/// identity): refused if the identity is linked already.
+pub async fn link(app: &App, user: String, upstream: String, subject: String) -> Result<LinkView, ServiceError> {
+    check_link_names(&upstream, &subject)?;
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        let tx = store.write()?;
+        let user = users::find_or_404(&tx, &user)?;
+        if let Some(existing) = tx.upstream_link(&upstream, &subject)? {
+            let owner = tx
+                .user(&existing.subject)?
+                .map_or_else(|| existing.subject.as_str().to_owned(), |u| u.username.to_string());
+            return Err(ServiceError::Conflict(format!(
+                "this {upstream} identity is linked to `{owner}` already; unlink it first"
+            )));
+        }
+        let record = UpstreamLink {
+            upstream,
+            upstream_subject: subject,
+            subject: user.subject,
+            linked_at: now,
+            last_used: None,
+        };
+        tx.put_upstream_link(&record)?;
+        tx.commit()?;
+        Ok(LinkView::from(&record))
+    })
+    .await
+}
+
+/// Removes one of a user's links; the identity can no longer sign in as that user.
+pub async fn unlink(app: &App, user: String, upstream: String, subject: String) -> Result<LinkView, ServiceError> {
+    let store = app.store.clone();
+    blocking(move || {
+        let tx = store.write()?;
+        let user = users::find_or_404(&tx, &user)?;
+        let link = tx
+            .upstream_link(&upstream, &subject)?
+            .filter(|l| l.subject == user.subject)
+            .ok_or_else(|| ServiceError::NotFound(format!("link {upstream} / {subject} of `{}`", user.username)))?;
+        tx.delete_upstream_link(&link)?;
+        tx.commit()?;
+        Ok(LinkView::from(&link))
+    })
+    .await
+}

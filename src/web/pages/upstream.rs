@@ -1,0 +1,137 @@
+//! "Sign in with <provider>": `GET /login/upstream/{name}` sends the browser to the upstream,
+//! `GET /login/upstream/{name}/callback` takes its answer. Every failure is an error page that
+//! sets no session.
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
+
+use super::message;
+use super::oauth::{safe_return, see_other, with_cookie};
+use crate::service::App;
+use crate::service::login;
+use crate::service::upstream::{self, Callback, UpstreamError};
+use crate::web::{client_ip, csrf, session_cookie};
+
+/// The cookie that binds a pending upstream sign-in to the browser that started it.
+fn cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-latchkey-upstream"
+    } else {
+        "latchkey-upstream"
+    }
+}
+
+fn set_browser_cookie(app: &App, value: &str) -> String {
+    let https = app.config.is_https();
+    csrf::set_cookie(
+        cookie_name(https),
+        value,
+        https,
+        "Lax",
+        Some(upstream::PENDING_LIFETIME.0),
+    )
+}
+
+fn clear_browser_cookie(app: &App) -> String {
+    let https = app.config.is_https();
+    csrf::set_cookie(cookie_name(https), "", https, "Lax", Some(0))
+}
+
+fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .take(32)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn failure_page(e: &UpstreamError) -> Response {
+    let (status, title) = match e {
+        UpstreamError::NotFound(_) => (StatusCode::NOT_FOUND, "No such sign-in provider"),
+        UpstreamError::State(_) | UpstreamError::Invalid(_) => (StatusCode::BAD_REQUEST, "Sign-in failed"),
+        UpstreamError::Provider(_) => (StatusCode::BAD_REQUEST, "Sign-in refused"),
+        UpstreamError::Refused(_) => (StatusCode::FORBIDDEN, "Sign-in not allowed"),
+        UpstreamError::Unreachable(_) => (StatusCode::BAD_GATEWAY, "Sign-in provider unavailable"),
+        UpstreamError::Service(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again"),
+    };
+    let text = match e {
+        UpstreamError::Service(_) => "The server cannot complete this now. Please try again.".to_owned(),
+        UpstreamError::Unreachable(_) => {
+            "The sign-in provider did not answer in time. Please try again later.".to_owned()
+        }
+        other => {
+            let mut t = other.to_string();
+            if let Some(first) = t.get(..1) {
+                let upper = first.to_uppercase();
+                t.replace_range(..1, &upper);
+            }
+            if !t.ends_with('.') {
+                t.push('.');
+            }
+            t
+        }
+    };
+    message(status, title, &text)
+}
+
+/// `GET /login/upstream/{name}?return_to=...`: starts a sign-in at the upstream.
+#[handler]
+pub async fn start(req: &Request, Path(name): Path<String>, Data(app): Data<&App>) -> Response {
+    let return_to = query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| safe_return(&v).to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    match upstream::begin(app, &name, &return_to).await {
+        Ok(started) => with_cookie(
+            see_other(&started.location),
+            Some(set_browser_cookie(app, &started.browser)),
+        ),
+        Err(e) => {
+            tracing::warn!(upstream = %name.escape_debug(), error = %e, "an upstream sign-in could not start");
+            failure_page(&e)
+        }
+    }
+}
+
+/// `GET /login/upstream/{name}/callback`: the upstream's answer.
+#[handler]
+pub async fn callback(req: &Request, Path(name): Path<String>, Data(app): Data<&App>) -> Response {
+    let mut cb = Callback::default();
+    for (k, v) in query_pairs(req) {
+        let slot = match k.as_str() {
+            "code" => &mut cb.code,
+            "state" => &mut cb.state,
+            "iss" => &mut cb.iss,
+            "error" => &mut cb.error,
+            "error_description" => &mut cb.error_description,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return failure_page(&UpstreamError::Invalid(format!("`{k}` is repeated")));
+        }
+        *slot = Some(v);
+    }
+    let https = app.config.is_https();
+    let browser = csrf::read_cookie(req, cookie_name(https));
+    let cleared = clear_browser_cookie(app);
+    match upstream::finish(app, &name, cb, browser, client_ip(req)).await {
+        Ok(signed_in) => {
+            // A new session id at every sign-in: any session the browser had is ended first.
+            if let Some(old) = csrf::read_cookie(req, session_cookie::name(https))
+                && let Err(e) = login::end_session(app, old).await
+            {
+                tracing::warn!(error = %e, "could not end the previous session");
+            }
+            let mut resp = with_cookie(
+                see_other(&signed_in.return_to),
+                Some(session_cookie::set(&signed_in.cookie, app)),
+            );
+            if let Ok(v) = cleared.parse() {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Err(e) => with_cookie(failure_page(&e), Some(cleared)),
+    }
+}

@@ -82,6 +82,8 @@ impl Upstreams {
                     // A redirect from a token or discovery endpoint is refused, not followed
                     // (the openidconnect crate's advice against SSRF).
                     .redirect(reqwest::redirect::Policy::none())
+                    // Some APIs (GitHub's) refuse requests without a User-Agent.
+                    .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
                     .connect_timeout(u.timeout)
                     .timeout(u.timeout)
                     .build()

@@ -641,7 +641,9 @@ impl Validator<'_> {
                     "must be an https URL (http only on a loopback address), without user information or fragment",
                 );
             }
-            v.get_ref().trim_end_matches('/').to_owned()
+            // Kept exactly as written: an issuer must match the discovered `issuer` character for
+            // character, trailing slash included.
+            v.get_ref().clone()
         };
         let kind = match ru.kind.get_ref().as_str() {
             "oidc" => {

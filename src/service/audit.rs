@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::group_commit::GroupCommit;
 use super::{App, ServiceError, blocking};
 use crate::crypto::{b64url, random};
 use crate::domain::Timestamp;
-use crate::store::{AuditRecord, Reads, Store};
+use crate::store::{AuditRecord, Reads};
 
 /// The most entries waiting to be written; past it new entries are dropped with a warning rather
 /// than letting a flood grow memory.
@@ -55,10 +56,12 @@ fn key(time: Timestamp) -> Result<String, ServiceError> {
     ))
 }
 
-/// Starts the writer task that batches entries into one transaction; returns the sink to use.
+/// Starts the task that hands entries to the group-commit `writer` in batches; returns the sink
+/// to use. The entries then share their commit (and fsync) with the code, session and token
+/// writes of the same moment instead of taking the write lock for one of their own.
 /// Keys are given here, in the order entries are written, so that they only ever grow (an entry
 /// whose clock reading is older than one already written is keyed at the later second).
-pub fn spawn_writer(store: Store) -> AuditSink {
+pub fn spawn_writer(writer: GroupCommit) -> AuditSink {
     let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
     tokio::spawn(async move {
         let mut latest = Timestamp(0);
@@ -78,16 +81,14 @@ pub fn spawn_writer(store: Store) -> AuditSink {
                     Err(err) => tracing::warn!(error = %err, "could not key an audit entry"),
                 }
             }
-            let store = store.clone();
-            let written = blocking(move || {
-                let w = store.write()?;
-                for (k, e) in &batch {
-                    w.put_audit(k, e)?;
-                }
-                w.commit()?;
-                Ok(())
-            })
-            .await;
+            let written = writer
+                .run(move |w| {
+                    for (k, e) in &batch {
+                        w.put_audit(k, e)?;
+                    }
+                    Ok(())
+                })
+                .await;
             if let Err(e) = written {
                 tracing::warn!(error = %e, "could not write audit entries");
             }

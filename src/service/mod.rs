@@ -94,7 +94,7 @@ impl App {
 
     /// Batches audit entries through a writer task from now on (for a long-running server).
     pub fn with_audit_writer(mut self) -> App {
-        self.audit = audit::spawn_writer(self.store.clone());
+        self.audit = audit::spawn_writer(self.writer.clone());
         self
     }
 

@@ -206,12 +206,22 @@ fn describe_http(e: &impl std::error::Error) -> String {
 }
 
 fn oidc_client(upstream: &Upstream, metadata: &Metadata, redirect: &str) -> Result<OidcClient, UpstreamError> {
-    Ok(CoreClient::from_provider_metadata(
+    // HTTP Basic unless the provider says it takes only client_secret_post.
+    let post_only = metadata.token_endpoint_auth_methods_supported().is_some_and(|methods| {
+        !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
+            && methods.contains(&CoreClientAuthMethod::ClientSecretPost)
+    });
+    let client = CoreClient::from_provider_metadata(
         metadata.clone(),
         ClientId::new(upstream.client_id.clone()),
         upstream.client_secret.clone().map(ClientSecret::new),
     )
-    .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|e| UpstreamError::Invalid(e.to_string()))?))
+    .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|e| UpstreamError::Invalid(e.to_string()))?);
+    Ok(if post_only {
+        client.set_auth_type(openidconnect::AuthType::RequestBody)
+    } else {
+        client
+    })
 }
 
 type OidcClient = CoreClient<

@@ -29,4 +29,5 @@ mod props;
 mod proxy;
 mod routing;
 mod tls;
+mod upstream;
 mod upstream_browser;

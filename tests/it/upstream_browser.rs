@@ -16,8 +16,8 @@ use openidconnect::core::{
     CoreTokenResponse,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
 };
 use serde_json::Value;
 use url::Url;
@@ -52,8 +52,14 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// The relying party's client: authorization endpoint from discovery, token endpoint as
 /// discovered.
-type RpClient =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type RpClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// The two servers, the relying party's secret at B, and an HTTP client for the relying party.
 struct Federation {
@@ -414,13 +420,21 @@ async fn sign_in_through_a(fed: &Federation) -> (Vec<Stop>, CoreIdTokenClaims) {
     browser.close().await;
 
     let b_base = fed.b.base_url();
-    assert_eq!(query_param(&landed, "error"), None, "an error came back: {landed}");
+    assert_eq!(
+        query_param(&landed, "error"),
+        None,
+        "an error came back: {landed}"
+    );
     assert_eq!(
         query_param(&landed, "state").as_deref(),
         Some(pending.state.secret().as_str()),
         "{landed}"
     );
-    assert_eq!(query_param(&landed, "iss").as_deref(), Some(b_base.as_str()), "{landed}");
+    assert_eq!(
+        query_param(&landed, "iss").as_deref(),
+        Some(b_base.as_str()),
+        "{landed}"
+    );
     let code = query_param(&landed, "code").unwrap_or_else(|| panic!("no code in the redirect {landed}"));
 
     let tokens: CoreTokenResponse = rp
@@ -461,17 +475,31 @@ fn links(fed: &Federation, username: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn signing_in_at_b_through_upstream_a_in_chromium_creates_a_linked_user_and_the_second_sign_in_reuses_it() {
+async fn signing_in_at_b_through_upstream_a_in_chromium_creates_a_linked_user_and_the_second_sign_in_reuses_it()
+ {
     let fed = Federation::start();
     let a_user = fed.a.cli_json(&["user", "show", A_USERNAME, "--json"]);
-    let a_subject = a_user["subject"].as_str().expect("A's user has a subject").to_owned();
-    assert_eq!(fed.b_usernames(), vec![USERNAME.to_owned()], "B starts with its own user only");
+    let a_subject = a_user["subject"]
+        .as_str()
+        .expect("A's user has a subject")
+        .to_owned();
+    assert_eq!(
+        fed.b_usernames(),
+        vec![USERNAME.to_owned()],
+        "B starts with its own user only"
+    );
 
     // First sign-in: every page, and B creates the user.
     let (path, first) = sign_in_through_a(&fed).await;
     assert_eq!(
         path,
-        [Stop::BLogin, Stop::ALogin, Stop::AConsent, Stop::BConsent, Stop::Callback],
+        [
+            Stop::BLogin,
+            Stop::ALogin,
+            Stop::AConsent,
+            Stop::BConsent,
+            Stop::Callback
+        ],
         "a first sign-in goes through B's login page, A's login and consent pages and B's consent page"
     );
     let methods = amr(&first);
@@ -487,7 +515,11 @@ async fn signing_in_at_b_through_upstream_a_in_chromium_creates_a_linked_user_an
 
     let mut expected_users = vec![A_USERNAME.to_owned(), USERNAME.to_owned()];
     expected_users.sort();
-    assert_eq!(fed.b_usernames(), expected_users, "link = \"create\" made exactly one user");
+    assert_eq!(
+        fed.b_usernames(),
+        expected_users,
+        "link = \"create\" made exactly one user"
+    );
     let b_user = fed.b.cli_json(&["user", "show", A_USERNAME, "--json"]);
     assert_eq!(
         b_user["subject"].as_str(),
@@ -516,10 +548,7 @@ async fn signing_in_at_b_through_upstream_a_in_chromium_creates_a_linked_user_an
         Some(a_subject.as_str()),
         "the link holds A's subject of the user: {linked:?}"
     );
-    assert!(
-        links(&fed, USERNAME).is_empty(),
-        "B's own user has no links"
-    );
+    assert!(links(&fed, USERNAME).is_empty(), "B's own user has no links");
 
     // Second sign-in, in a fresh browser: no session at either server, so both login pages again;
     // both consents are remembered (B's for the same user), so no consent page.
@@ -539,7 +568,11 @@ async fn signing_in_at_b_through_upstream_a_in_chromium_creates_a_linked_user_an
         "amr = {:?}",
         amr(&second)
     );
-    assert_eq!(fed.b_usernames(), expected_users, "the second sign-in made no user");
+    assert_eq!(
+        fed.b_usernames(),
+        expected_users,
+        "the second sign-in made no user"
+    );
     let linked = links(&fed, A_USERNAME);
     assert_eq!(linked.len(), 1, "still one link: {linked:?}");
     assert_eq!(linked[0]["upstream_subject"].as_str(), Some(a_subject.as_str()));

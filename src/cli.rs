@@ -690,7 +690,10 @@ fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
 }
 
 fn write_link(o: &mut impl Write, l: &LinkView) -> std::io::Result<()> {
-    let used = l.last_used.map(|t| t.0.to_string()).unwrap_or_else(|| "never".into());
+    let used = l
+        .last_used
+        .map(|t| t.0.to_string())
+        .unwrap_or_else(|| "never".into());
     writeln!(
         o,
         "{:<16} {:<40} linked_at={} last_used={used}",

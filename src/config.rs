@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use crate::crypto;
 use crate::domain::{
-    ClaimMapping, Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, IdTokenAlg, LinkPolicy,
-    RedirectUri, Scope, Timestamp, Upstream, UpstreamKind,
+    ClaimMapping, Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, IdTokenAlg,
+    LinkPolicy, RedirectUri, Scope, Timestamp, Upstream, UpstreamKind,
 };
 
 /// The example configuration shipped in the repository, used when no file is found.
@@ -631,7 +631,11 @@ impl Validator<'_> {
         }
         let url = |this: &mut Self, field: &str, raw: &Option<Spanned<String>>, at: &Spanned<String>| {
             let Some(v) = raw else {
-                this.problem(&key(field), Some(at), format!("a `{}` upstream needs `{field}`", ru.kind.get_ref()));
+                this.problem(
+                    &key(field),
+                    Some(at),
+                    format!("a `{}` upstream needs `{field}`", ru.kind.get_ref()),
+                );
                 return String::new();
             };
             if !upstream_url_ok(v.get_ref()) {
@@ -653,7 +657,11 @@ impl Validator<'_> {
                     ("userinfo_url", &ru.userinfo_url),
                 ] {
                     if let Some(v) = v {
-                        self.problem(&key(field), Some(v), "an `oidc` upstream takes its endpoints from discovery; remove it");
+                        self.problem(
+                            &key(field),
+                            Some(v),
+                            "an `oidc` upstream takes its endpoints from discovery; remove it",
+                        );
                     }
                 }
                 UpstreamKind::Oidc {
@@ -663,7 +671,11 @@ impl Validator<'_> {
             }
             "oauth2" => {
                 if let Some(v) = &ru.issuer {
-                    self.problem(&key("issuer"), Some(v), "a plain `oauth2` upstream has no issuer; name its URLs");
+                    self.problem(
+                        &key("issuer"),
+                        Some(v),
+                        "a plain `oauth2` upstream has no issuer; name its URLs",
+                    );
                 }
                 UpstreamKind::OAuth2 {
                     authorization_url: url(self, "authorization_url", &ru.authorization_url, &ru.kind),
@@ -682,7 +694,11 @@ impl Validator<'_> {
         };
         let client_id = ru.client_id.get_ref().clone();
         if client_id.is_empty() || client_id.len() > 255 || client_id.chars().any(char::is_control) {
-            self.problem(&key("client_id"), Some(&ru.client_id), "must be 1 to 255 printable characters");
+            self.problem(
+                &key("client_id"),
+                Some(&ru.client_id),
+                "must be 1 to 255 printable characters",
+            );
         }
         let client_secret = match (&ru.client_secret_file, &ru.client_secret_env) {
             (Some(_), Some(e)) => {
@@ -698,7 +714,11 @@ impl Validator<'_> {
                 match std::fs::read_to_string(&path) {
                     Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
                     Err(e) => {
-                        self.problem(&key("client_secret_file"), Some(f), format!("cannot read {}: {e}", path.display()));
+                        self.problem(
+                            &key("client_secret_file"),
+                            Some(f),
+                            format!("cannot read {}: {e}", path.display()),
+                        );
                         None
                     }
                 }
@@ -717,7 +737,11 @@ impl Validator<'_> {
             (None, None) => None,
         };
         if client_secret.as_deref() == Some("") {
-            self.problem(&key("client_secret_file"), ru.client_secret_file.as_ref().or(ru.client_secret_env.as_ref()), "the secret is empty");
+            self.problem(
+                &key("client_secret_file"),
+                ru.client_secret_file.as_ref().or(ru.client_secret_env.as_ref()),
+                "the secret is empty",
+            );
         }
         let oidc = matches!(kind, UpstreamKind::Oidc { .. });
         let mut scopes: Vec<String> = match &ru.scopes {
@@ -725,7 +749,11 @@ impl Validator<'_> {
                 for s in list {
                     let v = s.get_ref();
                     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
-                        self.problem(&key("scopes"), Some(s), format!("`{}` is not a scope token", v.escape_debug()));
+                        self.problem(
+                            &key("scopes"),
+                            Some(s),
+                            format!("`{}` is not a scope token", v.escape_debug()),
+                        );
                     }
                 }
                 list.iter().map(|s| s.get_ref().clone()).collect()
@@ -742,7 +770,10 @@ impl Validator<'_> {
                 self.problem(
                     &key("link"),
                     Some(l),
-                    format!("`{}` must be create, link-by-email or existing-only", l.get_ref().escape_debug()),
+                    format!(
+                        "`{}` must be create, link-by-email or existing-only",
+                        l.get_ref().escape_debug()
+                    ),
                 );
                 LinkPolicy::ExistingOnly
             }),
@@ -770,7 +801,11 @@ impl Validator<'_> {
             .map(|d| d.get_ref().trim().to_owned())
             .unwrap_or_else(|| name.clone());
         if display_name.is_empty() || display_name.chars().count() > 64 {
-            self.problem(&key("display_name"), ru.display_name.as_ref(), "must be 1 to 64 characters");
+            self.problem(
+                &key("display_name"),
+                ru.display_name.as_ref(),
+                "must be 1 to 64 characters",
+            );
         }
         (self.problems.len() == before).then_some(Upstream {
             name,

@@ -87,7 +87,10 @@ impl std::fmt::Debug for Upstream {
             .field("name", &self.name)
             .field("kind", &self.kind)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("link", &self.link)
             .finish_non_exhaustive()
     }

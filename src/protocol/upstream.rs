@@ -32,7 +32,10 @@ pub enum UpstreamRefusal {
 
 /// Reads the identity out of `claims` with `mapping`. The subject must be a non-empty string or
 /// an integer (as GitHub's `id`); the other fields are optional.
-pub fn map_identity(claims: &Map<String, Value>, mapping: &ClaimMapping) -> Result<UpstreamIdentity, UpstreamRefusal> {
+pub fn map_identity(
+    claims: &Map<String, Value>,
+    mapping: &ClaimMapping,
+) -> Result<UpstreamIdentity, UpstreamRefusal> {
     let subject = match claims.get(&mapping.subject) {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
@@ -124,7 +127,9 @@ pub fn decide(
             };
             let matches: Vec<&User> = same_email
                 .iter()
-                .filter(|u| u.email_verified && u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+                .filter(|u| {
+                    u.email_verified && u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))
+                })
                 .collect();
             match matches.as_slice() {
                 [] => Err(UpstreamRefusal::NoEmailMatch),
@@ -230,8 +235,17 @@ mod tests {
     #[test]
     fn a_missing_or_odd_subject_is_refused() {
         let m = ClaimMapping::default();
-        for bad in [json!({}), json!({"sub": ""}), json!({"sub": true}), json!({"sub": 1.5}), json!({"sub": "a\nb"})] {
-            assert!(matches!(map_identity(&claims(bad), &m), Err(UpstreamRefusal::Claims(_))));
+        for bad in [
+            json!({}),
+            json!({"sub": ""}),
+            json!({"sub": true}),
+            json!({"sub": 1.5}),
+            json!({"sub": "a\nb"}),
+        ] {
+            assert!(matches!(
+                map_identity(&claims(bad), &m),
+                Err(UpstreamRefusal::Claims(_))
+            ));
         }
         let long = "x".repeat(MAX_SUBJECT_LEN + 1);
         assert!(map_identity(&claims(json!({ "sub": long })), &m).is_err());
@@ -239,7 +253,11 @@ mod tests {
 
     #[test]
     fn email_verified_defaults_to_false() {
-        let got = map_identity(&claims(json!({"sub": "a", "email": "a@example.com"})), &ClaimMapping::default()).unwrap();
+        let got = map_identity(
+            &claims(json!({"sub": "a", "email": "a@example.com"})),
+            &ClaimMapping::default(),
+        )
+        .unwrap();
         assert!(!got.email_verified);
     }
 
@@ -250,7 +268,11 @@ mod tests {
             merge_userinfo(&id, claims(json!({"sub": "b"}))),
             Err(UpstreamRefusal::UserinfoMismatch)
         );
-        let merged = merge_userinfo(&id, claims(json!({"sub": "a", "email": "other@example.com", "name": "A"}))).unwrap();
+        let merged = merge_userinfo(
+            &id,
+            claims(json!({"sub": "a", "email": "other@example.com", "name": "A"})),
+        )
+        .unwrap();
         assert_eq!(merged["email"], "signed@example.com");
         assert_eq!(merged["name"], "A");
     }
@@ -259,14 +281,21 @@ mod tests {
     fn an_existing_link_wins_unless_its_user_is_disabled() {
         let mut alice = user("alice", "a@example.com", true);
         let id = identity("a@example.com", true);
-        for policy in [LinkPolicy::Create, LinkPolicy::LinkByEmail, LinkPolicy::ExistingOnly] {
+        for policy in [
+            LinkPolicy::Create,
+            LinkPolicy::LinkByEmail,
+            LinkPolicy::ExistingOnly,
+        ] {
             assert_eq!(
                 decide(policy, &id, Some(&alice), &[]),
                 Ok(LinkDecision::Linked(alice.subject.clone()))
             );
         }
         alice.disabled = true;
-        assert_eq!(decide(LinkPolicy::Create, &id, Some(&alice), &[]), Err(UpstreamRefusal::Disabled));
+        assert_eq!(
+            decide(LinkPolicy::Create, &id, Some(&alice), &[]),
+            Err(UpstreamRefusal::Disabled)
+        );
     }
 
     #[test]
@@ -275,11 +304,21 @@ mod tests {
         let unverified_local = user("bob", "b@example.com", false);
         let p = LinkPolicy::LinkByEmail;
         assert_eq!(
-            decide(p, &identity("a@example.com", true), None, std::slice::from_ref(&alice)),
+            decide(
+                p,
+                &identity("a@example.com", true),
+                None,
+                std::slice::from_ref(&alice)
+            ),
             Ok(LinkDecision::LinkTo(alice.subject.clone()))
         );
         assert_eq!(
-            decide(p, &identity("a@example.com", false), None, std::slice::from_ref(&alice)),
+            decide(
+                p,
+                &identity("a@example.com", false),
+                None,
+                std::slice::from_ref(&alice)
+            ),
             Err(UpstreamRefusal::UnverifiedEmail)
         );
         assert_eq!(
@@ -296,8 +335,14 @@ mod tests {
     #[test]
     fn existing_only_refuses_and_create_creates() {
         let id = identity("a@example.com", true);
-        assert_eq!(decide(LinkPolicy::ExistingOnly, &id, None, &[]), Err(UpstreamRefusal::NotLinked));
-        assert_eq!(decide(LinkPolicy::Create, &id, None, &[]), Ok(LinkDecision::Create));
+        assert_eq!(
+            decide(LinkPolicy::ExistingOnly, &id, None, &[]),
+            Err(UpstreamRefusal::NotLinked)
+        );
+        assert_eq!(
+            decide(LinkPolicy::Create, &id, None, &[]),
+            Ok(LinkDecision::Create)
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ use openidconnect::core::{
     CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError,
-    Scope, TokenResponse, TokenUrl,
+    AdditionalProviderMetadata, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -160,15 +160,19 @@ fn upstream<'a>(app: &'a App, name: &str) -> Result<&'a Upstream, UpstreamError>
 }
 
 fn http<'a>(app: &'a App, upstream: &Upstream) -> Result<&'a reqwest::Client, UpstreamError> {
-    app.upstreams
-        .http
-        .get(&upstream.name)
-        .ok_or_else(|| UpstreamError::Service(ServiceError::Internal("no HTTP client for an upstream".into())))
+    app.upstreams.http.get(&upstream.name).ok_or_else(|| {
+        UpstreamError::Service(ServiceError::Internal("no HTTP client for an upstream".into()))
+    })
 }
 
 /// The upstream's discovered metadata, from the cache unless it is older than [`METADATA_TTL`] or
 /// `fresh` is asked for.
-async fn metadata(app: &App, upstream: &Upstream, issuer: &str, fresh: bool) -> Result<Arc<Metadata>, UpstreamError> {
+async fn metadata(
+    app: &App,
+    upstream: &Upstream,
+    issuer: &str,
+    fresh: bool,
+) -> Result<Arc<Metadata>, UpstreamError> {
     let now = app.clock.now();
     if !fresh
         && let Ok(cache) = app.upstreams.metadata.lock()
@@ -205,18 +209,26 @@ fn describe_http(e: &impl std::error::Error) -> String {
     text
 }
 
-fn oidc_client(upstream: &Upstream, metadata: &Metadata, redirect: &str) -> Result<OidcClient, UpstreamError> {
+fn oidc_client(
+    upstream: &Upstream,
+    metadata: &Metadata,
+    redirect: &str,
+) -> Result<OidcClient, UpstreamError> {
     // HTTP Basic unless the provider says it takes only client_secret_post.
-    let post_only = metadata.token_endpoint_auth_methods_supported().is_some_and(|methods| {
-        !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
-            && methods.contains(&CoreClientAuthMethod::ClientSecretPost)
-    });
+    let post_only = metadata
+        .token_endpoint_auth_methods_supported()
+        .is_some_and(|methods| {
+            !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
+                && methods.contains(&CoreClientAuthMethod::ClientSecretPost)
+        });
     let client = CoreClient::from_provider_metadata(
         metadata.clone(),
         ClientId::new(upstream.client_id.clone()),
         upstream.client_secret.clone().map(ClientSecret::new),
     )
-    .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|e| UpstreamError::Invalid(e.to_string()))?);
+    .set_redirect_uri(
+        RedirectUrl::new(redirect.to_owned()).map_err(|e| UpstreamError::Invalid(e.to_string()))?,
+    );
     Ok(if post_only {
         client.set_auth_type(openidconnect::AuthType::RequestBody)
     } else {
@@ -241,7 +253,12 @@ type PlainClient = oauth2::basic::BasicClient<
     oauth2::EndpointSet,
 >;
 
-fn plain_client(upstream: &Upstream, auth: &str, token: &str, redirect: &str) -> Result<PlainClient, UpstreamError> {
+fn plain_client(
+    upstream: &Upstream,
+    auth: &str,
+    token: &str,
+    redirect: &str,
+) -> Result<PlainClient, UpstreamError> {
     let invalid = |e: url::ParseError| UpstreamError::Invalid(e.to_string());
     let mut client = oauth2::basic::BasicClient::new(ClientId::new(upstream.client_id.clone()))
         .set_auth_uri(AuthUrl::new(auth.to_owned()).map_err(invalid)?)
@@ -342,12 +359,15 @@ async fn take_pending(
         ));
     };
     if pending.upstream != name {
-        return Err(UpstreamError::State("this answer is for another provider; start again"));
+        return Err(UpstreamError::State(
+            "this answer is for another provider; start again",
+        ));
     }
     if pending.expires_at <= app.clock.now() {
         return Err(UpstreamError::State("this sign-in took too long; start again"));
     }
-    let same_browser = browser.is_some_and(|b| crypto::constant_time_eq(digest(b).as_bytes(), pending.browser.as_bytes()));
+    let same_browser =
+        browser.is_some_and(|b| crypto::constant_time_eq(digest(b).as_bytes(), pending.browser.as_bytes()));
     if !same_browser {
         return Err(UpstreamError::State(
             "this sign-in was started in another browser; start again here",
@@ -389,7 +409,15 @@ pub async fn finish(
         }
         Err(e) => {
             tracing::warn!(upstream = %upstream.name, error = %e, "an upstream sign-in failed");
-            super::audit::note(app, "anonymous", "login.upstream", Some(&upstream.name), Some(ip), false).await;
+            super::audit::note(
+                app,
+                "anonymous",
+                "login.upstream",
+                Some(&upstream.name),
+                Some(ip),
+                false,
+            )
+            .await;
             Err(e)
         }
     }
@@ -407,20 +435,36 @@ async fn finish_checked(
         let text = match callback.error_description {
             Some(d) => format!(
                 "{error} ({})",
-                d.chars().filter(|c| !c.is_control()).take(200).collect::<String>()
+                d.chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect::<String>()
             ),
             None => error,
         };
         return Err(UpstreamError::Provider(text));
     }
     let Some(code) = callback.code.filter(|c| !c.is_empty()) else {
-        return Err(UpstreamError::Invalid("the answer has neither a code nor an error".into()));
+        return Err(UpstreamError::Invalid(
+            "the answer has neither a code nor an error".into(),
+        ));
     };
     let redirect = redirect_uri(app, upstream);
     let verifier = PkceCodeVerifier::new(pending.pkce_verifier.clone());
     let claims = match &upstream.kind {
         UpstreamKind::Oidc { issuer, userinfo } => {
-            oidc_claims(app, upstream, issuer, *userinfo, &redirect, &pending, code, verifier, callback.iss).await?
+            oidc_claims(
+                app,
+                upstream,
+                issuer,
+                *userinfo,
+                &redirect,
+                &pending,
+                code,
+                verifier,
+                callback.iss,
+            )
+            .await?
         }
         UpstreamKind::OAuth2 {
             authorization_url,
@@ -442,7 +486,10 @@ async fn finish_checked(
     Ok((user, pending.return_to))
 }
 
-#[allow(clippy::too_many_arguments, reason = "one call site; the pieces of one callback")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; the pieces of one callback"
+)]
 async fn oidc_claims(
     app: &App,
     upstream: &Upstream,
@@ -462,7 +509,10 @@ async fn oidc_claims(
                 "the answer's `iss` names another issuer (a mix-up attack?)".into(),
             ));
         }
-        None if m.additional_metadata().authorization_response_iss_parameter_supported => {
+        None if m
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported =>
+        {
             return Err(UpstreamError::Invalid(
                 "the provider promises `iss` on its answers, and this one has none".into(),
             ));
@@ -478,15 +528,22 @@ async fn oidc_claims(
         .await
         .map_err(token_error)?;
     let Some(id_token) = tokens.id_token() else {
-        return Err(UpstreamError::Invalid("the token response has no ID token".into()));
+        return Err(UpstreamError::Invalid(
+            "the token response has no ID token".into(),
+        ));
     };
     let nonce = Nonce::new(pending.nonce.clone().unwrap_or_default());
-    if let Err(first) = verify_id_token(app, &client, id_token, &nonce) {
-        // The provider may have rotated its keys since the metadata was cached: fetch them once
-        // more before giving up.
-        let fresh = metadata(app, upstream, issuer, true).await?;
-        let client = oidc_client(upstream, &fresh, redirect)?;
-        verify_id_token(app, &client, id_token, &nonce).map_err(|_| first)?;
+    match verify_id_token(app, &client, id_token, &nonce) {
+        Ok(()) => {}
+        Err(Rejected::Signature(first)) => {
+            // The provider may have rotated its keys since the metadata was cached: fetch them
+            // once more before giving up (only for a signature failure, so that other bad
+            // answers cost no extra requests).
+            let fresh = metadata(app, upstream, issuer, true).await?;
+            let client = oidc_client(upstream, &fresh, redirect)?;
+            verify_id_token(app, &client, id_token, &nonce).map_err(|_| first)?;
+        }
+        Err(Rejected::Claims(e)) => return Err(e),
     }
     let mut claims = jwt_payload(&id_token.to_string())?;
     if with_userinfo {
@@ -496,7 +553,7 @@ async fn oidc_claims(
             ));
         };
         let info = fetch_userinfo(app, upstream, endpoint.as_str(), tokens.access_token().secret()).await?;
-        claims = rules::merge_userinfo(&claims, info)?;
+        claims = rules::merge_userinfo(&claims, info).map_err(|e| UpstreamError::Invalid(e.to_string()))?;
     }
     Ok(claims)
 }
@@ -509,9 +566,12 @@ fn verify_id_token(
     client: &OidcClient,
     id_token: &openidconnect::core::CoreIdToken,
     nonce: &Nonce,
-) -> Result<(), UpstreamError> {
+) -> Result<(), Rejected> {
     let clock = app.clock.clone();
-    let now = move || chrono::DateTime::from_timestamp(i64::try_from(clock.now().0).unwrap_or(i64::MAX), 0).unwrap_or_default();
+    let now = move || {
+        chrono::DateTime::from_timestamp(i64::try_from(clock.now().0).unwrap_or(i64::MAX), 0)
+            .unwrap_or_default()
+    };
     let iat_now = now.clone();
     let verifier = client
         .id_token_verifier()
@@ -537,10 +597,30 @@ fn verify_id_token(
                 Ok(())
             }
         });
-    id_token
-        .claims(&verifier, nonce)
-        .map(|_| ())
-        .map_err(|e| UpstreamError::Invalid(format!("the ID token is not valid: {e}")))
+    let claims = id_token.claims(&verifier, nonce).map_err(|e| {
+        let invalid = UpstreamError::Invalid(format!("the ID token is not valid: {e}"));
+        match e {
+            openidconnect::ClaimsVerificationError::SignatureVerification(_) => Rejected::Signature(invalid),
+            _ => Rejected::Claims(invalid),
+        }
+    })?;
+    // OpenID Connect Core section 3.1.3.7 step 5, which the openidconnect crate leaves out: an
+    // `azp` must name this client.
+    if claims
+        .authorized_party()
+        .is_some_and(|azp| azp != client.client_id())
+    {
+        return Err(Rejected::Claims(UpstreamError::Invalid(
+            "the ID token is not valid: its authorized party (`azp`) is another client".into(),
+        )));
+    }
+    Ok(())
+}
+
+/// Why an ID token failed: its signature (perhaps a key the cached JWKS lacks), or anything else.
+enum Rejected {
+    Signature(UpstreamError),
+    Claims(UpstreamError),
 }
 
 /// The claims of a JWS compact token whose signature was already checked.
@@ -550,7 +630,8 @@ fn jwt_payload(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
         .nth(1)
         .and_then(crypto::b64url_decode)
         .ok_or_else(|| UpstreamError::Invalid("the ID token has no readable payload".into()))?;
-    serde_json::from_slice(&payload).map_err(|e| UpstreamError::Invalid(format!("the ID token's claims: {e}")))
+    serde_json::from_slice(&payload)
+        .map_err(|e| UpstreamError::Invalid(format!("the ID token's claims: {e}")))
 }
 
 fn token_error<RE, T>(e: RequestTokenError<RE, T>) -> UpstreamError
@@ -559,11 +640,15 @@ where
     T: oauth2::ErrorResponse + 'static,
 {
     match e {
-        RequestTokenError::ServerResponse(r) => {
-            UpstreamError::Provider(format!("the code exchange failed ({})", r.to_string().chars().take(200).collect::<String>()))
-        }
+        RequestTokenError::ServerResponse(r) => UpstreamError::Provider(format!(
+            "the code exchange failed ({})",
+            r.to_string().chars().take(200).collect::<String>()
+        )),
         RequestTokenError::Request(e) => UpstreamError::Unreachable(describe_http(&e)),
-        RequestTokenError::Parse(e, _) => UpstreamError::Invalid(format!("the token response: {e}")),
+        RequestTokenError::Parse(e, _) => {
+            tracing::warn!(error = %e, "an upstream token response could not be read");
+            UpstreamError::Invalid("the token response is malformed".into())
+        }
         RequestTokenError::Other(e) => UpstreamError::Invalid(format!("the token response: {e}")),
     }
 }
@@ -597,12 +682,17 @@ async fn fetch_userinfo(
     if body.len() > MAX_USERINFO {
         return Err(UpstreamError::Invalid("the user info is too large".into()));
     }
-    serde_json::from_slice(&body).map_err(|_| UpstreamError::Invalid("the user info is not a JSON object".into()))
+    serde_json::from_slice(&body)
+        .map_err(|_| UpstreamError::Invalid("the user info is not a JSON object".into()))
 }
 
 /// Finds or makes the local user for `identity` by the upstream's link policy, in one write
 /// transaction, and records the link's use.
-async fn link_user(app: &App, upstream: &Upstream, identity: UpstreamIdentity) -> Result<User, UpstreamError> {
+async fn link_user(
+    app: &App,
+    upstream: &Upstream,
+    identity: UpstreamIdentity,
+) -> Result<User, UpstreamError> {
     let name = upstream.name.clone();
     let policy = upstream.link;
     let now = app.clock.now();
@@ -705,7 +795,10 @@ fn check_link_names(upstream: &str, subject: &str) -> Result<(), ServiceError> {
     if subject.is_empty() || subject.len() > rules::MAX_SUBJECT_LEN || subject.chars().any(char::is_control) {
         return Err(ServiceError::invalid(
             "subject",
-            format!("an upstream subject is 1 to {} printable bytes", rules::MAX_SUBJECT_LEN),
+            format!(
+                "an upstream subject is 1 to {} printable bytes",
+                rules::MAX_SUBJECT_LEN
+            ),
         ));
     }
     Ok(())
@@ -724,7 +817,12 @@ pub async fn links_of(app: &App, user: String) -> Result<Vec<LinkView>, ServiceE
 
 /// Links an upstream identity to a user in advance (for `existing-only` upstreams, or to move an
 /// identity): refused if the identity is linked already.
-pub async fn link(app: &App, user: String, upstream: String, subject: String) -> Result<LinkView, ServiceError> {
+pub async fn link(
+    app: &App,
+    user: String,
+    upstream: String,
+    subject: String,
+) -> Result<LinkView, ServiceError> {
     check_link_names(&upstream, &subject)?;
     let store = app.store.clone();
     let now = app.clock.now();
@@ -732,9 +830,10 @@ pub async fn link(app: &App, user: String, upstream: String, subject: String) ->
         let tx = store.write()?;
         let user = users::find_or_404(&tx, &user)?;
         if let Some(existing) = tx.upstream_link(&upstream, &subject)? {
-            let owner = tx
-                .user(&existing.subject)?
-                .map_or_else(|| existing.subject.as_str().to_owned(), |u| u.username.to_string());
+            let owner = tx.user(&existing.subject)?.map_or_else(
+                || existing.subject.as_str().to_owned(),
+                |u| u.username.to_string(),
+            );
             return Err(ServiceError::Conflict(format!(
                 "this {upstream} identity is linked to `{owner}` already; unlink it first"
             )));
@@ -754,7 +853,12 @@ pub async fn link(app: &App, user: String, upstream: String, subject: String) ->
 }
 
 /// Removes one of a user's links; the identity can no longer sign in as that user.
-pub async fn unlink(app: &App, user: String, upstream: String, subject: String) -> Result<LinkView, ServiceError> {
+pub async fn unlink(
+    app: &App,
+    user: String,
+    upstream: String,
+    subject: String,
+) -> Result<LinkView, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
         let tx = store.write()?;
@@ -762,7 +866,9 @@ pub async fn unlink(app: &App, user: String, upstream: String, subject: String) 
         let link = tx
             .upstream_link(&upstream, &subject)?
             .filter(|l| l.subject == user.subject)
-            .ok_or_else(|| ServiceError::NotFound(format!("link {upstream} / {subject} of `{}`", user.username)))?;
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("link {upstream} / {subject} of `{}`", user.username))
+            })?;
         tx.delete_upstream_link(&link)?;
         tx.commit()?;
         Ok(LinkView::from(&link))

@@ -14,9 +14,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session, SigningKeyRecord,
-    Subject, UpstreamLink,
-    Timestamp, User,
+    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session,
+    SigningKeyRecord, Subject, Timestamp, UpstreamLink, User,
 };
 use tables::Table;
 
@@ -379,7 +378,11 @@ pub trait Reads {
     }
 
     /// The link of an upstream identity, if it has one.
-    fn upstream_link(&self, upstream: &str, upstream_subject: &str) -> Result<Option<UpstreamLink>, StoreError> {
+    fn upstream_link(
+        &self,
+        upstream: &str,
+        upstream_subject: &str,
+    ) -> Result<Option<UpstreamLink>, StoreError> {
         self.get_record(tables::UPSTREAM_LINKS, &link_key(upstream, upstream_subject))
     }
 

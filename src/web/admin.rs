@@ -10,9 +10,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OAuthScopes, Object, OpenApi, SecurityScheme, Tags};
 
 use crate::domain::{GrantType, IdTokenAlg, NewUser};
-use crate::service::upstream::LinkView;
 use crate::service::admin::{self, Actor, AdminDenied, AdminRequest, AdminResponse, ProfileChange};
 use crate::service::clients::{ClientUpdate, NewClient};
+use crate::service::upstream::LinkView;
 use crate::service::users::ListUsers;
 use crate::service::{App, ServiceError, views};
 

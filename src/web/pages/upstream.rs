@@ -57,7 +57,8 @@ fn failure_page(e: &UpstreamError) -> Response {
     let text = match e {
         UpstreamError::Service(_) => "The server cannot complete this now. Please try again.".to_owned(),
         UpstreamError::Unreachable(_) => {
-            "The sign-in provider did not answer in time. Please try again later.".to_owned()
+            "The sign-in provider could not be reached, or did not answer in time. Please try again later."
+                .to_owned()
         }
         other => {
             let mut t = other.to_string();

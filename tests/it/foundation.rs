@@ -248,6 +248,46 @@ fn users_can_be_managed_from_the_command_line_without_a_server() {
 }
 
 #[test]
+fn upstream_identities_are_linked_listed_and_unlinked_from_the_command_line() {
+    let server = Server::new();
+    assert_success(&server.cli(&["user", "add", "bob", "--no-password", "--json"]));
+    let linked = server.cli_json(&[
+        "user",
+        "link",
+        "bob",
+        "--upstream",
+        "corp",
+        "--subject",
+        "-42",
+        "--json",
+    ]);
+    assert_eq!(linked["upstream"], "corp");
+    assert_eq!(linked["upstream_subject"], "-42");
+    let list = server.cli_json(&["user", "links", "bob", "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["upstream_subject"], "-42");
+    let again =
+        assert_failure(&server.cli(&["user", "link", "bob", "--upstream", "corp", "--subject", "-42"]));
+    assert!(again.contains("linked to `bob` already"), "{again}");
+    let bad = assert_failure(&server.cli(&["user", "link", "bob", "--upstream", "Corp!", "--subject", "1"]));
+    assert!(bad.contains("upstream"), "{bad}");
+    server.cli_json(&[
+        "user",
+        "unlink",
+        "bob",
+        "--upstream",
+        "corp",
+        "--subject",
+        "-42",
+        "--json",
+    ]);
+    assert_eq!(
+        server.cli_json(&["user", "links", "bob", "--json"]),
+        serde_json::json!([])
+    );
+}
+
+#[test]
 fn clients_can_be_managed_from_the_command_line_without_a_server() {
     let server = Server::new();
     manage_clients(&server);

@@ -4,8 +4,10 @@ local M = {}
 function M.done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
-  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d errors=%d\n",
-    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), errors))
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d errors=%d kinds=connect:%d,read:%d,write:%d,status:%d,timeout:%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), errors,
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.status,
+    summary.errors.timeout))
 end
 
 -- Reads a file's lines into a table.

@@ -1,5 +1,7 @@
 -- Refresh-token rotation: every thread owns a slice of the refresh tokens in BENCH_TOKENS and
--- replaces each with the one the server rotates it into.
+-- replaces each with the one the server rotates it into. bench/run makes a few more tokens than
+-- connections: wrk calls request() once more on the first thread's state before the run, to check
+-- the script, and that call takes a token no connection ever sends.
 package.path = package.path .. ";" .. (os.getenv("BENCH_DIR") or ".") .. "/?.lua"
 local common = require("common")
 setup = common.setup

@@ -1,6 +1,9 @@
 //! Signing keys (Ed25519, and RSA for relying parties that need RS256), their RFC 7638
 //! thumbprints and the JWK Set.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
 use ed25519_dalek::{Signer, SigningKey};
@@ -86,8 +89,42 @@ fn rsa_thumbprint(n: &str, e: &str) -> String {
     b64url(&sha256(canonical.as_bytes()))
 }
 
-fn rsa_pair(record: &SigningKeyRecord) -> Option<aws_lc_rs::rsa::KeyPair> {
-    aws_lc_rs::rsa::KeyPair::from_pkcs8(&record.private).ok()
+/// Parsed keys by kid, so that signing and verifying do not expand an Ed25519 seed (a scalar
+/// multiplication, as dear as the signature itself) or parse an RSA key (milliseconds) on every
+/// token. An entry is used only if the record's private bytes are the ones it was made from.
+/// There are only a few keys; the cache is emptied if it ever holds more than [`CACHED_KEYS`].
+struct Parsed {
+    ed25519: HashMap<String, SigningKey>,
+    rsa: HashMap<String, ([u8; 32], Arc<aws_lc_rs::rsa::KeyPair>)>,
+}
+
+const CACHED_KEYS: usize = 64;
+
+static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(|| {
+    Mutex::new(Parsed {
+        ed25519: HashMap::new(),
+        rsa: HashMap::new(),
+    })
+});
+
+fn rsa_pair(record: &SigningKeyRecord) -> Option<Arc<aws_lc_rs::rsa::KeyPair>> {
+    let fingerprint = sha256(&record.private);
+    if let Ok(parsed) = PARSED.lock()
+        && let Some((f, pair)) = parsed.rsa.get(&record.kid)
+        && *f == fingerprint
+    {
+        return Some(Arc::clone(pair));
+    }
+    let pair = Arc::new(aws_lc_rs::rsa::KeyPair::from_pkcs8(&record.private).ok()?);
+    if let Ok(mut parsed) = PARSED.lock() {
+        if parsed.rsa.len() >= CACHED_KEYS {
+            parsed.rsa.clear();
+        }
+        parsed
+            .rsa
+            .insert(record.kid.clone(), (fingerprint, Arc::clone(&pair)));
+    }
+    Some(pair)
 }
 
 /// A key record's Ed25519 signing key; `None` for other keys or damaged bytes.
@@ -96,13 +133,26 @@ pub fn signing_key(record: &SigningKeyRecord) -> Option<SigningKey> {
         return None;
     }
     let seed: [u8; 32] = record.private.as_slice().try_into().ok()?;
-    Some(SigningKey::from_bytes(&seed))
+    if let Ok(parsed) = PARSED.lock()
+        && let Some(key) = parsed.ed25519.get(&record.kid)
+        && key.to_bytes() == seed
+    {
+        return Some(key.clone());
+    }
+    let key = SigningKey::from_bytes(&seed);
+    if let Ok(mut parsed) = PARSED.lock() {
+        if parsed.ed25519.len() >= CACHED_KEYS {
+            parsed.ed25519.clear();
+        }
+        parsed.ed25519.insert(record.kid.clone(), key.clone());
+    }
+    Some(key)
 }
 
 /// The public JWK of a key record.
 pub fn public_jwk(record: &SigningKeyRecord) -> Option<Jwk> {
     let (kty, crv, x, n, e) = if record.alg == ALG_RS256 {
-        let (n, e) = rsa_public(&rsa_pair(record)?);
+        let (n, e) = rsa_public(rsa_pair(record)?.as_ref());
         ("RSA", None, None, Some(n), Some(e))
     } else {
         let key = signing_key(record)?;

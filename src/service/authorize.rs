@@ -13,8 +13,7 @@ pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, S
     let Ok(id) = ClientId::parse(client_id) else {
         return Ok(None);
     };
-    let store = app.store.clone();
-    blocking(move || Ok(store.read()?.client(&id)?)).await
+    super::point_read(&app.store, |tx| Ok(tx.client(&id)?))
 }
 
 /// Whether `user` may be granted `scopes`: the `admin` scope only goes to members of the
@@ -33,15 +32,11 @@ pub async fn has_consent(
     if client.first_party {
         return Ok(true);
     }
-    let store = app.store.clone();
-    let (subject, id, scopes) = (subject.clone(), client.client_id.clone(), scopes.clone());
-    blocking(move || {
-        Ok(store
-            .read()?
-            .consent(&subject, &id)?
+    super::point_read(&app.store, |tx| {
+        Ok(tx
+            .consent(subject, &client.client_id)?
             .is_some_and(|c| scopes.is_subset(&c.scopes)))
     })
-    .await
 }
 
 /// Remembers that the user allowed `scopes` to the client, added to what was allowed before.

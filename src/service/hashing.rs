@@ -1,4 +1,5 @@
-//! The password-hashing pool: a fixed set of threads, one per core, that run argon2.
+//! The password-hashing pool: a fixed set of threads (one fewer than the cores, at least one) that
+//! run argon2.
 //!
 //! argon2id here uses 19 MiB per hash. On tokio's blocking pool every one of up to hundreds of
 //! threads would keep that buffer in its own allocator arena after use (a login flood measured

@@ -91,9 +91,7 @@ pub async fn start_session(
 pub async fn current(app: &App, cookie: &str) -> Result<Option<(Session, User)>, ServiceError> {
     let key = digest(cookie);
     let now = app.clock.now();
-    let store = app.store.clone();
-    blocking(move || {
-        let tx = store.read()?;
+    super::point_read(&app.store, |tx| {
         let Some(session) = tx.session(&key)?.filter(|s| s.expires_at > now) else {
             return Ok(None);
         };
@@ -102,7 +100,6 @@ pub async fn current(app: &App, cookie: &str) -> Result<Option<(Session, User)>,
             .filter(|u| !u.disabled)
             .map(|u| (session, u)))
     })
-    .await
 }
 
 /// Ends the session behind a cookie value; returns it if there was one.

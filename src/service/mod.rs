@@ -66,7 +66,9 @@ impl App {
     pub fn new(store: Store, config: Config, clock: Clock) -> App {
         let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let writer = group_commit::GroupCommit::start(store.clone());
-        let hashing = hashing::HashPool::start(permits);
+        // One core is left to everything else, so that a flood of logins never starves the other
+        // requests (and each hashing thread keeps a 19 MiB argon2 buffer).
+        let hashing = hashing::HashPool::start(permits.saturating_sub(1).max(1));
         // The dummy hash is made now, so that the first unknown user costs one verification too.
         hashing.spawn(|| {
             dummy_hash();
@@ -98,7 +100,7 @@ impl App {
         self
     }
 
-    /// Hashes a password on the hashing pool (one thread per core).
+    /// Hashes a password on the hashing pool.
     pub async fn hash_password(&self, password: String) -> Result<String, ServiceError> {
         self.hashing
             .run(move || crypto::password::hash(&password))
@@ -138,6 +140,17 @@ impl App {
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(crypto::password::dummy_hash)
+}
+
+/// Runs a few point reads (a client, a session, a consent, the signing key) on the calling task:
+/// redb answers them from its page cache in microseconds, less than a hand-off to the blocking
+/// pool and back costs. Scans, writes and anything that may wait on the disk for long go through
+/// [`blocking`].
+pub fn point_read<T>(
+    store: &Store,
+    work: impl FnOnce(&crate::store::ReadTx) -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    work(&store.read()?)
 }
 
 /// Runs store work on tokio's blocking pool.

@@ -499,21 +499,17 @@ async fn client_credentials(app: &App, client: Client, scope: Option<ScopeSet>) 
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
-    let app2 = app.clone();
-    blocking(move || {
-        let app = &app2;
-        let signing = active_key(&app.store.read()?)?;
-        let mint = Mint {
-            app,
-            key: &signing,
-            client: &client,
-            now: app.clock.now(),
-        };
-        let access = mint.access_token(None, &scopes, None, None)?;
-        tracing::info!(client_id = %client.client_id, "issued a client_credentials token");
-        Ok(Ok(mint.success(access, None, &scopes, None)))
-    })
-    .await
+    // A point read and one signature: done here, without a trip to the blocking pool.
+    let signing = super::point_read(&app.store, |tx| active_key(tx))?;
+    let mint = Mint {
+        app,
+        key: &signing,
+        client: &client,
+        now: app.clock.now(),
+    };
+    let access = mint.access_token(None, &scopes, None, None)?;
+    tracing::info!(client_id = %client.client_id, "issued a client_credentials token");
+    Ok(Ok(mint.success(access, None, &scopes, None)))
 }
 
 async fn password_grant(
@@ -666,17 +662,15 @@ pub async fn revoke(app: &App, client: Client, token: String, hint: Option<Strin
 /// Token introspection (RFC 7662) for the authenticated client: `active: false` for expired,
 /// revoked, unknown or other clients' tokens.
 pub async fn introspect(app: &App, client: Client, token: String) -> Result<Map<String, Value>, Failure> {
-    let app2 = app.clone();
-    blocking(move || {
-        let app = &app2;
+    // Point reads and one signature check: done here, without a trip to the blocking pool.
+    super::point_read(&app.store, |tx| {
         let now = app.clock.now();
-        let tx = app.store.read()?;
         let inactive = || {
             let mut m = Map::new();
             m.insert("active".into(), Value::Bool(false));
             m
         };
-        if let Some(mut claims) = live_access_token(&tx, &app.config.issuer, &token, now)? {
+        if let Some(mut claims) = live_access_token(tx, &app.config.issuer, &token, now)? {
             if claims.get("client_id").and_then(Value::as_str) != Some(client.client_id.as_str()) {
                 return Ok(inactive());
             }
@@ -714,7 +708,6 @@ pub async fn introspect(app: &App, client: Client, token: String) -> Result<Map<
         }
         Ok(inactive())
     })
-    .await
     .map_err(Failure::from)
 }
 

@@ -388,15 +388,7 @@ pub trait Reads {
 
     /// The upstream identities linked to a user.
     fn links_of(&self, subject: &Subject) -> Result<Vec<UpstreamLink>, StoreError> {
-        let prefix = format!("{}\u{1f}", subject.as_str());
-        let mut out = Vec::new();
-        for (k, v) in self.raw_scan(tables::USER_LINKS, Some(subject.as_str()), usize::MAX)? {
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            out.push(record::decode(tables::USER_LINKS.name(), &v)?);
-        }
-        Ok(out)
+        self.records_of(tables::USER_LINKS, subject)
     }
 
     /// A pending upstream sign-in, by digest of its `state`.
@@ -406,13 +398,22 @@ pub trait Reads {
 
     /// A user's consents.
     fn consents_of(&self, subject: &Subject) -> Result<Vec<Consent>, StoreError> {
+        self.records_of(tables::CONSENTS, subject)
+    }
+
+    /// The records of a table keyed by `subject` + U+001F + something, for one subject.
+    fn records_of<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        subject: &Subject,
+    ) -> Result<Vec<T>, StoreError> {
         let prefix = format!("{}\u{1f}", subject.as_str());
         let mut out = Vec::new();
-        for (k, v) in self.raw_scan(tables::CONSENTS, Some(subject.as_str()), usize::MAX)? {
+        for (k, v) in self.raw_scan(table, Some(subject.as_str()), usize::MAX)? {
             if !k.starts_with(&prefix) {
                 break;
             }
-            out.push(record::decode(tables::CONSENTS.name(), &v)?);
+            out.push(record::decode(table.name(), &v)?);
         }
         Ok(out)
     }

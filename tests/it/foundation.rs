@@ -697,6 +697,50 @@ fn check_config_reports_every_bad_value_at_once() {
     }
 }
 
+#[test]
+fn check_config_reports_every_bad_upstream_value_with_its_line() {
+    let server = Server::with_config(|_| {
+        [
+            "[[upstream]]",                                                     // 1
+            "name = \"Corp SSO\"",                                              // 2
+            "kind = \"oidc\"",                                                  // 3
+            "issuer = \"http://sso.example.com\"",                              // 4
+            "client_id = \"latchkey\"",                                         // 5
+            "client_secret_env = \"LATCHKEY_IT_NO_SUCH_VAR\"",                  // 6
+            "link = \"sometimes\"",                                             // 7
+            "timeout_seconds = 600",                                            // 8
+            "[[upstream]]",                                                     // 9
+            "name = \"gh\"",                                                    // 10
+            "kind = \"oauth2\"",                                                // 11
+            "authorization_url = \"https://github.com/login/oauth/authorize\"", // 12
+            "client_id = \"x\"",                                                // 13
+            "[[upstream]]",                                                     // 14
+            "name = \"saml\"",                                                  // 15
+            "kind = \"saml\"",                                                  // 16
+            "client_id = \"x\"",                                                // 17
+        ]
+        .join("\n")
+    });
+    let message = assert_failure(&server.cli(&["check-config"]));
+    for (key, line_no) in [
+        ("upstream[0].name", 2),
+        ("upstream[0].issuer", 4),
+        ("upstream[0].client_secret_env", 6),
+        ("upstream[0].link", 7),
+        ("upstream[0].timeout_seconds", 8),
+        ("upstream[1].token_url", 11),
+        ("upstream[1].userinfo_url", 11),
+        ("upstream[2].kind", 16),
+    ] {
+        assert!(
+            message
+                .lines()
+                .any(|l| l.contains(&format!("line {line_no}:")) && l.contains(&format!("`{key}`"))),
+            "{key} at line {line_no} is not reported: {message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_jwks_serves_the_active_key_and_after_rotation_the_old_one_too() {
     let server = Server::running();

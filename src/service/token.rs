@@ -500,7 +500,7 @@ async fn client_credentials(app: &App, client: Client, scope: Option<ScopeSet>) 
         Err(e) => return Ok(Err(e)),
     };
     // A point read and one signature: done here, without a trip to the blocking pool.
-    let signing = super::point_read(&app.store, |tx| active_key(tx))?;
+    let signing = super::point_read(&app.store, active_key)?;
     let mint = Mint {
         app,
         key: &signing,

@@ -5,7 +5,7 @@
 //! threads would keep that buffer in its own allocator arena after use (a login flood measured
 //! over 1 GB resident); a fixed pool bounds it to one buffer per thread, and bounds how much CPU a
 //! flood of logins can take from the rest of the server. Callers wait in the queue, not on a
-//! thread.
+//! thread. The threads run at the lowest normal priority, so that other requests come first.
 
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -31,6 +31,7 @@ impl HashPool {
             let spawned = std::thread::Builder::new()
                 .name(format!("latchkey-hash-{n}"))
                 .spawn(move || {
+                    lower_priority();
                     loop {
                         let job = match jobs.lock() {
                             Ok(rx) => rx.recv(),
@@ -72,5 +73,24 @@ impl HashPool {
         answer
             .await
             .map_err(|_| ServiceError::Internal("a hashing thread dropped a job".into()))
+    }
+}
+
+/// Gives the calling (hashing) thread the lowest priority of the normal scheduling policy (nice
+/// 19): it still takes every idle cycle, but a login flood yields the CPU to the requests that
+/// need little of it. Lowering a priority needs no privilege; if the system refuses anyway, the
+/// thread runs at normal priority.
+fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy, set_thread_priority_and_policy,
+        thread_native_id,
+    };
+    let lowered = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+    );
+    if let Err(e) = lowered {
+        tracing::warn!(error = ?e, "cannot lower the priority of a hashing thread");
     }
 }

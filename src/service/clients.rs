@@ -99,6 +99,18 @@ fn refuse_declared(client: &Client) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A client's display name: 1 to 200 characters, no control characters (it is shown on the
+/// consent page).
+fn check_name(name: &str) -> Result<(), ServiceError> {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            "name",
+            "must be 1 to 200 characters without control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Registers a client. A confidential client gets a new secret, returned here and never again.
 pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceError> {
     let client_id = ClientId::parse(&new.client_id).map_err(|e| ServiceError::invalid("client_id", e.0))?;
@@ -108,13 +120,8 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
     }
     grant_types.sort();
     grant_types.dedup();
-    if let Some(name) = &new.name
-        && (name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control))
-    {
-        return Err(ServiceError::invalid(
-            "name",
-            "must be 1 to 200 characters without control characters",
-        ));
+    if let Some(name) = &new.name {
+        check_name(name)?;
     }
     let (secret, digest) = if new.public {
         (None, None)
@@ -189,6 +196,9 @@ pub struct ClientUpdate {
 
 /// Updates a client created through the CLI or API.
 pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<ClientView, ServiceError> {
+    if let Some(name) = &change.name {
+        check_name(name)?;
+    }
     let uris = change.redirect_uris.as_deref().map(parse_uris).transpose()?;
     let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
     let store = app.store.clone();

@@ -868,6 +868,32 @@ async fn admin_answers_are_not_stored_by_caches() {
 }
 
 #[tokio::test]
+async fn a_client_name_is_checked_on_update_as_on_creation_whatever_the_path() {
+    let a = Admin::new().await;
+    let new = clients::NewClient {
+        client_id: "shop".into(),
+        name: Some("Shop".into()),
+        redirect_uris: vec!["https://shop.example.com/cb".into()],
+        ..Default::default()
+    };
+    clients::add(&a.s.app, new).await.expect("created");
+    // The service function the CLI and the admin socket call, without the API schema in front.
+    for bad in ["", "bell\u{7}", &"x".repeat(201)] {
+        let change = clients::ClientUpdate {
+            name: Some(bad.to_owned()),
+            ..Default::default()
+        };
+        let refused = clients::update(&a.s.app, "shop".into(), change).await;
+        assert!(
+            matches!(&refused, Err(latchkey::service::ServiceError::Invalid { field, .. }) if field == "name"),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    let shown = clients::get(&a.s.app, "shop".into()).await.expect("shown");
+    assert_eq!(shown.name, "Shop");
+}
+
+#[tokio::test]
 async fn a_client_update_changes_redirect_uris_scopes_and_grants() {
     let mut a = Admin::new().await;
     let created = a

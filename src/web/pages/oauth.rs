@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{message, render};
 use crate::domain::{Client, Session, User};
-use crate::protocol::authorize::{self, Next, Rejection, SessionFacts};
+use crate::protocol::authorize::{self, AuthorizationRequest, Next, Rejection, SessionFacts};
 use crate::protocol::params::{Params, ParamsError};
 use crate::service::login::{self, LoginError};
 use crate::service::{App, ServiceError, authorize as authz, logout};
@@ -144,32 +144,34 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
 }
 
 /// Validates the request, then logs in, asks consent, or answers the client.
-async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
-    let issuer = &app.config.issuer;
+/// Loads the client an authorization request names and validates the request against it; a
+/// request that fails becomes its answer: an error page, or an error redirect to the client.
+async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, Option<Client>), Response> {
     let client = match params.get("client_id") {
-        Some(id) => match authz::load_client(app, id).await {
-            Ok(c) => c,
-            Err(e) => return unavailable(&e),
-        },
+        Some(id) => authz::load_client(app, id).await.map_err(|e| unavailable(&e))?,
         None => None,
     };
-    let request = match authorize::validate(params, client.as_ref()) {
-        Ok(r) => r,
-        Err(Rejection::Page { title, detail }) => {
-            return message(StatusCode::BAD_REQUEST, title, &detail);
-        }
+    match authorize::validate(params, client.as_ref()) {
+        Ok(request) => Ok((request, client)),
+        Err(Rejection::Page { title, detail }) => Err(message(StatusCode::BAD_REQUEST, title, &detail)),
         Err(Rejection::Redirect {
             redirect_uri,
             state,
             error,
-        }) => {
-            return see_other(&authorize::error_response(
-                issuer,
-                &redirect_uri,
-                state.as_deref(),
-                &error,
-            ));
-        }
+        }) => Err(see_other(&authorize::error_response(
+            &app.config.issuer,
+            &redirect_uri,
+            state.as_deref(),
+            &error,
+        ))),
+    }
+}
+
+async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
+    let issuer = &app.config.issuer;
+    let (request, client) = match validated(app, params).await {
+        Ok(pair) => pair,
+        Err(answer) => return answer,
     };
     let Some(client) = client else {
         return message(
@@ -459,30 +461,9 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
         Ok(p) => p,
         Err(e) => return bad_params(e),
     };
-    let client = match params.get("client_id") {
-        Some(id) => match authz::load_client(app, id).await {
-            Ok(c) => c,
-            Err(e) => return unavailable(&e),
-        },
-        None => None,
-    };
-    let request = match authorize::validate(&params, client.as_ref()) {
-        Ok(r) => r,
-        Err(Rejection::Page { title, detail }) => {
-            return message(StatusCode::BAD_REQUEST, title, &detail);
-        }
-        Err(Rejection::Redirect {
-            redirect_uri,
-            state,
-            error,
-        }) => {
-            return see_other(&authorize::error_response(
-                &app.config.issuer,
-                &redirect_uri,
-                state.as_deref(),
-                &error,
-            ));
-        }
+    let request = match validated(app, &params).await {
+        Ok((request, _)) => request,
+        Err(answer) => return answer,
     };
     let session = match current_session(app, req).await {
         Ok(Some((s, user))) if authz::user_may_have(&user, &request.scopes) => s,

@@ -618,11 +618,7 @@ impl Validator<'_> {
         let key = |k: &str| format!("upstream[{i}].{k}");
         let before = self.problems.len();
         let name = ru.name.get_ref().clone();
-        let name_ok = (1..=32).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
+        if !Upstream::is_valid_name(&name) {
             self.problem(
                 &key("name"),
                 Some(&ru.name),

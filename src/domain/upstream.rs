@@ -81,6 +81,17 @@ pub struct Upstream {
     pub timeout: std::time::Duration,
 }
 
+impl Upstream {
+    /// Whether `name` may name an upstream: 1 to 32 lower-case ASCII letters, digits or `-`
+    /// (it is part of URLs).
+    pub fn is_valid_name(name: &str) -> bool {
+        (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    }
+}
+
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Upstream")

@@ -30,6 +30,12 @@ pub enum UpstreamRefusal {
     Disabled,
 }
 
+/// Whether `subject` may be an upstream subject: 1 to [`MAX_SUBJECT_LEN`] bytes, no control
+/// characters.
+pub fn is_valid_subject(subject: &str) -> bool {
+    !subject.is_empty() && subject.len() <= MAX_SUBJECT_LEN && !subject.chars().any(char::is_control)
+}
+
 /// Reads the identity out of `claims` with `mapping`. The subject must be a non-empty string or
 /// an integer (as GitHub's `id`); the other fields are optional.
 pub fn map_identity(
@@ -47,7 +53,7 @@ pub fn map_identity(
         }
         None => return Err(UpstreamRefusal::Claims(format!("no `{}` claim", mapping.subject))),
     };
-    if subject.len() > MAX_SUBJECT_LEN || subject.chars().any(char::is_control) {
+    if !is_valid_subject(&subject) {
         return Err(UpstreamRefusal::Claims(format!(
             "`{}` is longer than {MAX_SUBJECT_LEN} bytes or has control characters",
             mapping.subject

@@ -782,17 +782,13 @@ impl From<&UpstreamLink> for LinkView {
 }
 
 fn check_link_names(upstream: &str, subject: &str) -> Result<(), ServiceError> {
-    let name_ok = (1..=32).contains(&upstream.len())
-        && upstream
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !name_ok {
+    if !Upstream::is_valid_name(upstream) {
         return Err(ServiceError::invalid(
             "upstream",
             "an upstream name is 1 to 32 lower-case letters, digits or '-'",
         ));
     }
-    if subject.is_empty() || subject.len() > rules::MAX_SUBJECT_LEN || subject.chars().any(char::is_control) {
+    if !rules::is_valid_subject(subject) {
         return Err(ServiceError::invalid(
             "subject",
             format!(

@@ -532,17 +532,25 @@ pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Log
     )
 }
 
-/// Where a validated logout request goes afterwards, and whether it proved which client sent it.
+/// Where a validated logout request goes afterwards, and who its `id_token_hint` names.
 struct LogoutPlan {
     redirect: Option<String>,
-    proven: bool,
+    /// The subject of a valid `id_token_hint`: it proves the request only for that user's session.
+    hint_subject: Option<String>,
+    client_id: Option<String>,
     client_name: Option<String>,
+    /// A `post_logout_redirect_uri` the client did not register: the user is signed out all the
+    /// same (RP-Initiated Logout 1.0 section 2 forbids only the redirect), and told what to register.
+    unregistered: Option<String>,
 }
 
 /// Checks an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0, section 2).
 /// Anything wrong is an error page: a logout request never redirects somewhere unverified.
 async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response> {
-    let error = |detail: &str| message(StatusCode::BAD_REQUEST, "Cannot sign out", detail);
+    let error = |detail: &str| {
+        tracing::info!(reason = detail, "refused a logout request");
+        message(StatusCode::BAD_REQUEST, "Cannot sign out", detail)
+    };
     let hint = match params.get("id_token_hint") {
         None => None,
         Some(token) => match logout::verify_hint(app, token.to_owned()).await {
@@ -569,6 +577,7 @@ async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response>
         },
         None => None,
     };
+    let mut unregistered = None;
     let redirect = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => match &client {
@@ -581,10 +590,14 @@ async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response>
                     crate::protocol::params::append_query(uri, &state)
                 })
             }
-            Some(_) => {
-                return Err(error(
-                    "The post_logout_redirect_uri is not registered for this application.",
-                ));
+            Some(c) => {
+                tracing::info!(
+                    client_id = %c.client_id,
+                    reason = "post_logout_redirect_uri not registered",
+                    "a logout request will not redirect"
+                );
+                unregistered = Some(uri.to_owned());
+                None
             }
             None => {
                 return Err(error(
@@ -595,8 +608,10 @@ async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response>
     };
     Ok(LogoutPlan {
         redirect,
-        proven: hint.is_some(),
+        hint_subject: hint.map(|h| h.subject),
+        client_id: client.as_ref().map(|c| c.client_id.to_string()),
         client_name: client.map(|c| c.name),
+        unregistered,
     })
 }
 
@@ -606,15 +621,26 @@ async fn perform_logout(req: &Request, app: &App, plan: LogoutPlan) -> Response 
     {
         return unavailable(&e);
     }
-    let done = match plan.redirect {
-        Some(uri) => see_other(&uri),
-        None => message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
+    let done = match (plan.redirect, plan.unregistered) {
+        (Some(uri), _) => see_other(&uri),
+        (None, Some(uri)) => message(
+            StatusCode::OK,
+            "Signed out",
+            &format!(
+                "You are signed out of Latchkey. The application asked to send you on to {uri}, which is \
+                 not registered for it, so you stay here. Its administrator can register that address as \
+                 a post-logout redirect URI of the client {}.",
+                plan.client_id.as_deref().unwrap_or("")
+            ),
+        ),
+        (None, None) => message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
     };
     with_cookie(done, Some(session_cookie::clear(app)))
 }
 
-/// `GET` and `POST /oauth/logout`: RP-initiated logout. With a valid `id_token_hint` the user is
-/// signed out at once; otherwise a confirmation page asks first.
+/// `GET` and `POST /oauth/logout`: RP-initiated logout. An `id_token_hint` naming the signed-in
+/// user (or sent when nobody is signed in) signs out at once; anything else, another user's ID
+/// token included, gets a confirmation page first.
 #[handler]
 pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
     let params = match request_params(req, body).await {
@@ -625,7 +651,16 @@ pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&Ap
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if plan.proven {
+    let session = match current_session(app, req).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let proven = match (&plan.hint_subject, &session) {
+        (Some(hint), Some((s, _))) => s.subject.as_str() == hint,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if proven {
         return perform_logout(req, app, plan).await;
     }
     let (token, cookie) = match csrf::issue(req, app.config.is_https()) {

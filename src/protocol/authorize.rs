@@ -131,6 +131,7 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         "request",
         "request_uri",
         "claims",
+        "response_mode",
     ]) {
         return fail(OAuthError::invalid_request(format!(
             "the parameter {name} appears more than once"
@@ -156,6 +157,16 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
                 ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
+        }
+    }
+    // Only the query mode is offered (discovery says so); an unknown or unsupported mode must not
+    // be ignored, or the client would wait for an answer in the wrong place (RFC 6749 3.1).
+    match params.get("response_mode") {
+        None | Some("query") => {}
+        Some(other) => {
+            return fail(OAuthError::invalid_request(format!(
+                "response_mode {other} is not supported; only query is"
+            )));
         }
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
@@ -416,6 +427,25 @@ pub(crate) mod tests {
 
     fn is_page(r: Result<AuthorizationRequest, Rejection>) -> bool {
         matches!(r, Err(Rejection::Page { .. }))
+    }
+
+    #[test]
+    fn an_unsupported_or_repeated_response_mode_is_invalid_request() {
+        let c = client(false);
+        assert!(validate(&params("&response_mode=query"), Some(&c)).is_ok());
+        // RFC 6749 section 3.1: a parameter without a value is treated as omitted.
+        assert!(validate(&params("&response_mode="), Some(&c)).is_ok());
+        for bad in [
+            "&response_mode=form_post",
+            "&response_mode=fragment",
+            "&response_mode=jwt",
+            "&response_mode=query&response_mode=query",
+            "&response_mode=query&response_mode=form_post",
+        ] {
+            let (code, state) = redirected_error(validate(&params(bad), Some(&c)));
+            assert_eq!(code, ErrorCode::InvalidRequest, "{bad}");
+            assert_eq!(state.as_deref(), Some("xyz"), "{bad}");
+        }
     }
 
     #[test]

@@ -64,8 +64,44 @@ fn page(title: &'static str, detail: impl Into<String>) -> Rejection {
     }
 }
 
-/// Checks a request against the client it names (`client` is `None` when unknown).
+/// The server-wide rules a request is checked by, from the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The default for confidential clients registered without `require_pkce`: `true` requires
+    /// PKCE in every request; `false` (the OAuth 2.1 rule) lets an OpenID Connect request that
+    /// carries a `nonce` go without it.
+    pub require_pkce: bool,
+}
+
+/// Whether a request needs PKCE, and the setting that says so (named in the error).
+fn pkce_needed(client: &Client, policy: &Policy, oidc_with_nonce: bool) -> Option<&'static str> {
+    if client.is_public() {
+        return Some("a public client must always use PKCE");
+    }
+    match client.require_pkce {
+        Some(true) => Some("the client is registered with require_pkce = true"),
+        Some(false) => None,
+        None if policy.require_pkce => Some("the server's require_pkce = true applies to this client"),
+        None if oidc_with_nonce => None,
+        None => Some(
+            "a confidential client may leave it out only in an OpenID Connect request (scope openid) \
+             with a nonce; otherwise send PKCE, or register the client with require_pkce = false (CLI --no-pkce)",
+        ),
+    }
+}
+
+/// Checks a request against the client it names (`client` is `None` when unknown), by the
+/// default [`Policy`].
 pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, Rejection> {
+    validate_with(params, client, &Policy::default())
+}
+
+/// Checks a request against the client it names (`client` is `None` when unknown).
+pub fn validate_with(
+    params: &Params,
+    client: Option<&Client>,
+    policy: &Policy,
+) -> Result<AuthorizationRequest, Rejection> {
     if let Some(name) = params.first_repeated(&["client_id", "redirect_uri"]) {
         return Err(page(
             "Invalid request",
@@ -184,13 +220,20 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
             "the client may not ask for the scope {extra}"
         )));
     }
+    let nonce = params.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_LEN) {
+        return fail(OAuthError::invalid_request("nonce is too long"));
+    }
+    let oidc_with_nonce = scopes.contains("openid") && nonce.is_some();
     let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
-        (None, None) if client.require_pkce || client.is_public() => {
-            return fail(OAuthError::invalid_request(
-                "code_challenge is required (PKCE with S256)",
-            ));
-        }
-        (None, None) => None,
+        (None, None) => match pkce_needed(client, policy, oidc_with_nonce) {
+            Some(why) => {
+                return fail(OAuthError::invalid_request(format!(
+                    "code_challenge is required (PKCE with S256): {why}"
+                )));
+            }
+            None => None,
+        },
         (None, Some(_)) => {
             return fail(OAuthError::invalid_request(
                 "code_challenge_method without code_challenge",
@@ -211,10 +254,6 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
             return fail(OAuthError::invalid_request("code_challenge_method must be S256"));
         }
     };
-    let nonce = params.get("nonce").map(str::to_owned);
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_LEN) {
-        return fail(OAuthError::invalid_request("nonce is too long"));
-    }
     let mut prompt = Prompt::default();
     for value in params
         .get("prompt")
@@ -399,13 +438,15 @@ pub(crate) mod tests {
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scopes: vec![Scope::parse("openid").unwrap(), Scope::parse("profile").unwrap()],
             first_party: false,
-            require_pkce: true,
+            require_pkce: Some(true),
             source: ClientSource::Store,
             created_at: Timestamp(0),
             id_token_alg: Default::default(),
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             refresh_without_offline_access: false,
+            allow_http_localhost: false,
+            resources: vec![],
         }
     }
 
@@ -558,11 +599,56 @@ pub(crate) mod tests {
             Params::parse("client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code")
                 .unwrap();
         let mut c = client(false);
-        c.require_pkce = false;
+        c.require_pkce = Some(false);
         assert!(validate(&no_pkce, Some(&c)).is_ok());
         let mut p = client(true);
-        p.require_pkce = false;
+        p.require_pkce = Some(false);
         assert!(validate(&no_pkce, Some(&p)).is_err());
+    }
+
+    /// The PKCE policy of the review: by default a confidential client's OpenID Connect request
+    /// with a nonce may leave PKCE out (OAuth 2.1); without a nonce, or under `require_pkce = true`
+    /// (per client or server-wide), it may not; a public client always needs PKCE.
+    #[test]
+    fn pkce_policy_lets_only_confidential_oidc_requests_with_a_nonce_go_without() {
+        let base = "client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code&state=s";
+        let oidc_nonce = Params::parse(&format!("{base}&scope=openid&nonce=n-1")).unwrap();
+        let oidc_no_nonce = Params::parse(&format!("{base}&scope=openid")).unwrap();
+        let oauth_nonce = Params::parse(&format!("{base}&scope=profile&nonce=n-1")).unwrap();
+        let lenient = Policy::default();
+        let strict = Policy { require_pkce: true };
+        let mut default = client(false);
+        default.require_pkce = None;
+        assert!(validate_with(&oidc_nonce, Some(&default), &lenient).is_ok());
+        for (params, policy, why) in [
+            (&oidc_no_nonce, &lenient, "without a nonce"),
+            (&oauth_nonce, &lenient, "without openid"),
+            (&oidc_nonce, &strict, "server-wide require_pkce"),
+        ] {
+            match validate_with(params, Some(&default), policy) {
+                Err(Rejection::Redirect { error, .. }) => {
+                    assert_eq!(error.code, ErrorCode::InvalidRequest, "{why}");
+                    assert!(
+                        error.description().contains("require_pkce"),
+                        "{why}: {}",
+                        error.description()
+                    );
+                }
+                other => panic!("{why}: expected a refusal, got {other:?}"),
+            }
+        }
+        let mut strict_client = client(false);
+        strict_client.require_pkce = Some(true);
+        assert!(validate_with(&oidc_nonce, Some(&strict_client), &lenient).is_err());
+        let mut legacy = client(false);
+        legacy.require_pkce = Some(false);
+        assert!(validate_with(&oidc_no_nonce, Some(&legacy), &strict).is_ok());
+        let mut public = client(true);
+        public.require_pkce = None;
+        match validate_with(&oidc_nonce, Some(&public), &lenient) {
+            Err(Rejection::Redirect { error, .. }) => assert!(error.description().contains("public client")),
+            other => panic!("a public client needs PKCE, got {other:?}"),
+        }
     }
 
     #[test]

@@ -783,13 +783,15 @@ mod tests {
             grant_types: vec![],
             scopes: vec![],
             first_party: false,
-            require_pkce: true,
+            require_pkce: Some(true),
             source: ClientSource::Store,
             created_at: Timestamp(5),
             id_token_alg: Default::default(),
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             refresh_without_offline_access: false,
+            allow_http_localhost: false,
+            resources: vec![],
         };
         let tx = store.write().unwrap();
         tx.put_client(&client).unwrap();

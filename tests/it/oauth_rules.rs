@@ -193,6 +193,115 @@ async fn a_confidential_client_registered_without_pkce_gets_a_code_without_it() 
     assert_eq!(token.status, StatusCode::OK, "{}", token.body);
 }
 
+/// A confidential client `app` at `https://app.example.net/cb`, allowed `openid`, with
+/// `require_pkce` as given (a TOML value, or nothing).
+fn pkce_client(require_pkce: Option<&str>) -> String {
+    format!(
+        "[[client]]\nclient_id = \"app\"\nredirect_uris = [\"https://app.example.net/cb\"]\nscopes = [\"openid\", \"profile\"]\n{}secret_digest = \"{}\"\n",
+        require_pkce
+            .map(|v| format!("require_pkce = {v}\n"))
+            .unwrap_or_default(),
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    )
+}
+
+/// Where an authorization request without PKCE ends: `Ok(code)` or `Err(error_description)`.
+async fn without_pkce(
+    s: &mut InProc,
+    client: &str,
+    redirect: &str,
+    scope: &str,
+    nonce: Option<&str>,
+) -> Result<String, String> {
+    let mut extra = vec![("scope", scope), ("state", "s")];
+    if let Some(n) = nonce {
+        extra.push(("nonce", n));
+    }
+    let query = crate::inproc::form(
+        &[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", redirect),
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect::<Vec<_>>(),
+    );
+    let reply = s.authorize(&format!("/oauth/authorize?{query}")).await;
+    match reply.location_param("code") {
+        Some(code) => Ok(code),
+        None => Err(reply.location_param("error_description").unwrap_or_default()),
+    }
+}
+
+/// The review's PKCE policy, end to end: by default a confidential client's OpenID Connect
+/// request with a nonce gets a code without PKCE (OAuth 2.1) and redeems it; without a nonce it
+/// is refused, naming the setting; `require_pkce = true` (per client or server-wide) refuses
+/// both; a public client always needs PKCE.
+#[tokio::test]
+async fn pkce_is_optional_only_for_confidential_oidc_requests_with_a_nonce() {
+    let mut s = InProc::new(&pkce_client(None)).await;
+    let code = without_pkce(&mut s, "app", "https://app.example.net/cb", "openid", Some("n-1"))
+        .await
+        .expect("a code for an OpenID Connect request with a nonce");
+    let token = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.net/cb"),
+            ],
+            &[("authorization", &basic("app", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+    assert_eq!(
+        crate::inproc::claims(token.json()["id_token"].as_str().unwrap())["nonce"],
+        "n-1"
+    );
+    let refused = without_pkce(&mut s, "app", "https://app.example.net/cb", "openid", None)
+        .await
+        .expect_err("no nonce, no PKCE");
+    assert!(
+        refused.contains("nonce") && refused.contains("require_pkce"),
+        "{refused}"
+    );
+    let refused = without_pkce(
+        &mut s,
+        "app",
+        "https://app.example.net/cb",
+        "profile",
+        Some("n-1"),
+    )
+    .await
+    .expect_err("not OpenID Connect");
+    assert!(refused.contains("code_challenge"), "{refused}");
+    let refused = without_pkce(&mut s, "spa", "http://127.0.0.1/cb", "openid", Some("n-1"))
+        .await
+        .expect_err("a public client");
+    assert!(refused.contains("public client"), "{refused}");
+
+    let mut strict = InProc::new(&pkce_client(Some("true"))).await;
+    for nonce in [Some("n-1"), None] {
+        let refused = without_pkce(&mut strict, "app", "https://app.example.net/cb", "openid", nonce)
+            .await
+            .expect_err("require_pkce = true");
+        assert!(refused.contains("require_pkce = true"), "{refused}");
+    }
+    let mut global = InProc::with_top("require_pkce = true", &pkce_client(None)).await;
+    let refused = without_pkce(
+        &mut global,
+        "app",
+        "https://app.example.net/cb",
+        "openid",
+        Some("n-1"),
+    )
+    .await
+    .expect_err("the server-wide require_pkce = true");
+    assert!(refused.contains("require_pkce = true"), "{refused}");
+}
+
 #[tokio::test]
 async fn a_code_verifier_for_a_code_without_challenge_is_refused() {
     let extra = format!(
@@ -913,4 +1022,41 @@ async fn oversized_bodies_get_413() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// The same opt-in in `identity.toml`: without it the file names the key; with it the exact URI
+/// gets a code and another port of localhost does not (no loopback port rule for a host name).
+#[tokio::test]
+async fn a_declared_client_may_opt_in_to_http_localhost_and_is_matched_exactly() {
+    let client = |opt_in: &str| {
+        format!(
+            "[[client]]\nclient_id = \"dev\"\nredirect_uris = [\"http://localhost:8000/callback\"]\nscopes = [\"openid\"]\n{opt_in}secret_digest = \"{}\"\n",
+            latchkey::service::clients::digest_text(WEB_SECRET)
+        )
+    };
+    let text = format!("issuer = \"https://id.example.test\"\n{}", client(""));
+    let err = latchkey::config::parse("t.toml", &text, None, &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("allow_http_localhost"), "{err}");
+    let mut s = InProc::new(&client("allow_http_localhost = true\n")).await;
+    let ok = s
+        .authorize(&InProc::authorize_uri(
+            "dev",
+            "http://localhost:8000/callback",
+            &[("scope", "openid")],
+        ))
+        .await;
+    assert!(
+        ok.location().starts_with("http://localhost:8000/callback?code="),
+        "{}",
+        ok.location()
+    );
+    let other_port = s
+        .get(&InProc::authorize_uri(
+            "dev",
+            "http://localhost:8001/callback",
+            &[("scope", "openid")],
+        ))
+        .await;
+    assert_eq!(other_port.status, StatusCode::BAD_REQUEST);
+    assert!(other_port.header("location").is_none());
 }

@@ -151,7 +151,10 @@ async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, 
         Some(id) => authz::load_client(app, id).await.map_err(|e| unavailable(&e))?,
         None => None,
     };
-    match authorize::validate(params, client.as_ref()) {
+    let policy = authorize::Policy {
+        require_pkce: app.config.require_pkce,
+    };
+    match authorize::validate_with(params, client.as_ref(), &policy) {
         Ok(request) => Ok((request, client)),
         Err(Rejection::Page { title, detail }) => Err(message(StatusCode::BAD_REQUEST, title, &detail)),
         Err(Rejection::Redirect {

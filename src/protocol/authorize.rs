@@ -358,10 +358,14 @@ pub enum Next {
 /// requested scopes (or the client is first-party); `fresh` says whether the user signed in during
 /// this very request, which satisfies `prompt=login`; `hint_subject` is the subject named by a
 /// valid `id_token_hint`, if one was sent.
+/// `consented_now` says whether the user just allowed this very request on the consent page,
+/// which satisfies `prompt=consent` (the consent form's POST decides with the same rules as the
+/// GET that showed it: `prompt=login`, `max_age` and `id_token_hint` still apply).
 pub fn next_step(
     req: &AuthorizationRequest,
     session: Option<&SessionFacts>,
     consented: bool,
+    consented_now: bool,
     fresh: bool,
     hint_subject: Option<&str>,
     now: Timestamp,
@@ -380,6 +384,9 @@ pub fn next_step(
         } else {
             Next::Login
         };
+    }
+    if consented_now {
+        return Next::IssueCode;
     }
     if req.prompt.consent || !consented {
         return if req.prompt.none {
@@ -691,10 +698,13 @@ pub(crate) mod tests {
             subject: "u".into(),
             auth_time: Timestamp(900),
         };
-        assert_eq!(next_step(&base, None, true, false, None, now), Next::Login);
-        assert_eq!(next_step(&base, Some(&s), false, false, None, now), Next::Consent);
+        assert_eq!(next_step(&base, None, true, false, false, None, now), Next::Login);
         assert_eq!(
-            next_step(&base, Some(&s), true, false, None, now),
+            next_step(&base, Some(&s), false, false, false, None, now),
+            Next::Consent
+        );
+        assert_eq!(
+            next_step(&base, Some(&s), true, false, false, None, now),
             Next::IssueCode
         );
 
@@ -706,13 +716,13 @@ pub(crate) mod tests {
             ..base.clone()
         };
         assert!(
-            matches!(next_step(&none, None, true, false, None, now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
+            matches!(next_step(&none, None, true, false, false, None, now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
         );
         assert!(
-            matches!(next_step(&none, Some(&s), false, false, None, now), Next::Error(e) if e.code == ErrorCode::ConsentRequired)
+            matches!(next_step(&none, Some(&s), false, false, false, None, now), Next::Error(e) if e.code == ErrorCode::ConsentRequired)
         );
         assert!(
-            matches!(next_step(&none, Some(&s), true, false, Some("other"), now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
+            matches!(next_step(&none, Some(&s), true, false, false, Some("other"), now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
         );
 
         let login = AuthorizationRequest {
@@ -722,9 +732,12 @@ pub(crate) mod tests {
             },
             ..base.clone()
         };
-        assert_eq!(next_step(&login, Some(&s), true, false, None, now), Next::Login);
         assert_eq!(
-            next_step(&login, Some(&s), true, true, None, now),
+            next_step(&login, Some(&s), true, false, false, None, now),
+            Next::Login
+        );
+        assert_eq!(
+            next_step(&login, Some(&s), true, false, true, None, now),
             Next::IssueCode
         );
 
@@ -736,21 +749,43 @@ pub(crate) mod tests {
             ..base.clone()
         };
         assert_eq!(
-            next_step(&consent, Some(&s), true, false, None, now),
+            next_step(&consent, Some(&s), true, false, false, None, now),
             Next::Consent
         );
+        // The consent form's POST: consent given now satisfies prompt=consent, but not the
+        // sign-in rules (the review found the POST skipped prompt=login, max_age and the hint).
+        assert_eq!(
+            next_step(&consent, Some(&s), false, true, false, None, now),
+            Next::IssueCode
+        );
+        assert_eq!(
+            next_step(&login, Some(&s), false, true, false, None, now),
+            Next::Login
+        );
+        assert_eq!(
+            next_step(&base, Some(&s), false, true, false, Some("other"), now),
+            Next::Login
+        );
+        assert_eq!(next_step(&base, None, false, true, false, None, now), Next::Login);
 
         let aged = AuthorizationRequest {
             max_age: Some(Duration::seconds(50)),
             ..base.clone()
         };
-        assert_eq!(next_step(&aged, Some(&s), true, false, None, now), Next::Login);
+        assert_eq!(
+            next_step(&aged, Some(&s), true, false, false, None, now),
+            Next::Login
+        );
+        assert_eq!(
+            next_step(&aged, Some(&s), false, true, false, None, now),
+            Next::Login
+        );
         let young = AuthorizationRequest {
             max_age: Some(Duration::seconds(500)),
             ..base
         };
         assert_eq!(
-            next_step(&young, Some(&s), true, false, None, now),
+            next_step(&young, Some(&s), true, false, false, None, now),
             Next::IssueCode
         );
     }

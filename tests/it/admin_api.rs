@@ -2578,7 +2578,12 @@ async fn http_localhost_redirect_uris_need_the_clients_explicit_opt_in() {
             Some(json!({ "client_id": "fastapi", "redirect_uris": ["http://localhost:8000/callback"] })),
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains("allow_http_localhost"), "{}", refused.body);
     assert!(refused.body.contains("http://127.0.0.1"), "{}", refused.body);
     let created = a

@@ -1060,3 +1060,56 @@ async fn a_declared_client_may_opt_in_to_http_localhost_and_is_matched_exactly()
     assert_eq!(other_port.status, StatusCode::BAD_REQUEST);
     assert!(other_port.header("location").is_none());
 }
+
+/// The review finding: the consent form's POST issued a code for a request whose `prompt=login`,
+/// `max_age` or `id_token_hint` the GET would have sent back to the login page. One decision
+/// serves both now: each such POST goes back to the authorization endpoint, with no code.
+#[tokio::test]
+async fn the_consent_post_enforces_prompt_login_max_age_and_the_id_token_hint() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let after = s.login_from(&login, "alice", PASSWORD).await;
+    let consent = s.get(after.location()).await;
+    let csrf = consent.field("csrf");
+    let request = consent.field("request");
+    let forged = |extra: &str| format!("{request}&{extra}");
+    s.advance(120);
+    for extra in [
+        "prompt=login".to_owned(),
+        "max_age=60".to_owned(),
+        format!("id_token_hint={}", "x.y.z"),
+    ] {
+        let reply = s
+            .post(
+                "/oauth/consent",
+                &[
+                    ("csrf", &csrf),
+                    ("request", &forged(&extra)),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        assert!(
+            reply.location_param("code").is_none(),
+            "{extra}: {}",
+            reply.location()
+        );
+        assert!(
+            reply.location().starts_with("/oauth/authorize?") || reply.location_param("error").is_some(),
+            "{extra}: {}",
+            reply.location()
+        );
+    }
+    // The untouched form still works, and a younger max_age is satisfied.
+    let ok = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &csrf),
+                ("request", &forged("max_age=600")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert!(ok.location_param("code").is_some(), "{}", ok.location());
+}

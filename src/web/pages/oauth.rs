@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::{message, render};
 use crate::domain::{Client, Session, User};
-use crate::protocol::authorize::{self, AuthorizationRequest, Next, Rejection, SessionFacts};
+use crate::protocol::authorize::{self, AuthorizationRequest, Rejection};
 use crate::protocol::params::{Params, ParamsError};
+use crate::service::authorize::Step;
 use crate::service::login::{self, LoginError};
 use crate::service::{App, ServiceError, authorize as authz, logout};
 use crate::web::{client_ip, csrf, session_cookie};
@@ -154,24 +155,36 @@ async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, 
     let policy = authorize::Policy {
         require_pkce: app.config.require_pkce,
     };
+    // The client id as sent, cut short and debug-escaped: it is client input on its way to a log.
+    let sent_id: String = params.get("client_id").unwrap_or("").chars().take(128).collect();
     match authorize::validate_with(params, client.as_ref(), &policy) {
         Ok(request) => Ok((request, client)),
-        Err(Rejection::Page { title, detail }) => Err(message(StatusCode::BAD_REQUEST, title, &detail)),
+        Err(Rejection::Page { title, detail }) => {
+            tracing::info!(client_id = ?sent_id, reason = %detail, "refused an authorization request with an error page");
+            Err(message(StatusCode::BAD_REQUEST, title, &detail))
+        }
         Err(Rejection::Redirect {
             redirect_uri,
             state,
             error,
-        }) => Err(see_other(&authorize::error_response(
-            &app.config.issuer,
-            &redirect_uri,
-            state.as_deref(),
-            &error,
-        ))),
+        }) => {
+            tracing::info!(
+                client_id = ?sent_id,
+                error = error.code.as_str(),
+                reason = error.description(),
+                "refused an authorization request"
+            );
+            Err(see_other(&authorize::error_response(
+                &app.config.issuer,
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            )))
+        }
     }
 }
 
 async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
-    let issuer = &app.config.issuer;
     let (request, client) = match validated(app, params).await {
         Ok(pair) => pair,
         Err(answer) => return answer,
@@ -187,57 +200,12 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
-    let consented = match &session {
-        Some((s, _)) => match authz::has_consent(app, &s.subject, &client, &request.scopes).await {
-            Ok(c) => c,
-            Err(e) => return unavailable(&e),
-        },
-        None => false,
+    let step = match authz::decide(app, &request, &client, session.as_ref(), false).await {
+        Ok(step) => step,
+        Err(e) => return unavailable(&e),
     };
-    let hint_subject = match &request.id_token_hint {
-        None => None,
-        Some(hint) => match logout::verify_hint(app, hint.clone()).await {
-            Ok(Some(h)) => Some(h.subject),
-            Ok(None) => {
-                let error =
-                    crate::protocol::OAuthError::invalid_request("id_token_hint is not a valid ID token");
-                return see_other(&authorize::error_response(
-                    issuer,
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    &error,
-                ));
-            }
-            Err(e) => return unavailable(&e),
-        },
-    };
-    if let Some((_, user)) = &session
-        && !authz::user_may_have(user, &request.scopes)
-    {
-        let error = crate::protocol::OAuthError::new(
-            crate::protocol::ErrorCode::AccessDenied,
-            "only administrators may be granted the admin scope",
-        );
-        return see_other(&authorize::error_response(
-            issuer,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-        ));
-    }
-    let facts = session.as_ref().map(|(s, _)| SessionFacts {
-        subject: s.subject.to_string(),
-        auth_time: s.auth_time,
-    });
-    match authorize::next_step(
-        &request,
-        facts.as_ref(),
-        consented,
-        false,
-        hint_subject.as_deref(),
-        app.clock.now(),
-    ) {
-        Next::Login => {
+    match step {
+        Step::Login => {
             // After signing in the browser comes back here; `prompt=login` is then satisfied.
             let prompt: Vec<&str> = params
                 .get("prompt")
@@ -258,36 +226,33 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
                 StatusCode::OK,
             )
         }
-        Next::Consent => {
-            let Some((_, user)) = &session else {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    "Sign in first",
-                    "Your session has ended; start again.",
-                );
-            };
-            consent_page(req, app, &params.encode(), &client, user, &request.scopes)
-        }
-        Next::IssueCode => {
-            let Some((s, _)) = &session else {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    "Sign in first",
-                    "Your session has ended; start again.",
-                );
-            };
-            match authz::issue_code(app, &request, s).await {
-                Ok(code) => see_other(&authorize::code_response(issuer, &request, &code)),
-                Err(e) => unavailable(&e),
-            }
-        }
-        Next::Error(error) => see_other(&authorize::error_response(
-            issuer,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-        )),
+        Step::Consent => match &session {
+            Some((_, user)) => consent_page(req, app, &params.encode(), &client, user, &request.scopes),
+            None => message(
+                StatusCode::BAD_REQUEST,
+                "Sign in first",
+                "Your session has ended; start again.",
+            ),
+        },
+        Step::Redirect(location) => see_other(&location),
+        Step::Refuse(error) => refuse(app, &request, &error),
     }
+}
+
+/// Sends a refusal back to the client, logged once at `info` with the client and the reason.
+fn refuse(app: &App, request: &AuthorizationRequest, error: &crate::protocol::OAuthError) -> Response {
+    tracing::info!(
+        client_id = %request.client_id,
+        error = error.code.as_str(),
+        reason = error.description(),
+        "refused an authorization request"
+    );
+    see_other(&authorize::error_response(
+        &app.config.issuer,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        error,
+    ))
 }
 
 fn login_page(
@@ -464,24 +429,19 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
         Ok(p) => p,
         Err(e) => return bad_params(e),
     };
-    let request = match validated(app, &params).await {
-        Ok((request, _)) => request,
+    let (request, client) = match validated(app, &params).await {
+        Ok((request, Some(client))) => (request, client),
+        Ok((_, None)) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Unknown application",
+                "No application is registered with this client_id.",
+            );
+        }
         Err(answer) => return answer,
     };
     let session = match current_session(app, req).await {
-        Ok(Some((s, user))) if authz::user_may_have(&user, &request.scopes) => s,
-        Ok(Some(_)) => {
-            let error = crate::protocol::OAuthError::new(
-                crate::protocol::ErrorCode::AccessDenied,
-                "only administrators may be granted the admin scope",
-            );
-            return see_other(&authorize::error_response(
-                &app.config.issuer,
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &error,
-            ));
-        }
+        Ok(Some(s)) => s,
         Ok(None) => return see_other(&format!("/oauth/authorize?{}", params.encode())),
         Err(e) => return unavailable(&e),
     };
@@ -490,19 +450,14 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
             crate::protocol::ErrorCode::AccessDenied,
             "the user denied the request",
         );
-        return see_other(&authorize::error_response(
-            &app.config.issuer,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-        ));
+        return refuse(app, &request, &error);
     }
-    if let Err(e) = authz::remember_consent(app, &session.subject, &request.client_id, &request.scopes).await
-    {
-        return unavailable(&e);
-    }
-    match authz::issue_code(app, &request, &session).await {
-        Ok(code) => see_other(&authorize::code_response(&app.config.issuer, &request, &code)),
+    // The same decision as the GET that showed the form: a consent POST cannot skip
+    // `prompt=login`, `max_age` or the `id_token_hint`.
+    match authz::decide(app, &request, &client, Some(&session), true).await {
+        Ok(Step::Redirect(location)) => see_other(&location),
+        Ok(Step::Refuse(error)) => refuse(app, &request, &error),
+        Ok(Step::Login | Step::Consent) => see_other(&format!("/oauth/authorize?{}", params.encode())),
         Err(e) => unavailable(&e),
     }
 }

@@ -940,11 +940,11 @@ async fn open_setup_page(server: &Server) -> SetupForm {
         .to_owned();
     let body = page.text().await.expect("a page body");
     let csrf = hidden_field(&body, "csrf");
-    assert_eq!(
-        cookie,
-        format!("latchkey-csrf={csrf}"),
-        "the field and the cookie carry one token"
-    );
+    let value = cookie.strip_prefix("latchkey-csrf=").expect("the csrf cookie");
+    let (nonce, mac) = value.split_once('.').expect("a minted cookie: nonce.mac");
+    assert_eq!((nonce.len(), mac.len()), (43, 43), "{value}");
+    assert_eq!(csrf.len(), 43, "the field is a MAC of the nonce and the session");
+    assert!(!value.contains(&csrf), "the field does not repeat the cookie");
     assert_eq!(hidden_field(&body, "token"), token);
     SetupForm {
         link,

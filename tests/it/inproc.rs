@@ -138,6 +138,7 @@ scopes = ["openid", "profile", "email", "offline_access"]
         );
         clients::sync_declared(&app).await.unwrap();
         keys::ensure_active(&app).await.unwrap();
+        latchkey::service::forms::ensure_key(&app).await.unwrap();
         let new = NewUser {
             username: "alice".into(),
             name: Some("Alice Liddell".into()),

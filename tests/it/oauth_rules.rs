@@ -1113,3 +1113,69 @@ async fn the_consent_post_enforces_prompt_login_max_age_and_the_id_token_hint() 
         .await;
     assert!(ok.location_param("code").is_some(), "{}", ok.location());
 }
+
+/// The review's cookie tossing: over plain http a sibling host can plant a `latchkey-csrf`
+/// cookie of its choosing. A planted value never verifies, whether the form repeats it (the old
+/// double submit) or not; only a cookie Latchkey minted, with the form token issued for it and
+/// this browser's session, does.
+#[tokio::test]
+async fn a_planted_csrf_cookie_does_not_validate_a_form() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let csrf_name = s
+        .cookies()
+        .keys()
+        .find(|k| k.contains("csrf"))
+        .expect("the login page set a csrf cookie")
+        .clone();
+    let return_to = login.field("return_to");
+    let planted = "A".repeat(43);
+    for (cookie, field) in [
+        (planted.clone(), planted.clone()),
+        (format!("{planted}.{planted}"), planted.clone()),
+    ] {
+        let mut jar = s.cookies().clone();
+        jar.insert(csrf_name.clone(), cookie);
+        let real = s.switch_browser(jar);
+        let reply = s
+            .post(
+                "/login",
+                &[
+                    ("csrf", &field),
+                    ("return_to", &return_to),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        s.switch_browser(real);
+    }
+    let ok = s.login_from(&login, "alice", PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "the minted pair still works");
+    // The login form's token was bound to the browser without a session; the consent form after
+    // sign-in carries a token bound to the new session, and the old one no longer counts.
+    let consent = s.get(ok.location()).await;
+    let stale = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &login.field("csrf")),
+                ("request", &consent.field("request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let fresh = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &consent.field("csrf")),
+                ("request", &consent.field("request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert!(fresh.location_param("code").is_some(), "{}", fresh.location());
+}

@@ -264,9 +264,9 @@ fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let back: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     let upstreams = app
@@ -300,9 +300,9 @@ fn consent_page(
     user: &User,
     scopes: &crate::domain::ScopeSet,
 ) -> Response {
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let page = ConsentPage {
         csrf: &token,
@@ -352,7 +352,7 @@ const LOGIN_FAILED: &str = "The username or password is not correct.";
 pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LoginForm>) -> Response {
     let https = app.config.is_https();
     let return_to = safe_return(&f.return_to).to_owned();
-    if !csrf::verify(req, https, &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return login_page(
             req,
             app,
@@ -418,7 +418,7 @@ pub struct ConsentForm {
 /// `POST /oauth/consent`: Allow issues the code; Deny answers `access_denied`.
 #[handler]
 pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<ConsentForm>) -> Response {
-    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -472,7 +472,7 @@ pub struct LogoutForm {
 #[handler]
 pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LogoutForm>) -> Response {
     let https = app.config.is_https();
-    if !csrf::verify(req, https, &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -621,9 +621,9 @@ pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&Ap
     if proven {
         return perform_logout(req, app, plan).await;
     }
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let page = LogoutPage {
         csrf: &token,
@@ -648,7 +648,7 @@ pub async fn end_session_confirm(
     Data(app): Data<&App>,
     Form(f): Form<LogoutConfirmForm>,
 ) -> Response {
-    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -672,9 +672,9 @@ pub async fn home(req: &Request, Data(app): Data<&App>) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let username = session.as_ref().map(|(_, u)| u.username.as_str());
     with_cookie(

@@ -48,6 +48,8 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     pub id_token_hint: Option<String>,
     pub requested_claims: RequestedClaims,
+    /// The RFC 8707 `resource` asked for, checked against the client by [`super::resource`].
+    pub resource: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -168,6 +170,7 @@ pub fn validate_with(
         "request_uri",
         "claims",
         "response_mode",
+        "resource",
     ]) {
         return fail(OAuthError::invalid_request(format!(
             "the parameter {name} appears more than once"
@@ -301,6 +304,7 @@ pub fn validate_with(
         },
     };
     Ok(AuthorizationRequest {
+        resource: params.get("resource").map(str::to_owned),
         requested_claims,
         client_id: client.client_id.clone(),
         redirect_uri,

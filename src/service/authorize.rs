@@ -6,7 +6,7 @@ use super::{App, ServiceError, blocking};
 use crate::crypto::random;
 use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject, User};
 use crate::protocol::authorize::{self, AuthorizationRequest, Next, SessionFacts};
-use crate::protocol::{ErrorCode, OAuthError};
+use crate::protocol::{ErrorCode, OAuthError, resource};
 use crate::store::Reads;
 
 /// The client named by a request, if registered.
@@ -56,6 +56,14 @@ pub async fn decide(
             }
         },
     };
+    if let Err(e) = resource::audience(
+        &app.config.issuer,
+        client,
+        &request.scopes,
+        request.resource.as_deref(),
+    ) {
+        return Ok(Step::Refuse(e));
+    }
     if let Some((_, user)) = session
         && !user_may_have(user, &request.scopes)
     {
@@ -161,6 +169,7 @@ pub async fn issue_code(
         expires_at: app.clock.now().plus(app.config.lifetimes.authorization_code),
         redeemed_grant: None,
         requested_claims: req.requested_claims.clone(),
+        resource: req.resource.clone(),
     };
     let key = digest(&code);
     app.writer.run(move |tx| Ok(tx.put_code(&key, &record)?)).await?;

@@ -24,7 +24,8 @@ pub enum UpstreamKind {
 pub enum LinkPolicy {
     /// Create a local user on first sign-in.
     Create,
-    /// Link to the one existing user whose verified email equals the upstream's verified email.
+    /// Link to the one existing user whose verified email equals the upstream's verified email,
+    /// unless that user is an administrator or can sign in another way.
     LinkByEmail,
     /// Only identities an administrator linked in advance may sign in.
     ExistingOnly,

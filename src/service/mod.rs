@@ -30,8 +30,7 @@ use crate::config::Config;
 use crate::crypto;
 use crate::store::Store;
 
-/// The group whose members may use the admin API.
-pub const ADMIN_GROUP: &str = "admins";
+pub use crate::domain::ADMIN_GROUP;
 
 /// Everything a use case needs: the store, the validated configuration and the clock.
 #[derive(Clone, Debug)]

@@ -30,7 +30,7 @@ use crate::domain::{
     Duration, PendingUpstream, Session, Subject, Timestamp, Upstream, UpstreamIdentity, UpstreamKind,
     UpstreamLink, User, Username,
 };
-use crate::protocol::upstream::{self as rules, LinkDecision, UpstreamRefusal};
+use crate::protocol::upstream::{self as rules, EmailMatch, LinkDecision, UpstreamRefusal};
 use crate::store::Reads;
 
 /// How long a sign-in may stay at the upstream before its `state` expires.
@@ -706,11 +706,20 @@ async fn link_user(
             None => None,
         };
         let same_email = match (&linked, &identity.email) {
-            (None, Some(email)) if identity.email_verified => tx
-                .scan_records::<User>(crate::store::tables::USERS, None, usize::MAX)?
-                .into_iter()
-                .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
-                .collect(),
+            (None, Some(email)) if identity.email_verified => {
+                let mut matches = Vec::new();
+                for user in tx
+                    .scan_records::<User>(crate::store::tables::USERS, None, usize::MAX)?
+                    .into_iter()
+                    .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+                {
+                    // Any identity already linked to the user is another way in (this one is
+                    // not linked, or `linked` would be set).
+                    let other_sign_in = !tx.links_of(&user.subject)?.is_empty();
+                    matches.push(EmailMatch { user, other_sign_in });
+                }
+                matches
+            }
             _ => Vec::new(),
         };
         let decision = match rules::decide(policy, &identity, linked.as_ref(), &same_email) {

@@ -1400,19 +1400,96 @@ async fn unlinking_an_identity_stops_it_signing_in() {
     before.assert_refused(&s, &refused, StatusCode::FORBIDDEN, "not linked", "after unlink");
 }
 
+/// Adds a user `erin` (email `erin@example.com`, verified) with no password, in `groups`: one
+/// whom `link-by-email` may link, unless she is an administrator.
+async fn add_erin(s: &InProc, groups: &[&str]) {
+    let new = latchkey::domain::NewUser {
+        username: "erin".into(),
+        name: Some("Erin".into()),
+        email: Some("erin@example.com".into()),
+        email_verified: true,
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    };
+    latchkey::service::users::add(&s.app, new, None)
+        .await
+        .expect("erin added");
+}
+
 #[tokio::test]
-async fn link_by_email_links_alice_when_the_provider_verified_her_email() {
+async fn link_by_email_links_a_passwordless_user_when_the_provider_verified_her_email() {
     let mut person = dana();
-    person["email"] = json!("alice@example.com");
+    person["email"] = json!("Erin@Example.com");
     let (mut s, fake) = setup("link-by-email", "", person).await;
+    add_erin(&s, &["readers"]).await;
     let before = Before::of(&s);
     let back = sign_in(&mut s, &fake).await;
     let id = id_token_after(&mut s, back).await;
-    assert_eq!(id["sub"], user(&s, "alice").subject.as_str());
+    assert_eq!(id["sub"], user(&s, "erin").subject.as_str());
     assert_eq!(Before::of(&s).users, before.users, "no user created");
-    let alice = links(&s, "alice").await;
-    assert_eq!(alice.len(), 1);
-    assert_eq!(alice[0].upstream_subject, SUB);
+    let erin = links(&s, "erin").await;
+    assert_eq!(erin.len(), 1);
+    assert_eq!(erin[0].upstream_subject, SUB);
+}
+
+#[tokio::test]
+async fn link_by_email_never_links_an_administrator_or_a_user_with_a_password() {
+    // Security review #12, item 9: the upstream's word about an email was enough to sign in as
+    // an administrator. Alice has a password; erin has none but is in `admins`.
+    for (case, email) in [
+        ("a password", "alice@example.com"),
+        ("admins", "erin@example.com"),
+    ] {
+        let mut person = dana();
+        person["email"] = json!(email);
+        let (mut s, fake) = setup("link-by-email", "", person).await;
+        add_erin(&s, &["admins"]).await;
+        let before = Before::of(&s);
+        let reply = sign_in(&mut s, &fake).await;
+        before.assert_refused(
+            &s,
+            &reply,
+            StatusCode::FORBIDDEN,
+            "must be linked to your account by an administrator",
+            case,
+        );
+        assert!(links(&s, "alice").await.is_empty(), "{case}");
+        assert!(links(&s, "erin").await.is_empty(), "{case}");
+
+        // An administrator's explicit link still lets the identity in.
+        let username = if email.starts_with("alice") {
+            "alice"
+        } else {
+            "erin"
+        };
+        upstream_links::link(&s.app, username.into(), "fake".into(), SUB.into())
+            .await
+            .expect("the link");
+        s.switch_browser(BTreeMap::new());
+        let back = sign_in(&mut s, &fake).await;
+        let id = id_token_after(&mut s, back).await;
+        assert_eq!(id["sub"], user(&s, username).subject.as_str(), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn link_by_email_never_links_a_user_already_linked_to_another_identity() {
+    let mut person = dana();
+    person["email"] = json!("erin@example.com");
+    let (mut s, fake) = setup("link-by-email", "", person).await;
+    add_erin(&s, &[]).await;
+    upstream_links::link(&s.app, "erin".into(), "fake".into(), "another-subject".into())
+        .await
+        .expect("the link");
+    let before = Before::of(&s);
+    let reply = sign_in(&mut s, &fake).await;
+    before.assert_refused(
+        &s,
+        &reply,
+        StatusCode::FORBIDDEN,
+        "must be linked to your account by an administrator",
+        "linked elsewhere",
+    );
+    assert_eq!(links(&s, "erin").await.len(), 1);
 }
 
 #[tokio::test]
@@ -1443,12 +1520,13 @@ async fn link_by_email_refuses_an_email_the_provider_did_not_verify() {
 #[tokio::test]
 async fn an_id_token_with_email_verified_as_the_string_true_links_by_email() {
     let mut person = dana();
-    person["email"] = json!("alice@example.com");
+    person["email"] = json!("erin@example.com");
     person["email_verified"] = json!("true");
     let (mut s, fake) = setup("link-by-email", "", person).await;
+    add_erin(&s, &[]).await;
     let reply = sign_in(&mut s, &fake).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    let linked = links(&s, "alice").await;
+    let linked = links(&s, "erin").await;
     assert_eq!(
         linked.len(),
         1,

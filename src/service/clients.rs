@@ -143,10 +143,16 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
         id_token_alg: new.id_token_signed_response_alg.unwrap_or_default(),
         post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris)?,
         backchannel_logout_uri: match &new.backchannel_logout_uri {
-            Some(u) => Some(
-                RedirectUri::parse(u)
-                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?,
-            ),
+            Some(u) => {
+                let uri = RedirectUri::parse(u)
+                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?;
+                // The server will POST there: the same outbound rule as at delivery time.
+                app.config
+                    .outbound
+                    .check_url(uri.as_str())
+                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?;
+                Some(uri)
+            }
             None => None,
         },
         refresh_without_offline_access: new.refresh_without_offline_access,

@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod outbound;
 pub mod setup;
 pub mod throttle;
 pub mod token;
@@ -49,8 +50,8 @@ pub struct App {
     pub setup_throttle: Arc<throttle::Throttle>,
     /// Throttles bearer tokens that fail at the admin API, per address.
     pub bearer_throttle: Arc<throttle::Throttle>,
-    /// The HTTP client for outgoing calls (back-channel logout).
-    pub http: reqwest::Client,
+    /// The HTTP client for outgoing calls (back-channel logout), under `[outbound]`.
+    pub http: outbound::Outbound,
     /// Where audit entries go.
     pub audit: audit::AuditSink,
     /// Gathers the hot paths' writes (codes, sessions, token grants) into shared commits.
@@ -80,15 +81,11 @@ impl App {
             secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
             setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
             bearer_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::BEARER_TOKENS)),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .build()
-                .unwrap_or_default(),
+            http: outbound::Outbound::new(&config.outbound, logout::ATTEMPT_TIMEOUT),
             audit: audit::AuditSink::default(),
             writer,
             verifications: Arc::default(),
-            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams)),
+            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)),
             config: Arc::new(config),
         }
     }

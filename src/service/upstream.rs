@@ -24,11 +24,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::login::digest;
+use super::outbound::Outbound;
 use super::{App, ServiceError, blocking, users};
 use crate::crypto::{self, random};
 use crate::domain::{
-    Duration, PendingUpstream, Session, Subject, Timestamp, Upstream, UpstreamIdentity, UpstreamKind,
-    UpstreamLink, User, Username,
+    Duration, OutboundPolicy, PendingUpstream, Session, Subject, Timestamp, Upstream, UpstreamIdentity,
+    UpstreamKind, UpstreamLink, User, Username,
 };
 use crate::protocol::upstream::{self as rules, EmailMatch, LinkDecision, UpstreamRefusal};
 use crate::store::Reads;
@@ -65,31 +66,20 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// Per-upstream HTTP clients (bounded timeouts, no redirects) and the discovery cache.
+/// Per-upstream HTTP clients (bounded timeouts, no redirects, `[outbound]` checks) and the
+/// discovery cache.
 #[derive(Debug, Default)]
 pub struct Upstreams {
-    http: HashMap<String, reqwest::Client>,
+    http: HashMap<String, Outbound>,
     metadata: Mutex<HashMap<String, (Timestamp, Arc<Metadata>)>>,
 }
 
 impl Upstreams {
     /// HTTP clients for the configured upstreams.
-    pub fn new(upstreams: &[Upstream]) -> Upstreams {
+    pub fn new(upstreams: &[Upstream], policy: &OutboundPolicy) -> Upstreams {
         let http = upstreams
             .iter()
-            .map(|u| {
-                let client = reqwest::Client::builder()
-                    // A redirect from a token or discovery endpoint is refused, not followed
-                    // (the openidconnect crate's advice against SSRF).
-                    .redirect(reqwest::redirect::Policy::none())
-                    // Some APIs (GitHub's) refuse requests without a User-Agent.
-                    .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-                    .connect_timeout(u.timeout)
-                    .timeout(u.timeout)
-                    .build()
-                    .unwrap_or_default();
-                (u.name.clone(), client)
-            })
+            .map(|u| (u.name.clone(), Outbound::new(policy, u.timeout)))
             .collect();
         Upstreams {
             http,
@@ -159,7 +149,7 @@ fn upstream<'a>(app: &'a App, name: &str) -> Result<&'a Upstream, UpstreamError>
         .ok_or_else(|| UpstreamError::NotFound(name.chars().take(64).collect()))
 }
 
-fn http<'a>(app: &'a App, upstream: &Upstream) -> Result<&'a reqwest::Client, UpstreamError> {
+fn http<'a>(app: &'a App, upstream: &Upstream) -> Result<&'a Outbound, UpstreamError> {
     app.upstreams.http.get(&upstream.name).ok_or_else(|| {
         UpstreamError::Service(ServiceError::Internal("no HTTP client for an upstream".into()))
     })
@@ -662,7 +652,11 @@ async fn fetch_userinfo(
     url: &str,
     access_token: &str,
 ) -> Result<Map<String, Value>, UpstreamError> {
-    let reply = http(app, upstream)?
+    let http = http(app, upstream)?;
+    http.check(url)
+        .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+    let reply = http
+        .client()
         .get(url)
         .bearer_auth(access_token)
         .header(reqwest::header::ACCEPT, "application/json")

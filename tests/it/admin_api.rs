@@ -2183,6 +2183,21 @@ async fn invalid_input_is_400_or_422_with_field_level_errors() {
             "backchannel_logout_uri",
         ),
     ];
+    // Security review #12, item 10: internal addresses are refused unless `[outbound]` allows them.
+    let internal = [
+        "http://127.0.0.1:6379/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://0x7f000001/",
+        "https://10.0.0.5/bc",
+        "https://[fd00::1]/bc",
+    ]
+    .map(|uri| {
+        (
+            json!({ "client_id": "c1", "grant_types": ["client_credentials"], "backchannel_logout_uri": uri }),
+            "backchannel_logout_uri",
+        )
+    });
+    let clients: Vec<_> = clients.into_iter().chain(internal).collect();
     for (body, field) in clients {
         let reply = a.call(Method::POST, "/api/v1/clients", Some(body.clone())).await;
         wrong.extend(invalid_field(&reply, field).err());

@@ -25,6 +25,7 @@ mod oauth_rules;
 mod oidc_conformance;
 mod oidc_rp;
 mod openapi;
+mod outbound;
 mod props;
 mod proxy;
 mod routing;

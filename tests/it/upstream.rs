@@ -28,6 +28,7 @@ use poem::{EndpointExt as _, IntoResponse as _, Request, Response, Route, handle
 use serde_json::{Value, json};
 
 use crate::flows::html_unescape;
+use crate::harness::ALLOW_LOOPBACK;
 use crate::inproc::{ISSUER, InProc, REDIRECT, Reply, basic, claims, form};
 
 /// The client id Latchkey uses at the fake provider.
@@ -569,7 +570,7 @@ async fn setup_with(upstream: impl FnOnce(&str, &str) -> String, person: Value) 
     let secret = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(secret.path(), format!("{CLIENT_SECRET}\n")).expect("the secret written");
     let path = secret.path().to_str().expect("a UTF-8 path").to_owned();
-    let s = InProc::new(&upstream(&base, &path)).await;
+    let s = InProc::new(&format!("{ALLOW_LOOPBACK}{}", upstream(&base, &path))).await;
     let fake = Fake::serve(listener, base, s.app.clock.clone(), person);
     (s, fake)
 }
@@ -1305,7 +1306,7 @@ async fn an_unreachable_provider_is_a_502_at_the_start() {
         l.local_addr().expect("its address").port()
     };
     let mut s = InProc::new(&format!(
-        r#"
+        r#"{ALLOW_LOOPBACK}
 [[upstream]]
 name = "fake"
 kind = "oidc"

@@ -138,7 +138,8 @@ pub struct PendingUpstream {
     /// `None` for a plain OAuth 2.0 upstream.
     pub nonce: Option<String>,
     pub pkce_verifier: String,
-    /// Where to go once signed in (a local `/oauth/authorize?...` or `/`).
-    pub return_to: String,
+    /// Where to go once signed in travels in the browser-binding cookie, not here, so that a
+    /// record's size never depends on the request (records written before carry a `return_to`,
+    /// which is ignored).
     pub expires_at: Timestamp,
 }

@@ -50,6 +50,8 @@ pub struct App {
     pub setup_throttle: Arc<throttle::Throttle>,
     /// Throttles bearer tokens that fail at the admin API, per address.
     pub bearer_throttle: Arc<throttle::Throttle>,
+    /// Throttles starts of upstream sign-ins (each stores a pending row), per address.
+    pub upstream_throttle: Arc<throttle::Throttle>,
     /// The HTTP client for outgoing calls (back-channel logout), under `[outbound]`.
     pub http: outbound::Outbound,
     /// Where audit entries go.
@@ -81,6 +83,7 @@ impl App {
             secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
             setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
             bearer_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::BEARER_TOKENS)),
+            upstream_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::UPSTREAM_STARTS)),
             http: outbound::Outbound::new(&config.outbound, logout::ATTEMPT_TIMEOUT),
             audit: audit::AuditSink::default(),
             writer,

@@ -36,6 +36,14 @@ use crate::store::Reads;
 
 /// How long a sign-in may stay at the upstream before its `state` expires.
 pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
+/// The most pending sign-ins kept at once (expired ones until the purge takes them included):
+/// with the per-address throttle, a bound on what anonymous starts can make the server store.
+pub const MAX_PENDING: u64 = 10_000;
+/// The longest return address carried through an upstream sign-in (in the browser cookie, as
+/// base64url, within a cookie's 4 KiB); a longer one becomes `/`.
+pub const MAX_RETURN_TO: usize = 2560;
+/// The throttle's one "account": starts are counted per address only.
+const THROTTLE_ACCOUNT: &str = "upstream-sign-in";
 /// How long discovered provider metadata (and its JWKS) is reused.
 const METADATA_TTL: Duration = Duration::minutes(5);
 /// How far an ID token's `iat` may lie in the future (clock skew) or in the past.
@@ -109,11 +117,18 @@ pub enum UpstreamError {
     /// The identity is fine, but the link policy does not let it in.
     #[error("{0}")]
     Refused(#[from] UpstreamRefusal),
+    /// Too many sign-ins started from this address: wait this many seconds.
+    #[error("too many sign-ins were started from your address; try again in {0} seconds")]
+    Throttled(u64),
+    /// Too many sign-ins are pending at once.
+    #[error("too many sign-ins are in progress; try again in a few minutes")]
+    Busy,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
 
-/// Where to send the browser, and the browser-binding cookie value to set.
+/// Where to send the browser, and the browser-binding cookie value to set: a random token (whose
+/// digest the pending record keeps) and, after a `.`, the return address in base64url.
 #[derive(Debug)]
 pub struct Started {
     pub location: String,
@@ -260,11 +275,39 @@ fn plain_client(
     Ok(client)
 }
 
-/// Starts a sign-in at upstream `name`: stores the pending sign-in under its `state` (random,
-/// single use, [`PENDING_LIFETIME`]) bound to a new browser cookie, and returns the upstream's
+/// The throttle's key for an address: an IPv6 address counts by its /64, which one host or
+/// customer usually holds whole.
+fn throttle_key(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Starts a sign-in at upstream `name` for a browser at `ip`: throttled per address, refused when
+/// [`MAX_PENDING`] sign-ins are pending; stores the pending sign-in (a record of fixed size) under
+/// its `state` (random, single use, [`PENDING_LIFETIME`]) bound to a new browser cookie, which
+/// also carries `return_to` (up to [`MAX_RETURN_TO`] bytes, else `/`); returns the upstream's
 /// authorization URL with `state`, `nonce` (OpenID Connect) and a PKCE S256 challenge.
-pub async fn begin(app: &App, name: &str, return_to: &str) -> Result<Started, UpstreamError> {
+pub async fn begin(app: &App, name: &str, return_to: &str, ip: IpAddr) -> Result<Started, UpstreamError> {
     let upstream = upstream(app, name)?;
+    // Throttle first: every start costs a durable write.
+    let now = app.clock.now();
+    app.upstream_throttle
+        .begin(THROTTLE_ACCOUNT, throttle_key(ip), now)
+        .map_err(|wait| UpstreamError::Throttled(wait.0))?
+        .failed(now);
+    let return_to = if return_to.len() <= MAX_RETURN_TO {
+        return_to
+    } else {
+        "/"
+    };
     let state = random::token().map_err(ServiceError::from)?;
     let browser = random::token().map_err(ServiceError::from)?;
     let verifier = PkceCodeVerifier::new(random::token().map_err(ServiceError::from)?);
@@ -308,17 +351,40 @@ pub async fn begin(app: &App, name: &str, return_to: &str) -> Result<Started, Up
         browser: digest(&browser),
         nonce,
         pkce_verifier: verifier.secret().clone(),
-        return_to: return_to.to_owned(),
         expires_at: app.clock.now().plus(PENDING_LIFETIME),
     };
     let key = digest(&state);
-    app.writer
-        .run(move |tx| Ok(tx.put_pending_upstream(&key, &pending)?))
+    let stored = app
+        .writer
+        .run(move |tx| {
+            // Refused rather than failed, so that the rest of the group commit's batch goes on.
+            if tx.count(crate::store::tables::UPSTREAM_STATES)? >= MAX_PENDING {
+                return Ok(false);
+            }
+            tx.put_pending_upstream(&key, &pending)?;
+            Ok(true)
+        })
         .await?;
+    if !stored {
+        return Err(UpstreamError::Busy);
+    }
     Ok(Started {
         location: location.to_string(),
-        browser,
+        browser: format!("{browser}.{}", crypto::b64url(return_to.as_bytes())),
     })
+}
+
+/// Splits a browser-binding cookie value into its token and the return address it carries.
+fn split_browser(value: &str) -> (&str, String) {
+    match value.split_once('.') {
+        Some((token, encoded)) => {
+            let return_to = crypto::b64url_decode(encoded)
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_else(|| "/".to_owned());
+            (token, return_to)
+        }
+        None => (value, "/".to_owned()),
+    }
 }
 
 /// Takes the pending sign-in for `state` out of the store (so that it works once), and checks it
@@ -419,6 +485,10 @@ async fn finish_checked(
     callback: Callback,
     browser: Option<&str>,
 ) -> Result<(User, String), UpstreamError> {
+    let (browser, return_to) = match browser.map(split_browser) {
+        Some((token, return_to)) => (Some(token), return_to),
+        None => (None, "/".to_owned()),
+    };
     let pending = take_pending(app, &upstream.name, callback.state.as_deref(), browser).await?;
     if let Some(error) = callback.error {
         let error: String = error.chars().filter(|c| !c.is_control()).take(64).collect();
@@ -473,7 +543,7 @@ async fn finish_checked(
     };
     let identity = rules::map_identity(&claims, &upstream.claims)?;
     let user = link_user(app, upstream, identity).await?;
-    Ok((user, pending.return_to))
+    Ok((user, return_to))
 }
 
 #[allow(

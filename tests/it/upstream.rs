@@ -897,6 +897,143 @@ async fn a_created_user_never_takes_over_a_local_user_with_the_same_username() {
     assert!(links(&s, "alice").await.is_empty());
 }
 
+/// The pending upstream sign-ins in the store: each row's size (key and record), in bytes.
+fn pending_rows(s: &InProc) -> Vec<usize> {
+    s.app
+        .store
+        .read()
+        .expect("a read transaction")
+        .raw_scan(latchkey::store::tables::UPSTREAM_STATES, None, usize::MAX)
+        .expect("the pending sign-ins")
+        .into_iter()
+        .map(|(k, v)| k.len() + v.len())
+        .collect()
+}
+
+/// `GET /login/upstream/fake` with `return_to`, as an anonymous browser.
+async fn start_with_return(s: &mut InProc, return_to: &str) -> Reply {
+    s.switch_browser(BTreeMap::new());
+    s.get(&format!(
+        "/login/upstream/fake?{}",
+        form(&[("return_to", return_to)])
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_pending_sign_in_stores_a_small_fixed_size_row_whatever_the_return_to() {
+    // Security review #12, item 4: 1,000 anonymous starts with a 30 KB `return_to` grew the data
+    // file by 35.5 MB. The return address now travels in the browser's cookie.
+    let (mut s, fake) = setup("create", "", dana()).await;
+    let short = authorize_request();
+    let huge = format!("{short}&x={}", "a".repeat(30_000));
+    for return_to in [short.as_str(), huge.as_str()] {
+        let reply = start_with_return(&mut s, return_to).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        let cookie = set_cookie(&reply, "__Host-latchkey-upstream").expect("a binding cookie");
+        assert!(
+            cookie.len() < 4000,
+            "the cookie fits a browser: {} bytes",
+            cookie.len()
+        );
+    }
+    let rows = pending_rows(&s);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|&n| n < 600),
+        "rows of fixed, small size: {rows:?}"
+    );
+    assert_eq!(
+        rows[0].abs_diff(rows[1]),
+        0,
+        "the return_to does not size the row: {rows:?}"
+    );
+
+    // The short one still comes back to the authorization request; the long one to the home page.
+    s.switch_browser(BTreeMap::new());
+    let back = sign_in(&mut s, &fake).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), short);
+    let location = start_with_return(&mut s, &huge).await.location().to_owned();
+    let a = fake.approve(&location);
+    let back = s.get(&fake.callback(&a)).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), "/");
+}
+
+#[tokio::test]
+async fn starting_upstream_sign_ins_is_throttled_per_address() {
+    let (mut s, _fake) = setup("create", "", dana()).await;
+    s.set_peer("203.0.113.7:40000".parse().unwrap());
+    let limit = 60;
+    for i in 0..limit {
+        let reply = start_with_return(&mut s, "/").await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "start {i}: {}", reply.body);
+    }
+    let refused = start_with_return(&mut s, "/").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(
+        refused
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok())
+    );
+    assert_eq!(set_cookie(&refused, "__Host-latchkey-upstream"), None);
+    assert_eq!(pending_rows(&s).len(), limit, "a throttled start stores nothing");
+    // Another address of the same IPv6 /64 is the same flood; another address is not.
+    s.set_peer("[2001:db8:1:2::1]:40000".parse().unwrap());
+    for _ in 0..limit {
+        start_with_return(&mut s, "/").await;
+    }
+    s.set_peer("[2001:db8:1:2::ffff]:40000".parse().unwrap());
+    let same_net = start_with_return(&mut s, "/").await;
+    assert_eq!(
+        same_net.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        same_net.body
+    );
+    s.set_peer("198.51.100.9:40000".parse().unwrap());
+    let elsewhere = start_with_return(&mut s, "/").await;
+    assert_eq!(elsewhere.status, StatusCode::SEE_OTHER, "{}", elsewhere.body);
+}
+
+#[tokio::test]
+async fn no_sign_in_starts_while_the_most_pending_sign_ins_are_stored() {
+    let (mut s, fake) = setup("create", "", dana()).await;
+    let cap = latchkey::service::upstream::MAX_PENDING;
+    {
+        let tx = s.app.store.write().unwrap();
+        let pending = latchkey::domain::PendingUpstream {
+            upstream: "fake".into(),
+            browser: "x".into(),
+            nonce: None,
+            pkce_verifier: "v".into(),
+            expires_at: s.app.clock.now().plus(latchkey::domain::Duration::minutes(10)),
+        };
+        for i in 0..cap {
+            tx.put_pending_upstream(&format!("filler-{i}"), &pending).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let reply = start_with_return(&mut s, "/").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+    assert!(
+        html_unescape(&reply.body).contains("Too many sign-ins are in progress"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(pending_rows(&s).len() as u64, cap, "nothing stored past the cap");
+    // Once one goes (used, or purged after expiry), sign-ins start again.
+    {
+        let tx = s.app.store.write().unwrap();
+        tx.delete_pending_upstream("filler-0").unwrap();
+        tx.commit().unwrap();
+    }
+    s.switch_browser(BTreeMap::new());
+    let back = sign_in(&mut s, &fake).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+}
+
 #[tokio::test]
 async fn a_return_to_outside_the_authorization_endpoint_becomes_home() {
     let (mut s, fake) = setup("create", "", dana()).await;

@@ -159,6 +159,7 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
     };
     check_rules(&client)?;
     let store = app.store.clone();
+    let now = app.clock.now();
     blocking(move || {
         let tx = store.write()?;
         if tx.client(&client.client_id)?.is_some() {
@@ -168,6 +169,11 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
             )));
         }
         tx.put_client(&client)?;
+        if client.id_token_alg == IdTokenAlg::RS256 {
+            // Published now, so that a relying party that fetches the JWKS at start finds the key
+            // of its first ID token.
+            super::keys::ensure_rsa(&tx, now)?;
+        }
         tx.commit()?;
         Ok(ClientCreated {
             client: ClientView::from(&client),
@@ -339,6 +345,11 @@ pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
                 None => now,
             };
             tx.put_client(&Client { created_at, ..client })?;
+        }
+        // Any RS256 client, declared or created (perhaps before keys were made at registration),
+        // has its key published from the start.
+        if tx.clients()?.iter().any(|c| c.id_token_alg == IdTokenAlg::RS256) {
+            super::keys::ensure_rsa(&tx, now)?;
         }
         tx.commit()?;
         Ok(())

@@ -2575,3 +2575,32 @@ async fn cli_json_output_has_the_same_shapes_as_the_api() {
     let keys_of = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys_of(&rotated), keys_of(&cli_rotated));
 }
+
+#[tokio::test]
+async fn a_client_registered_for_rs256_through_the_api_has_its_rsa_key_published_at_once() {
+    let mut a = Admin::new().await;
+    let has_rsa = |jwks: &Value| {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kty"] == "RSA" && k["alg"] == "RS256")
+    };
+    let before = a.s.get("/.well-known/jwks.json").await.json();
+    assert!(!has_rsa(&before), "no RSA key without an RS256 client: {before}");
+    a.expect(
+        201,
+        Method::POST,
+        "/api/v1/clients",
+        Some(json!({
+            "client_id": "reports",
+            "public": true,
+            "redirect_uris": ["http://127.0.0.1/cb"],
+            "scopes": ["openid"],
+            "id_token_signed_response_alg": "RS256",
+        })),
+    )
+    .await;
+    let after = a.s.get("/.well-known/jwks.json").await.json();
+    assert!(has_rsa(&after), "published before any token is issued: {after}");
+}

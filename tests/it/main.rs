@@ -18,6 +18,7 @@ mod flows;
 mod foundation;
 mod harness;
 mod inproc;
+mod jwks;
 mod limits;
 mod logs;
 mod oauth_client;

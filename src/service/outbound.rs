@@ -155,6 +155,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_oauth2_crates_calls_to_address_literals_are_checked_too() {
+        // Discovered endpoints (token, JWKS, user info) may name any address; a literal never
+        // reaches the resolver, so the client wrapper checks it.
+        use oauth2::AsyncHttpClient as _;
+        let strict = Outbound::new(&OutboundPolicy::default(), StdDuration::from_secs(5));
+        for url in [
+            "http://127.0.0.1:9/token",
+            "https://[::ffff:169.254.169.254]/jwks",
+        ] {
+            let request = oauth2::http::Request::get(url).body(Vec::new()).unwrap();
+            let e = strict.call(request).await.unwrap_err().to_string();
+            assert!(e.contains("allow_networks"), "{url}: {e}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_call_through_a_name_that_resolves_to_loopback_is_refused_before_connecting() {
         // Nothing listens here; the refusal must come from the resolver, not the connection.
         let strict = Outbound::new(&OutboundPolicy::default(), StdDuration::from_secs(5));

@@ -12,7 +12,7 @@ use toml::Spanned;
 use crate::crypto;
 use crate::domain::{
     ClaimMapping, Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, IdTokenAlg,
-    LinkPolicy, RedirectUri, Scope, Timestamp, Upstream, UpstreamKind,
+    LinkPolicy, OutboundPolicy, RedirectUri, Scope, Timestamp, Upstream, UpstreamKind,
 };
 
 /// The example configuration shipped in the repository, used when no file is found.
@@ -142,6 +142,8 @@ pub struct Config {
     pub upstreams: Vec<Upstream>,
     /// The PKCE default for confidential clients registered without `require_pkce`.
     pub require_pkce: bool,
+    /// `[outbound]`: the special-purpose networks the server may call anyway.
+    pub outbound: OutboundPolicy,
 }
 
 /// The PEM files named in `[tls]`.
@@ -199,6 +201,14 @@ struct RawConfig {
     upstreams: Vec<RawUpstream>,
     #[serde(default)]
     require_pkce: bool,
+    outbound: RawOutbound,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutbound {
+    #[serde(default)]
+    allow_networks: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,6 +394,7 @@ fn parse_with(
         text,
         problems: Vec::new(),
         clients,
+        outbound: OutboundPolicy::default(),
     };
     let config = v.config(origin, raw, base, overrides);
     if v.problems.is_empty() {
@@ -424,6 +435,8 @@ struct Validator<'t> {
     problems: Vec<Problem>,
     /// `Skip` for administrative commands: declared clients and the TLS files are not read.
     clients: Clients,
+    /// `[outbound]`, read before the clients and upstreams whose URLs it judges.
+    outbound: OutboundPolicy,
 }
 
 impl Validator<'_> {
@@ -581,6 +594,10 @@ impl Validator<'_> {
             }
         };
 
+        self.outbound = OutboundPolicy {
+            allow_networks: self.networks("outbound.allow_networks", &raw.outbound.allow_networks),
+        };
+
         let mut clients: Vec<Client> = Vec::new();
         for (i, rc) in raw.clients.into_iter().enumerate() {
             let at = rc.client_id.clone();
@@ -618,6 +635,7 @@ impl Validator<'_> {
             forwarded_header,
             upstreams,
             require_pkce: raw.require_pkce,
+            outbound: self.outbound.clone(),
         }
     }
 
@@ -649,6 +667,11 @@ impl Validator<'_> {
                     Some(v),
                     "must be an https URL (http only on a loopback address), without user information or fragment",
                 );
+            } else if field != "authorization_url"
+                && let Err(e) = this.outbound.check_url(v.get_ref())
+            {
+                // The authorization URL is the browser's to visit; the others are the server's.
+                this.problem(&key(field), Some(v), e.to_string());
             }
             // Kept exactly as written: an issuer must match the discovered `issuer` character for
             // character, trailing slash included.
@@ -882,6 +905,29 @@ impl Validator<'_> {
         out
     }
 
+    /// A list of networks in CIDR form (`10.0.0.0/8`) or single addresses, under `key`.
+    fn networks(&mut self, key: &str, raw: &[Spanned<String>]) -> Vec<IpNet> {
+        let mut out = Vec::new();
+        for entry in raw {
+            let text = entry.get_ref().trim();
+            let parsed = text
+                .parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from));
+            match parsed {
+                Ok(net) => out.push(net.trunc()),
+                Err(_) => self.problem(
+                    key,
+                    Some(entry),
+                    format!(
+                        "`{}` is not an address or a network such as 10.0.0.0/8 or ::1/128",
+                        text.escape_debug()
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
     fn password_policy(&mut self, raw: &RawPasswordPolicy) -> PasswordPolicy {
         let mut length = |key: &str, value: &Option<Spanned<i64>>, default: usize| match value {
             None => default,
@@ -991,7 +1037,13 @@ impl Validator<'_> {
         let backchannel_logout_uri = match &rc.backchannel_logout_uri {
             None => None,
             Some(uri) => match RedirectUri::parse(uri.get_ref()) {
-                Ok(u) => Some(u),
+                Ok(u) => match self.outbound.check_url(u.as_str()) {
+                    Ok(()) => Some(u),
+                    Err(e) => {
+                        self.problem(&key("backchannel_logout_uri"), Some(uri), e.to_string());
+                        None
+                    }
+                },
                 Err(e) => {
                     self.problem(&key("backchannel_logout_uri"), Some(uri), e.to_string());
                     None
@@ -1122,6 +1174,56 @@ mod tests {
         parse("test.toml", text, None, &Overrides::default())
             .unwrap_err()
             .problems
+    }
+
+    #[test]
+    fn back_channel_and_upstream_urls_on_internal_addresses_need_an_allowed_network() {
+        let text = |outbound: &str| {
+            format!(
+                r#"issuer = "https://id.example"
+{outbound}
+[[client]]
+client_id = "a"
+redirect_uris = ["https://a.example/cb"]
+public = true
+backchannel_logout_uri = "http://127.0.0.1:6379/"
+
+[[client]]
+client_id = "b"
+redirect_uris = ["https://b.example/cb"]
+public = true
+backchannel_logout_uri = "https://169.254.169.254/latest"
+
+[[upstream]]
+name = "corp"
+kind = "oidc"
+issuer = "http://127.0.0.1:9000"
+client_id = "x"
+"#
+            )
+        };
+        let p = problems(&text(""));
+        let keys: Vec<(&str, Option<usize>)> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert_eq!(
+            keys,
+            [
+                ("client[0].backchannel_logout_uri", Some(7)),
+                ("client[1].backchannel_logout_uri", Some(13)),
+                ("upstream[0].issuer", Some(18)),
+            ],
+            "{p:?}"
+        );
+        assert!(
+            p[0].message.contains("loopback") && p[0].message.contains("allow_networks"),
+            "{p:?}"
+        );
+        assert!(p[1].message.contains("link-local"), "{p:?}");
+        // Allowing loopback lets the loopback URLs through, and only them.
+        let p = problems(&text("[outbound]\nallow_networks = [\"127.0.0.0/8\", \"::1\"]\n"));
+        let keys: Vec<&str> = p.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["client[1].backchannel_logout_uri"], "{p:?}");
+        let p = problems(&text("[outbound]\nallow_networks = [\"localnet\"]\n"));
+        assert_eq!(p[0].key, "outbound.allow_networks", "{p:?}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use super::{b64url, random, sha256};
 use crate::domain::{SigningKeyRecord, Timestamp};
 
 pub const ALG_EDDSA: &str = "EdDSA";
+/// The fully specified RFC 9864 name of Ed25519 signatures: the same key, the same signature.
+pub const ALG_ED25519: &str = "Ed25519";
 pub const ALG_RS256: &str = "RS256";
 
 /// A public key as a JWK: `OKP`/`Ed25519` (RFC 8037) or `RSA` (RFC 7518).
@@ -171,6 +173,24 @@ pub fn public_jwk(record: &SigningKeyRecord) -> Option<Jwk> {
     })
 }
 
+/// The JWKs that publish a key record: an Ed25519 key once per name of its signatures (`EdDSA`
+/// and `Ed25519`, with the same `kid`), so that a library that matches a token's `kid` and `alg`
+/// against the keys' finds it under either name; an RSA key once.
+pub fn published_jwks(record: &SigningKeyRecord) -> Vec<Jwk> {
+    let Some(jwk) = public_jwk(record) else {
+        return Vec::new();
+    };
+    if record.alg == ALG_EDDSA {
+        let fully_specified = Jwk {
+            alg: ALG_ED25519.to_owned(),
+            ..jwk.clone()
+        };
+        vec![jwk, fully_specified]
+    } else {
+        vec![jwk]
+    }
+}
+
 /// Signs `message` with a key record's private key (Ed25519, or RSASSA-PKCS1-v1_5 SHA-256).
 pub fn sign(record: &SigningKeyRecord, message: &[u8]) -> Option<Vec<u8>> {
     if record.alg == ALG_RS256 {
@@ -225,6 +245,31 @@ mod tests {
         let json = serde_json::to_string(&jwk).unwrap();
         assert!(!json.contains(&crate::crypto::b64url(&record.private)));
         assert!(!format!("{record:?}").contains(&format!("{:?}", record.private)));
+    }
+
+    /// The keys a strict library picks for a token header: same `kid`, and the same `alg` (a key
+    /// without one is no match, as the strictest matchers have it).
+    fn strict_match<'a>(keys: &'a [Jwk], kid: &str, alg: &str) -> Vec<&'a Jwk> {
+        keys.iter().filter(|k| k.kid == kid && k.alg == alg).collect()
+    }
+
+    #[test]
+    fn an_ed25519_key_is_published_once_per_name_so_strict_matchers_find_it_for_either() {
+        let record = generate(Timestamp(1)).unwrap();
+        let published = published_jwks(&record);
+        for alg in [ALG_EDDSA, ALG_ED25519] {
+            let found = strict_match(&published, &record.kid, alg);
+            assert_eq!(found.len(), 1, "exactly one key for {alg}: {published:?}");
+            assert_eq!(found[0].x, public_jwk(&record).unwrap().x, "the same public key");
+            assert_eq!(
+                (found[0].kty.as_str(), found[0].crv.as_deref()),
+                ("OKP", Some("Ed25519"))
+            );
+        }
+        let rsa = generate_rsa(Timestamp(1)).unwrap();
+        let published = published_jwks(&rsa);
+        assert_eq!(published.len(), 1);
+        assert_eq!(strict_match(&published, &rsa.kid, ALG_RS256).len(), 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod grant;
 mod ids;
 mod key;
 mod oauth;
+mod outbound;
 mod redirect_uri;
 mod scope;
 mod time;
@@ -14,10 +15,13 @@ pub use grant::GrantType;
 pub use ids::{ClientId, InvalidId, Subject, Username};
 pub use key::SigningKeyRecord;
 pub use oauth::{AuthorizationCode, Consent, Grant, RefreshToken, RequestedClaims, Session};
+pub use outbound::{AddressClass, OutboundPolicy, OutboundRefusal, address_class};
 pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
 pub use scope::{InvalidScope, Scope, ScopeSet};
 pub use time::{Duration, Timestamp};
 pub use upstream::{
     ClaimMapping, LinkPolicy, PendingUpstream, Upstream, UpstreamIdentity, UpstreamKind, UpstreamLink,
 };
-pub use user::{Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, User, valid_resource};
+pub use user::{
+    ADMIN_GROUP, Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, User, valid_resource,
+};

@@ -24,7 +24,8 @@ pub enum UpstreamKind {
 pub enum LinkPolicy {
     /// Create a local user on first sign-in.
     Create,
-    /// Link to the one existing user whose verified email equals the upstream's verified email.
+    /// Link to the one existing user whose verified email equals the upstream's verified email,
+    /// unless that user is an administrator or can sign in another way.
     LinkByEmail,
     /// Only identities an administrator linked in advance may sign in.
     ExistingOnly,
@@ -137,7 +138,8 @@ pub struct PendingUpstream {
     /// `None` for a plain OAuth 2.0 upstream.
     pub nonce: Option<String>,
     pub pkce_verifier: String,
-    /// Where to go once signed in (a local `/oauth/authorize?...` or `/`).
-    pub return_to: String,
+    /// Where to go once signed in travels in the browser-binding cookie, not here, so that a
+    /// record's size never depends on the request (records written before carry a `return_to`,
+    /// which is ignored).
     pub expires_at: Timestamp,
 }

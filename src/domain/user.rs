@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ClientId, GrantType, RedirectUri, Scope, Subject, Timestamp, Username};
 
+/// The group whose members may use the admin API.
+pub const ADMIN_GROUP: &str = "admins";
+
 /// A person who can sign in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -121,6 +124,13 @@ impl std::str::FromStr for IdTokenAlg {
             .into_iter()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| format!("unknown ID token algorithm `{s}` (expected EdDSA, Ed25519 or RS256)"))
+    }
+}
+
+impl User {
+    /// Whether this user administers Latchkey (is in [`ADMIN_GROUP`]).
+    pub fn is_admin(&self) -> bool {
+        self.groups.iter().any(|g| g == ADMIN_GROUP)
     }
 }
 

@@ -28,6 +28,11 @@ pub enum UpstreamRefusal {
     AmbiguousEmail,
     #[error("the user this account is linked to is disabled")]
     Disabled,
+    /// The one user with the email is an administrator or can sign in another way (a password,
+    /// another factor or another linked identity): the upstream's word about an email is not
+    /// enough to take that account over.
+    #[error("the user here with this email address must be linked to your account by an administrator")]
+    NeedsExplicitLink,
 }
 
 /// Whether `subject` may be an upstream subject: 1 to [`MAX_SUBJECT_LEN`] bytes, no control
@@ -109,13 +114,29 @@ pub enum LinkDecision {
     Create,
 }
 
+/// A local user whose email matches an upstream identity's, with what `link-by-email` needs to
+/// know about them beyond the user record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailMatch {
+    pub user: User,
+    /// Whether the user can sign in some other way than a password: a second factor, or an
+    /// identity at an upstream already linked to them.
+    pub other_sign_in: bool,
+}
+
+/// Whether a user may be linked to an upstream identity on the upstream's word about an email
+/// alone: never an administrator, never a user with a password or any other way to sign in.
+pub fn may_link_by_email(candidate: &EmailMatch) -> bool {
+    !candidate.user.is_admin() && candidate.user.password_hash.is_none() && !candidate.other_sign_in
+}
+
 /// Decides, for an identity, given the user it is linked to (if any) and the users whose email
 /// matches its email (when the policy looks them up).
 pub fn decide(
     policy: LinkPolicy,
     identity: &UpstreamIdentity,
     linked: Option<&User>,
-    same_email: &[User],
+    same_email: &[EmailMatch],
 ) -> Result<LinkDecision, UpstreamRefusal> {
     if let Some(user) = linked {
         return if user.disabled {
@@ -131,16 +152,21 @@ pub fn decide(
             let Some(email) = identity.email.as_deref().filter(|_| identity.email_verified) else {
                 return Err(UpstreamRefusal::UnverifiedEmail);
             };
-            let matches: Vec<&User> = same_email
+            let matches: Vec<&EmailMatch> = same_email
                 .iter()
-                .filter(|u| {
-                    u.email_verified && u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email))
+                .filter(|m| {
+                    m.user.email_verified
+                        && m.user
+                            .email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
                 })
                 .collect();
             match matches.as_slice() {
                 [] => Err(UpstreamRefusal::NoEmailMatch),
-                [one] if one.disabled => Err(UpstreamRefusal::Disabled),
-                [one] => Ok(LinkDecision::LinkTo(one.subject.clone())),
+                [one] if one.user.disabled => Err(UpstreamRefusal::Disabled),
+                [one] if !may_link_by_email(one) => Err(UpstreamRefusal::NeedsExplicitLink),
+                [one] => Ok(LinkDecision::LinkTo(one.user.subject.clone())),
                 _ => Err(UpstreamRefusal::AmbiguousEmail),
             }
         }
@@ -205,6 +231,13 @@ mod tests {
             password_hash: None,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
+        }
+    }
+
+    fn matched(user: &User) -> EmailMatch {
+        EmailMatch {
+            user: user.clone(),
+            other_sign_in: false,
         }
     }
 
@@ -310,31 +343,61 @@ mod tests {
         let unverified_local = user("bob", "b@example.com", false);
         let p = LinkPolicy::LinkByEmail;
         assert_eq!(
-            decide(
-                p,
-                &identity("a@example.com", true),
-                None,
-                std::slice::from_ref(&alice)
-            ),
+            decide(p, &identity("a@example.com", true), None, &[matched(&alice)]),
             Ok(LinkDecision::LinkTo(alice.subject.clone()))
         );
         assert_eq!(
-            decide(
-                p,
-                &identity("a@example.com", false),
-                None,
-                std::slice::from_ref(&alice)
-            ),
+            decide(p, &identity("a@example.com", false), None, &[matched(&alice)]),
             Err(UpstreamRefusal::UnverifiedEmail)
         );
         assert_eq!(
-            decide(p, &identity("b@example.com", true), None, &[unverified_local]),
+            decide(
+                p,
+                &identity("b@example.com", true),
+                None,
+                &[matched(&unverified_local)]
+            ),
             Err(UpstreamRefusal::NoEmailMatch)
         );
         let twin = user("alice2", "a@example.com", true);
         assert_eq!(
-            decide(p, &identity("a@example.com", true), None, &[alice, twin]),
+            decide(
+                p,
+                &identity("a@example.com", true),
+                None,
+                &[matched(&alice), matched(&twin)]
+            ),
             Err(UpstreamRefusal::AmbiguousEmail)
+        );
+    }
+
+    #[test]
+    fn link_by_email_never_takes_over_an_administrator_or_a_user_who_can_sign_in_otherwise() {
+        let id = identity("a@example.com", true);
+        let p = LinkPolicy::LinkByEmail;
+        let mut admin = user("root", "a@example.com", true);
+        admin.groups = vec![crate::domain::ADMIN_GROUP.into()];
+        let mut with_password = user("alice", "a@example.com", true);
+        with_password.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$x$y".into());
+        let linked_elsewhere = EmailMatch {
+            user: user("carol", "a@example.com", true),
+            other_sign_in: true,
+        };
+        for (case, candidate) in [
+            ("an administrator", matched(&admin)),
+            ("a user with a password", matched(&with_password)),
+            ("a user with another way in", linked_elsewhere),
+        ] {
+            assert_eq!(
+                decide(p, &id, None, std::slice::from_ref(&candidate)),
+                Err(UpstreamRefusal::NeedsExplicitLink),
+                "{case}"
+            );
+        }
+        // An explicit link made by an administrator still works for all of them.
+        assert_eq!(
+            decide(p, &id, Some(&admin), &[]),
+            Ok(LinkDecision::Linked(admin.subject.clone()))
         );
     }
 

@@ -161,10 +161,16 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
         id_token_alg: new.id_token_signed_response_alg.unwrap_or_default(),
         post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris, new.allow_http_localhost)?,
         backchannel_logout_uri: match &new.backchannel_logout_uri {
-            Some(u) => Some(
-                RedirectUri::parse(u)
-                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?,
-            ),
+            Some(u) => {
+                let uri = RedirectUri::parse(u)
+                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?;
+                // The server will POST there: the same outbound rule as at delivery time.
+                app.config
+                    .outbound
+                    .check_url(uri.as_str())
+                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?;
+                Some(uri)
+            }
             None => None,
         },
         refresh_without_offline_access: new.refresh_without_offline_access,
@@ -173,6 +179,7 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
     };
     check_rules(&client)?;
     let store = app.store.clone();
+    let now = app.clock.now();
     blocking(move || {
         let tx = store.write()?;
         if tx.client(&client.client_id)?.is_some() {
@@ -182,6 +189,11 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
             )));
         }
         tx.put_client(&client)?;
+        if client.id_token_alg == IdTokenAlg::RS256 {
+            // Published now, so that a relying party that fetches the JWKS at start finds the key
+            // of its first ID token.
+            super::keys::ensure_rsa(&tx, now)?;
+        }
         tx.commit()?;
         Ok(ClientCreated {
             client: ClientView::from(&client),
@@ -372,6 +384,11 @@ pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
                 None => now,
             };
             tx.put_client(&Client { created_at, ..client })?;
+        }
+        // Any RS256 client, declared or created (perhaps before keys were made at registration),
+        // has its key published from the start.
+        if tx.clients()?.iter().any(|c| c.id_token_alg == IdTokenAlg::RS256) {
+            super::keys::ensure_rsa(&tx, now)?;
         }
         tx.commit()?;
         Ok(())

@@ -38,7 +38,8 @@ pub fn active_key_of(tx: &impl Reads, alg: &str) -> Result<Option<SigningKeyReco
         .max_by_key(|k| k.created_at))
 }
 
-/// The active RSA key, created on first need (for clients registered for RS256 ID tokens).
+/// The active RSA key, created when the first client registered for RS256 ID tokens is (and, as
+/// a fallback, on first need).
 pub fn ensure_rsa(tx: &WriteTx, now: Timestamp) -> Result<SigningKeyRecord, ServiceError> {
     if let Some(key) = active_key_of(tx, keys::ALG_RS256)? {
         return Ok(key);
@@ -132,7 +133,7 @@ pub async fn jwks(app: &App) -> Result<JwkSet, ServiceError> {
         let keys = all
             .iter()
             .filter(|k| k.retire_at.is_none_or(|r| r > now))
-            .filter_map(keys::public_jwk)
+            .flat_map(keys::published_jwks)
             .collect();
         Ok(JwkSet { keys })
     })

@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
 
+use super::outbound::{self, Outbound};
 use super::{App, ServiceError, blocking, keys, login};
 use crate::crypto::{jwt, random};
 use crate::domain::{Client, IdTokenAlg, SigningKeyRecord};
@@ -18,7 +19,7 @@ const LOGOUT_TOKEN_LIFETIME: u64 = 120;
 const ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: StdDuration = StdDuration::from_secs(1);
 /// How long one delivery attempt may take.
-const ATTEMPT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+pub(crate) const ATTEMPT_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
 /// What a verified `id_token_hint` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +134,40 @@ async fn logout_token(app: &App, client: &Client, subject: &str, sid: &str) -> R
     .await
 }
 
+/// Why one delivery attempt did not deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undelivered {
+    /// The outbound policy refuses the URI or an address its host resolves to; retrying cannot
+    /// help.
+    Refused(String),
+    /// The receiver answered with this HTTP status.
+    Status(u16),
+    /// The receiver could not be reached.
+    Failed(String),
+}
+
+/// One delivery attempt: POSTs `token` to `uri` through `http`, after checking the URI again
+/// (the configuration may have changed since the client was registered; its host's addresses are
+/// checked by the resolver).
+pub async fn post_logout_token(http: &Outbound, uri: &str, token: &str) -> Result<(), Undelivered> {
+    http.check(uri).map_err(|e| Undelivered::Refused(e.to_string()))?;
+    let sent = http
+        .client()
+        .post(uri)
+        .timeout(ATTEMPT_TIMEOUT)
+        .form(&[("logout_token", token)])
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(Undelivered::Status(r.status().as_u16())),
+        Err(e) => Err(match outbound::refusal_in(&e) {
+            Some(refusal) => Undelivered::Refused(refusal.to_string()),
+            None => Undelivered::Failed(outbound::describe(&e)),
+        }),
+    }
+}
+
 /// Posts a logout token in the background, retrying with growing pauses.
 fn deliver(app: &App, client: Client, token: String) {
     let Some(uri) = client.backchannel_logout_uri.clone() else {
@@ -142,22 +177,20 @@ fn deliver(app: &App, client: Client, token: String) {
     tokio::spawn(async move {
         let mut pause = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {
-            let sent = http
-                .post(uri.as_str())
-                .timeout(ATTEMPT_TIMEOUT)
-                .form(&[("logout_token", token.as_str())])
-                .send()
-                .await;
-            match sent {
-                Ok(r) if r.status().is_success() => {
+            match post_logout_token(&http, uri.as_str(), &token).await {
+                Ok(()) => {
                     tracing::info!(client_id = %client.client_id, attempt, "delivered a back-channel logout");
                     return;
                 }
-                Ok(r) => {
-                    tracing::warn!(client_id = %client.client_id, attempt, status = %r.status(), "back-channel logout refused")
+                Err(Undelivered::Refused(error)) => {
+                    tracing::warn!(client_id = %client.client_id, %error, "back-channel logout not sent: the outbound policy refuses its URI");
+                    return;
                 }
-                Err(e) => {
-                    tracing::warn!(client_id = %client.client_id, attempt, error = %e, "back-channel logout failed")
+                Err(Undelivered::Status(status)) => {
+                    tracing::warn!(client_id = %client.client_id, attempt, status, "back-channel logout refused")
+                }
+                Err(Undelivered::Failed(error)) => {
+                    tracing::warn!(client_id = %client.client_id, attempt, %error, "back-channel logout failed")
                 }
             }
             if attempt < ATTEMPTS {
@@ -173,4 +206,65 @@ fn deliver(app: &App, client: Client, token: String) {
 /// post-logout redirect URIs.
 pub fn post_logout_uri_allowed(client: &Client, uri: &str) -> bool {
     client.post_logout_redirect_uris.iter().any(|r| r.matches(uri))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::domain::OutboundPolicy;
+
+    /// A receiver on a loopback port that answers every request with 200; counts the requests.
+    async fn receiver() -> (u16, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&hits);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        (port, hits)
+    }
+
+    #[tokio::test]
+    async fn a_logout_token_is_posted_to_a_loopback_receiver_only_when_loopback_is_allowed() {
+        // Security review #12, item 10: the server POSTed to any loopback port. A client
+        // registered while loopback was allowed must not be called once it no longer is.
+        let (port, hits) = receiver().await;
+        let strict = Outbound::new(&OutboundPolicy::default(), ATTEMPT_TIMEOUT);
+        for uri in [
+            format!("http://127.0.0.1:{port}/bc"),
+            format!("http://0x7f000001:{port}/bc"),
+            format!("http://localhost:{port}/bc"),
+        ] {
+            let refused = post_logout_token(&strict, &uri, "t").await;
+            assert!(
+                matches!(refused, Err(Undelivered::Refused(_))),
+                "{uri}: {refused:?}"
+            );
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the receiver");
+        let allowed = Outbound::new(
+            &OutboundPolicy {
+                allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            },
+            ATTEMPT_TIMEOUT,
+        );
+        assert_eq!(
+            post_logout_token(&allowed, &format!("http://127.0.0.1:{port}/bc"), "t").await,
+            Ok(())
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
 }

@@ -14,6 +14,7 @@ pub mod hashing;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod outbound;
 pub mod setup;
 pub mod throttle;
 pub mod token;
@@ -31,8 +32,7 @@ use crate::config::Config;
 use crate::crypto;
 use crate::store::Store;
 
-/// The group whose members may use the admin API.
-pub const ADMIN_GROUP: &str = "admins";
+pub use crate::domain::ADMIN_GROUP;
 
 /// Everything a use case needs: the store, the validated configuration and the clock.
 #[derive(Clone, Debug)]
@@ -51,8 +51,10 @@ pub struct App {
     pub setup_throttle: Arc<throttle::Throttle>,
     /// Throttles bearer tokens that fail at the admin API, per address.
     pub bearer_throttle: Arc<throttle::Throttle>,
-    /// The HTTP client for outgoing calls (back-channel logout).
-    pub http: reqwest::Client,
+    /// Throttles starts of upstream sign-ins (each stores a pending row), per address.
+    pub upstream_throttle: Arc<throttle::Throttle>,
+    /// The HTTP client for outgoing calls (back-channel logout), under `[outbound]`.
+    pub http: outbound::Outbound,
     /// Where audit entries go.
     pub audit: audit::AuditSink,
     /// Gathers the hot paths' writes (codes, sessions, token grants) into shared commits.
@@ -84,16 +86,13 @@ impl App {
             secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
             setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
             bearer_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::BEARER_TOKENS)),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .build()
-                .unwrap_or_default(),
+            upstream_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::UPSTREAM_STARTS)),
+            http: outbound::Outbound::new(&config.outbound, logout::ATTEMPT_TIMEOUT),
             audit: audit::AuditSink::default(),
             writer,
             verifications: Arc::default(),
             form_key: Arc::default(),
-            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams)),
+            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)),
             config: Arc::new(config),
         }
     }

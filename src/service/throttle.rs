@@ -56,6 +56,16 @@ impl Limits {
     /// For bearer tokens at the admin API: a guess names no account, so only the source address
     /// is counted (the account counter never blocks). A token is a signed JWT, not guessable; the
     /// delays stop a flood of bad tokens, and leave room for a script's honest mistakes.
+    /// For starting an upstream sign-in, which costs a durable write: every start counts (as a
+    /// failure would), per source address only, so a flood from one address (or one IPv6 /64)
+    /// meets growing delays while sign-ins from elsewhere go on. A completed sign-in does not
+    /// settle the count, so the allowance leaves room for an office behind one address.
+    pub const UPSTREAM_STARTS: Limits = Limits {
+        pair: 60,
+        address: 60,
+        account: u32::MAX,
+        in_flight: 1024,
+    };
     pub const BEARER_TOKENS: Limits = Limits {
         pair: 50,
         address: 50,

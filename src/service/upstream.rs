@@ -24,17 +24,26 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::login::digest;
+use super::outbound::Outbound;
 use super::{App, ServiceError, blocking, users};
 use crate::crypto::{self, random};
 use crate::domain::{
-    Duration, PendingUpstream, Session, Subject, Timestamp, Upstream, UpstreamIdentity, UpstreamKind,
-    UpstreamLink, User, Username,
+    Duration, OutboundPolicy, PendingUpstream, Session, Subject, Timestamp, Upstream, UpstreamIdentity,
+    UpstreamKind, UpstreamLink, User, Username,
 };
-use crate::protocol::upstream::{self as rules, LinkDecision, UpstreamRefusal};
+use crate::protocol::upstream::{self as rules, EmailMatch, LinkDecision, UpstreamRefusal};
 use crate::store::Reads;
 
 /// How long a sign-in may stay at the upstream before its `state` expires.
 pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
+/// The most pending sign-ins kept at once (expired ones until the purge takes them included):
+/// with the per-address throttle, a bound on what anonymous starts can make the server store.
+pub const MAX_PENDING: u64 = 10_000;
+/// The longest return address carried through an upstream sign-in (in the browser cookie, as
+/// base64url, within a cookie's 4 KiB); a longer one becomes `/`.
+pub const MAX_RETURN_TO: usize = 2560;
+/// The throttle's one "account": starts are counted per address only.
+const THROTTLE_ACCOUNT: &str = "upstream-sign-in";
 /// How long discovered provider metadata (and its JWKS) is reused.
 const METADATA_TTL: Duration = Duration::minutes(5);
 /// How far an ID token's `iat` may lie in the future (clock skew) or in the past.
@@ -65,31 +74,20 @@ type Metadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// Per-upstream HTTP clients (bounded timeouts, no redirects) and the discovery cache.
+/// Per-upstream HTTP clients (bounded timeouts, no redirects, `[outbound]` checks) and the
+/// discovery cache.
 #[derive(Debug, Default)]
 pub struct Upstreams {
-    http: HashMap<String, reqwest::Client>,
+    http: HashMap<String, Outbound>,
     metadata: Mutex<HashMap<String, (Timestamp, Arc<Metadata>)>>,
 }
 
 impl Upstreams {
     /// HTTP clients for the configured upstreams.
-    pub fn new(upstreams: &[Upstream]) -> Upstreams {
+    pub fn new(upstreams: &[Upstream], policy: &OutboundPolicy) -> Upstreams {
         let http = upstreams
             .iter()
-            .map(|u| {
-                let client = reqwest::Client::builder()
-                    // A redirect from a token or discovery endpoint is refused, not followed
-                    // (the openidconnect crate's advice against SSRF).
-                    .redirect(reqwest::redirect::Policy::none())
-                    // Some APIs (GitHub's) refuse requests without a User-Agent.
-                    .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-                    .connect_timeout(u.timeout)
-                    .timeout(u.timeout)
-                    .build()
-                    .unwrap_or_default();
-                (u.name.clone(), client)
-            })
+            .map(|u| (u.name.clone(), Outbound::new(policy, u.timeout)))
             .collect();
         Upstreams {
             http,
@@ -119,11 +117,18 @@ pub enum UpstreamError {
     /// The identity is fine, but the link policy does not let it in.
     #[error("{0}")]
     Refused(#[from] UpstreamRefusal),
+    /// Too many sign-ins started from this address: wait this many seconds.
+    #[error("too many sign-ins were started from your address; try again in {0} seconds")]
+    Throttled(u64),
+    /// Too many sign-ins are pending at once.
+    #[error("too many sign-ins are in progress; try again in a few minutes")]
+    Busy,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
 
-/// Where to send the browser, and the browser-binding cookie value to set.
+/// Where to send the browser, and the browser-binding cookie value to set: a random token (whose
+/// digest the pending record keeps) and, after a `.`, the return address in base64url.
 #[derive(Debug)]
 pub struct Started {
     pub location: String,
@@ -159,7 +164,7 @@ fn upstream<'a>(app: &'a App, name: &str) -> Result<&'a Upstream, UpstreamError>
         .ok_or_else(|| UpstreamError::NotFound(name.chars().take(64).collect()))
 }
 
-fn http<'a>(app: &'a App, upstream: &Upstream) -> Result<&'a reqwest::Client, UpstreamError> {
+fn http<'a>(app: &'a App, upstream: &Upstream) -> Result<&'a Outbound, UpstreamError> {
     app.upstreams.http.get(&upstream.name).ok_or_else(|| {
         UpstreamError::Service(ServiceError::Internal("no HTTP client for an upstream".into()))
     })
@@ -270,11 +275,39 @@ fn plain_client(
     Ok(client)
 }
 
-/// Starts a sign-in at upstream `name`: stores the pending sign-in under its `state` (random,
-/// single use, [`PENDING_LIFETIME`]) bound to a new browser cookie, and returns the upstream's
+/// The throttle's key for an address: an IPv6 address counts by its /64, which one host or
+/// customer usually holds whole.
+fn throttle_key(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Starts a sign-in at upstream `name` for a browser at `ip`: throttled per address, refused when
+/// [`MAX_PENDING`] sign-ins are pending; stores the pending sign-in (a record of fixed size) under
+/// its `state` (random, single use, [`PENDING_LIFETIME`]) bound to a new browser cookie, which
+/// also carries `return_to` (up to [`MAX_RETURN_TO`] bytes, else `/`); returns the upstream's
 /// authorization URL with `state`, `nonce` (OpenID Connect) and a PKCE S256 challenge.
-pub async fn begin(app: &App, name: &str, return_to: &str) -> Result<Started, UpstreamError> {
+pub async fn begin(app: &App, name: &str, return_to: &str, ip: IpAddr) -> Result<Started, UpstreamError> {
     let upstream = upstream(app, name)?;
+    // Throttle first: every start costs a durable write.
+    let now = app.clock.now();
+    app.upstream_throttle
+        .begin(THROTTLE_ACCOUNT, throttle_key(ip), now)
+        .map_err(|wait| UpstreamError::Throttled(wait.0))?
+        .failed(now);
+    let return_to = if return_to.len() <= MAX_RETURN_TO {
+        return_to
+    } else {
+        "/"
+    };
     let state = random::token().map_err(ServiceError::from)?;
     let browser = random::token().map_err(ServiceError::from)?;
     let verifier = PkceCodeVerifier::new(random::token().map_err(ServiceError::from)?);
@@ -318,17 +351,40 @@ pub async fn begin(app: &App, name: &str, return_to: &str) -> Result<Started, Up
         browser: digest(&browser),
         nonce,
         pkce_verifier: verifier.secret().clone(),
-        return_to: return_to.to_owned(),
         expires_at: app.clock.now().plus(PENDING_LIFETIME),
     };
     let key = digest(&state);
-    app.writer
-        .run(move |tx| Ok(tx.put_pending_upstream(&key, &pending)?))
+    let stored = app
+        .writer
+        .run(move |tx| {
+            // Refused rather than failed, so that the rest of the group commit's batch goes on.
+            if tx.count(crate::store::tables::UPSTREAM_STATES)? >= MAX_PENDING {
+                return Ok(false);
+            }
+            tx.put_pending_upstream(&key, &pending)?;
+            Ok(true)
+        })
         .await?;
+    if !stored {
+        return Err(UpstreamError::Busy);
+    }
     Ok(Started {
         location: location.to_string(),
-        browser,
+        browser: format!("{browser}.{}", crypto::b64url(return_to.as_bytes())),
     })
+}
+
+/// Splits a browser-binding cookie value into its token and the return address it carries.
+fn split_browser(value: &str) -> (&str, String) {
+    match value.split_once('.') {
+        Some((token, encoded)) => {
+            let return_to = crypto::b64url_decode(encoded)
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_else(|| "/".to_owned());
+            (token, return_to)
+        }
+        None => (value, "/".to_owned()),
+    }
 }
 
 /// Takes the pending sign-in for `state` out of the store (so that it works once), and checks it
@@ -429,6 +485,10 @@ async fn finish_checked(
     callback: Callback,
     browser: Option<&str>,
 ) -> Result<(User, String), UpstreamError> {
+    let (browser, return_to) = match browser.map(split_browser) {
+        Some((token, return_to)) => (Some(token), return_to),
+        None => (None, "/".to_owned()),
+    };
     let pending = take_pending(app, &upstream.name, callback.state.as_deref(), browser).await?;
     if let Some(error) = callback.error {
         let error: String = error.chars().filter(|c| !c.is_control()).take(64).collect();
@@ -483,7 +543,7 @@ async fn finish_checked(
     };
     let identity = rules::map_identity(&claims, &upstream.claims)?;
     let user = link_user(app, upstream, identity).await?;
-    Ok((user, pending.return_to))
+    Ok((user, return_to))
 }
 
 #[allow(
@@ -662,7 +722,11 @@ async fn fetch_userinfo(
     url: &str,
     access_token: &str,
 ) -> Result<Map<String, Value>, UpstreamError> {
-    let reply = http(app, upstream)?
+    let http = http(app, upstream)?;
+    http.check(url)
+        .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+    let reply = http
+        .client()
         .get(url)
         .bearer_auth(access_token)
         .header(reqwest::header::ACCEPT, "application/json")
@@ -706,11 +770,20 @@ async fn link_user(
             None => None,
         };
         let same_email = match (&linked, &identity.email) {
-            (None, Some(email)) if identity.email_verified => tx
-                .scan_records::<User>(crate::store::tables::USERS, None, usize::MAX)?
-                .into_iter()
-                .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
-                .collect(),
+            (None, Some(email)) if identity.email_verified => {
+                let mut matches = Vec::new();
+                for user in tx
+                    .scan_records::<User>(crate::store::tables::USERS, None, usize::MAX)?
+                    .into_iter()
+                    .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
+                {
+                    // Any identity already linked to the user is another way in (this one is
+                    // not linked, or `linked` would be set).
+                    let other_sign_in = !tx.links_of(&user.subject)?.is_empty();
+                    matches.push(EmailMatch { user, other_sign_in });
+                }
+                matches
+            }
             _ => Vec::new(),
         };
         let decision = match rules::decide(policy, &identity, linked.as_ref(), &same_email) {

@@ -88,7 +88,8 @@ struct JwkDoc {
     e: Option<String>,
     /// Key id: the RFC 7638 thumbprint.
     kid: String,
-    /// Algorithm: `EdDSA` or `RS256`.
+    /// Algorithm: `EdDSA`, `Ed25519` or `RS256`. An Ed25519 key is listed twice with the same `kid`, as
+    /// `EdDSA` and as `Ed25519` (its RFC 9864 name), so that a token naming either finds it.
     alg: String,
     /// Use: `sig`.
     #[oai(rename = "use")]

@@ -1362,7 +1362,14 @@ async fn rotating_keys_publishes_both_keys_and_old_tokens_still_work() {
     assert_eq!(active.len(), 1, "{keys:?}");
     let old_kid = active[0]["kid"].as_str().unwrap().to_owned();
     let jwks_before = a.s.get("/.well-known/jwks.json").await.json();
-    let published_before = jwks_before["keys"].as_array().unwrap().len();
+    // Each Ed25519 key is listed once per name (`EdDSA`, `Ed25519`): count the kids.
+    let published_before = jwks_before["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect::<BTreeSet<_>>()
+        .len();
 
     a.s.advance(60);
     let new = a.expect(200, Method::POST, "/api/v1/keys/rotate", None).await;
@@ -2187,6 +2194,21 @@ async fn invalid_input_is_400_or_422_with_field_level_errors() {
             "backchannel_logout_uri",
         ),
     ];
+    // Security review #12, item 10: internal addresses are refused unless `[outbound]` allows them.
+    let internal = [
+        "http://127.0.0.1:6379/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://0x7f000001/",
+        "https://10.0.0.5/bc",
+        "https://[fd00::1]/bc",
+    ]
+    .map(|uri| {
+        (
+            json!({ "client_id": "c1", "grant_types": ["client_credentials"], "backchannel_logout_uri": uri }),
+            "backchannel_logout_uri",
+        )
+    });
+    let clients: Vec<_> = clients.into_iter().chain(internal).collect();
     for (body, field) in clients {
         let reply = a.call(Method::POST, "/api/v1/clients", Some(body.clone())).await;
         wrong.extend(invalid_field(&reply, field).err());
@@ -2610,4 +2632,33 @@ async fn http_localhost_redirect_uris_need_the_clients_explicit_opt_in() {
         .await;
     assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", off.body);
     assert!(off.body.contains("allow_http_localhost"), "{}", off.body);
+}
+
+#[tokio::test]
+async fn a_client_registered_for_rs256_through_the_api_has_its_rsa_key_published_at_once() {
+    let mut a = Admin::new().await;
+    let has_rsa = |jwks: &Value| {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kty"] == "RSA" && k["alg"] == "RS256")
+    };
+    let before = a.s.get("/.well-known/jwks.json").await.json();
+    assert!(!has_rsa(&before), "no RSA key without an RS256 client: {before}");
+    a.expect(
+        201,
+        Method::POST,
+        "/api/v1/clients",
+        Some(json!({
+            "client_id": "reports",
+            "public": true,
+            "redirect_uris": ["http://127.0.0.1/cb"],
+            "scopes": ["openid"],
+            "id_token_signed_response_alg": "RS256",
+        })),
+    )
+    .await;
+    let after = a.s.get("/.well-known/jwks.json").await.json();
+    assert!(has_rsa(&after), "published before any token is issued: {after}");
 }

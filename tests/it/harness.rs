@@ -56,6 +56,10 @@ pub fn default_config(port: u16) -> String {
     )
 }
 
+/// An `[outbound]` table that lets the server call loopback addresses: for configurations whose
+/// back-channel receivers or upstream providers are test servers on this machine.
+pub const ALLOW_LOOPBACK: &str = "\n[outbound]\nallow_networks = [\"127.0.0.0/8\", \"::1/128\"]\n";
+
 /// A path written as a TOML basic string.
 pub fn toml_path(path: &Path) -> String {
     let text = path.to_str().expect("test paths are UTF-8");

@@ -38,7 +38,7 @@ use url::Url;
 
 use crate::browser::Browser;
 use crate::flows::{PASSWORD, USERNAME, query_param, random_string};
-use crate::harness::{Server, assert_success, default_config};
+use crate::harness::{ALLOW_LOOPBACK, Server, assert_success, default_config};
 
 /// A confidential web application: EdDSA ID tokens (the default), refresh with `offline_access`,
 /// RP-initiated and back-channel logout.
@@ -302,6 +302,7 @@ impl Provider {
             (recorder.url(WEB_BACKCHANNEL), recorder.url(REPORTS_BACKCHANNEL));
         let mut server = Server::with_config(|port| {
             default_config(port)
+                + ALLOW_LOOPBACK
                 + &format!(
                     r#"
 [[client]]

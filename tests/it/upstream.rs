@@ -28,6 +28,7 @@ use poem::{EndpointExt as _, IntoResponse as _, Request, Response, Route, handle
 use serde_json::{Value, json};
 
 use crate::flows::html_unescape;
+use crate::harness::ALLOW_LOOPBACK;
 use crate::inproc::{ISSUER, InProc, REDIRECT, Reply, basic, claims, form};
 
 /// The client id Latchkey uses at the fake provider.
@@ -569,7 +570,7 @@ async fn setup_with(upstream: impl FnOnce(&str, &str) -> String, person: Value) 
     let secret = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(secret.path(), format!("{CLIENT_SECRET}\n")).expect("the secret written");
     let path = secret.path().to_str().expect("a UTF-8 path").to_owned();
-    let s = InProc::new(&upstream(&base, &path)).await;
+    let s = InProc::new(&format!("{ALLOW_LOOPBACK}{}", upstream(&base, &path))).await;
     let fake = Fake::serve(listener, base, s.app.clock.clone(), person);
     (s, fake)
 }
@@ -894,6 +895,143 @@ async fn a_created_user_never_takes_over_a_local_user_with_the_same_username() {
     assert_ne!(id["sub"], alice.subject.as_str(), "not alice");
     assert_eq!(id["sub"], user(&s, "alice-2").subject.as_str());
     assert!(links(&s, "alice").await.is_empty());
+}
+
+/// The pending upstream sign-ins in the store: each row's size (key and record), in bytes.
+fn pending_rows(s: &InProc) -> Vec<usize> {
+    s.app
+        .store
+        .read()
+        .expect("a read transaction")
+        .raw_scan(latchkey::store::tables::UPSTREAM_STATES, None, usize::MAX)
+        .expect("the pending sign-ins")
+        .into_iter()
+        .map(|(k, v)| k.len() + v.len())
+        .collect()
+}
+
+/// `GET /login/upstream/fake` with `return_to`, as an anonymous browser.
+async fn start_with_return(s: &mut InProc, return_to: &str) -> Reply {
+    s.switch_browser(BTreeMap::new());
+    s.get(&format!(
+        "/login/upstream/fake?{}",
+        form(&[("return_to", return_to)])
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_pending_sign_in_stores_a_small_fixed_size_row_whatever_the_return_to() {
+    // Security review #12, item 4: 1,000 anonymous starts with a 30 KB `return_to` grew the data
+    // file by 35.5 MB. The return address now travels in the browser's cookie.
+    let (mut s, fake) = setup("create", "", dana()).await;
+    let short = authorize_request();
+    let huge = format!("{short}&x={}", "a".repeat(30_000));
+    for return_to in [short.as_str(), huge.as_str()] {
+        let reply = start_with_return(&mut s, return_to).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+        let cookie = set_cookie(&reply, "__Host-latchkey-upstream").expect("a binding cookie");
+        assert!(
+            cookie.len() < 4000,
+            "the cookie fits a browser: {} bytes",
+            cookie.len()
+        );
+    }
+    let rows = pending_rows(&s);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter().all(|&n| n < 600),
+        "rows of fixed, small size: {rows:?}"
+    );
+    assert_eq!(
+        rows[0].abs_diff(rows[1]),
+        0,
+        "the return_to does not size the row: {rows:?}"
+    );
+
+    // The short one still comes back to the authorization request; the long one to the home page.
+    s.switch_browser(BTreeMap::new());
+    let back = sign_in(&mut s, &fake).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), short);
+    let location = start_with_return(&mut s, &huge).await.location().to_owned();
+    let a = fake.approve(&location);
+    let back = s.get(&fake.callback(&a)).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), "/");
+}
+
+#[tokio::test]
+async fn starting_upstream_sign_ins_is_throttled_per_address() {
+    let (mut s, _fake) = setup("create", "", dana()).await;
+    s.set_peer("203.0.113.7:40000".parse().unwrap());
+    let limit = 60;
+    for i in 0..limit {
+        let reply = start_with_return(&mut s, "/").await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "start {i}: {}", reply.body);
+    }
+    let refused = start_with_return(&mut s, "/").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(
+        refused
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok())
+    );
+    assert_eq!(set_cookie(&refused, "__Host-latchkey-upstream"), None);
+    assert_eq!(pending_rows(&s).len(), limit, "a throttled start stores nothing");
+    // Another address of the same IPv6 /64 is the same flood; another address is not.
+    s.set_peer("[2001:db8:1:2::1]:40000".parse().unwrap());
+    for _ in 0..limit {
+        start_with_return(&mut s, "/").await;
+    }
+    s.set_peer("[2001:db8:1:2::ffff]:40000".parse().unwrap());
+    let same_net = start_with_return(&mut s, "/").await;
+    assert_eq!(
+        same_net.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        same_net.body
+    );
+    s.set_peer("198.51.100.9:40000".parse().unwrap());
+    let elsewhere = start_with_return(&mut s, "/").await;
+    assert_eq!(elsewhere.status, StatusCode::SEE_OTHER, "{}", elsewhere.body);
+}
+
+#[tokio::test]
+async fn no_sign_in_starts_while_the_most_pending_sign_ins_are_stored() {
+    let (mut s, fake) = setup("create", "", dana()).await;
+    let cap = latchkey::service::upstream::MAX_PENDING;
+    {
+        let tx = s.app.store.write().unwrap();
+        let pending = latchkey::domain::PendingUpstream {
+            upstream: "fake".into(),
+            browser: "x".into(),
+            nonce: None,
+            pkce_verifier: "v".into(),
+            expires_at: s.app.clock.now().plus(latchkey::domain::Duration::minutes(10)),
+        };
+        for i in 0..cap {
+            tx.put_pending_upstream(&format!("filler-{i}"), &pending).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let reply = start_with_return(&mut s, "/").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+    assert!(
+        html_unescape(&reply.body).contains("Too many sign-ins are in progress"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(pending_rows(&s).len() as u64, cap, "nothing stored past the cap");
+    // Once one goes (used, or purged after expiry), sign-ins start again.
+    {
+        let tx = s.app.store.write().unwrap();
+        tx.delete_pending_upstream("filler-0").unwrap();
+        tx.commit().unwrap();
+    }
+    s.switch_browser(BTreeMap::new());
+    let back = sign_in(&mut s, &fake).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
 }
 
 #[tokio::test]
@@ -1305,7 +1443,7 @@ async fn an_unreachable_provider_is_a_502_at_the_start() {
         l.local_addr().expect("its address").port()
     };
     let mut s = InProc::new(&format!(
-        r#"
+        r#"{ALLOW_LOOPBACK}
 [[upstream]]
 name = "fake"
 kind = "oidc"
@@ -1400,19 +1538,96 @@ async fn unlinking_an_identity_stops_it_signing_in() {
     before.assert_refused(&s, &refused, StatusCode::FORBIDDEN, "not linked", "after unlink");
 }
 
+/// Adds a user `erin` (email `erin@example.com`, verified) with no password, in `groups`: one
+/// whom `link-by-email` may link, unless she is an administrator.
+async fn add_erin(s: &InProc, groups: &[&str]) {
+    let new = latchkey::domain::NewUser {
+        username: "erin".into(),
+        name: Some("Erin".into()),
+        email: Some("erin@example.com".into()),
+        email_verified: true,
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    };
+    latchkey::service::users::add(&s.app, new, None)
+        .await
+        .expect("erin added");
+}
+
 #[tokio::test]
-async fn link_by_email_links_alice_when_the_provider_verified_her_email() {
+async fn link_by_email_links_a_passwordless_user_when_the_provider_verified_her_email() {
     let mut person = dana();
-    person["email"] = json!("alice@example.com");
+    person["email"] = json!("Erin@Example.com");
     let (mut s, fake) = setup("link-by-email", "", person).await;
+    add_erin(&s, &["readers"]).await;
     let before = Before::of(&s);
     let back = sign_in(&mut s, &fake).await;
     let id = id_token_after(&mut s, back).await;
-    assert_eq!(id["sub"], user(&s, "alice").subject.as_str());
+    assert_eq!(id["sub"], user(&s, "erin").subject.as_str());
     assert_eq!(Before::of(&s).users, before.users, "no user created");
-    let alice = links(&s, "alice").await;
-    assert_eq!(alice.len(), 1);
-    assert_eq!(alice[0].upstream_subject, SUB);
+    let erin = links(&s, "erin").await;
+    assert_eq!(erin.len(), 1);
+    assert_eq!(erin[0].upstream_subject, SUB);
+}
+
+#[tokio::test]
+async fn link_by_email_never_links_an_administrator_or_a_user_with_a_password() {
+    // Security review #12, item 9: the upstream's word about an email was enough to sign in as
+    // an administrator. Alice has a password; erin has none but is in `admins`.
+    for (case, email) in [
+        ("a password", "alice@example.com"),
+        ("admins", "erin@example.com"),
+    ] {
+        let mut person = dana();
+        person["email"] = json!(email);
+        let (mut s, fake) = setup("link-by-email", "", person).await;
+        add_erin(&s, &["admins"]).await;
+        let before = Before::of(&s);
+        let reply = sign_in(&mut s, &fake).await;
+        before.assert_refused(
+            &s,
+            &reply,
+            StatusCode::FORBIDDEN,
+            "must be linked to your account by an administrator",
+            case,
+        );
+        assert!(links(&s, "alice").await.is_empty(), "{case}");
+        assert!(links(&s, "erin").await.is_empty(), "{case}");
+
+        // An administrator's explicit link still lets the identity in.
+        let username = if email.starts_with("alice") {
+            "alice"
+        } else {
+            "erin"
+        };
+        upstream_links::link(&s.app, username.into(), "fake".into(), SUB.into())
+            .await
+            .expect("the link");
+        s.switch_browser(BTreeMap::new());
+        let back = sign_in(&mut s, &fake).await;
+        let id = id_token_after(&mut s, back).await;
+        assert_eq!(id["sub"], user(&s, username).subject.as_str(), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn link_by_email_never_links_a_user_already_linked_to_another_identity() {
+    let mut person = dana();
+    person["email"] = json!("erin@example.com");
+    let (mut s, fake) = setup("link-by-email", "", person).await;
+    add_erin(&s, &[]).await;
+    upstream_links::link(&s.app, "erin".into(), "fake".into(), "another-subject".into())
+        .await
+        .expect("the link");
+    let before = Before::of(&s);
+    let reply = sign_in(&mut s, &fake).await;
+    before.assert_refused(
+        &s,
+        &reply,
+        StatusCode::FORBIDDEN,
+        "must be linked to your account by an administrator",
+        "linked elsewhere",
+    );
+    assert_eq!(links(&s, "erin").await.len(), 1);
 }
 
 #[tokio::test]
@@ -1443,12 +1658,13 @@ async fn link_by_email_refuses_an_email_the_provider_did_not_verify() {
 #[tokio::test]
 async fn an_id_token_with_email_verified_as_the_string_true_links_by_email() {
     let mut person = dana();
-    person["email"] = json!("alice@example.com");
+    person["email"] = json!("erin@example.com");
     person["email_verified"] = json!("true");
     let (mut s, fake) = setup("link-by-email", "", person).await;
+    add_erin(&s, &[]).await;
     let reply = sign_in(&mut s, &fake).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    let linked = links(&s, "alice").await;
+    let linked = links(&s, "erin").await;
     assert_eq!(
         linked.len(),
         1,

@@ -24,7 +24,7 @@ use url::Url;
 
 use crate::browser::{Browser, Callback};
 use crate::flows::{PASSWORD, USERNAME, query_param, random_string};
-use crate::harness::{Server, assert_success, default_config, usernames};
+use crate::harness::{ALLOW_LOOPBACK, Server, assert_success, default_config, usernames};
 
 /// The upstream's `name` at B, which is part of B's URLs.
 const UPSTREAM: &str = "a";
@@ -86,6 +86,7 @@ impl Federation {
         let rp_digest = latchkey::service::clients::digest_text(&rp_secret);
         let mut b = Server::with_config(|port| {
             default_config(port)
+                + ALLOW_LOOPBACK
                 + &format!(
                     r#"
 [[client]]

@@ -52,7 +52,8 @@ fn failure_page(e: &UpstreamError) -> Response {
         UpstreamError::Provider(_) => (StatusCode::BAD_REQUEST, "Sign-in refused"),
         UpstreamError::Refused(_) => (StatusCode::FORBIDDEN, "Sign-in not allowed"),
         UpstreamError::Unreachable(_) => (StatusCode::BAD_GATEWAY, "Sign-in provider unavailable"),
-        UpstreamError::Service(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again"),
+        UpstreamError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ins"),
+        UpstreamError::Busy | UpstreamError::Service(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again"),
     };
     let text = match e {
         UpstreamError::Service(_) => "The server cannot complete this now. Please try again.".to_owned(),
@@ -72,7 +73,13 @@ fn failure_page(e: &UpstreamError) -> Response {
             t
         }
     };
-    message(status, title, &text)
+    let mut resp = message(status, title, &text);
+    if let UpstreamError::Throttled(wait) = e
+        && let Ok(v) = wait.to_string().parse()
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// `GET /login/upstream/{name}?return_to=...`: starts a sign-in at the upstream.
@@ -83,7 +90,7 @@ pub async fn start(req: &Request, Path(name): Path<String>, Data(app): Data<&App
         .find(|(k, _)| k == "return_to")
         .map(|(_, v)| safe_return(&v).to_owned())
         .unwrap_or_else(|| "/".to_owned());
-    match upstream::begin(app, &name, &return_to).await {
+    match upstream::begin(app, &name, &return_to, client_ip(req)).await {
         Ok(started) => with_cookie(
             see_other(&started.location),
             Some(set_browser_cookie(app, &started.browser)),
@@ -124,8 +131,9 @@ pub async fn callback(req: &Request, Path(name): Path<String>, Data(app): Data<&
             {
                 tracing::warn!(error = %e, "could not end the previous session");
             }
+            // The return address came back in a cookie: it is checked again.
             let mut resp = with_cookie(
-                see_other(&signed_in.return_to),
+                see_other(safe_return(&signed_in.return_to)),
                 Some(session_cookie::set(&signed_in.cookie, app)),
             );
             if let Ok(v) = cleared.parse() {

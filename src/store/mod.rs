@@ -4,6 +4,7 @@
 //! users table), and nothing about OAuth: it makes no protocol decisions. Every method blocks, so
 //! callers run transactions on a blocking thread. Only `crate::service` opens transactions.
 
+pub mod files;
 mod record;
 pub mod tables;
 
@@ -48,6 +49,8 @@ pub enum StoreError {
     },
     #[error("cannot create the data directory {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot create {path}: {source}")]
+    CreateFile { path: PathBuf, source: std::io::Error },
     #[error("the data file is damaged: {0}")]
     Corrupt(String),
     #[error("{0} already exists")]
@@ -100,13 +103,10 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the data file at `path`, checks its schema version and upgrades
     /// an older one.
+    /// A new directory is made 0700 and a new file 0600, whatever the umask.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
+        files::create_private_dir(path)?;
+        files::create_private_file(path)?;
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
@@ -202,9 +202,8 @@ impl Store {
     /// Writes a logical copy of every table, taken from one read transaction, to a new file at
     /// `dest`, then reopens the copy and checks that it holds the same number of rows.
     pub fn backup_to(&self, dest: &Path) -> Result<TableCounts, StoreError> {
-        if dest.exists() {
-            return Err(StoreError::Exists(dest.display().to_string()));
-        }
+        // Made 0600 before anything is written into it, and never over an existing file.
+        files::create_new_private_file(dest)?;
         let snapshot = self.db.begin_read()?;
         let copy = Database::builder().create(dest)?;
         let tx = copy.begin_write()?;
@@ -575,7 +574,30 @@ impl WriteTx {
         self.put(tables::CLIENTS, client.client_id.as_str(), client)
     }
 
+    /// Removes a client and every row that names it: its grants (so its access tokens stop),
+    /// refresh tokens, authorization codes and consents. A later client with the same id
+    /// inherits nothing. False when there was no such client.
     pub fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        #[derive(Deserialize)]
+        struct OfClient {
+            client_id: ClientId,
+        }
+        for table in [
+            tables::GRANTS,
+            tables::REFRESH_TOKENS,
+            tables::CODES,
+            tables::CONSENTS,
+        ] {
+            let mut doomed = Vec::new();
+            for (k, v) in self.raw_scan(table, None, usize::MAX)? {
+                if record::decode::<OfClient>(table.name(), &v)?.client_id == *id {
+                    doomed.push(k);
+                }
+            }
+            for k in &doomed {
+                self.remove(table, k)?;
+            }
+        }
         self.remove(tables::CLIENTS, id.as_str())
     }
 
@@ -770,6 +792,90 @@ mod tests {
             tx.put_user(&user("s1", "alice")).unwrap();
         }
         assert_eq!(store.read().unwrap().user_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn deleting_a_client_removes_its_grants_tokens_codes_and_consents_and_nothing_else() {
+        use crate::domain::ScopeSet;
+        let store = Store::in_memory().unwrap();
+        let tx = store.write().unwrap();
+        for id in ["gone", "kept"] {
+            let client_id = ClientId::parse(id).unwrap();
+            let subject = Subject::from_string("s1".into());
+            tx.put_grant(&Grant {
+                id: format!("g-{id}"),
+                client_id: client_id.clone(),
+                subject: Some(subject.clone()),
+                scopes: ScopeSet::parse("openid").unwrap(),
+                auth_time: None,
+                sid: None,
+                amr: vec![],
+                nonce: None,
+                requested_claims: Default::default(),
+                created_at: Timestamp(1),
+                expires_at: Timestamp(100),
+                revoked_at: None,
+            })
+            .unwrap();
+            tx.put_refresh_token(
+                &format!("r-{id}"),
+                &RefreshToken {
+                    grant_id: format!("g-{id}"),
+                    client_id: client_id.clone(),
+                    scopes: ScopeSet::parse("openid").unwrap(),
+                    issued_at: Timestamp(1),
+                    expires_at: Timestamp(100),
+                    rotated_at: None,
+                },
+            )
+            .unwrap();
+            tx.put_code(
+                &format!("c-{id}"),
+                &AuthorizationCode {
+                    client_id: client_id.clone(),
+                    redirect_uri: "https://a.example/cb".into(),
+                    redirect_uri_sent: true,
+                    subject: subject.clone(),
+                    scopes: ScopeSet::parse("openid").unwrap(),
+                    code_challenge: None,
+                    nonce: None,
+                    auth_time: Timestamp(1),
+                    sid: None,
+                    amr: vec![],
+                    expires_at: Timestamp(100),
+                    redeemed_grant: None,
+                    requested_claims: Default::default(),
+                },
+            )
+            .unwrap();
+            tx.put_consent(&Consent {
+                subject,
+                client_id,
+                scopes: ScopeSet::parse("openid").unwrap(),
+                granted_at: Timestamp(1),
+            })
+            .unwrap();
+        }
+        tx.delete_client(&ClientId::parse("gone").unwrap()).unwrap();
+        tx.commit().unwrap();
+        let read = store.read().unwrap();
+        for table in [
+            tables::GRANTS,
+            tables::REFRESH_TOKENS,
+            tables::CODES,
+            tables::CONSENTS,
+        ] {
+            let rows = read.raw_scan(table, None, usize::MAX).unwrap();
+            assert_eq!(
+                rows.len(),
+                1,
+                "{} keeps only the other client's row",
+                table.name()
+            );
+        }
+        assert!(read.grant("g-kept").unwrap().is_some());
+        assert!(read.refresh_token("r-kept").unwrap().is_some());
+        assert!(read.code("c-kept").unwrap().is_some());
     }
 
     #[test]

@@ -86,6 +86,33 @@ pub fn create_new_private_file(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// How much free space [`probe_space`] asks for before a data file is reopened after an I/O
+/// error: enough for redb to grow the file by a region and commit.
+pub const PROBE_BYTES: usize = 1024 * 1024;
+
+/// Whether [`PROBE_BYTES`] can be written (and synced) beside the data file at `path` now: a
+/// temporary file, 0600, removed again whatever happens. redb could otherwise reopen a file on a
+/// disk that is still full (its header needs no new space) and fail at the next commit.
+pub fn probe_space(path: &Path) -> Result<(), StoreError> {
+    let mut probe = path.as_os_str().to_owned();
+    probe.push(".space-probe");
+    let probe = PathBuf::from(probe);
+    // One left behind by a crash is ours to replace.
+    let _ = std::fs::remove_file(&probe);
+    let written = (|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .open(&probe)?;
+        file.write_all(&vec![0u8; PROBE_BYTES])?;
+        file.sync_all()
+    })();
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(|source| StoreError::CreateFile { path: probe, source })
+}
+
 /// A data file or directory that group or others may read or write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exposure {

@@ -9,7 +9,7 @@ mod record;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableHandle};
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0} already exists")]
     Exists(String),
+    #[error("the data file cannot be used after an I/O error (is the disk full?); reopening it failed: {0}")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Db(#[from] redb::Error),
 }
@@ -87,35 +89,32 @@ pub struct SetupTokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCounts(pub Vec<(String, u64)>);
 
-/// The open data file (or an in-memory database in tests).
+/// The open data file (or an in-memory database in tests). Clones share one database, and
+/// after an I/O error (a full disk) they share its reopening too.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The open database; `None` after an I/O error until a reopen succeeds.
+    db: Mutex<Option<Arc<Database>>>,
     path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store").field("path", &self.shared.path).finish()
     }
 }
 
 impl Store {
     /// Opens (creating if needed) the data file at `path`, checks its schema version and upgrades
-    /// an older one.
-    /// A new directory is made 0700 and a new file 0600, whatever the umask.
+    /// an older one. A new directory is made 0700 and a new file 0600, whatever the umask.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         files::create_private_dir(path)?;
         files::create_private_file(path)?;
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
-                    path: path.to_owned(),
-                },
-                other => StoreError::from(other),
-            })?;
+        let db = open_file(path)?;
         Store::init(db, Some(path.to_owned()))
     }
 
@@ -126,65 +125,71 @@ impl Store {
     }
 
     fn init(db: Database, path: Option<PathBuf>) -> Result<Store, StoreError> {
-        let store = Store {
-            db: Arc::new(db),
-            path,
-        };
-        let tx = store.begin_write()?;
-        for table in tables::ALL {
-            tx.open_table(table)?;
-        }
-        let found = {
-            let meta = tx.open_table(tables::META)?;
-            let value = meta.get(tables::SCHEMA_VERSION_KEY)?;
-            value.map(|v| String::from_utf8_lossy(v.value()).parse::<u64>())
-        };
-        match found {
-            None => write_schema_version(&tx, SCHEMA_VERSION)?,
-            Some(Ok(found)) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
-                    path: store.path.clone().unwrap_or_default(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Some(Ok(found)) => {
-                for step in found..SCHEMA_VERSION {
-                    let migrate = usize::try_from(step - 1)
-                        .ok()
-                        .and_then(|i| MIGRATIONS.get(i))
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!("no upgrade from schema version {step}"))
-                        })?;
-                    migrate(&tx)?;
-                }
-                write_schema_version(&tx, SCHEMA_VERSION)?;
-            }
-            Some(Err(_)) => {
-                return Err(StoreError::Corrupt("the schema version is not a number".into()));
-            }
-        }
-        tx.commit()?;
-        Ok(store)
+        prepare(&db, path.as_deref())?;
+        Ok(Store {
+            shared: Arc::new(Shared {
+                db: Mutex::new(Some(Arc::new(db))),
+                path,
+            }),
+        })
     }
 
     /// The data file's path; `None` in memory.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.shared.path.as_deref()
+    }
+
+    /// The open database, reopening the file first if an I/O error closed it.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        let mut slot = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(db) = slot.as_ref() {
+            return Ok(Arc::clone(db));
+        }
+        let Some(path) = &self.shared.path else {
+            return Err(StoreError::Unavailable("the in-memory database failed".into()));
+        };
+        let db = files::probe_space(path)
+            .and_then(|()| open_file(path))
+            .and_then(|db| prepare(&db, Some(path)).map(|()| db))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        tracing::warn!(path = %path.display(), "reopened the data file after an I/O error");
+        let db = Arc::new(db);
+        *slot = Some(Arc::clone(&db));
+        Ok(db)
+    }
+
+    /// Forgets `failed`, which redb will not write to again after an I/O error, so that the
+    /// next use reopens the file. The old handle closes when its last user lets go of it.
+    fn discard(&self, failed: Arc<Database>) {
+        let mut slot = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|db| Arc::ptr_eq(db, &failed)) {
+            tracing::warn!(
+                "the data file had an I/O error (is the disk full?); it is reopened before the next write"
+            );
+            *slot = None;
+        }
+        drop(slot);
+        drop(failed);
     }
 
     fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
-        let mut tx = self.db.begin_write()?;
-        // Quick repair (which implies two-phase commit) makes a reopen after a crash fast and
-        // never trusts a half-written commit slot; see ARCHITECTURE.md.
-        tx.set_quick_repair(true);
-        tx.set_two_phase_commit(true);
-        Ok(tx)
+        let db = self.db()?;
+        match begin_write_on(&db) {
+            Err(StoreError::Db(redb::Error::PreviousIo | redb::Error::Corrupted(_)))
+                if self.shared.path.is_some() =>
+            {
+                // A commit failed on this handle (ENOSPC, EIO): redb refuses every later write
+                // until the database is reopened, so reopen it now and try once more.
+                self.discard(db);
+                begin_write_on(&*self.db()?)
+            }
+            other => other,
+        }
     }
 
     /// A consistent snapshot for reading.
     pub fn read(&self) -> Result<ReadTx, StoreError> {
-        Ok(ReadTx(self.db.begin_read()?))
+        Ok(ReadTx(self.db()?.begin_read()?))
     }
 
     /// A write transaction; nothing is visible or durable until [`WriteTx::commit`].
@@ -192,9 +197,10 @@ impl Store {
         Ok(WriteTx(self.begin_write()?))
     }
 
-    /// Whether a write transaction can be started now (it is aborted at once).
+    /// Whether a write transaction can be started now (it is aborted at once). After an I/O
+    /// error this reopens the data file, and fails while that cannot be done.
     pub fn check_writable(&self) -> Result<(), StoreError> {
-        let tx = self.db.begin_write()?;
+        let tx = self.begin_write()?;
         tx.abort()?;
         Ok(())
     }
@@ -204,7 +210,7 @@ impl Store {
     pub fn backup_to(&self, dest: &Path) -> Result<TableCounts, StoreError> {
         // Made 0600 before anything is written into it, and never over an existing file.
         files::create_new_private_file(dest)?;
-        let snapshot = self.db.begin_read()?;
+        let snapshot = self.db()?.begin_read()?;
         let copy = Database::builder().create(dest)?;
         let tx = copy.begin_write()?;
         let mut counts = Vec::new();
@@ -220,7 +226,7 @@ impl Store {
         tx.commit()?;
         drop(copy);
         let reopened = Store::open(dest)?;
-        let check = reopened.db.begin_read()?;
+        let check = reopened.db()?.begin_read()?;
         for (name, expected) in &counts {
             let table = tables::ALL
                 .into_iter()
@@ -235,6 +241,67 @@ impl Store {
         }
         Ok(TableCounts(counts))
     }
+}
+
+/// Opens (or creates) the redb file at `path`.
+fn open_file(path: &Path) -> Result<Database, StoreError> {
+    Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+                path: path.to_owned(),
+            },
+            other => StoreError::from(other),
+        })
+}
+
+fn begin_write_on(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut tx = db.begin_write()?;
+    // Quick repair (which implies two-phase commit) makes a reopen after a crash fast and
+    // never trusts a half-written commit slot; see ARCHITECTURE.md.
+    tx.set_quick_repair(true);
+    tx.set_two_phase_commit(true);
+    Ok(tx)
+}
+
+/// Makes every table, then checks the schema version and upgrades an older file, in one
+/// transaction (so, after a reopen, also proves that a write can be committed again).
+fn prepare(db: &Database, path: Option<&Path>) -> Result<(), StoreError> {
+    let tx = begin_write_on(db)?;
+    for table in tables::ALL {
+        tx.open_table(table)?;
+    }
+    let found = {
+        let meta = tx.open_table(tables::META)?;
+        let value = meta.get(tables::SCHEMA_VERSION_KEY)?;
+        value.map(|v| String::from_utf8_lossy(v.value()).parse::<u64>())
+    };
+    match found {
+        None => write_schema_version(&tx, SCHEMA_VERSION)?,
+        Some(Ok(found)) if found > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                path: path.map(Path::to_owned).unwrap_or_default(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(Ok(found)) => {
+            for step in found..SCHEMA_VERSION {
+                let migrate = usize::try_from(step - 1)
+                    .ok()
+                    .and_then(|i| MIGRATIONS.get(i))
+                    .ok_or_else(|| StoreError::Corrupt(format!("no upgrade from schema version {step}")))?;
+                migrate(&tx)?;
+            }
+            write_schema_version(&tx, SCHEMA_VERSION)?;
+        }
+        Some(Err(_)) => {
+            return Err(StoreError::Corrupt("the schema version is not a number".into()));
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 fn write_schema_version(tx: &redb::WriteTransaction, version: u64) -> Result<(), StoreError> {

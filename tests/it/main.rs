@@ -17,6 +17,7 @@ mod datafile;
 mod docs;
 mod flows;
 mod foundation;
+mod full_disk;
 mod harness;
 mod inproc;
 mod lifecycle;

@@ -225,3 +225,77 @@ async fn a_client_registered_again_under_a_deleted_id_inherits_no_token_code_or_
         page.body
     );
 }
+
+const GONE_SECRET: &str = "gone-client-secret-0123456789-abcdefghijklmn";
+
+/// A configuration on `port`, with the client `gone` declared or not.
+fn config_with_gone(port: u16, declared: bool) -> String {
+    let mut text = crate::harness::default_config(port);
+    if declared {
+        text.push_str(&format!(
+            "\n[[client]]\nclient_id = \"gone\"\ngrant_types = [\"password\", \"refresh_token\"]\nscopes = [\"openid\", \"offline_access\"]\nsecret_digest = \"{}\"\n",
+            clients::digest_text(GONE_SECRET)
+        ));
+    }
+    text
+}
+
+async fn gone_token(server: &crate::harness::Server, pairs: &[(&str, &str)]) -> (u16, Value) {
+    let reply = crate::harness::http()
+        .post(format!("{}/oauth/token", server.base_url()))
+        .basic_auth("gone", Some(GONE_SECRET))
+        .form(pairs)
+        .send()
+        .await
+        .expect("the token endpoint answers");
+    let status = reply.status().as_u16();
+    (status, reply.json().await.expect("a JSON answer"))
+}
+
+#[tokio::test]
+async fn a_client_dropped_from_the_configuration_and_declared_again_inherits_no_refresh_token() {
+    let mut server = crate::harness::Server::with_config(|port| config_with_gone(port, true));
+    server.start();
+    let owner = server.cli_stdin(
+        &["user", "add", "owner", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        owner.status.success(),
+        "{}",
+        String::from_utf8_lossy(&owner.stderr)
+    );
+    let (status, tokens) = gone_token(
+        &server,
+        &[
+            ("grant_type", "password"),
+            ("username", "owner"),
+            ("password", PASSWORD),
+            ("scope", "openid offline_access"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+
+    // Removed from identity.toml: the start-up sync deletes it. Declared again: a new client.
+    let port = server.port();
+    std::fs::write(server.config_path(), config_with_gone(port, false)).expect("the config is rewritten");
+    server.restart();
+    std::fs::write(server.config_path(), config_with_gone(port, true)).expect("the config is rewritten");
+    server.restart();
+
+    let (status, body) = gone_token(
+        &server,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "the old refresh token died with its client"
+    );
+}

@@ -227,9 +227,22 @@ pub enum ClientCommand {
         /// Skip the consent page for this client.
         #[arg(long)]
         first_party: bool,
-        /// Do not require PKCE (confidential clients only, for apps that cannot send it).
-        #[arg(long)]
+        /// Never require PKCE (confidential clients only, for legacy apps that cannot send it).
+        /// By default a confidential client needs PKCE unless its OpenID Connect request carries
+        /// a nonce.
+        #[arg(long, conflicts_with = "require_pkce")]
         no_pkce: bool,
+        /// Require PKCE in every request of this confidential client, nonce or not.
+        #[arg(long)]
+        require_pkce: bool,
+        /// Admit http://localhost redirect URIs (development only; matched exactly). Native apps
+        /// should use http://127.0.0.1 on any port instead.
+        #[arg(long)]
+        allow_http_localhost: bool,
+        /// A resource server (RFC 8707 resource indicator, an absolute https URI) the client may
+        /// ask tokens for (repeatable).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
         /// How ID tokens are signed: EdDSA (default), Ed25519 or RS256.
         #[arg(long)]
         id_token_alg: Option<IdTokenAlg>,
@@ -478,6 +491,9 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                 name,
                 first_party,
                 no_pkce,
+                require_pkce,
+                allow_http_localhost,
+                resources,
                 id_token_alg,
                 post_logout_redirect_uris,
                 backchannel_logout_uri,
@@ -493,11 +509,17 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
                         grant_types: grants,
                         scopes,
                         first_party,
-                        require_pkce: Some(!no_pkce),
+                        require_pkce: match (no_pkce, require_pkce) {
+                            (true, _) => Some(false),
+                            (false, true) => Some(true),
+                            (false, false) => None,
+                        },
                         id_token_signed_response_alg: id_token_alg,
                         post_logout_redirect_uris,
                         backchannel_logout_uri,
                         refresh_without_offline_access,
+                        allow_http_localhost,
+                        resources,
                     },
                 },
                 out,
@@ -756,7 +778,18 @@ fn write_client(o: &mut impl Write, c: &ClientView) -> std::io::Result<()> {
     writeln!(o, "grant_types:   {}", grants.join(" "))?;
     writeln!(o, "scopes:        {}", c.scopes.join(" "))?;
     writeln!(o, "first_party:   {}", c.first_party)?;
-    writeln!(o, "require_pkce:  {}", c.require_pkce)?;
+    let pkce = match c.require_pkce {
+        Some(true) => "always",
+        Some(false) => "never (legacy)",
+        None => "server default",
+    };
+    writeln!(o, "require_pkce:  {pkce}")?;
+    if c.allow_http_localhost {
+        writeln!(o, "allow_http_localhost: true")?;
+    }
+    if !c.resources.is_empty() {
+        writeln!(o, "resources:     {}", c.resources.join(" "))?;
+    }
     writeln!(o, "source:        {:?}", c.source)
 }
 

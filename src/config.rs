@@ -144,6 +144,8 @@ pub struct Config {
     pub forwarded_header: ForwardedHeader,
     /// Upstream providers for "Sign in with ...", in the order of the file.
     pub upstreams: Vec<Upstream>,
+    /// The PKCE default for confidential clients registered without `require_pkce`.
+    pub require_pkce: bool,
 }
 
 /// The PEM files named in `[tls]`.
@@ -199,6 +201,8 @@ struct RawConfig {
     forwarded_header: Option<Spanned<String>>,
     #[serde(default, rename = "upstream")]
     upstreams: Vec<RawUpstream>,
+    #[serde(default)]
+    require_pkce: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -293,6 +297,10 @@ struct RawClient {
     backchannel_logout_uri: Option<Spanned<String>>,
     #[serde(default)]
     refresh_without_offline_access: bool,
+    #[serde(default)]
+    allow_http_localhost: bool,
+    #[serde(default)]
+    resources: Vec<Spanned<String>>,
 }
 
 /// Loads the configuration from `path`, or from [`DEFAULT_PATH`] if that exists, or else the
@@ -623,6 +631,7 @@ impl Validator<'_> {
             trusted_proxies,
             forwarded_header,
             upstreams,
+            require_pkce: raw.require_pkce,
         }
     }
 
@@ -925,7 +934,7 @@ impl Validator<'_> {
         };
         let mut redirect_uris = Vec::new();
         for uri in &rc.redirect_uris {
-            match RedirectUri::parse(uri.get_ref()) {
+            match RedirectUri::parse_for(uri.get_ref(), rc.allow_http_localhost) {
                 Ok(u) => redirect_uris.push(u),
                 Err(e) => self.problem(&key("redirect_uris"), Some(uri), e.to_string()),
             }
@@ -988,7 +997,7 @@ impl Validator<'_> {
         };
         let mut post_logout_redirect_uris = Vec::new();
         for uri in &rc.post_logout_redirect_uris {
-            match RedirectUri::parse(uri.get_ref()) {
+            match RedirectUri::parse_for(uri.get_ref(), rc.allow_http_localhost) {
                 Ok(u) => post_logout_redirect_uris.push(u),
                 Err(e) => self.problem(&key("post_logout_redirect_uris"), Some(uri), e.to_string()),
             }
@@ -1019,20 +1028,26 @@ impl Validator<'_> {
             grant_types,
             scopes,
             first_party: rc.first_party,
-            require_pkce: rc.require_pkce.as_ref().is_none_or(|p| *p.get_ref()),
+            require_pkce: rc.require_pkce.as_ref().map(|p| *p.get_ref()),
+            allow_http_localhost: rc.allow_http_localhost,
+            resources: {
+                let mut out: Vec<String> = Vec::new();
+                for r in &rc.resources {
+                    if !out.contains(r.get_ref()) {
+                        out.push(r.get_ref().clone());
+                    }
+                }
+                out
+            },
             source: ClientSource::Config,
             created_at: Timestamp(0),
         };
         let violations = client.rule_violations();
         for (field, reason) in &violations {
-            let at = if *field == "require_pkce" {
-                rc.require_pkce.as_ref()
-            } else {
-                None
-            };
-            match at {
-                Some(at) => self.problem(&key(field), Some(at), *reason),
-                None => self.problem(&key(field), Some(&rc.client_id), *reason),
+            match (*field, rc.require_pkce.as_ref(), rc.resources.first()) {
+                ("require_pkce", Some(at), _) => self.problem(&key(field), Some(at), *reason),
+                ("resources", _, Some(at)) => self.problem(&key(field), Some(at), *reason),
+                _ => self.problem(&key(field), Some(&rc.client_id), *reason),
             }
         }
         violations.is_empty().then_some(client)

@@ -60,6 +60,7 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let app = App::new(store, config, Clock::System).with_audit_writer();
     clients::sync_declared(&app).await?;
     let kid = keys::ensure_active(&app).await?;
+    crate::service::forms::ensure_key(&app).await?;
     if let Some(token) = setup::start(&app).await? {
         // Printed straight to standard error rather than through the log, so that log shipping
         // never carries the token.

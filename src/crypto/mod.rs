@@ -26,6 +26,21 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
+/// HMAC-SHA-256 of `parts` under `key`, each part length-prefixed so that no two different
+/// lists of parts have the same input.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        // HMAC takes keys of any length; this branch is never taken.
+        return [0; 32];
+    };
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }

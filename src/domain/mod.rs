@@ -20,4 +20,4 @@ pub use time::{Duration, Timestamp};
 pub use upstream::{
     ClaimMapping, LinkPolicy, PendingUpstream, Upstream, UpstreamIdentity, UpstreamKind, UpstreamLink,
 };
-pub use user::{Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, User};
+pub use user::{Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, User, valid_resource};

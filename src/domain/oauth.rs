@@ -37,6 +37,9 @@ pub struct AuthorizationCode {
     /// Claims asked for by name with the `claims` parameter.
     #[serde(default)]
     pub requested_claims: RequestedClaims,
+    /// The RFC 8707 `resource` of the authorization request, if one was asked for.
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// Claims a relying party asked for by name (OpenID Connect Core 5.5), beyond its scopes.
@@ -62,6 +65,9 @@ pub struct Grant {
     pub nonce: Option<String>,
     #[serde(default)]
     pub requested_claims: RequestedClaims,
+    /// The RFC 8707 `resource` the grant was made for, if any: its access tokens are for it.
+    #[serde(default)]
+    pub resource: Option<String>,
     pub created_at: Timestamp,
     /// After this no token of the grant can be valid, so the record may be purged.
     pub expires_at: Timestamp,

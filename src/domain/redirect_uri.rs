@@ -26,8 +26,16 @@ const LOOPBACK_HOSTS: [&str; 2] = ["http://127.0.0.1", "http://[::1]"];
 const MAX_LEN: usize = 2048;
 
 impl RedirectUri {
-    /// Checks a redirect URI offered for registration.
+    /// Checks a redirect URI offered for registration by a client without the development
+    /// opt-in: plain http only on a loopback IP literal.
     pub fn parse(raw: &str) -> Result<RedirectUri, InvalidRedirectUri> {
+        RedirectUri::parse_for(raw, false)
+    }
+
+    /// Checks a redirect URI offered for registration. `allow_http_localhost` is the client's
+    /// development opt-in: it also admits `http://localhost[:port]/...`, matched exactly like any
+    /// other URI (RFC 8252 section 8.3 advises against it, hence the opt-in).
+    pub fn parse_for(raw: &str, allow_http_localhost: bool) -> Result<RedirectUri, InvalidRedirectUri> {
         let refuse = |reason| {
             Err(InvalidRedirectUri {
                 uri: raw.escape_debug().to_string(),
@@ -52,7 +60,13 @@ impl RedirectUri {
         let rest = if let Some(rest) = raw.strip_prefix("https://") {
             rest
         } else if let Some(rest) = raw.strip_prefix("http://") {
-            if !is_loopback(raw) {
+            if is_localhost(raw) && !allow_http_localhost {
+                return refuse(
+                    "uses plain http on localhost; use http://127.0.0.1 (any port), or register the client \
+                     with allow_http_localhost = true (CLI --allow-http-localhost) for development",
+                );
+            }
+            if !is_loopback(raw) && !is_localhost(raw) {
                 return refuse(
                     "uses plain http; only https, or http on 127.0.0.1 or [::1] for native apps, is allowed",
                 );
@@ -121,6 +135,33 @@ fn is_loopback(raw: &str) -> bool {
     split_loopback(raw).is_some()
 }
 
+/// Whether `raw` is `http://localhost`, with or without a port, followed by nothing, a path or a
+/// query.
+fn is_localhost(raw: &str) -> bool {
+    let Some(after) = raw.strip_prefix("http://localhost") else {
+        return false;
+    };
+    let rest = match after.strip_prefix(':') {
+        Some(port_and_rest) => {
+            let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+            let port = port_and_rest[..digits].parse::<u32>().ok();
+            if digits > 5 || !port.is_some_and(|p| (1..=65_535).contains(&p)) {
+                return false;
+            }
+            &port_and_rest[digits..]
+        }
+        None => after,
+    };
+    rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')
+}
+
+impl RedirectUri {
+    /// Whether this is an `http://localhost` URI, which needs the client's development opt-in.
+    pub fn is_http_localhost(&self) -> bool {
+        is_localhost(&self.0)
+    }
+}
+
 /// Splits `http://127.0.0.1:PORT/rest` into the scheme-and-host and the part after the port.
 fn split_loopback(raw: &str) -> Option<(&'static str, &str)> {
     for host in LOOPBACK_HOSTS {
@@ -144,10 +185,12 @@ fn split_loopback(raw: &str) -> Option<(&'static str, &str)> {
     None
 }
 
+/// Reading a stored registration: `http://localhost` passed its client's opt-in when it was
+/// registered, and [`crate::domain::Client::rule_violations`] checks that the opt-in is still on.
 impl TryFrom<String> for RedirectUri {
     type Error = InvalidRedirectUri;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        RedirectUri::parse(&s)
+        RedirectUri::parse_for(&s, true)
     }
 }
 
@@ -169,6 +212,33 @@ mod tests {
 
     fn uri(s: &str) -> RedirectUri {
         RedirectUri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn http_localhost_registers_only_with_the_opt_in_and_matches_exactly() {
+        let refused = RedirectUri::parse("http://localhost:8000/callback").unwrap_err();
+        assert!(refused.reason.contains("allow_http_localhost"), "{refused}");
+        assert!(refused.reason.contains("http://127.0.0.1"), "{refused}");
+        let ok = RedirectUri::parse_for("http://localhost:8000/callback", true).unwrap();
+        assert!(ok.is_http_localhost());
+        assert!(ok.matches("http://localhost:8000/callback"));
+        for other in [
+            "http://localhost:8001/callback",
+            "http://localhost/callback",
+            "http://LOCALHOST:8000/callback",
+            "http://localhost:8000/callback/",
+        ] {
+            assert!(!ok.matches(other), "{other}");
+        }
+        for bad in [
+            "http://localhost.evil.example/cb",
+            "http://localhost@evil.example/cb",
+            "http://localhost:0/cb",
+            "http://localhost:99999/cb",
+        ] {
+            assert!(RedirectUri::parse_for(bad, true).is_err(), "{bad}");
+        }
+        assert!(!uri("https://localhost/cb").is_http_localhost());
     }
 
     #[test]

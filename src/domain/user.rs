@@ -62,8 +62,10 @@ pub struct Client {
     pub scopes: Vec<Scope>,
     /// First-party clients skip the consent page.
     pub first_party: bool,
-    /// Whether PKCE is required; always true for public clients.
-    pub require_pkce: bool,
+    /// Whether PKCE is required of this confidential client: `Some(true)` in every request,
+    /// `Some(false)` never (legacy clients), `None` the server's default (see
+    /// [`crate::protocol::authorize::PkcePolicy`]). Public clients always need PKCE.
+    pub require_pkce: Option<bool>,
     pub source: ClientSource,
     pub created_at: Timestamp,
     /// How this client's ID tokens are signed (`id_token_signed_response_alg`).
@@ -78,6 +80,13 @@ pub struct Client {
     /// Issue refresh tokens to OpenID Connect requests without `offline_access`.
     #[serde(default)]
     pub refresh_without_offline_access: bool,
+    /// The development opt-in that admits `http://localhost` redirect URIs.
+    #[serde(default)]
+    pub allow_http_localhost: bool,
+    /// The resource servers (RFC 8707 resource indicators) this client may ask tokens for,
+    /// besides Latchkey's own.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// The JWS algorithm of a client's ID tokens.
@@ -146,10 +155,51 @@ impl Client {
                     "client_credentials is only for confidential clients",
                 ));
             }
-            if !self.require_pkce {
+            if self.require_pkce == Some(false) {
                 out.push(("require_pkce", "PKCE cannot be switched off for a public client"));
             }
         }
+        let localhost = self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris)
+            .any(RedirectUri::is_http_localhost);
+        if localhost && !self.allow_http_localhost {
+            out.push((
+                "redirect_uris",
+                "an http://localhost URI needs allow_http_localhost = true; or use http://127.0.0.1",
+            ));
+        }
+        for resource in &self.resources {
+            if !valid_resource(resource) {
+                out.push((
+                    "resources",
+                    "a resource is an absolute https URI (or http on a loopback address) without a fragment (RFC 8707)",
+                ));
+                break;
+            }
+        }
         out
+    }
+}
+
+/// Whether `resource` may name a resource server (RFC 8707 section 2): an absolute URI without a
+/// fragment, https unless it is on a loopback address or localhost, at most 512 characters.
+pub fn valid_resource(resource: &str) -> bool {
+    if resource.len() > 512
+        || resource.contains('#')
+        || resource.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return false;
+    }
+    match url::Url::parse(resource) {
+        Ok(u) if u.username().is_empty() && u.password().is_none() => match (u.scheme(), u.host()) {
+            ("https", Some(_)) => true,
+            ("http", Some(url::Host::Domain("localhost"))) => true,
+            ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+            ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+            _ => false,
+        },
+        _ => false,
     }
 }

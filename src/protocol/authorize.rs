@@ -48,6 +48,8 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     pub id_token_hint: Option<String>,
     pub requested_claims: RequestedClaims,
+    /// The RFC 8707 `resource` asked for, checked against the client by [`super::resource`].
+    pub resource: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -64,8 +66,44 @@ fn page(title: &'static str, detail: impl Into<String>) -> Rejection {
     }
 }
 
-/// Checks a request against the client it names (`client` is `None` when unknown).
+/// The server-wide rules a request is checked by, from the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The default for confidential clients registered without `require_pkce`: `true` requires
+    /// PKCE in every request; `false` (the OAuth 2.1 rule) lets an OpenID Connect request that
+    /// carries a `nonce` go without it.
+    pub require_pkce: bool,
+}
+
+/// Whether a request needs PKCE, and the setting that says so (named in the error).
+fn pkce_needed(client: &Client, policy: &Policy, oidc_with_nonce: bool) -> Option<&'static str> {
+    if client.is_public() {
+        return Some("a public client must always use PKCE");
+    }
+    match client.require_pkce {
+        Some(true) => Some("the client is registered with require_pkce = true"),
+        Some(false) => None,
+        None if policy.require_pkce => Some("the server's require_pkce = true applies to this client"),
+        None if oidc_with_nonce => None,
+        None => Some(
+            "a confidential client may leave it out only in an OpenID Connect request (scope openid) \
+             with a nonce; otherwise send PKCE, or register the client with require_pkce = false (CLI --no-pkce)",
+        ),
+    }
+}
+
+/// Checks a request against the client it names (`client` is `None` when unknown), by the
+/// default [`Policy`].
 pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, Rejection> {
+    validate_with(params, client, &Policy::default())
+}
+
+/// Checks a request against the client it names (`client` is `None` when unknown).
+pub fn validate_with(
+    params: &Params,
+    client: Option<&Client>,
+    policy: &Policy,
+) -> Result<AuthorizationRequest, Rejection> {
     if let Some(name) = params.first_repeated(&["client_id", "redirect_uri"]) {
         return Err(page(
             "Invalid request",
@@ -131,6 +169,8 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         "request",
         "request_uri",
         "claims",
+        "response_mode",
+        "resource",
     ]) {
         return fail(OAuthError::invalid_request(format!(
             "the parameter {name} appears more than once"
@@ -158,6 +198,16 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
             ));
         }
     }
+    // Only the query mode is offered (discovery says so); an unknown or unsupported mode must not
+    // be ignored, or the client would wait for an answer in the wrong place (RFC 6749 3.1).
+    match params.get("response_mode") {
+        None | Some("query") => {}
+        Some(other) => {
+            return fail(OAuthError::invalid_request(format!(
+                "response_mode {other} is not supported; only query is"
+            )));
+        }
+    }
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return fail(OAuthError::unauthorized_client(
             "this client may not use the authorization code grant",
@@ -173,13 +223,20 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
             "the client may not ask for the scope {extra}"
         )));
     }
+    let nonce = params.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_LEN) {
+        return fail(OAuthError::invalid_request("nonce is too long"));
+    }
+    let oidc_with_nonce = scopes.contains("openid") && nonce.is_some();
     let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
-        (None, None) if client.require_pkce || client.is_public() => {
-            return fail(OAuthError::invalid_request(
-                "code_challenge is required (PKCE with S256)",
-            ));
-        }
-        (None, None) => None,
+        (None, None) => match pkce_needed(client, policy, oidc_with_nonce) {
+            Some(why) => {
+                return fail(OAuthError::invalid_request(format!(
+                    "code_challenge is required (PKCE with S256): {why}"
+                )));
+            }
+            None => None,
+        },
         (None, Some(_)) => {
             return fail(OAuthError::invalid_request(
                 "code_challenge_method without code_challenge",
@@ -200,10 +257,6 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
             return fail(OAuthError::invalid_request("code_challenge_method must be S256"));
         }
     };
-    let nonce = params.get("nonce").map(str::to_owned);
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_STATE_LEN) {
-        return fail(OAuthError::invalid_request("nonce is too long"));
-    }
     let mut prompt = Prompt::default();
     for value in params
         .get("prompt")
@@ -251,6 +304,7 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         },
     };
     Ok(AuthorizationRequest {
+        resource: params.get("resource").map(str::to_owned),
         requested_claims,
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -308,10 +362,14 @@ pub enum Next {
 /// requested scopes (or the client is first-party); `fresh` says whether the user signed in during
 /// this very request, which satisfies `prompt=login`; `hint_subject` is the subject named by a
 /// valid `id_token_hint`, if one was sent.
+/// `consented_now` says whether the user just allowed this very request on the consent page,
+/// which satisfies `prompt=consent` (the consent form's POST decides with the same rules as the
+/// GET that showed it: `prompt=login`, `max_age` and `id_token_hint` still apply).
 pub fn next_step(
     req: &AuthorizationRequest,
     session: Option<&SessionFacts>,
     consented: bool,
+    consented_now: bool,
     fresh: bool,
     hint_subject: Option<&str>,
     now: Timestamp,
@@ -330,6 +388,9 @@ pub fn next_step(
         } else {
             Next::Login
         };
+    }
+    if consented_now {
+        return Next::IssueCode;
     }
     if req.prompt.consent || !consented {
         return if req.prompt.none {
@@ -388,13 +449,15 @@ pub(crate) mod tests {
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scopes: vec![Scope::parse("openid").unwrap(), Scope::parse("profile").unwrap()],
             first_party: false,
-            require_pkce: true,
+            require_pkce: Some(true),
             source: ClientSource::Store,
             created_at: Timestamp(0),
             id_token_alg: Default::default(),
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             refresh_without_offline_access: false,
+            allow_http_localhost: false,
+            resources: vec![],
         }
     }
 
@@ -416,6 +479,25 @@ pub(crate) mod tests {
 
     fn is_page(r: Result<AuthorizationRequest, Rejection>) -> bool {
         matches!(r, Err(Rejection::Page { .. }))
+    }
+
+    #[test]
+    fn an_unsupported_or_repeated_response_mode_is_invalid_request() {
+        let c = client(false);
+        assert!(validate(&params("&response_mode=query"), Some(&c)).is_ok());
+        // RFC 6749 section 3.1: a parameter without a value is treated as omitted.
+        assert!(validate(&params("&response_mode="), Some(&c)).is_ok());
+        for bad in [
+            "&response_mode=form_post",
+            "&response_mode=fragment",
+            "&response_mode=jwt",
+            "&response_mode=query&response_mode=query",
+            "&response_mode=query&response_mode=form_post",
+        ] {
+            let (code, state) = redirected_error(validate(&params(bad), Some(&c)));
+            assert_eq!(code, ErrorCode::InvalidRequest, "{bad}");
+            assert_eq!(state.as_deref(), Some("xyz"), "{bad}");
+        }
     }
 
     #[test]
@@ -528,11 +610,56 @@ pub(crate) mod tests {
             Params::parse("client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code")
                 .unwrap();
         let mut c = client(false);
-        c.require_pkce = false;
+        c.require_pkce = Some(false);
         assert!(validate(&no_pkce, Some(&c)).is_ok());
         let mut p = client(true);
-        p.require_pkce = false;
+        p.require_pkce = Some(false);
         assert!(validate(&no_pkce, Some(&p)).is_err());
+    }
+
+    /// The PKCE policy of the review: by default a confidential client's OpenID Connect request
+    /// with a nonce may leave PKCE out (OAuth 2.1); without a nonce, or under `require_pkce = true`
+    /// (per client or server-wide), it may not; a public client always needs PKCE.
+    #[test]
+    fn pkce_policy_lets_only_confidential_oidc_requests_with_a_nonce_go_without() {
+        let base = "client_id=app&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code&state=s";
+        let oidc_nonce = Params::parse(&format!("{base}&scope=openid&nonce=n-1")).unwrap();
+        let oidc_no_nonce = Params::parse(&format!("{base}&scope=openid")).unwrap();
+        let oauth_nonce = Params::parse(&format!("{base}&scope=profile&nonce=n-1")).unwrap();
+        let lenient = Policy::default();
+        let strict = Policy { require_pkce: true };
+        let mut default = client(false);
+        default.require_pkce = None;
+        assert!(validate_with(&oidc_nonce, Some(&default), &lenient).is_ok());
+        for (params, policy, why) in [
+            (&oidc_no_nonce, &lenient, "without a nonce"),
+            (&oauth_nonce, &lenient, "without openid"),
+            (&oidc_nonce, &strict, "server-wide require_pkce"),
+        ] {
+            match validate_with(params, Some(&default), policy) {
+                Err(Rejection::Redirect { error, .. }) => {
+                    assert_eq!(error.code, ErrorCode::InvalidRequest, "{why}");
+                    assert!(
+                        error.description().contains("require_pkce"),
+                        "{why}: {}",
+                        error.description()
+                    );
+                }
+                other => panic!("{why}: expected a refusal, got {other:?}"),
+            }
+        }
+        let mut strict_client = client(false);
+        strict_client.require_pkce = Some(true);
+        assert!(validate_with(&oidc_nonce, Some(&strict_client), &lenient).is_err());
+        let mut legacy = client(false);
+        legacy.require_pkce = Some(false);
+        assert!(validate_with(&oidc_no_nonce, Some(&legacy), &strict).is_ok());
+        let mut public = client(true);
+        public.require_pkce = None;
+        match validate_with(&oidc_nonce, Some(&public), &lenient) {
+            Err(Rejection::Redirect { error, .. }) => assert!(error.description().contains("public client")),
+            other => panic!("a public client needs PKCE, got {other:?}"),
+        }
     }
 
     #[test]
@@ -575,10 +702,13 @@ pub(crate) mod tests {
             subject: "u".into(),
             auth_time: Timestamp(900),
         };
-        assert_eq!(next_step(&base, None, true, false, None, now), Next::Login);
-        assert_eq!(next_step(&base, Some(&s), false, false, None, now), Next::Consent);
+        assert_eq!(next_step(&base, None, true, false, false, None, now), Next::Login);
         assert_eq!(
-            next_step(&base, Some(&s), true, false, None, now),
+            next_step(&base, Some(&s), false, false, false, None, now),
+            Next::Consent
+        );
+        assert_eq!(
+            next_step(&base, Some(&s), true, false, false, None, now),
             Next::IssueCode
         );
 
@@ -590,13 +720,13 @@ pub(crate) mod tests {
             ..base.clone()
         };
         assert!(
-            matches!(next_step(&none, None, true, false, None, now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
+            matches!(next_step(&none, None, true, false, false, None, now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
         );
         assert!(
-            matches!(next_step(&none, Some(&s), false, false, None, now), Next::Error(e) if e.code == ErrorCode::ConsentRequired)
+            matches!(next_step(&none, Some(&s), false, false, false, None, now), Next::Error(e) if e.code == ErrorCode::ConsentRequired)
         );
         assert!(
-            matches!(next_step(&none, Some(&s), true, false, Some("other"), now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
+            matches!(next_step(&none, Some(&s), true, false, false, Some("other"), now), Next::Error(e) if e.code == ErrorCode::LoginRequired)
         );
 
         let login = AuthorizationRequest {
@@ -606,9 +736,12 @@ pub(crate) mod tests {
             },
             ..base.clone()
         };
-        assert_eq!(next_step(&login, Some(&s), true, false, None, now), Next::Login);
         assert_eq!(
-            next_step(&login, Some(&s), true, true, None, now),
+            next_step(&login, Some(&s), true, false, false, None, now),
+            Next::Login
+        );
+        assert_eq!(
+            next_step(&login, Some(&s), true, false, true, None, now),
             Next::IssueCode
         );
 
@@ -620,21 +753,43 @@ pub(crate) mod tests {
             ..base.clone()
         };
         assert_eq!(
-            next_step(&consent, Some(&s), true, false, None, now),
+            next_step(&consent, Some(&s), true, false, false, None, now),
             Next::Consent
         );
+        // The consent form's POST: consent given now satisfies prompt=consent, but not the
+        // sign-in rules (the review found the POST skipped prompt=login, max_age and the hint).
+        assert_eq!(
+            next_step(&consent, Some(&s), false, true, false, None, now),
+            Next::IssueCode
+        );
+        assert_eq!(
+            next_step(&login, Some(&s), false, true, false, None, now),
+            Next::Login
+        );
+        assert_eq!(
+            next_step(&base, Some(&s), false, true, false, Some("other"), now),
+            Next::Login
+        );
+        assert_eq!(next_step(&base, None, false, true, false, None, now), Next::Login);
 
         let aged = AuthorizationRequest {
             max_age: Some(Duration::seconds(50)),
             ..base.clone()
         };
-        assert_eq!(next_step(&aged, Some(&s), true, false, None, now), Next::Login);
+        assert_eq!(
+            next_step(&aged, Some(&s), true, false, false, None, now),
+            Next::Login
+        );
+        assert_eq!(
+            next_step(&aged, Some(&s), false, true, false, None, now),
+            Next::Login
+        );
         let young = AuthorizationRequest {
             max_age: Some(Duration::seconds(500)),
             ..base
         };
         assert_eq!(
-            next_step(&young, Some(&s), true, false, None, now),
+            next_step(&young, Some(&s), true, false, false, None, now),
             Next::IssueCode
         );
     }

@@ -82,6 +82,7 @@ mod tests {
             expires_at: Timestamp(160),
             redeemed_grant: None,
             requested_claims: Default::default(),
+            resource: None,
         }
     }
 

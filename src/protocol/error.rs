@@ -38,6 +38,8 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// RFC 6750 3.1: the access token is invalid.
     InvalidToken,
+    /// RFC 8707 section 2: the requested resource is invalid, unknown or not allowed.
+    InvalidTarget,
     /// RFC 6749-style code for throttled requests (HTTP 429).
     SlowDown,
 }
@@ -61,6 +63,7 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::SlowDown => "slow_down",
         }
     }

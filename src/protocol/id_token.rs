@@ -50,7 +50,16 @@ fn claim(user: &User, name: &str) -> Option<Value> {
     }
 }
 
-/// `sub` and the claims that `scopes` grant, plus any claim asked for by name in `requested`.
+/// Whether one of the granted `scopes` covers the claim `name` (OpenID Connect Core 5.4).
+pub fn scope_covers(scopes: &ScopeSet, name: &str) -> bool {
+    SCOPE_CLAIMS
+        .iter()
+        .any(|(scope, names)| scopes.contains(scope) && names.contains(&name))
+}
+
+/// `sub` and the claims that the granted `scopes` cover. A claim asked for by name in
+/// `requested` (the `claims` parameter, Core 5.5) is released only when a granted scope covers
+/// it too: the parameter selects among what the user consented to, never beyond it.
 pub fn user_claims(user: &User, scopes: &ScopeSet, requested: &[String]) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("sub".into(), Value::String(user.subject.to_string()));
@@ -58,7 +67,10 @@ pub fn user_claims(user: &User, scopes: &ScopeSet, requested: &[String]) -> Map<
         .iter()
         .filter(|(scope, _)| scopes.contains(scope))
         .flat_map(|(_, names)| names.iter().copied());
-    let by_name = requested.iter().map(String::as_str);
+    let by_name = requested
+        .iter()
+        .map(String::as_str)
+        .filter(|name| scope_covers(scopes, name));
     for name in by_scope.chain(by_name) {
         if let Some(v) = claim(user, name) {
             out.insert(name.to_owned(), v);
@@ -155,8 +167,18 @@ mod tests {
         assert_eq!(all["preferred_username"], "alice");
         assert_eq!(all["email_verified"], true);
         assert_eq!(all["groups"], json!(["admins"]));
-        let asked = user_claims(&u, &ScopeSet::parse("openid").unwrap(), &["email".into()]);
-        assert_eq!(asked["email"], "alice@example.com");
+        let beyond = user_claims(
+            &u,
+            &ScopeSet::parse("openid").unwrap(),
+            &["email".into(), "groups".into()],
+        );
+        assert_eq!(
+            beyond.keys().collect::<Vec<_>>(),
+            vec!["sub"],
+            "asked by name, not granted"
+        );
+        let within = user_claims(&u, &ScopeSet::parse("openid email").unwrap(), &["email".into()]);
+        assert_eq!(within["email"], "alice@example.com");
         assert!(!serde_json::to_string(&all).unwrap().contains("secret-hash"));
     }
 

@@ -10,6 +10,7 @@ pub mod id_token;
 pub mod params;
 pub mod pkce;
 pub mod refresh;
+pub mod resource;
 pub mod token_request;
 pub mod upstream;
 

@@ -78,6 +78,7 @@ mod tests {
             amr: vec![],
             nonce: None,
             requested_claims: Default::default(),
+            resource: None,
             created_at: Timestamp(0),
             expires_at: Timestamp(1000),
             revoked_at: None,

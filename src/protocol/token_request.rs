@@ -15,6 +15,8 @@ pub struct TokenFields {
     pub scope: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// An RFC 8707 resource indicator: the resource server the access token is for.
+    pub resource: Option<String>,
 }
 
 /// A token request whose grant has what it needs.

@@ -389,6 +389,14 @@ pub async fn authenticate(app: &App, token: String, ip: IpAddr) -> Result<String
                 .unwrap_or("")
                 .to_owned()
         };
+        if !crate::protocol::resource::names(
+            claims.get("aud"),
+            &crate::protocol::resource::admin_resource(&issuer),
+        ) {
+            return Ok(Err(AdminDenied::Forbidden(
+                "the token is not for the admin API: its aud does not name it",
+            )));
+        }
         if !text("scope").split(' ').any(|s| s == ADMIN_SCOPE) {
             return Ok(Err(AdminDenied::Forbidden(
                 "the token was not granted the admin scope",

@@ -4,8 +4,9 @@
 use super::login::digest;
 use super::{App, ServiceError, blocking};
 use crate::crypto::random;
-use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject};
-use crate::protocol::authorize::AuthorizationRequest;
+use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject, User};
+use crate::protocol::authorize::{self, AuthorizationRequest, Next, SessionFacts};
+use crate::protocol::{ErrorCode, OAuthError, resource};
 use crate::store::Reads;
 
 /// The client named by a request, if registered.
@@ -20,6 +21,86 @@ pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, S
 /// administrators group.
 pub fn user_may_have(user: &crate::domain::User, scopes: &ScopeSet) -> bool {
     !scopes.contains(super::admin::ADMIN_SCOPE) || user.groups.iter().any(|g| g == super::ADMIN_GROUP)
+}
+
+/// What the authorization endpoint and the consent form do next, decided by one set of rules.
+#[derive(Debug)]
+pub enum Step {
+    Login,
+    Consent,
+    /// A code was issued (and, when the user just allowed it, the consent remembered): redirect.
+    Redirect(String),
+    /// Redirect this error to the client.
+    Refuse(OAuthError),
+}
+
+/// Decides the next step of a validated request for this browser's `session`, for both the
+/// authorization endpoint (`consented_now` false) and the consent form's Allow (true): the
+/// `id_token_hint`, the admin-scope rule, `prompt`, `max_age` and remembered consent are checked
+/// here alone. Issues the code when that is the step.
+pub async fn decide(
+    app: &App,
+    request: &AuthorizationRequest,
+    client: &Client,
+    session: Option<&(Session, User)>,
+    consented_now: bool,
+) -> Result<Step, ServiceError> {
+    let hint_subject = match &request.id_token_hint {
+        None => None,
+        Some(hint) => match super::logout::verify_hint(app, hint.clone()).await? {
+            Some(h) => Some(h.subject),
+            None => {
+                return Ok(Step::Refuse(OAuthError::invalid_request(
+                    "id_token_hint is not a valid ID token",
+                )));
+            }
+        },
+    };
+    if let Err(e) = resource::audience(
+        &app.config.issuer,
+        client,
+        &request.scopes,
+        request.resource.as_deref(),
+    ) {
+        return Ok(Step::Refuse(e));
+    }
+    if let Some((_, user)) = session
+        && !user_may_have(user, &request.scopes)
+    {
+        return Ok(Step::Refuse(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "only administrators may be granted the admin scope",
+        )));
+    }
+    let consented = match session {
+        Some((s, _)) if !consented_now => has_consent(app, &s.subject, client, &request.scopes).await?,
+        _ => false,
+    };
+    let facts = session.map(|(s, _)| SessionFacts {
+        subject: s.subject.to_string(),
+        auth_time: s.auth_time,
+    });
+    let next = authorize::next_step(
+        request,
+        facts.as_ref(),
+        consented,
+        consented_now,
+        false,
+        hint_subject.as_deref(),
+        app.clock.now(),
+    );
+    Ok(match (next, session) {
+        (Next::Error(e), _) => Step::Refuse(e),
+        (Next::Login, _) | (_, None) => Step::Login,
+        (Next::Consent, Some(_)) => Step::Consent,
+        (Next::IssueCode, Some((s, _))) => {
+            if consented_now {
+                remember_consent(app, &s.subject, &request.client_id, &request.scopes).await?;
+            }
+            let code = issue_code(app, request, s).await?;
+            Step::Redirect(authorize::code_response(&app.config.issuer, request, &code))
+        }
+    })
 }
 
 /// Whether the user already allowed `client` these scopes (first-party clients need no consent).
@@ -88,6 +169,7 @@ pub async fn issue_code(
         expires_at: app.clock.now().plus(app.config.lifetimes.authorization_code),
         redeemed_grant: None,
         requested_claims: req.requested_claims.clone(),
+        resource: req.resource.clone(),
     };
     let key = digest(&code);
     app.writer.run(move |tx| Ok(tx.put_code(&key, &record)?)).await?;

@@ -28,7 +28,7 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub first_party: bool,
-    /// `None` means required.
+    /// `None` means the server's default (`require_pkce` in the configuration).
     #[serde(default)]
     pub require_pkce: Option<bool>,
     /// `EdDSA` (default), `Ed25519` or `RS256`.
@@ -40,6 +40,12 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub refresh_without_offline_access: bool,
+    /// Admit `http://localhost` redirect URIs (development only).
+    #[serde(default)]
+    pub allow_http_localhost: bool,
+    /// Resource servers (RFC 8707) the client may ask tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// A new client secret: 256 random bits, base64url, and its digest.
@@ -54,15 +60,27 @@ pub fn digest_text(secret: &str) -> String {
     format!("sha256:{}", crypto::b64url(&crypto::sha256(secret.as_bytes())))
 }
 
-fn parse_uris(raw: &[String]) -> Result<Vec<RedirectUri>, ServiceError> {
+fn parse_uris(raw: &[String], allow_http_localhost: bool) -> Result<Vec<RedirectUri>, ServiceError> {
     let mut out: Vec<RedirectUri> = Vec::new();
     for r in raw {
-        let uri = RedirectUri::parse(r).map_err(|e| ServiceError::invalid("redirect_uris", e.to_string()))?;
+        let uri = RedirectUri::parse_for(r, allow_http_localhost)
+            .map_err(|e| ServiceError::invalid("redirect_uris", e.to_string()))?;
         if !out.contains(&uri) {
             out.push(uri);
         }
     }
     Ok(out)
+}
+
+/// `raw` without repeats, in order.
+fn dedup(raw: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in raw {
+        if !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out
 }
 
 fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ServiceError> {
@@ -132,16 +150,16 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
     let client = Client {
         name: new.name.clone().unwrap_or_else(|| client_id.to_string()),
         client_id,
-        redirect_uris: parse_uris(&new.redirect_uris)?,
+        redirect_uris: parse_uris(&new.redirect_uris, new.allow_http_localhost)?,
         secret: digest,
         grant_types,
         scopes: parse_scopes(&new.scopes)?,
         first_party: new.first_party,
-        require_pkce: new.require_pkce.unwrap_or(true),
+        require_pkce: new.require_pkce,
         source: ClientSource::Store,
         created_at: app.clock.now(),
         id_token_alg: new.id_token_signed_response_alg.unwrap_or_default(),
-        post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris)?,
+        post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris, new.allow_http_localhost)?,
         backchannel_logout_uri: match &new.backchannel_logout_uri {
             Some(u) => Some(
                 RedirectUri::parse(u)
@@ -150,6 +168,8 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
             None => None,
         },
         refresh_without_offline_access: new.refresh_without_offline_access,
+        allow_http_localhost: new.allow_http_localhost,
+        resources: dedup(&new.resources),
     };
     check_rules(&client)?;
     let store = app.store.clone();
@@ -192,6 +212,10 @@ pub struct ClientUpdate {
     pub scopes: Option<Vec<String>>,
     pub first_party: Option<bool>,
     pub require_pkce: Option<bool>,
+    #[serde(default)]
+    pub allow_http_localhost: Option<bool>,
+    #[serde(default)]
+    pub resources: Option<Vec<String>>,
 }
 
 /// Updates a client created through the CLI or API.
@@ -199,7 +223,12 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
     if let Some(name) = &change.name {
         check_name(name)?;
     }
-    let uris = change.redirect_uris.as_deref().map(parse_uris).transpose()?;
+    // The opt-in is checked against the whole registration below; parsing admits localhost.
+    let uris = change
+        .redirect_uris
+        .as_deref()
+        .map(|u| parse_uris(u, true))
+        .transpose()?;
     let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
     let store = app.store.clone();
     blocking(move || {
@@ -224,7 +253,13 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
             client.first_party = fp;
         }
         if let Some(p) = change.require_pkce {
-            client.require_pkce = p;
+            client.require_pkce = Some(p);
+        }
+        if let Some(allow) = change.allow_http_localhost {
+            client.allow_http_localhost = allow;
+        }
+        if let Some(resources) = &change.resources {
+            client.resources = dedup(resources);
         }
         check_rules(&client)?;
         tx.put_client(&client)?;
@@ -281,7 +316,9 @@ pub const DOCS_RECEIVER_PATH: &str = "/docs/oauth-receiver.html";
 /// administrators are granted). `None` when the issuer cannot carry a redirect URI (plain http on
 /// a host other than a loopback IP).
 pub fn docs_client(issuer: &str) -> Option<Client> {
-    let redirect = RedirectUri::parse(&format!("{issuer}{DOCS_RECEIVER_PATH}")).ok()?;
+    // An issuer on http://localhost (a developer's machine) gets the development opt-in.
+    let redirect = RedirectUri::parse_for(&format!("{issuer}{DOCS_RECEIVER_PATH}"), true).ok()?;
+    let localhost = redirect.is_http_localhost();
     Some(Client {
         client_id: ClientId::parse(DOCS_CLIENT_ID).ok()?,
         name: "Latchkey API documentation".to_owned(),
@@ -290,13 +327,15 @@ pub fn docs_client(issuer: &str) -> Option<Client> {
         grant_types: vec![GrantType::AuthorizationCode],
         scopes: vec![Scope::parse("openid").ok()?, Scope::parse("admin").ok()?],
         first_party: true,
-        require_pkce: true,
+        require_pkce: Some(true),
         source: ClientSource::Config,
         created_at: crate::domain::Timestamp(0),
         id_token_alg: IdTokenAlg::default(),
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
         refresh_without_offline_access: false,
+        allow_http_localhost: localhost,
+        resources: vec![],
     })
 }
 

@@ -10,6 +10,8 @@ use crate::crypto::{jwt, random};
 use crate::domain::{Client, IdTokenAlg, SigningKeyRecord};
 use crate::store::Reads;
 
+/// The header `typ` of the ID tokens Latchkey signs.
+pub const ID_TOKEN_TYP: &str = "JWT";
 /// How long a logout token is valid.
 const LOGOUT_TOKEN_LIFETIME: u64 = 120;
 /// Delivery attempts for one logout token, and the first pause between them (doubled each time).
@@ -26,9 +28,11 @@ pub struct Hint {
     pub sid: Option<String>,
 }
 
-/// Verifies an ID token this server issued, as a hint: signature and issuer must be right; an
-/// expired token is still a good hint (OpenID Connect RP-Initiated Logout 1.0, section 2).
-/// `None` when the token is not one of ours.
+/// Verifies an ID token this server issued, as a hint: signature, issuer and the explicit type
+/// `JWT` of Latchkey's ID tokens must be right (RFC 8725 section 3.11: an access token, typed
+/// `at+jwt`, or a logout token is never an ID token hint); an expired token is still a good hint
+/// (OpenID Connect RP-Initiated Logout 1.0, section 2). `None` when the token is not one of our
+/// ID tokens.
 pub async fn verify_hint(app: &App, token: String) -> Result<Option<Hint>, ServiceError> {
     let store = app.store.clone();
     let issuer = app.config.issuer.clone();
@@ -40,7 +44,7 @@ pub async fn verify_hint(app: &App, token: String) -> Result<Option<Hint>, Servi
             .into_iter()
             .filter(|k| k.retire_at.is_none_or(|r| r > now))
             .collect();
-        let Ok(claims) = jwt::verify(&token, &published, None) else {
+        let Ok(claims) = jwt::verify(&token, &published, Some(ID_TOKEN_TYP)) else {
             return Ok(None);
         };
         if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authorize;
 pub mod clients;
 mod error;
+pub mod forms;
 pub mod group_commit;
 pub mod hashing;
 pub mod keys;
@@ -60,6 +61,8 @@ pub struct App {
     pub upstreams: Arc<upstream::Upstreams>,
     /// How many password-hash verifications ran, dummy ones included.
     verifications: Arc<AtomicU64>,
+    /// The key of the CSRF tokens' MAC, loaded at start ([`forms::ensure_key`]).
+    pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl App {
@@ -89,6 +92,7 @@ impl App {
             audit: audit::AuditSink::default(),
             writer,
             verifications: Arc::default(),
+            form_key: Arc::default(),
             upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams)),
             config: Arc::new(config),
         }

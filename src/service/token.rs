@@ -17,7 +17,7 @@ use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::code::{self, Redemption};
 use crate::protocol::refresh::{self, RefreshDecision};
 use crate::protocol::token_request::{self, GrantRequest, TokenFields};
-use crate::protocol::{ErrorCode, OAuthError, id_token};
+use crate::protocol::{ErrorCode, OAuthError, id_token, resource};
 use crate::store::{Reads, WriteTx};
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -140,7 +140,8 @@ pub async fn authenticate_client(
 struct AccessClaims<'a> {
     iss: &'a str,
     sub: &'a str,
-    aud: &'a str,
+    /// One resource as a string, several as an array (RFC 7519 4.1.3).
+    aud: Value,
     client_id: &'a str,
     scope: String,
     iat: u64,
@@ -165,6 +166,7 @@ impl Mint<'_> {
         &self,
         subject: Option<&Subject>,
         scopes: &ScopeSet,
+        aud: &[String],
         auth_time: Option<Timestamp>,
         grant_id: Option<&str>,
     ) -> Result<String, ServiceError> {
@@ -179,7 +181,10 @@ impl Mint<'_> {
             sub: subject
                 .map(Subject::as_str)
                 .unwrap_or(self.client.client_id.as_str()),
-            aud: self.client.client_id.as_str(),
+            aud: match aud {
+                [one] => Value::String(one.clone()),
+                many => Value::from(many.to_vec()),
+            },
             client_id: self.client.client_id.as_str(),
             scope: scopes.to_string(),
             iat: self.now.0,
@@ -308,6 +313,7 @@ impl Mint<'_> {
             amr,
             nonce: None,
             requested_claims: RequestedClaims::default(),
+            resource: None,
             created_at: self.now,
             expires_at: self.now.plus(self.app.config.lifetimes.access_token),
             revoked_at: None,
@@ -336,6 +342,22 @@ fn user_is_active(tx: &impl Reads, subject: &Subject) -> Result<bool, ServiceErr
     Ok(tx.user(subject)?.is_some_and(|u| !u.disabled))
 }
 
+/// The resource of a token request that continues a grant (a code or a refresh): the grant's
+/// own, which the request may repeat but not change (RFC 8707 section 2.2).
+fn same_resource<'a>(
+    granted: Option<&'a str>,
+    asked: Option<&'a str>,
+) -> Result<Option<&'a str>, OAuthError> {
+    match (granted, asked) {
+        (Some(g), Some(a)) if g != a => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "the resource differs from the one the grant was made for",
+        )),
+        (Some(g), _) => Ok(Some(g)),
+        (None, a) => Ok(a),
+    }
+}
+
 /// The token endpoint (RFC 6749 section 3.2).
 pub async fn token(
     app: &App,
@@ -344,6 +366,7 @@ pub async fn token(
     ip: IpAddr,
 ) -> Result<TokenSuccess, Failure> {
     let request = token_request::parse(&fields).map_err(Failure::bad)?;
+    let resource = fields.resource.clone().filter(|r| !r.is_empty());
     let client = authenticate_client(app, auth, ip).await?;
     token_request::check_client_may_use(&client, request.grant_type()).map_err(Failure::bad)?;
     let actor = format!("client:{}", client.client_id);
@@ -352,16 +375,16 @@ pub async fn token(
             code,
             redirect_uri,
             code_verifier,
-        } => redeem_code(app, client, code, redirect_uri, code_verifier).await?,
+        } => redeem_code(app, client, code, redirect_uri, code_verifier, resource).await?,
         GrantRequest::RefreshToken { refresh_token, scope } => {
-            refresh(app, client, refresh_token, scope).await?
+            refresh(app, client, refresh_token, scope, resource).await?
         }
-        GrantRequest::ClientCredentials { scope } => client_credentials(app, client, scope).await?,
+        GrantRequest::ClientCredentials { scope } => client_credentials(app, client, scope, resource).await?,
         GrantRequest::Password {
             username,
             password,
             scope,
-        } => password_grant(app, client, username, password, scope, ip).await?,
+        } => password_grant(app, client, username, password, scope, resource, ip).await?,
     };
     match &outcome {
         Ok(t) => {
@@ -387,6 +410,7 @@ async fn redeem_code(
     code: String,
     redirect_uri: Option<String>,
     verifier: Option<String>,
+    resource: Option<String>,
 ) -> Outcome {
     let app2 = app.clone();
     app.writer
@@ -415,6 +439,15 @@ async fn redeem_code(
                     if !user_is_active(tx, &record.subject)? {
                         return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
                     }
+                    let requested = match same_resource(record.resource.as_deref(), resource.as_deref()) {
+                        Ok(r) => r,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    let aud = match resource::audience(&app.config.issuer, &client, &record.scopes, requested)
+                    {
+                        Ok(aud) => aud,
+                        Err(e) => return Ok(Err(e)),
+                    };
                     let signing = active_key(tx)?;
                     let mint = Mint {
                         app,
@@ -431,9 +464,11 @@ async fn redeem_code(
                     )?;
                     grant.nonce = record.nonce.clone();
                     grant.requested_claims = record.requested_claims.clone();
+                    grant.resource = requested.map(str::to_owned);
                     let access = mint.access_token(
                         Some(&record.subject),
                         &record.scopes,
+                        &aud,
                         Some(record.auth_time),
                         Some(&grant.id),
                     )?;
@@ -451,7 +486,13 @@ async fn redeem_code(
         .await
 }
 
-async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSet>) -> Outcome {
+async fn refresh(
+    app: &App,
+    client: Client,
+    token: String,
+    scope: Option<ScopeSet>,
+    resource: Option<String>,
+) -> Outcome {
     let app2 = app.clone();
     app.writer.run(move |tx| {
         let app = &app2;
@@ -477,11 +518,20 @@ async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSe
                     revoke_grant(tx, &grant.id, now)?;
                     return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
                 }
+                let requested = match same_resource(grant.resource.as_deref(), resource.as_deref()) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let aud = match resource::audience(&app.config.issuer, &client, &scopes, requested) {
+                    Ok(aud) => aud,
+                    Err(e) => return Ok(Err(e)),
+                };
                 let signing = active_key(tx)?;
                 let mint = Mint { app, key: &signing, client: &client, now };
                 old.rotated_at = Some(now);
                 tx.put_refresh_token(&key, &old)?;
-                let access = mint.access_token(grant.subject.as_ref(), &scopes, grant.auth_time, Some(&grant.id))?;
+                let access =
+                    mint.access_token(grant.subject.as_ref(), &scopes, &aud, grant.auth_time, Some(&grant.id))?;
                 let new_refresh = mint.refresh_token(tx, &mut grant, &old.scopes)?;
                 let id_token = mint.id_token(tx, &grant, &scopes, &access, None)?;
                 grant.expires_at = grant.expires_at.max(now.plus(app.config.lifetimes.access_token));
@@ -494,9 +544,18 @@ async fn refresh(app: &App, client: Client, token: String, scope: Option<ScopeSe
     .await
 }
 
-async fn client_credentials(app: &App, client: Client, scope: Option<ScopeSet>) -> Outcome {
+async fn client_credentials(
+    app: &App,
+    client: Client,
+    scope: Option<ScopeSet>,
+    resource: Option<String>,
+) -> Outcome {
     let scopes = match token_request::direct_scopes(&client, scope.as_ref()) {
         Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let aud = match resource::audience(&app.config.issuer, &client, &scopes, resource.as_deref()) {
+        Ok(aud) => aud,
         Err(e) => return Ok(Err(e)),
     };
     // A point read and one signature: done here, without a trip to the blocking pool.
@@ -507,7 +566,7 @@ async fn client_credentials(app: &App, client: Client, scope: Option<ScopeSet>) 
         client: &client,
         now: app.clock.now(),
     };
-    let access = mint.access_token(None, &scopes, None, None)?;
+    let access = mint.access_token(None, &scopes, &aud, None, None)?;
     tracing::info!(client_id = %client.client_id, "issued a client_credentials token");
     Ok(Ok(mint.success(access, None, &scopes, None)))
 }
@@ -518,6 +577,7 @@ async fn password_grant(
     username: String,
     password: String,
     scope: Option<ScopeSet>,
+    resource: Option<String>,
     ip: IpAddr,
 ) -> Result<Result<TokenSuccess, OAuthError>, Failure> {
     let scopes = match token_request::direct_scopes(&client, scope.as_ref()) {
@@ -553,6 +613,10 @@ async fn password_grant(
             "only administrators may be granted the admin scope",
         )));
     }
+    let aud = match resource::audience(&app.config.issuer, &client, &scopes, resource.as_deref()) {
+        Ok(aud) => aud,
+        Err(e) => return Ok(Err(e)),
+    };
     let app2 = app.clone();
     Ok(app.writer.run(move |tx| {
         let app = &app2;
@@ -560,7 +624,8 @@ async fn password_grant(
         let signing = active_key(tx)?;
         let mint = Mint { app, key: &signing, client: &client, now };
         let mut grant = mint.new_grant(&user.subject, &scopes, now, None, vec!["pwd".to_owned()])?;
-        let access = mint.access_token(Some(&user.subject), &scopes, Some(now), Some(&grant.id))?;
+        grant.resource = resource;
+        let access = mint.access_token(Some(&user.subject), &scopes, &aud, Some(now), Some(&grant.id))?;
         let refresh = mint.refresh_token(tx, &mut grant, &scopes)?;
         let id_token = mint.id_token(tx, &grant, &scopes, &access, None)?;
         tx.put_grant(&grant)?;
@@ -748,6 +813,13 @@ pub async fn userinfo(app: &App, token: String) -> Result<Map<String, Value>, Us
         let Some(claims) = live_access_token(&tx, &app.config.issuer, &token, now)? else {
             return Ok(Err(UserinfoError::InvalidToken));
         };
+        // A token for another resource server is not for this endpoint (RFC 8707, RFC 9068 4).
+        if !resource::names(
+            claims.get("aud"),
+            &resource::userinfo_resource(&app.config.issuer),
+        ) {
+            return Ok(Err(UserinfoError::InvalidToken));
+        }
         let scopes =
             ScopeSet::parse(claims.get("scope").and_then(Value::as_str).unwrap_or("")).unwrap_or_default();
         if !scopes.contains("openid") {

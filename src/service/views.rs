@@ -53,13 +53,17 @@ pub struct ClientView {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub first_party: bool,
-    pub require_pkce: bool,
+    /// `true`: PKCE in every request; `false`: never required (legacy); `null`: the server's
+    /// default. Public clients always need PKCE.
+    pub require_pkce: Option<bool>,
     pub source: ClientSource,
     pub created_at: u64,
     pub id_token_signed_response_alg: IdTokenAlg,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
     pub refresh_without_offline_access: bool,
+    pub allow_http_localhost: bool,
+    pub resources: Vec<String>,
 }
 
 impl From<&Client> for ClientView {
@@ -83,6 +87,8 @@ impl From<&Client> for ClientView {
                 .collect(),
             backchannel_logout_uri: c.backchannel_logout_uri.as_ref().map(|r| r.to_string()),
             refresh_without_offline_access: c.refresh_without_offline_access,
+            allow_http_localhost: c.allow_http_localhost,
+            resources: c.resources.clone(),
         }
     }
 }

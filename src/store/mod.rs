@@ -389,6 +389,12 @@ pub trait Reads {
         self.scan_records(tables::SIGNING_KEYS, None, usize::MAX)
     }
 
+    /// A server-wide secret kept in the store (such as the key of the CSRF tokens' MAC), so that
+    /// it survives restarts and every node shares it.
+    fn server_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.raw_get(tables::META, &format!("{}{name}", tables::SECRET_KEY_PREFIX))
+    }
+
     fn setup_token(&self, digest: &str) -> Result<Option<SetupTokenRecord>, StoreError> {
         self.get_record(tables::SETUP_TOKENS, digest)
     }
@@ -635,6 +641,14 @@ impl WriteTx {
             }
             None => Ok(false),
         }
+    }
+
+    /// Stores a server-wide secret (see [`Reads::server_secret`]).
+    pub fn put_server_secret(&self, name: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.0
+            .open_table(tables::META)?
+            .insert(format!("{}{name}", tables::SECRET_KEY_PREFIX).as_str(), secret)?;
+        Ok(())
     }
 
     pub fn put_client(&self, client: &Client) -> Result<(), StoreError> {
@@ -956,13 +970,15 @@ mod tests {
             grant_types: vec![],
             scopes: vec![],
             first_party: false,
-            require_pkce: true,
+            require_pkce: Some(true),
             source: ClientSource::Store,
             created_at: Timestamp(5),
             id_token_alg: Default::default(),
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             refresh_without_offline_access: false,
+            allow_http_localhost: false,
+            resources: vec![],
         };
         let tx = store.write().unwrap();
         tx.put_client(&client).unwrap();

@@ -65,3 +65,6 @@ pub const ALL: [Table; 16] = [
 
 /// The key in [`META`] that holds the schema version as a decimal string.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// The prefix of the keys in [`META`] that hold server-wide secrets (`secret:csrf`, ...).
+pub const SECRET_KEY_PREFIX: &str = "secret:";

@@ -468,7 +468,11 @@ pub struct ClientDoc {
     pub grant_types: Vec<GrantTypeDoc>,
     pub scopes: Vec<String>,
     pub first_party: bool,
-    pub require_pkce: bool,
+    /// `true`: PKCE in every request; `false`: never required (legacy clients); `null`: the
+    /// server's default (PKCE unless an OpenID Connect request carries a `nonce`, or always under
+    /// the configuration's `require_pkce = true`). Public clients always need PKCE.
+    #[oai(nullable)]
+    pub require_pkce: Option<bool>,
     pub source: ClientSourceDoc,
     pub created_at: u64,
     pub id_token_signed_response_alg: IdTokenAlgDoc,
@@ -476,6 +480,10 @@ pub struct ClientDoc {
     #[oai(nullable)]
     pub backchannel_logout_uri: Option<String>,
     pub refresh_without_offline_access: bool,
+    /// Whether `http://localhost` redirect URIs are admitted (development only).
+    pub allow_http_localhost: bool,
+    /// Resource servers (RFC 8707 resource indicators) the client may ask tokens for.
+    pub resources: Vec<String>,
 }
 
 impl From<views::ClientView> for ClientDoc {
@@ -498,6 +506,8 @@ impl From<views::ClientView> for ClientDoc {
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
             refresh_without_offline_access: c.refresh_without_offline_access,
+            allow_http_localhost: c.allow_http_localhost,
+            resources: c.resources,
         }
     }
 }
@@ -560,6 +570,13 @@ pub struct NewClientDoc {
     pub backchannel_logout_uri: Option<String>,
     #[oai(default)]
     pub refresh_without_offline_access: bool,
+    /// Admit `http://localhost` redirect URIs, matched exactly (development only; RFC 8252 8.3).
+    #[oai(default)]
+    pub allow_http_localhost: bool,
+    /// Resource servers (RFC 8707 resource indicators: absolute https URIs) the client may ask
+    /// tokens for.
+    #[oai(default, validator(max_items = 32))]
+    pub resources: Vec<String>,
 }
 
 /// Changes to a client; absent fields stay as they are.
@@ -585,6 +602,10 @@ pub struct ClientPatchDoc {
     pub first_party: Option<bool>,
     #[oai(nullable)]
     pub require_pkce: Option<bool>,
+    #[oai(nullable)]
+    pub allow_http_localhost: Option<bool>,
+    #[oai(nullable, validator(max_items = 32))]
+    pub resources: Option<Vec<String>>,
 }
 
 /// A browser session (never its cookie).
@@ -1171,6 +1192,8 @@ impl AdminApi {
             post_logout_redirect_uris: b.post_logout_redirect_uris,
             backchannel_logout_uri: b.backchannel_logout_uri,
             refresh_without_offline_access: b.refresh_without_offline_access,
+            allow_http_localhost: b.allow_http_localhost,
+            resources: b.resources,
         };
         match run(&self.app, req, &auth, AdminRequest::ClientAdd { client }).await {
             Ok(AdminResponse::ClientCreated(c)) => ClientCreatedResponse::ok(Json(c.into())),
@@ -1218,6 +1241,8 @@ impl AdminApi {
             scopes: b.scopes,
             first_party: b.first_party,
             require_pkce: b.require_pkce,
+            allow_http_localhost: b.allow_http_localhost,
+            resources: b.resources,
         };
         client_result(
             run(

@@ -1,12 +1,20 @@
-//! CSRF protection for forms: a double-submit token. A random token lives in a `SameSite=Strict`,
-//! `HttpOnly` cookie and in a hidden form field; a POST is accepted only when both are present and
-//! equal. A cross-site page can neither read the cookie nor set it.
+//! CSRF protection for forms: a signed double-submit token bound to the browser's session.
+//!
+//! The `SameSite=Strict`, `HttpOnly` cookie holds a random nonce and a MAC of it under the
+//! server's form key (kept in the store, so it survives restarts and every node shares it): only
+//! Latchkey can mint a cookie that verifies, so a cookie planted over plain http by a sibling
+//! host (cookie tossing) with a value of the attacker's choosing never validates. The hidden form
+//! field holds a second MAC, of the nonce and the browser's session cookie: a form token is good
+//! only for the cookie and the session it was issued with, so a pair copied from the attacker's
+//! own browser does not work in a signed-in victim's. A POST is accepted only when both verify.
 
 use poem::Request;
 
-use crate::crypto::{self, random};
+use crate::crypto::{self, b64url, random};
+use crate::service::{App, forms};
 
-const TOKEN_LEN: usize = 43;
+/// The length of a base64url SHA-256 MAC or a 32-byte nonce.
+const PART_LEN: usize = 43;
 
 /// The cookie's name: `__Host-` prefixed when served over https.
 pub fn cookie_name(https: bool) -> &'static str {
@@ -29,11 +37,33 @@ pub fn read_cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .map(|(_, v)| v)
 }
 
-fn well_formed(token: &str) -> bool {
-    token.len() == TOKEN_LEN
-        && token
+fn base64url_part(part: &str) -> bool {
+    part.len() == PART_LEN
+        && part
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The nonce of a cookie value `nonce.mac` whose MAC verifies under `key`.
+fn cookie_nonce<'c>(cookie: &'c str, key: &[u8; 32]) -> Option<&'c str> {
+    let (nonce, tag) = cookie.split_once('.')?;
+    if !base64url_part(nonce) || !base64url_part(tag) {
+        return None;
+    }
+    let expected = b64url(&crypto::hmac_sha256(key, &[b"csrf-cookie", nonce.as_bytes()]));
+    crypto::constant_time_eq(expected.as_bytes(), tag.as_bytes()).then_some(nonce)
+}
+
+/// The form token for `nonce` and the browser's session cookie (empty without one).
+fn form_token(key: &[u8; 32], nonce: &str, session: &str) -> String {
+    b64url(&crypto::hmac_sha256(
+        key,
+        &[b"csrf-form", nonce.as_bytes(), session.as_bytes()],
+    ))
+}
+
+fn session_of(req: &Request, https: bool) -> &str {
+    read_cookie(req, super::session_cookie::name(https)).unwrap_or("")
 }
 
 /// A `Set-Cookie` value with the attributes every Latchkey cookie carries.
@@ -48,26 +78,50 @@ pub fn set_cookie(name: &str, value: &str, https: bool, same_site: &str, max_age
     c
 }
 
-/// The token to put in a form, and a `Set-Cookie` value when the browser has no token yet.
-pub fn issue(req: &Request, https: bool) -> Result<(String, Option<String>), random::RngError> {
-    match read_cookie(req, cookie_name(https)).filter(|t| well_formed(t)) {
-        Some(token) => Ok((token.to_owned(), None)),
-        None => {
-            let token = random::token()?;
-            let cookie = set_cookie(cookie_name(https), &token, https, "Strict", None);
-            Ok((token, Some(cookie)))
+/// The token to put in a form, and a `Set-Cookie` value when the browser has no valid cookie.
+pub fn issue(req: &Request, app: &App) -> Result<(String, Option<String>), String> {
+    let key = forms::key(app).map_err(|e| e.to_string())?;
+    issue_with(req, app.config.is_https(), &key).map_err(|e| e.to_string())
+}
+
+/// Whether the form's token verifies for this browser's cookie and session.
+pub fn verify(req: &Request, app: &App, form: &str) -> bool {
+    match forms::key(app) {
+        Ok(key) => verify_with(req, app.config.is_https(), &key, form),
+        Err(e) => {
+            tracing::error!(error = %e, "no form key: every form is refused");
+            false
         }
     }
 }
 
-/// Whether the form's token matches the cookie.
-pub fn verify(req: &Request, https: bool, form_token: &str) -> bool {
-    match read_cookie(req, cookie_name(https)) {
-        Some(cookie) => {
-            well_formed(cookie) && crypto::constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
-        }
-        None => false,
+fn issue_with(
+    req: &Request,
+    https: bool,
+    key: &[u8; 32],
+) -> Result<(String, Option<String>), random::RngError> {
+    let session = session_of(req, https);
+    if let Some(nonce) = read_cookie(req, cookie_name(https)).and_then(|c| cookie_nonce(c, key)) {
+        return Ok((form_token(key, nonce, session), None));
     }
+    let nonce = random::token()?;
+    let tag = b64url(&crypto::hmac_sha256(key, &[b"csrf-cookie", nonce.as_bytes()]));
+    let cookie = set_cookie(
+        cookie_name(https),
+        &format!("{nonce}.{tag}"),
+        https,
+        "Strict",
+        None,
+    );
+    Ok((form_token(key, &nonce, session), Some(cookie)))
+}
+
+fn verify_with(req: &Request, https: bool, key: &[u8; 32], form: &str) -> bool {
+    let Some(nonce) = read_cookie(req, cookie_name(https)).and_then(|c| cookie_nonce(c, key)) else {
+        return false;
+    };
+    let expected = form_token(key, nonce, session_of(req, https));
+    crypto::constant_time_eq(expected.as_bytes(), form.as_bytes())
 }
 
 #[cfg(test)]
@@ -149,6 +203,16 @@ mod props {
         .prop_filter("a different token", move |o| *o != t)
     }
 
+    const KEY: [u8; 32] = [7; 32];
+
+    /// A cookie value Latchkey itself would mint for `nonce`.
+    fn minted(nonce: &str) -> String {
+        format!(
+            "{nonce}.{}",
+            b64url(&crypto::hmac_sha256(&KEY, &[b"csrf-cookie", nonce.as_bytes()]))
+        )
+    }
+
     proptest! {
         #![proptest_config(cases())]
 
@@ -174,8 +238,8 @@ mod props {
                 prop_assert!(found, "{:?} is not a pair in {:?}", pair, headers);
             }
             for https in [false, true] {
-                let _ = verify(&req, https, "");
-                let _ = issue(&req, https);
+                let _ = verify_with(&req, https, &KEY, "");
+                let _ = issue_with(&req, https, &KEY);
             }
         }
 
@@ -194,54 +258,68 @@ mod props {
             prop_assert_eq!(read_cookie(&req, name), Some(value.as_str()));
         }
 
+        /// The review's cookie tossing: a planted cookie whose value the attacker chose, with the
+        /// form repeating it (plain double submit) or anything else, never verifies.
         #[test]
-        fn a_form_token_is_accepted_only_when_it_equals_a_well_formed_cookie(
-            (cookie, form) in token().prop_flat_map(|t| (Just(t.clone()), other_than(t))),
+        fn a_planted_cookie_never_verifies_whatever_the_form_says(
+            (nonce, other) in token().prop_flat_map(|t| (Just(t.clone()), other_than(t))),
             https in any::<bool>(),
         ) {
-            let req = with_cookie(cookie_name(https), &cookie);
-            prop_assert!(verify(&req, https, &cookie));
-            prop_assert!(!verify(&req, https, &form), "{:?} accepted for cookie {:?}", form, cookie);
-            // The token in the other scheme's cookie does not count (an http subdomain can set
-            // `latchkey-csrf`, never `__Host-latchkey-csrf`).
-            let req = with_cookie(cookie_name(!https), &cookie);
-            prop_assert!(!verify(&req, https, &cookie));
-            // No cookie at all.
-            prop_assert!(!verify(&request(&[]), https, &cookie));
+            for planted in [nonce.clone(), format!("{nonce}.{nonce}"), format!("{nonce}.{other}")] {
+                let req = with_cookie(cookie_name(https), &planted);
+                prop_assert!(!verify_with(&req, https, &KEY, &planted));
+                prop_assert!(!verify_with(&req, https, &KEY, &form_token(&KEY, &nonce, "")));
+            }
+            // A cookie minted under another key (another server) does not verify either.
+            let foreign = format!("{nonce}.{}", b64url(&crypto::hmac_sha256(&[8; 32], &[b"csrf-cookie", nonce.as_bytes()])));
+            let req = with_cookie(cookie_name(https), &foreign);
+            prop_assert!(!verify_with(&req, https, &KEY, &form_token(&KEY, &nonce, "")));
         }
 
         #[test]
-        fn a_malformed_cookie_is_never_accepted_even_when_the_form_repeats_it(
-            cookie in prop_oneof![
-                any::<String>(),
-                "[A-Za-z0-9_-]{0,42}",
-                "[A-Za-z0-9_-]{44,60}",
-                "[A-Za-z0-9_-]{20}[^A-Za-z0-9_-][A-Za-z0-9_-]{22}",
-            ]
-            .prop_filter("malformed", |c| !well_formed(c)),
+        fn a_form_token_is_accepted_only_for_its_cookie_and_session(
+            (nonce, other) in token().prop_flat_map(|t| (Just(t.clone()), other_than(t))),
+            session in "[A-Za-z0-9_-]{43}",
+            https in any::<bool>(),
+        ) {
+            let cookie = minted(&nonce);
+            let session_pair = format!("{}={session}", crate::web::session_cookie::name(https));
+            let req = request(&[format!("{}={cookie}; {session_pair}", cookie_name(https)).into_bytes()]);
+            let (token, set) = issue_with(&req, https, &KEY).expect("no randomness needed");
+            prop_assert_eq!(set, None, "a valid cookie is reused");
+            prop_assert!(verify_with(&req, https, &KEY, &token));
+            prop_assert!(!verify_with(&req, https, &KEY, &other));
+            // The same cookie without the session, or with another one: the token was bound to it.
+            prop_assert!(!verify_with(&with_cookie(cookie_name(https), &cookie), https, &KEY, &token));
+            let other_session = request(&[format!("{}={cookie}; {}={}x", cookie_name(https), crate::web::session_cookie::name(https), &session).into_bytes()]);
+            prop_assert!(!verify_with(&other_session, https, &KEY, &token));
+            // The other scheme's cookie does not count (an http subdomain can set `latchkey-csrf`,
+            // never `__Host-latchkey-csrf`).
+            let req = with_cookie(cookie_name(!https), &cookie);
+            prop_assert!(!verify_with(&req, https, &KEY, &form_token(&KEY, &nonce, "")));
+            prop_assert!(!verify_with(&request(&[]), https, &KEY, &token));
+        }
+
+        #[test]
+        fn an_unverifiable_cookie_is_replaced_by_a_fresh_minted_one(
+            cookie in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{43}\\.[A-Za-z0-9_-]{43}"],
             https in any::<bool>(),
         ) {
             let req = with_cookie(cookie_name(https), &cookie);
-            // A value cut at a `;` may leave a well-formed token in front; that is not this case.
-            prop_assume!(read_cookie(&req, cookie_name(https)).is_none_or(|seen| !well_formed(seen)));
-            prop_assert!(!verify(&req, https, &cookie), "{:?}", cookie);
-            // And it is replaced by a fresh, well-formed token.
-            if let Ok((token, set)) = issue(&req, https) {
-                prop_assert!(well_formed(&token));
-                prop_assert_ne!(&token, &cookie);
+            prop_assume!(read_cookie(&req, cookie_name(https)).is_none_or(|seen| cookie_nonce(seen, &KEY).is_none()));
+            if let Ok((token, set)) = issue_with(&req, https, &KEY) {
                 let set = set.unwrap_or_default();
-                prop_assert!(set.starts_with(&format!("{}={token};", cookie_name(https))), "{}", set);
+                let value = set
+                    .strip_prefix(&format!("{}=", cookie_name(https)))
+                    .and_then(|rest| rest.split(';').next())
+                    .unwrap_or_default()
+                    .to_owned();
+                prop_assert!(cookie_nonce(&value, &KEY).is_some(), "{}", set);
                 prop_assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{}", set);
                 prop_assert_eq!(set.contains("Secure"), https, "{}", set);
+                let fresh = with_cookie(cookie_name(https), &value);
+                prop_assert!(verify_with(&fresh, https, &KEY, &token));
             }
-        }
-
-        #[test]
-        fn a_well_formed_cookie_is_reused_without_a_new_set_cookie(cookie in token(), https in any::<bool>()) {
-            let req = with_cookie(cookie_name(https), &cookie);
-            let (token, set) = issue(&req, https).expect("no randomness needed");
-            prop_assert_eq!(token, cookie);
-            prop_assert_eq!(set, None);
         }
     }
 }

@@ -85,6 +85,10 @@ pub struct TokenForm {
     pub username: Option<String>,
     /// The password (`password`).
     pub password: Option<String>,
+    /// An RFC 8707 resource indicator: the resource server (an absolute https URI) the access
+    /// token is for; its `aud`. One per request. Without it the audience is Latchkey itself (and
+    /// its admin API when `admin` is granted).
+    pub resource: Option<String>,
     /// The client id, for `client_secret_post` and public clients.
     pub client_id: Option<String>,
     /// The client secret, for `client_secret_post`.
@@ -576,6 +580,7 @@ impl OAuthApi {
             scope: f.scope.clone(),
             username: f.username.clone(),
             password: f.password.clone(),
+            resource: f.resource.clone(),
         };
         match token::token(&self.app, auth, fields, super::client_ip(req)).await {
             Ok(t) => TokenResponse::Ok(

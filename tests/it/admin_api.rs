@@ -733,7 +733,11 @@ async fn clients_are_listed_and_shown_without_secrets() {
     assert_eq!(web["id_token_signed_response_alg"], "EdDSA");
     let spa = a.get("/api/v1/clients/spa").await;
     assert_eq!(spa["public"], true);
-    assert_eq!(spa["require_pkce"], true);
+    assert_eq!(
+        spa["require_pkce"],
+        Value::Null,
+        "the server's default: public clients always need PKCE"
+    );
     let docs = a.get("/api/v1/clients/latchkey-docs").await;
     assert_eq!(
         docs["redirect_uris"],
@@ -774,7 +778,7 @@ async fn a_created_client_gets_a_secret_once_that_works_for_client_credentials()
     assert_eq!(created["public"], false);
     assert_eq!(created["grant_types"], json!(["client_credentials"]));
     assert_eq!(created["scopes"], json!(["reports:read"]));
-    assert_eq!(created["require_pkce"], true);
+    assert_eq!(created["require_pkce"], Value::Null, "the server's default");
     assert_eq!(created["created_at"], 1_800_000_000u64);
 
     let token =
@@ -2565,4 +2569,51 @@ async fn cli_json_output_has_the_same_shapes_as_the_api() {
     let cli_rotated = cli(&["client", "rotate-secret", "cli-made", "--json"]);
     let keys_of = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys_of(&rotated), keys_of(&cli_rotated));
+}
+
+/// A FastAPI developer's first redirect URI, `http://localhost:8000/callback`, is refused with
+/// an error naming the opt-in and `http://127.0.0.1`; with `allow_http_localhost` it registers
+/// and is matched exactly, like any other URI.
+#[tokio::test]
+async fn http_localhost_redirect_uris_need_the_clients_explicit_opt_in() {
+    let mut a = Admin::new().await;
+    let refused = a
+        .call(
+            Method::POST,
+            "/api/v1/clients",
+            Some(json!({ "client_id": "fastapi", "redirect_uris": ["http://localhost:8000/callback"] })),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("allow_http_localhost"), "{}", refused.body);
+    assert!(refused.body.contains("http://127.0.0.1"), "{}", refused.body);
+    let created = a
+        .call(
+            Method::POST,
+            "/api/v1/clients",
+            Some(json!({
+                "client_id": "fastapi",
+                "redirect_uris": ["http://localhost:8000/callback"],
+                "allow_http_localhost": true,
+                "scopes": ["openid"],
+            })),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.json()["allow_http_localhost"], true);
+    // Switching the opt-in off while such a URI is registered is refused.
+    let off = a
+        .call(
+            Method::PATCH,
+            "/api/v1/clients/fastapi",
+            Some(json!({ "allow_http_localhost": false })),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", off.body);
+    assert!(off.body.contains("allow_http_localhost"), "{}", off.body);
 }

@@ -954,11 +954,11 @@ async fn open_setup_page(server: &Server) -> SetupForm {
         .to_owned();
     let body = page.text().await.expect("a page body");
     let csrf = hidden_field(&body, "csrf");
-    assert_eq!(
-        cookie,
-        format!("latchkey-csrf={csrf}"),
-        "the field and the cookie carry one token"
-    );
+    let value = cookie.strip_prefix("latchkey-csrf=").expect("the csrf cookie");
+    let (nonce, mac) = value.split_once('.').expect("a minted cookie: nonce.mac");
+    assert_eq!((nonce.len(), mac.len()), (43, 43), "{value}");
+    assert_eq!(csrf.len(), 43, "the field is a MAC of the nonce and the session");
+    assert!(!value.contains(&csrf), "the field does not repeat the cookie");
     assert_eq!(hidden_field(&body, "token"), token);
     SetupForm {
         link,
@@ -1044,4 +1044,64 @@ async fn a_setup_post_without_a_matching_csrf_cookie_is_refused_and_creates_noth
         StatusCode::OK,
         "a refused post does not use up the link"
     );
+}
+
+/// The CLI's side of the review's client options: `--allow-http-localhost`, `--require-pkce`,
+/// `--no-pkce` and `--resource`, each visible in `client show --json`.
+#[test]
+fn client_add_takes_the_localhost_pkce_and_resource_options() {
+    let server = Server::new();
+    let refused = assert_failure(&server.cli(&[
+        "client",
+        "add",
+        "dev",
+        "--redirect-uri",
+        "http://localhost:8000/callback",
+    ]));
+    assert!(refused.contains("--allow-http-localhost"), "{refused}");
+    assert!(refused.contains("http://127.0.0.1"), "{refused}");
+    let dev = server.cli_json(&[
+        "client",
+        "add",
+        "dev",
+        "--redirect-uri",
+        "http://localhost:8000/callback",
+        "--allow-http-localhost",
+        "--require-pkce",
+        "--resource",
+        "https://api.example.com",
+        "--json",
+    ]);
+    assert_eq!(dev["allow_http_localhost"], true);
+    assert_eq!(dev["require_pkce"], true);
+    assert_eq!(dev["resources"], json!(["https://api.example.com"]));
+    let legacy = server.cli_json(&[
+        "client",
+        "add",
+        "legacy",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--no-pkce",
+        "--json",
+    ]);
+    assert_eq!(legacy["require_pkce"], false);
+    let default = server.cli_json(&[
+        "client",
+        "add",
+        "plain",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--json",
+    ]);
+    assert_eq!(default["require_pkce"], Value::Null);
+    let bad = assert_failure(&server.cli(&[
+        "client",
+        "add",
+        "x",
+        "--grant",
+        "client_credentials",
+        "--resource",
+        "http://api.example.com",
+    ]));
+    assert!(bad.contains("resources"), "{bad}");
 }

@@ -102,9 +102,15 @@ impl InProc {
     /// A server with a confidential client `web` and a public client `spa`, both allowed
     /// `openid profile email offline_access`, plus anything in `extra` (TOML), and a user `alice`.
     pub async fn new(extra: &str) -> InProc {
+        InProc::with_top("", extra).await
+    }
+
+    /// Like [`InProc::new`], with `top` (TOML keys of the top level) before the tables.
+    pub async fn with_top(top: &str, extra: &str) -> InProc {
         let text = format!(
             r#"
 issuer = "{ISSUER}"
+{top}
 [[client]]
 client_id = "web"
 name = "Web App"
@@ -132,6 +138,7 @@ scopes = ["openid", "profile", "email", "offline_access"]
         );
         clients::sync_declared(&app).await.unwrap();
         keys::ensure_active(&app).await.unwrap();
+        latchkey::service::forms::ensure_key(&app).await.unwrap();
         let new = NewUser {
             username: "alice".into(),
             name: Some("Alice Liddell".into()),

@@ -2,7 +2,7 @@
 //! each as a named test over HTTP against an in-process server with a fixed clock.
 
 use latchkey::domain::NewUser;
-use poem::http::StatusCode;
+use poem::http::{Method, StatusCode};
 
 use crate::inproc::{ISSUER, InProc, PASSWORD, REDIRECT, VERIFIER, WEB_SECRET, basic, claims};
 
@@ -191,6 +191,115 @@ async fn a_confidential_client_registered_without_pkce_gets_a_code_without_it() 
         )
         .await;
     assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+}
+
+/// A confidential client `app` at `https://app.example.net/cb`, allowed `openid`, with
+/// `require_pkce` as given (a TOML value, or nothing).
+fn pkce_client(require_pkce: Option<&str>) -> String {
+    format!(
+        "[[client]]\nclient_id = \"app\"\nredirect_uris = [\"https://app.example.net/cb\"]\nscopes = [\"openid\", \"profile\"]\n{}secret_digest = \"{}\"\n",
+        require_pkce
+            .map(|v| format!("require_pkce = {v}\n"))
+            .unwrap_or_default(),
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    )
+}
+
+/// Where an authorization request without PKCE ends: `Ok(code)` or `Err(error_description)`.
+async fn without_pkce(
+    s: &mut InProc,
+    client: &str,
+    redirect: &str,
+    scope: &str,
+    nonce: Option<&str>,
+) -> Result<String, String> {
+    let mut extra = vec![("scope", scope), ("state", "s")];
+    if let Some(n) = nonce {
+        extra.push(("nonce", n));
+    }
+    let query = crate::inproc::form(
+        &[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", redirect),
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect::<Vec<_>>(),
+    );
+    let reply = s.authorize(&format!("/oauth/authorize?{query}")).await;
+    match reply.location_param("code") {
+        Some(code) => Ok(code),
+        None => Err(reply.location_param("error_description").unwrap_or_default()),
+    }
+}
+
+/// The review's PKCE policy, end to end: by default a confidential client's OpenID Connect
+/// request with a nonce gets a code without PKCE (OAuth 2.1) and redeems it; without a nonce it
+/// is refused, naming the setting; `require_pkce = true` (per client or server-wide) refuses
+/// both; a public client always needs PKCE.
+#[tokio::test]
+async fn pkce_is_optional_only_for_confidential_oidc_requests_with_a_nonce() {
+    let mut s = InProc::new(&pkce_client(None)).await;
+    let code = without_pkce(&mut s, "app", "https://app.example.net/cb", "openid", Some("n-1"))
+        .await
+        .expect("a code for an OpenID Connect request with a nonce");
+    let token = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "https://app.example.net/cb"),
+            ],
+            &[("authorization", &basic("app", WEB_SECRET))],
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.body);
+    assert_eq!(
+        crate::inproc::claims(token.json()["id_token"].as_str().unwrap())["nonce"],
+        "n-1"
+    );
+    let refused = without_pkce(&mut s, "app", "https://app.example.net/cb", "openid", None)
+        .await
+        .expect_err("no nonce, no PKCE");
+    assert!(
+        refused.contains("nonce") && refused.contains("require_pkce"),
+        "{refused}"
+    );
+    let refused = without_pkce(
+        &mut s,
+        "app",
+        "https://app.example.net/cb",
+        "profile",
+        Some("n-1"),
+    )
+    .await
+    .expect_err("not OpenID Connect");
+    assert!(refused.contains("code_challenge"), "{refused}");
+    let refused = without_pkce(&mut s, "spa", "http://127.0.0.1/cb", "openid", Some("n-1"))
+        .await
+        .expect_err("a public client");
+    assert!(refused.contains("public client"), "{refused}");
+
+    let mut strict = InProc::new(&pkce_client(Some("true"))).await;
+    for nonce in [Some("n-1"), None] {
+        let refused = without_pkce(&mut strict, "app", "https://app.example.net/cb", "openid", nonce)
+            .await
+            .expect_err("require_pkce = true");
+        assert!(refused.contains("require_pkce = true"), "{refused}");
+    }
+    let mut global = InProc::with_top("require_pkce = true", &pkce_client(None)).await;
+    let refused = without_pkce(
+        &mut global,
+        "app",
+        "https://app.example.net/cb",
+        "openid",
+        Some("n-1"),
+    )
+    .await
+    .expect_err("the server-wide require_pkce = true");
+    assert!(refused.contains("require_pkce = true"), "{refused}");
 }
 
 #[tokio::test]
@@ -913,4 +1022,328 @@ async fn oversized_bodies_get_413() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// The same opt-in in `identity.toml`: without it the file names the key; with it the exact URI
+/// gets a code and another port of localhost does not (no loopback port rule for a host name).
+#[tokio::test]
+async fn a_declared_client_may_opt_in_to_http_localhost_and_is_matched_exactly() {
+    let client = |opt_in: &str| {
+        format!(
+            "[[client]]\nclient_id = \"dev\"\nredirect_uris = [\"http://localhost:8000/callback\"]\nscopes = [\"openid\"]\n{opt_in}secret_digest = \"{}\"\n",
+            latchkey::service::clients::digest_text(WEB_SECRET)
+        )
+    };
+    let text = format!("issuer = \"https://id.example.test\"\n{}", client(""));
+    let err = latchkey::config::parse("t.toml", &text, None, &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("allow_http_localhost"), "{err}");
+    let mut s = InProc::new(&client("allow_http_localhost = true\n")).await;
+    let ok = s
+        .authorize(&InProc::authorize_uri(
+            "dev",
+            "http://localhost:8000/callback",
+            &[("scope", "openid")],
+        ))
+        .await;
+    assert!(
+        ok.location().starts_with("http://localhost:8000/callback?code="),
+        "{}",
+        ok.location()
+    );
+    let other_port = s
+        .get(&InProc::authorize_uri(
+            "dev",
+            "http://localhost:8001/callback",
+            &[("scope", "openid")],
+        ))
+        .await;
+    assert_eq!(other_port.status, StatusCode::BAD_REQUEST);
+    assert!(other_port.header("location").is_none());
+}
+
+/// The review finding: the consent form's POST issued a code for a request whose `prompt=login`,
+/// `max_age` or `id_token_hint` the GET would have sent back to the login page. One decision
+/// serves both now: each such POST goes back to the authorization endpoint, with no code.
+#[tokio::test]
+async fn the_consent_post_enforces_prompt_login_max_age_and_the_id_token_hint() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let after = s.login_from(&login, "alice", PASSWORD).await;
+    let consent = s.get(after.location()).await;
+    let csrf = consent.field("csrf");
+    let request = consent.field("request");
+    let forged = |extra: &str| format!("{request}&{extra}");
+    s.advance(120);
+    for extra in [
+        "prompt=login".to_owned(),
+        "max_age=60".to_owned(),
+        format!("id_token_hint={}", "x.y.z"),
+    ] {
+        let reply = s
+            .post(
+                "/oauth/consent",
+                &[
+                    ("csrf", &csrf),
+                    ("request", &forged(&extra)),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        assert!(
+            reply.location_param("code").is_none(),
+            "{extra}: {}",
+            reply.location()
+        );
+        assert!(
+            reply.location().starts_with("/oauth/authorize?") || reply.location_param("error").is_some(),
+            "{extra}: {}",
+            reply.location()
+        );
+    }
+    // The untouched form still works, and a younger max_age is satisfied.
+    let ok = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &csrf),
+                ("request", &forged("max_age=600")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert!(ok.location_param("code").is_some(), "{}", ok.location());
+}
+
+/// The review's cookie tossing: over plain http a sibling host can plant a `latchkey-csrf`
+/// cookie of its choosing. A planted value never verifies, whether the form repeats it (the old
+/// double submit) or not; only a cookie Latchkey minted, with the form token issued for it and
+/// this browser's session, does.
+#[tokio::test]
+async fn a_planted_csrf_cookie_does_not_validate_a_form() {
+    let mut s = InProc::new("").await;
+    let login = s.get(&InProc::authorize_uri("web", REDIRECT, &[])).await;
+    let csrf_name = s
+        .cookies()
+        .keys()
+        .find(|k| k.contains("csrf"))
+        .expect("the login page set a csrf cookie")
+        .clone();
+    let return_to = login.field("return_to");
+    let planted = "A".repeat(43);
+    for (cookie, field) in [
+        (planted.clone(), planted.clone()),
+        (format!("{planted}.{planted}"), planted.clone()),
+    ] {
+        let mut jar = s.cookies().clone();
+        jar.insert(csrf_name.clone(), cookie);
+        let real = s.switch_browser(jar);
+        let reply = s
+            .post(
+                "/login",
+                &[
+                    ("csrf", &field),
+                    ("return_to", &return_to),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        s.switch_browser(real);
+    }
+    let ok = s.login_from(&login, "alice", PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "the minted pair still works");
+    // The login form's token was bound to the browser without a session; the consent form after
+    // sign-in carries a token bound to the new session, and the old one no longer counts.
+    let consent = s.get(ok.location()).await;
+    let stale = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &login.field("csrf")),
+                ("request", &consent.field("request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::FORBIDDEN);
+    let fresh = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &consent.field("csrf")),
+                ("request", &consent.field("request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert!(fresh.location_param("code").is_some(), "{}", fresh.location());
+}
+
+/// A confidential client `rs` that may ask for the resource `https://api.example.com`, and for
+/// `admin` by client_credentials.
+fn resource_client() -> String {
+    format!(
+        "[[client]]\nclient_id = \"rs\"\nredirect_uris = [\"https://rs.example.com/cb\"]\ngrant_types = [\"authorization_code\", \"refresh_token\", \"client_credentials\"]\nscopes = [\"openid\", \"admin\", \"offline_access\"]\nresources = [\"https://api.example.com\"]\nsecret_digest = \"{}\"\n",
+        latchkey::service::clients::digest_text(WEB_SECRET)
+    )
+}
+
+async fn rs_token(s: &mut InProc, pairs: &[(&str, &str)]) -> crate::inproc::Reply {
+    s.post_with(
+        "/oauth/token",
+        pairs,
+        &[("authorization", &basic("rs", WEB_SECRET))],
+    )
+    .await
+}
+
+/// The review finding: an access token's `aud` was the client id, the same as the ID token's, so
+/// a resource server checking `aud` took an ID token for an access token; and the admin API and
+/// userinfo took tokens for any audience. Now `aud` names resources (RFC 8707, RFC 9068 3), each
+/// endpoint checks that it is named, and a resource must be registered.
+#[tokio::test]
+async fn access_tokens_name_resources_and_each_endpoint_checks_its_own() {
+    let mut s = InProc::new(&resource_client()).await;
+    // The default audience: Latchkey itself (and its admin API with `admin`), never the client id.
+    let code = s.code(&[("scope", "openid")]).await;
+    let tokens = s.exchange(&code).await.json();
+    let access = crate::inproc::claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["aud"], ISSUER);
+    assert_ne!(
+        access["aud"],
+        crate::inproc::claims(tokens["id_token"].as_str().unwrap())["aud"]
+    );
+    let admin = rs_token(
+        &mut s,
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await
+    .json();
+    let admin_token = admin["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        crate::inproc::claims(&admin_token)["aud"],
+        serde_json::json!([ISSUER, format!("{ISSUER}/api/v1")])
+    );
+    let ok = s
+        .send(
+            Method::GET,
+            "/api/v1/clients",
+            None,
+            &[("authorization", &format!("Bearer {admin_token}"))],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    // A token for another resource server, with the admin scope: the admin API refuses it.
+    let elsewhere = rs_token(
+        &mut s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "admin"),
+            ("resource", "https://api.example.com"),
+        ],
+    )
+    .await
+    .json();
+    let elsewhere = elsewhere["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        crate::inproc::claims(&elsewhere)["aud"],
+        "https://api.example.com"
+    );
+    let refused = s
+        .send(
+            Method::GET,
+            "/api/v1/clients",
+            None,
+            &[("authorization", &format!("Bearer {elsewhere}"))],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    // Userinfo refuses a token for another resource, even with `openid`.
+    let code = {
+        let reply = s
+            .authorize(&InProc::authorize_uri(
+                "rs",
+                "https://rs.example.com/cb",
+                &[("scope", "openid"), ("resource", "https://api.example.com")],
+            ))
+            .await;
+        reply
+            .location_param("code")
+            .unwrap_or_else(|| panic!("{}", reply.location()))
+    };
+    let api = rs_token(
+        &mut s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://rs.example.com/cb"),
+            ("code_verifier", crate::inproc::VERIFIER),
+        ],
+    )
+    .await
+    .json();
+    let api_token = api["access_token"].as_str().unwrap();
+    assert_eq!(crate::inproc::claims(api_token)["aud"], "https://api.example.com");
+    let info = s
+        .send(
+            Method::GET,
+            "/oauth/userinfo",
+            None,
+            &[("authorization", &format!("Bearer {api_token}"))],
+        )
+        .await;
+    assert_eq!(info.status, StatusCode::UNAUTHORIZED, "{}", info.body);
+}
+
+#[tokio::test]
+async fn an_unregistered_or_changed_resource_is_invalid_target() {
+    let mut s = InProc::new(&resource_client()).await;
+    let bad = rs_token(
+        &mut s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://evil.example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json()["error"], "invalid_target", "{}", bad.body);
+    let at_authorize = s
+        .authorize(&InProc::authorize_uri(
+            "rs",
+            "https://rs.example.com/cb",
+            &[("scope", "openid"), ("resource", "https://evil.example.com")],
+        ))
+        .await;
+    assert_eq!(
+        at_authorize.location_param("error").as_deref(),
+        Some("invalid_target")
+    );
+    // A code asked for one resource cannot be redeemed for another.
+    let reply = s
+        .authorize(&InProc::authorize_uri(
+            "rs",
+            "https://rs.example.com/cb",
+            &[
+                ("scope", "openid offline_access"),
+                ("resource", "https://api.example.com"),
+            ],
+        ))
+        .await;
+    let code = reply.location_param("code").unwrap();
+    let changed = rs_token(
+        &mut s,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://rs.example.com/cb"),
+            ("code_verifier", crate::inproc::VERIFIER),
+            ("resource", ISSUER),
+        ],
+    )
+    .await;
+    assert_eq!(changed.json()["error"], "invalid_target", "{}", changed.body);
 }

@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::{message, render};
 use crate::domain::{Client, Session, User};
-use crate::protocol::authorize::{self, AuthorizationRequest, Next, Rejection, SessionFacts};
+use crate::protocol::authorize::{self, AuthorizationRequest, Rejection};
 use crate::protocol::params::{Params, ParamsError};
+use crate::service::authorize::Step;
 use crate::service::login::{self, LoginError};
 use crate::service::{App, ServiceError, authorize as authz, logout};
 use crate::web::{client_ip, csrf, session_cookie};
@@ -151,24 +152,39 @@ async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, 
         Some(id) => authz::load_client(app, id).await.map_err(|e| unavailable(&e))?,
         None => None,
     };
-    match authorize::validate(params, client.as_ref()) {
+    let policy = authorize::Policy {
+        require_pkce: app.config.require_pkce,
+    };
+    // The client id as sent, cut short and debug-escaped: it is client input on its way to a log.
+    let sent_id: String = params.get("client_id").unwrap_or("").chars().take(128).collect();
+    match authorize::validate_with(params, client.as_ref(), &policy) {
         Ok(request) => Ok((request, client)),
-        Err(Rejection::Page { title, detail }) => Err(message(StatusCode::BAD_REQUEST, title, &detail)),
+        Err(Rejection::Page { title, detail }) => {
+            tracing::info!(client_id = ?sent_id, reason = %detail, "refused an authorization request with an error page");
+            Err(message(StatusCode::BAD_REQUEST, title, &detail))
+        }
         Err(Rejection::Redirect {
             redirect_uri,
             state,
             error,
-        }) => Err(see_other(&authorize::error_response(
-            &app.config.issuer,
-            &redirect_uri,
-            state.as_deref(),
-            &error,
-        ))),
+        }) => {
+            tracing::info!(
+                client_id = ?sent_id,
+                error = error.code.as_str(),
+                reason = error.description(),
+                "refused an authorization request"
+            );
+            Err(see_other(&authorize::error_response(
+                &app.config.issuer,
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            )))
+        }
     }
 }
 
 async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
-    let issuer = &app.config.issuer;
     let (request, client) = match validated(app, params).await {
         Ok(pair) => pair,
         Err(answer) => return answer,
@@ -184,57 +200,12 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
-    let consented = match &session {
-        Some((s, _)) => match authz::has_consent(app, &s.subject, &client, &request.scopes).await {
-            Ok(c) => c,
-            Err(e) => return unavailable(&e),
-        },
-        None => false,
+    let step = match authz::decide(app, &request, &client, session.as_ref(), false).await {
+        Ok(step) => step,
+        Err(e) => return unavailable(&e),
     };
-    let hint_subject = match &request.id_token_hint {
-        None => None,
-        Some(hint) => match logout::verify_hint(app, hint.clone()).await {
-            Ok(Some(h)) => Some(h.subject),
-            Ok(None) => {
-                let error =
-                    crate::protocol::OAuthError::invalid_request("id_token_hint is not a valid ID token");
-                return see_other(&authorize::error_response(
-                    issuer,
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    &error,
-                ));
-            }
-            Err(e) => return unavailable(&e),
-        },
-    };
-    if let Some((_, user)) = &session
-        && !authz::user_may_have(user, &request.scopes)
-    {
-        let error = crate::protocol::OAuthError::new(
-            crate::protocol::ErrorCode::AccessDenied,
-            "only administrators may be granted the admin scope",
-        );
-        return see_other(&authorize::error_response(
-            issuer,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-        ));
-    }
-    let facts = session.as_ref().map(|(s, _)| SessionFacts {
-        subject: s.subject.to_string(),
-        auth_time: s.auth_time,
-    });
-    match authorize::next_step(
-        &request,
-        facts.as_ref(),
-        consented,
-        false,
-        hint_subject.as_deref(),
-        app.clock.now(),
-    ) {
-        Next::Login => {
+    match step {
+        Step::Login => {
             // After signing in the browser comes back here; `prompt=login` is then satisfied.
             let prompt: Vec<&str> = params
                 .get("prompt")
@@ -255,36 +226,33 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
                 StatusCode::OK,
             )
         }
-        Next::Consent => {
-            let Some((_, user)) = &session else {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    "Sign in first",
-                    "Your session has ended; start again.",
-                );
-            };
-            consent_page(req, app, &params.encode(), &client, user, &request.scopes)
-        }
-        Next::IssueCode => {
-            let Some((s, _)) = &session else {
-                return message(
-                    StatusCode::BAD_REQUEST,
-                    "Sign in first",
-                    "Your session has ended; start again.",
-                );
-            };
-            match authz::issue_code(app, &request, s).await {
-                Ok(code) => see_other(&authorize::code_response(issuer, &request, &code)),
-                Err(e) => unavailable(&e),
-            }
-        }
-        Next::Error(error) => see_other(&authorize::error_response(
-            issuer,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-        )),
+        Step::Consent => match &session {
+            Some((_, user)) => consent_page(req, app, &params.encode(), &client, user, &request.scopes),
+            None => message(
+                StatusCode::BAD_REQUEST,
+                "Sign in first",
+                "Your session has ended; start again.",
+            ),
+        },
+        Step::Redirect(location) => see_other(&location),
+        Step::Refuse(error) => refuse(app, &request, &error),
     }
+}
+
+/// Sends a refusal back to the client, logged once at `info` with the client and the reason.
+fn refuse(app: &App, request: &AuthorizationRequest, error: &crate::protocol::OAuthError) -> Response {
+    tracing::info!(
+        client_id = %request.client_id,
+        error = error.code.as_str(),
+        reason = error.description(),
+        "refused an authorization request"
+    );
+    see_other(&authorize::error_response(
+        &app.config.issuer,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        error,
+    ))
 }
 
 fn login_page(
@@ -296,9 +264,9 @@ fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let back: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     let upstreams = app
@@ -332,9 +300,9 @@ fn consent_page(
     user: &User,
     scopes: &crate::domain::ScopeSet,
 ) -> Response {
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let page = ConsentPage {
         csrf: &token,
@@ -384,7 +352,7 @@ const LOGIN_FAILED: &str = "The username or password is not correct.";
 pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LoginForm>) -> Response {
     let https = app.config.is_https();
     let return_to = safe_return(&f.return_to).to_owned();
-    if !csrf::verify(req, https, &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return login_page(
             req,
             app,
@@ -450,7 +418,7 @@ pub struct ConsentForm {
 /// `POST /oauth/consent`: Allow issues the code; Deny answers `access_denied`.
 #[handler]
 pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<ConsentForm>) -> Response {
-    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -461,24 +429,19 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
         Ok(p) => p,
         Err(e) => return bad_params(e),
     };
-    let request = match validated(app, &params).await {
-        Ok((request, _)) => request,
+    let (request, client) = match validated(app, &params).await {
+        Ok((request, Some(client))) => (request, client),
+        Ok((_, None)) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Unknown application",
+                "No application is registered with this client_id.",
+            );
+        }
         Err(answer) => return answer,
     };
     let session = match current_session(app, req).await {
-        Ok(Some((s, user))) if authz::user_may_have(&user, &request.scopes) => s,
-        Ok(Some(_)) => {
-            let error = crate::protocol::OAuthError::new(
-                crate::protocol::ErrorCode::AccessDenied,
-                "only administrators may be granted the admin scope",
-            );
-            return see_other(&authorize::error_response(
-                &app.config.issuer,
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &error,
-            ));
-        }
+        Ok(Some(s)) => s,
         Ok(None) => return see_other(&format!("/oauth/authorize?{}", params.encode())),
         Err(e) => return unavailable(&e),
     };
@@ -487,19 +450,14 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
             crate::protocol::ErrorCode::AccessDenied,
             "the user denied the request",
         );
-        return see_other(&authorize::error_response(
-            &app.config.issuer,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &error,
-        ));
+        return refuse(app, &request, &error);
     }
-    if let Err(e) = authz::remember_consent(app, &session.subject, &request.client_id, &request.scopes).await
-    {
-        return unavailable(&e);
-    }
-    match authz::issue_code(app, &request, &session).await {
-        Ok(code) => see_other(&authorize::code_response(&app.config.issuer, &request, &code)),
+    // The same decision as the GET that showed the form: a consent POST cannot skip
+    // `prompt=login`, `max_age` or the `id_token_hint`.
+    match authz::decide(app, &request, &client, Some(&session), true).await {
+        Ok(Step::Redirect(location)) => see_other(&location),
+        Ok(Step::Refuse(error)) => refuse(app, &request, &error),
+        Ok(Step::Login | Step::Consent) => see_other(&format!("/oauth/authorize?{}", params.encode())),
         Err(e) => unavailable(&e),
     }
 }
@@ -514,7 +472,7 @@ pub struct LogoutForm {
 #[handler]
 pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LogoutForm>) -> Response {
     let https = app.config.is_https();
-    if !csrf::verify(req, https, &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -532,17 +490,25 @@ pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Log
     )
 }
 
-/// Where a validated logout request goes afterwards, and whether it proved which client sent it.
+/// Where a validated logout request goes afterwards, and who its `id_token_hint` names.
 struct LogoutPlan {
     redirect: Option<String>,
-    proven: bool,
+    /// The subject of a valid `id_token_hint`: it proves the request only for that user's session.
+    hint_subject: Option<String>,
+    client_id: Option<String>,
     client_name: Option<String>,
+    /// A `post_logout_redirect_uri` the client did not register: the user is signed out all the
+    /// same (RP-Initiated Logout 1.0 section 2 forbids only the redirect), and told what to register.
+    unregistered: Option<String>,
 }
 
 /// Checks an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0, section 2).
 /// Anything wrong is an error page: a logout request never redirects somewhere unverified.
 async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response> {
-    let error = |detail: &str| message(StatusCode::BAD_REQUEST, "Cannot sign out", detail);
+    let error = |detail: &str| {
+        tracing::info!(reason = detail, "refused a logout request");
+        message(StatusCode::BAD_REQUEST, "Cannot sign out", detail)
+    };
     let hint = match params.get("id_token_hint") {
         None => None,
         Some(token) => match logout::verify_hint(app, token.to_owned()).await {
@@ -569,6 +535,7 @@ async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response>
         },
         None => None,
     };
+    let mut unregistered = None;
     let redirect = match params.get("post_logout_redirect_uri") {
         None => None,
         Some(uri) => match &client {
@@ -581,10 +548,14 @@ async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response>
                     crate::protocol::params::append_query(uri, &state)
                 })
             }
-            Some(_) => {
-                return Err(error(
-                    "The post_logout_redirect_uri is not registered for this application.",
-                ));
+            Some(c) => {
+                tracing::info!(
+                    client_id = %c.client_id,
+                    reason = "post_logout_redirect_uri not registered",
+                    "a logout request will not redirect"
+                );
+                unregistered = Some(uri.to_owned());
+                None
             }
             None => {
                 return Err(error(
@@ -595,8 +566,10 @@ async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response>
     };
     Ok(LogoutPlan {
         redirect,
-        proven: hint.is_some(),
+        hint_subject: hint.map(|h| h.subject),
+        client_id: client.as_ref().map(|c| c.client_id.to_string()),
         client_name: client.map(|c| c.name),
+        unregistered,
     })
 }
 
@@ -606,15 +579,26 @@ async fn perform_logout(req: &Request, app: &App, plan: LogoutPlan) -> Response 
     {
         return unavailable(&e);
     }
-    let done = match plan.redirect {
-        Some(uri) => see_other(&uri),
-        None => message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
+    let done = match (plan.redirect, plan.unregistered) {
+        (Some(uri), _) => see_other(&uri),
+        (None, Some(uri)) => message(
+            StatusCode::OK,
+            "Signed out",
+            &format!(
+                "You are signed out of Latchkey. The application asked to send you on to {uri}, which is \
+                 not registered for it, so you stay here. Its administrator can register that address as \
+                 a post-logout redirect URI of the client {}.",
+                plan.client_id.as_deref().unwrap_or("")
+            ),
+        ),
+        (None, None) => message(StatusCode::OK, "Signed out", "You are signed out of Latchkey."),
     };
     with_cookie(done, Some(session_cookie::clear(app)))
 }
 
-/// `GET` and `POST /oauth/logout`: RP-initiated logout. With a valid `id_token_hint` the user is
-/// signed out at once; otherwise a confirmation page asks first.
+/// `GET` and `POST /oauth/logout`: RP-initiated logout. An `id_token_hint` naming the signed-in
+/// user (or sent when nobody is signed in) signs out at once; anything else, another user's ID
+/// token included, gets a confirmation page first.
 #[handler]
 pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
     let params = match request_params(req, body).await {
@@ -625,12 +609,21 @@ pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&Ap
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if plan.proven {
+    let session = match current_session(app, req).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let proven = match (&plan.hint_subject, &session) {
+        (Some(hint), Some((s, _))) => s.subject.as_str() == hint,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if proven {
         return perform_logout(req, app, plan).await;
     }
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let page = LogoutPage {
         csrf: &token,
@@ -655,7 +648,7 @@ pub async fn end_session_confirm(
     Data(app): Data<&App>,
     Form(f): Form<LogoutConfirmForm>,
 ) -> Response {
-    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -679,9 +672,9 @@ pub async fn home(req: &Request, Data(app): Data<&App>) -> Response {
         Ok(s) => s,
         Err(e) => return unavailable(&e),
     };
-    let (token, cookie) = match csrf::issue(req, app.config.is_https()) {
+    let (token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(&ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let username = session.as_ref().map(|(_, u)| u.username.as_str());
     with_cookie(

@@ -103,10 +103,9 @@ fn form(
     email: &str,
     status: StatusCode,
 ) -> Response {
-    let https = app.config.is_https();
-    let (csrf_token, cookie) = match csrf::issue(req, https) {
+    let (csrf_token, cookie) = match csrf::issue(req, app) {
         Ok(pair) => pair,
-        Err(e) => return unavailable(ServiceError::Internal(e.to_string())),
+        Err(e) => return unavailable(ServiceError::Internal(e)),
     };
     let page = SetupPage {
         token,
@@ -127,7 +126,7 @@ fn form(
 
 #[handler]
 async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) -> Response {
-    if !csrf::verify(req, app.config.is_https(), &f.csrf) {
+    if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
             "Form expired",

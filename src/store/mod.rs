@@ -896,6 +896,7 @@ mod tests {
                 created_at: Timestamp(1),
                 expires_at: Timestamp(100),
                 revoked_at: None,
+                resource: None,
             })
             .unwrap();
             tx.put_refresh_token(
@@ -926,6 +927,7 @@ mod tests {
                     expires_at: Timestamp(100),
                     redeemed_grant: None,
                     requested_claims: Default::default(),
+                    resource: None,
                 },
             )
             .unwrap();

@@ -105,6 +105,8 @@ async fn add_reports(s: &InProc) -> String {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             refresh_without_offline_access: false,
+            allow_http_localhost: false,
+            resources: vec![],
         },
     )
     .await

@@ -6,6 +6,7 @@
 //! a random token), raw and in the encodings a request carries them in.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::cookie::{CookieStore as _, Jar};
@@ -603,4 +604,57 @@ fn the_leak_search_finds_secrets_in_every_encoding_and_in_part() {
     ] {
         assert_eq!(!secrets.leaks(log).is_empty(), found, "{log}");
     }
+}
+
+/// The review: at the default level Latchkey logged nothing when it refused an authorization
+/// request or a logout, so the operator saw only the app's vague page. Each refusal is logged
+/// once at `info` with the client id and the reason.
+#[tokio::test]
+async fn refusals_are_logged_once_at_info_with_the_client_and_the_reason() {
+    let mut server = Server::with_config(|port| {
+        format!(
+            "{}[[client]]\nclient_id = \"example-cli\"\npublic = true\nredirect_uris = [\"http://127.0.0.1/callback\"]\nscopes = [\"openid\"]\n",
+            default_config(port)
+        )
+    });
+    server.start();
+    let base = server.base_url();
+    let http = crate::harness::http();
+    let no_pkce = format!(
+        "{base}/oauth/authorize?response_type=code&client_id=example-cli&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback&scope=openid"
+    );
+    let reply = http.get(&no_pkce).send().await.expect("GET /oauth/authorize");
+    assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+    let unknown = format!(
+        "{base}/oauth/authorize?response_type=code&client_id=nobody-here&redirect_uri=https%3A%2F%2Fa.example%2Fcb"
+    );
+    let reply = http.get(&unknown).send().await.expect("GET /oauth/authorize");
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let logout = format!("{base}/oauth/logout?id_token_hint=not.a.token");
+    let reply = http.get(&logout).send().await.expect("GET /oauth/logout");
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let mut log = String::new();
+    let seen = crate::harness::eventually(Duration::from_secs(10), || {
+        log = server.stderr_text();
+        log.contains("refused a logout request")
+    });
+    assert!(seen, "{log}");
+    let refusals: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("refused an authorization request"))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{log}");
+    assert!(
+        refusals.iter().any(|l| l.contains("INFO")
+            && l.contains("example-cli")
+            && l.contains("code_challenge is required")),
+        "{log}"
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|l| l.contains("nobody-here") && l.contains("No application")),
+        "{log}"
+    );
+    assert_eq!(log.matches("refused a logout request").count(), 1, "{log}");
 }

@@ -20,7 +20,7 @@ use crate::service::upstream::LinkView;
 use crate::service::users::ListUsers;
 use crate::service::views::{ClientCreated, ClientView, KeyView, UserView};
 use crate::service::{App, ServiceError};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, files};
 
 /// Latchkey: an OAuth 2.0 / OpenID Connect identity server in one binary.
 #[derive(Debug, Parser)]
@@ -47,7 +47,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
-    Serve,
+    Serve(ServeArgs),
     /// Validate the configuration and report every problem.
     CheckConfig,
     /// Manage users.
@@ -66,6 +66,15 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ServeArgs {
+    /// Start even when group or others can read the data file or its directory, with a loud
+    /// warning. Without it such a data file is refused: it holds the signing keys.
+    #[arg(long, env = "LATCHKEY_ALLOW_READABLE_DATA")]
+    pub allow_readable_data: bool,
 }
 
 #[derive(Debug, Clone, Copy, Args)]
@@ -334,14 +343,28 @@ pub fn run() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let config_path = cli.config.clone();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
             let config = config::load(config_path.as_deref(), &Overrides::from_env())?;
             crate::server::init_logging(cli.log_format);
-            crate::server::run(config).await
+            crate::server::run(config, args).await
         }
         Command::CheckConfig => {
             let config = config::load(config_path.as_deref(), &Overrides::from_env())?;
+            let exposed = files::exposure(&config.data);
+            if !exposed.is_empty() {
+                return Err(CliError::Config(config::ConfigError {
+                    origin: config.origin.clone(),
+                    problems: exposed
+                        .iter()
+                        .map(|e| config::Problem {
+                            line: None,
+                            key: "data".into(),
+                            message: format!("{e} (`serve` refuses to start)"),
+                        })
+                        .collect(),
+                }));
+            }
             println!(
                 "{}: ok (issuer {}, listen {}, data {}, {} declared client{})",
                 config.origin,
@@ -366,8 +389,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         other => {
             let (request, out) = admin_request(other)?;
             let config = config::load_for_admin(config_path.as_deref(), &Overrides::from_env())?;
+            let data_file = std::path::absolute(&config.data)?;
             let response = run_admin(config, request).await?;
-            print_response(&response, out)
+            print_response(&response, out, &data_file)
         }
     }
 }
@@ -514,7 +538,7 @@ fn admin_request(command: Command) -> Result<(AdminRequest, Output), CliError> {
             let path = absolute(&file)?;
             (R::Backup { path }, out)
         }
-        Command::Serve | Command::CheckConfig => {
+        Command::Serve(_) | Command::CheckConfig => {
             return Err(CliError::Usage("not an administrative command".into()));
         }
     })
@@ -525,6 +549,11 @@ pub async fn run_admin(config: Config, request: AdminRequest) -> Result<AdminRes
     let socket = admin_socket::socket_path(&config.data);
     if let Some(stream) = admin_socket::connect(&socket).await {
         return Ok(admin_socket::call(stream, &request).await?);
+    }
+    // Only `serve` may make a data file where none was configured: run elsewhere, a command
+    // would otherwise create a fresh ./data/identity.redb there and change a file nobody serves.
+    if !config.data_named && !config.data.exists() {
+        return Err(CliError::Usage(no_data_file(&config)));
     }
     let store = match Store::open(&config.data) {
         Ok(store) => store,
@@ -539,6 +568,19 @@ pub async fn run_admin(config: Config, request: AdminRequest) -> Result<AdminRes
     };
     let app = App::new(store, config, Clock::System);
     Ok(execute_as(&app, &Actor::cli(), request).await?)
+}
+
+/// Why an administrative command found no data file, where it looked and how to point it at one.
+fn no_data_file(config: &Config) -> String {
+    let path = std::path::absolute(&config.data).unwrap_or_else(|_| config.data.clone());
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "the current directory".into());
+    format!(
+        "no data file at {}: no configuration file was found (neither --config nor LATCHKEY_CONFIG was given, and there is no ./{} in {cwd}), so the built-in default's data path, relative to the current directory, was tried. Run the command in the directory of your identity.toml, pass --config PATH/identity.toml, or set LATCHKEY_DATA to the data file. Only `latchkey serve` makes a new data file there.",
+        path.display(),
+        config::DEFAULT_PATH,
+    )
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, CliError> {
@@ -581,26 +623,53 @@ fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
-fn print_response(response: &AdminResponse, out: Output) -> Result<(), CliError> {
-    use AdminResponse as A;
+/// Prints `response` for a person, or as one JSON document with `--json`. Either way the data
+/// file used is named: as a `data_file` field added to a JSON object, otherwise on standard
+/// error (a JSON list has no room for it).
+fn print_response(response: &AdminResponse, out: Output, data_file: &Path) -> Result<(), CliError> {
     if out.json {
-        return match response {
-            A::User(v) => print_json(v),
-            A::Users(v) => print_json(v),
-            A::Client(v) => print_json(v),
-            A::ClientCreated(v) => print_json(v),
-            A::Clients(v) => print_json(v),
-            A::Key(v) => print_json(v),
-            A::Keys(v) => print_json(v),
-            A::Backup(v) => print_json(v),
-            A::Sessions(v) => print_json(v),
-            A::Consents(v) => print_json(v),
-            A::Audit(v) => print_json(v),
-            A::Links(v) => print_json(v),
-            A::Link(v) => print_json(v),
-            A::Done { count } => print_json(&serde_json::json!({ "count": count })),
+        let value = json_of(response)?;
+        return match value {
+            serde_json::Value::Object(mut fields) => {
+                fields
+                    .entry("data_file")
+                    .or_insert_with(|| data_file.display().to_string().into());
+                print_json(&fields)
+            }
+            other => {
+                eprintln!("data file: {}", data_file.display());
+                print_json(&other)
+            }
         };
     }
+    eprintln!("data file: {}", data_file.display());
+    print_text(response)
+}
+
+fn json_of(response: &AdminResponse) -> Result<serde_json::Value, CliError> {
+    use AdminResponse as A;
+    let value =
+        |v: Result<serde_json::Value, serde_json::Error>| v.map_err(|e| CliError::Usage(e.to_string()));
+    value(match response {
+        A::User(v) => serde_json::to_value(v),
+        A::Users(v) => serde_json::to_value(v),
+        A::Client(v) => serde_json::to_value(v),
+        A::ClientCreated(v) => serde_json::to_value(v),
+        A::Clients(v) => serde_json::to_value(v),
+        A::Key(v) => serde_json::to_value(v),
+        A::Keys(v) => serde_json::to_value(v),
+        A::Backup(v) => serde_json::to_value(v),
+        A::Sessions(v) => serde_json::to_value(v),
+        A::Consents(v) => serde_json::to_value(v),
+        A::Audit(v) => serde_json::to_value(v),
+        A::Links(v) => serde_json::to_value(v),
+        A::Link(v) => serde_json::to_value(v),
+        A::Done { count } => Ok(serde_json::json!({ "count": count })),
+    })
+}
+
+fn print_text(response: &AdminResponse) -> Result<(), CliError> {
+    use AdminResponse as A;
     let mut o = std::io::stdout().lock();
     match response {
         A::User(u) => write_user(&mut o, u)?,

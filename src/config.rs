@@ -123,6 +123,10 @@ pub struct Config {
     pub issuer: String,
     pub listen: SocketAddr,
     pub data: PathBuf,
+    /// Whether the operator chose the data path: `LATCHKEY_DATA`, or a configuration file that
+    /// was found (not the embedded default). Only then may an administrative command create
+    /// the data file; `serve` always may.
+    pub data_named: bool,
     pub lifetimes: Lifetimes,
     /// How long a replaced signing key stays published.
     pub key_retire_after: Duration,
@@ -330,19 +334,27 @@ enum Clients {
 }
 
 fn load_with(path: Option<&Path>, overrides: &Overrides, clients: Clients) -> Result<Config, ConfigError> {
-    let (origin, text, base) = match path {
-        Some(p) => (p.display().to_string(), read(p)?, p.parent().map(Path::to_owned)),
+    let (origin, text, base, found) = match path {
+        Some(p) => (
+            p.display().to_string(),
+            read(p)?,
+            p.parent().map(Path::to_owned),
+            true,
+        ),
         None if Path::new(DEFAULT_PATH).exists() => {
             let p = Path::new(DEFAULT_PATH);
-            (p.display().to_string(), read(p)?, None)
+            (p.display().to_string(), read(p)?, None, true)
         }
         None => (
             "the embedded default configuration".to_owned(),
             EMBEDDED_DEFAULT.to_owned(),
             None,
+            false,
         ),
     };
-    parse_with(&origin, &text, base.as_deref(), overrides, clients)
+    let mut config = parse_with(&origin, &text, base.as_deref(), overrides, clients)?;
+    config.data_named |= found;
+    Ok(config)
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -520,7 +532,8 @@ impl Validator<'_> {
         let data = match (&overrides.data, &raw.data) {
             (Some(d), _) => PathBuf::from(d),
             (None, Some(d)) => resolve(base, d.get_ref()),
-            (None, None) => PathBuf::from("data/identity.redb"),
+            // Like a relative `data`, the default is taken from the configuration file's directory.
+            (None, None) => resolve(base, "data/identity.redb"),
         };
 
         let t = &raw.tokens;
@@ -625,6 +638,7 @@ impl Validator<'_> {
             issuer,
             listen,
             data,
+            data_named: overrides.data.is_some(),
             lifetimes,
             key_retire_after,
             key_rotate_every,

@@ -8,11 +8,11 @@ use poem::listener::{Acceptor, AcceptorExt as _, BoxAcceptor, Listener, TcpListe
 use tracing_subscriber::EnvFilter;
 
 use crate::admin_socket;
-use crate::cli::{CliError, LogFormat};
+use crate::cli::{CliError, LogFormat, ServeArgs};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::service::{App, blocking, clients, keys, setup};
-use crate::store::Store;
+use crate::store::{Store, files};
 
 /// Logs go to standard error, as text or JSON; `LATCHKEY_LOG` sets the filter (default `info`).
 pub fn init_logging(format: LogFormat) {
@@ -26,8 +26,30 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+/// Refuses a data file or directory that group or others can read or write, or with
+/// `--allow-readable-data` only warns, loudly, on standard error and in the log.
+fn check_data_permissions(config: &Config, args: ServeArgs) -> Result<(), CliError> {
+    let exposed = files::exposure(&config.data);
+    if exposed.is_empty() {
+        return Ok(());
+    }
+    if args.allow_readable_data {
+        for e in &exposed {
+            eprintln!("\nWARNING: {e}\n(starting anyway because of --allow-readable-data)\n");
+            tracing::warn!(path = %e.path.display(), mode = format!("{:04o}", e.mode & 0o7777), "the data file or its directory is readable by group or others");
+        }
+        return Ok(());
+    }
+    let reasons: Vec<String> = exposed.iter().map(ToString::to_string).collect();
+    Err(CliError::Usage(format!(
+        "refusing to start: {}\n(start with --allow-readable-data to run anyway with a warning)",
+        reasons.join("\n")
+    )))
+}
+
 /// Runs the server until a shutdown signal.
-pub async fn run(config: Config) -> Result<(), CliError> {
+pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
+    check_data_permissions(&config, args)?;
     let data = config.data.clone();
     let store = blocking(move || Ok(Store::open(&data)?))
         .await

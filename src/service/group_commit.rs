@@ -4,7 +4,9 @@
 //! single redb write transaction (each sees the writes of those before it, exactly as if they had
 //! run alone in that order), commits once — one fsync for the whole batch — and only then answers
 //! each caller. An answer still means durable. If any job fails inside, the whole batch is
-//! discarded and every caller in it is told to try again.
+//! discarded and every caller in it is told to try again. After an I/O error (a full disk) the
+//! next batch's `Store::write` reopens the data file once a write can succeed again, so the
+//! writer recovers without a restart.
 
 use std::sync::mpsc;
 

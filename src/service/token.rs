@@ -10,8 +10,8 @@ use super::login::{self, LoginError, digest};
 use super::{App, ServiceError, blocking, keys};
 use crate::crypto::{jwt, random};
 use crate::domain::{
-    Client, Grant, GrantType, IdTokenAlg, RefreshToken, RequestedClaims, ScopeSet, SigningKeyRecord, Subject,
-    Timestamp,
+    Client, ClientId, Grant, GrantType, IdTokenAlg, RefreshToken, RequestedClaims, ScopeSet,
+    SigningKeyRecord, Subject, Timestamp,
 };
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::code::{self, Redemption};
@@ -664,6 +664,21 @@ pub fn live_access_token(
         if !live {
             return Ok(None);
         }
+    }
+    // A token without a grant (client_credentials) dies with its client: it must name a client
+    // that exists and was registered before the token was issued, so that a later client with a
+    // deleted client's id inherits none of its tokens.
+    let iat = claims.get("iat").and_then(Value::as_u64).unwrap_or(0);
+    let client = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .and_then(|id| ClientId::parse(id).ok());
+    let issued_to_this_client = match client {
+        Some(id) => tx.client(&id)?.is_some_and(|c| c.created_at.0 <= iat),
+        None => false,
+    };
+    if !issued_to_this_client {
+        return Ok(None);
     }
     Ok(Some(claims))
 }

@@ -204,6 +204,9 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
             user.disabled = d;
         }
         if let Some(h) = update.password_hash {
+            // Whoever knew the old password may hold a session or tokens got with it; a new
+            // password ends them all (RFC 6819 5.2.2.3), as disabling does.
+            end_sessions_and_grants(&tx, &user.subject, now)?;
             user.password_hash = Some(h);
         }
         user.updated_at = now;
@@ -241,7 +244,8 @@ pub async fn update_profile(
     modify(app, ident, update).await
 }
 
-/// Sets a new password.
+/// Sets a new password, ending the user's sessions and revoking their grants (and so their
+/// access and refresh tokens).
 pub async fn set_password(app: &App, ident: String, password: String) -> Result<UserView, ServiceError> {
     check_password(app, &password)?;
     get(app, ident.clone()).await?;

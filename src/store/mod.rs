@@ -4,11 +4,12 @@
 //! users table), and nothing about OAuth: it makes no protocol decisions. Every method blocks, so
 //! callers run transactions on a blocking thread. Only `crate::service` opens transactions.
 
+pub mod files;
 mod record;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableHandle};
 use serde::{Deserialize, Serialize};
@@ -48,10 +49,14 @@ pub enum StoreError {
     },
     #[error("cannot create the data directory {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot create {path}: {source}")]
+    CreateFile { path: PathBuf, source: std::io::Error },
     #[error("the data file is damaged: {0}")]
     Corrupt(String),
     #[error("{0} already exists")]
     Exists(String),
+    #[error("the data file cannot be used after an I/O error (is the disk full?); reopening it failed: {0}")]
+    Unavailable(String),
     #[error("storage error: {0}")]
     Db(#[from] redb::Error),
 }
@@ -84,38 +89,32 @@ pub struct SetupTokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCounts(pub Vec<(String, u64)>);
 
-/// The open data file (or an in-memory database in tests).
+/// The open data file (or an in-memory database in tests). Clones share one database, and
+/// after an I/O error (a full disk) they share its reopening too.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The open database; `None` after an I/O error until a reopen succeeds.
+    db: Mutex<Option<Arc<Database>>>,
     path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store").field("path", &self.shared.path).finish()
     }
 }
 
 impl Store {
     /// Opens (creating if needed) the data file at `path`, checks its schema version and upgrades
-    /// an older one.
+    /// an older one. A new directory is made 0700 and a new file 0600, whatever the umask.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
-                    path: path.to_owned(),
-                },
-                other => StoreError::from(other),
-            })?;
+        files::create_private_dir(path)?;
+        files::create_private_file(path)?;
+        let db = open_file(path)?;
         Store::init(db, Some(path.to_owned()))
     }
 
@@ -126,65 +125,71 @@ impl Store {
     }
 
     fn init(db: Database, path: Option<PathBuf>) -> Result<Store, StoreError> {
-        let store = Store {
-            db: Arc::new(db),
-            path,
-        };
-        let tx = store.begin_write()?;
-        for table in tables::ALL {
-            tx.open_table(table)?;
-        }
-        let found = {
-            let meta = tx.open_table(tables::META)?;
-            let value = meta.get(tables::SCHEMA_VERSION_KEY)?;
-            value.map(|v| String::from_utf8_lossy(v.value()).parse::<u64>())
-        };
-        match found {
-            None => write_schema_version(&tx, SCHEMA_VERSION)?,
-            Some(Ok(found)) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
-                    path: store.path.clone().unwrap_or_default(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Some(Ok(found)) => {
-                for step in found..SCHEMA_VERSION {
-                    let migrate = usize::try_from(step - 1)
-                        .ok()
-                        .and_then(|i| MIGRATIONS.get(i))
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!("no upgrade from schema version {step}"))
-                        })?;
-                    migrate(&tx)?;
-                }
-                write_schema_version(&tx, SCHEMA_VERSION)?;
-            }
-            Some(Err(_)) => {
-                return Err(StoreError::Corrupt("the schema version is not a number".into()));
-            }
-        }
-        tx.commit()?;
-        Ok(store)
+        prepare(&db, path.as_deref())?;
+        Ok(Store {
+            shared: Arc::new(Shared {
+                db: Mutex::new(Some(Arc::new(db))),
+                path,
+            }),
+        })
     }
 
     /// The data file's path; `None` in memory.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.shared.path.as_deref()
+    }
+
+    /// The open database, reopening the file first if an I/O error closed it.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        let mut slot = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(db) = slot.as_ref() {
+            return Ok(Arc::clone(db));
+        }
+        let Some(path) = &self.shared.path else {
+            return Err(StoreError::Unavailable("the in-memory database failed".into()));
+        };
+        let db = files::probe_space(path)
+            .and_then(|()| open_file(path))
+            .and_then(|db| prepare(&db, Some(path)).map(|()| db))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        tracing::warn!(path = %path.display(), "reopened the data file after an I/O error");
+        let db = Arc::new(db);
+        *slot = Some(Arc::clone(&db));
+        Ok(db)
+    }
+
+    /// Forgets `failed`, which redb will not write to again after an I/O error, so that the
+    /// next use reopens the file. The old handle closes when its last user lets go of it.
+    fn discard(&self, failed: Arc<Database>) {
+        let mut slot = self.shared.db.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|db| Arc::ptr_eq(db, &failed)) {
+            tracing::warn!(
+                "the data file had an I/O error (is the disk full?); it is reopened before the next write"
+            );
+            *slot = None;
+        }
+        drop(slot);
+        drop(failed);
     }
 
     fn begin_write(&self) -> Result<redb::WriteTransaction, StoreError> {
-        let mut tx = self.db.begin_write()?;
-        // Quick repair (which implies two-phase commit) makes a reopen after a crash fast and
-        // never trusts a half-written commit slot; see ARCHITECTURE.md.
-        tx.set_quick_repair(true);
-        tx.set_two_phase_commit(true);
-        Ok(tx)
+        let db = self.db()?;
+        match begin_write_on(&db) {
+            Err(StoreError::Db(redb::Error::PreviousIo | redb::Error::Corrupted(_)))
+                if self.shared.path.is_some() =>
+            {
+                // A commit failed on this handle (ENOSPC, EIO): redb refuses every later write
+                // until the database is reopened, so reopen it now and try once more.
+                self.discard(db);
+                begin_write_on(&*self.db()?)
+            }
+            other => other,
+        }
     }
 
     /// A consistent snapshot for reading.
     pub fn read(&self) -> Result<ReadTx, StoreError> {
-        Ok(ReadTx(self.db.begin_read()?))
+        Ok(ReadTx(self.db()?.begin_read()?))
     }
 
     /// A write transaction; nothing is visible or durable until [`WriteTx::commit`].
@@ -192,9 +197,10 @@ impl Store {
         Ok(WriteTx(self.begin_write()?))
     }
 
-    /// Whether a write transaction can be started now (it is aborted at once).
+    /// Whether a write transaction can be started now (it is aborted at once). After an I/O
+    /// error this reopens the data file, and fails while that cannot be done.
     pub fn check_writable(&self) -> Result<(), StoreError> {
-        let tx = self.db.begin_write()?;
+        let tx = self.begin_write()?;
         tx.abort()?;
         Ok(())
     }
@@ -202,10 +208,9 @@ impl Store {
     /// Writes a logical copy of every table, taken from one read transaction, to a new file at
     /// `dest`, then reopens the copy and checks that it holds the same number of rows.
     pub fn backup_to(&self, dest: &Path) -> Result<TableCounts, StoreError> {
-        if dest.exists() {
-            return Err(StoreError::Exists(dest.display().to_string()));
-        }
-        let snapshot = self.db.begin_read()?;
+        // Made 0600 before anything is written into it, and never over an existing file.
+        files::create_new_private_file(dest)?;
+        let snapshot = self.db()?.begin_read()?;
         let copy = Database::builder().create(dest)?;
         let tx = copy.begin_write()?;
         let mut counts = Vec::new();
@@ -221,7 +226,7 @@ impl Store {
         tx.commit()?;
         drop(copy);
         let reopened = Store::open(dest)?;
-        let check = reopened.db.begin_read()?;
+        let check = reopened.db()?.begin_read()?;
         for (name, expected) in &counts {
             let table = tables::ALL
                 .into_iter()
@@ -236,6 +241,67 @@ impl Store {
         }
         Ok(TableCounts(counts))
     }
+}
+
+/// Opens (or creates) the redb file at `path`.
+fn open_file(path: &Path) -> Result<Database, StoreError> {
+    Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen {
+                path: path.to_owned(),
+            },
+            other => StoreError::from(other),
+        })
+}
+
+fn begin_write_on(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut tx = db.begin_write()?;
+    // Quick repair (which implies two-phase commit) makes a reopen after a crash fast and
+    // never trusts a half-written commit slot; see ARCHITECTURE.md.
+    tx.set_quick_repair(true);
+    tx.set_two_phase_commit(true);
+    Ok(tx)
+}
+
+/// Makes every table, then checks the schema version and upgrades an older file, in one
+/// transaction (so, after a reopen, also proves that a write can be committed again).
+fn prepare(db: &Database, path: Option<&Path>) -> Result<(), StoreError> {
+    let tx = begin_write_on(db)?;
+    for table in tables::ALL {
+        tx.open_table(table)?;
+    }
+    let found = {
+        let meta = tx.open_table(tables::META)?;
+        let value = meta.get(tables::SCHEMA_VERSION_KEY)?;
+        value.map(|v| String::from_utf8_lossy(v.value()).parse::<u64>())
+    };
+    match found {
+        None => write_schema_version(&tx, SCHEMA_VERSION)?,
+        Some(Ok(found)) if found > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                path: path.map(Path::to_owned).unwrap_or_default(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(Ok(found)) => {
+            for step in found..SCHEMA_VERSION {
+                let migrate = usize::try_from(step - 1)
+                    .ok()
+                    .and_then(|i| MIGRATIONS.get(i))
+                    .ok_or_else(|| StoreError::Corrupt(format!("no upgrade from schema version {step}")))?;
+                migrate(&tx)?;
+            }
+            write_schema_version(&tx, SCHEMA_VERSION)?;
+        }
+        Some(Err(_)) => {
+            return Err(StoreError::Corrupt("the schema version is not a number".into()));
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 fn write_schema_version(tx: &redb::WriteTransaction, version: u64) -> Result<(), StoreError> {
@@ -589,7 +655,30 @@ impl WriteTx {
         self.put(tables::CLIENTS, client.client_id.as_str(), client)
     }
 
+    /// Removes a client and every row that names it: its grants (so its access tokens stop),
+    /// refresh tokens, authorization codes and consents. A later client with the same id
+    /// inherits nothing. False when there was no such client.
     pub fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        #[derive(Deserialize)]
+        struct OfClient {
+            client_id: ClientId,
+        }
+        for table in [
+            tables::GRANTS,
+            tables::REFRESH_TOKENS,
+            tables::CODES,
+            tables::CONSENTS,
+        ] {
+            let mut doomed = Vec::new();
+            for (k, v) in self.raw_scan(table, None, usize::MAX)? {
+                if record::decode::<OfClient>(table.name(), &v)?.client_id == *id {
+                    doomed.push(k);
+                }
+            }
+            for k in &doomed {
+                self.remove(table, k)?;
+            }
+        }
         self.remove(tables::CLIENTS, id.as_str())
     }
 
@@ -784,6 +873,92 @@ mod tests {
             tx.put_user(&user("s1", "alice")).unwrap();
         }
         assert_eq!(store.read().unwrap().user_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn deleting_a_client_removes_its_grants_tokens_codes_and_consents_and_nothing_else() {
+        use crate::domain::ScopeSet;
+        let store = Store::in_memory().unwrap();
+        let tx = store.write().unwrap();
+        for id in ["gone", "kept"] {
+            let client_id = ClientId::parse(id).unwrap();
+            let subject = Subject::from_string("s1".into());
+            tx.put_grant(&Grant {
+                id: format!("g-{id}"),
+                client_id: client_id.clone(),
+                subject: Some(subject.clone()),
+                scopes: ScopeSet::parse("openid").unwrap(),
+                auth_time: None,
+                sid: None,
+                amr: vec![],
+                nonce: None,
+                requested_claims: Default::default(),
+                created_at: Timestamp(1),
+                expires_at: Timestamp(100),
+                revoked_at: None,
+                resource: None,
+            })
+            .unwrap();
+            tx.put_refresh_token(
+                &format!("r-{id}"),
+                &RefreshToken {
+                    grant_id: format!("g-{id}"),
+                    client_id: client_id.clone(),
+                    scopes: ScopeSet::parse("openid").unwrap(),
+                    issued_at: Timestamp(1),
+                    expires_at: Timestamp(100),
+                    rotated_at: None,
+                },
+            )
+            .unwrap();
+            tx.put_code(
+                &format!("c-{id}"),
+                &AuthorizationCode {
+                    client_id: client_id.clone(),
+                    redirect_uri: "https://a.example/cb".into(),
+                    redirect_uri_sent: true,
+                    subject: subject.clone(),
+                    scopes: ScopeSet::parse("openid").unwrap(),
+                    code_challenge: None,
+                    nonce: None,
+                    auth_time: Timestamp(1),
+                    sid: None,
+                    amr: vec![],
+                    expires_at: Timestamp(100),
+                    redeemed_grant: None,
+                    requested_claims: Default::default(),
+                    resource: None,
+                },
+            )
+            .unwrap();
+            tx.put_consent(&Consent {
+                subject,
+                client_id,
+                scopes: ScopeSet::parse("openid").unwrap(),
+                granted_at: Timestamp(1),
+            })
+            .unwrap();
+        }
+        tx.delete_client(&ClientId::parse("gone").unwrap()).unwrap();
+        tx.commit().unwrap();
+        let read = store.read().unwrap();
+        for table in [
+            tables::GRANTS,
+            tables::REFRESH_TOKENS,
+            tables::CODES,
+            tables::CONSENTS,
+        ] {
+            let rows = read.raw_scan(table, None, usize::MAX).unwrap();
+            assert_eq!(
+                rows.len(),
+                1,
+                "{} keeps only the other client's row",
+                table.name()
+            );
+        }
+        assert!(read.grant("g-kept").unwrap().is_some());
+        assert!(read.refresh_token("r-kept").unwrap().is_some());
+        assert!(read.code("c-kept").unwrap().is_some());
     }
 
     #[test]

@@ -2535,39 +2535,45 @@ async fn cli_json_output_has_the_same_shapes_as_the_api() {
     .await;
     assert!(client["client_secret"].is_string());
 
+    // The CLI's JSON is the API's, plus the `data_file` it used wherever the answer is an object.
+    let data_file = server.data_path().display().to_string();
+    let cli = |args: &[&str]| {
+        let mut value = server.cli_json(args);
+        if let Some(fields) = value.as_object_mut() {
+            assert_eq!(fields.remove("data_file"), Some(Value::from(data_file.as_str())));
+        }
+        value
+    };
     let api_user = call(api(reqwest::Method::GET, "/users/Shapes"), 200).await;
     assert_eq!(api_user, created_user);
-    assert_eq!(server.cli_json(&["user", "show", "Shapes", "--json"]), api_user);
+    assert_eq!(cli(&["user", "show", "Shapes", "--json"]), api_user);
     let subject = api_user["subject"].as_str().unwrap();
-    assert_eq!(server.cli_json(&["user", "show", subject, "--json"]), api_user);
+    assert_eq!(cli(&["user", "show", subject, "--json"]), api_user);
     let api_client = call(api(reqwest::Method::GET, "/clients/shapes-app"), 200).await;
+    assert_eq!(cli(&["client", "show", "shapes-app", "--json"]), api_client);
     assert_eq!(
-        server.cli_json(&["client", "show", "shapes-app", "--json"]),
-        api_client
-    );
-    assert_eq!(
-        server.cli_json(&["client", "show", "ops", "--json"]),
+        cli(&["client", "show", "ops", "--json"]),
         call(api(reqwest::Method::GET, "/clients/ops"), 200).await,
         "a declared client too"
     );
     assert_eq!(
-        server.cli_json(&["user", "list", "--json"]),
+        cli(&["user", "list", "--json"]),
         call(api(reqwest::Method::GET, "/users"), 200).await
     );
     assert_eq!(
-        server.cli_json(&["user", "list", "--limit", "1", "--json"]),
+        cli(&["user", "list", "--limit", "1", "--json"]),
         call(api(reqwest::Method::GET, "/users?limit=1"), 200).await
     );
     assert_eq!(
-        server.cli_json(&["client", "list", "--json"]),
+        cli(&["client", "list", "--json"]),
         call(api(reqwest::Method::GET, "/clients"), 200).await
     );
     assert_eq!(
-        server.cli_json(&["keys", "list", "--json"]),
+        cli(&["keys", "list", "--json"]),
         call(api(reqwest::Method::GET, "/keys"), 200).await
     );
     // What the CLI creates, the API shows as the CLI printed it.
-    let cli_client = server.cli_json(&[
+    let cli_client = cli(&[
         "client",
         "add",
         "cli-made",
@@ -2582,7 +2588,7 @@ async fn cli_json_output_has_the_same_shapes_as_the_api() {
         .insert("client_secret".into(), cli_client["client_secret"].clone());
     assert_eq!(cli_client, shown);
     let rotated = call(api(reqwest::Method::POST, "/clients/cli-made/rotate-secret"), 200).await;
-    let cli_rotated = server.cli_json(&["client", "rotate-secret", "cli-made", "--json"]);
+    let cli_rotated = cli(&["client", "rotate-secret", "cli-made", "--json"]);
     let keys_of = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys_of(&rotated), keys_of(&cli_rotated));
 }

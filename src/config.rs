@@ -205,6 +205,7 @@ struct RawConfig {
     upstreams: Vec<RawUpstream>,
     #[serde(default)]
     require_pkce: bool,
+    #[serde(default)]
     outbound: RawOutbound,
 }
 

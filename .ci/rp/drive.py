@@ -9,7 +9,7 @@ A step that cannot run because an earlier step of its scenario failed is reporte
 Environment: RP_ISSUER, RP_USERNAME, RP_PASSWORD, RP_ONLY (comma-separated scenario names, to
 run a few), RP_SCREENSHOTS (a directory: a screenshot of each failed scenario goes there), and for
 each scenario its app's base URL: RP_AUTHLIB_URL, RP_AUTHLIB_ED25519_URL, RP_AUTHLIB_NONCE_URL,
-RP_SWAGGER_URL, RP_SPA_URL, RP_OPENID_CLIENT5_URL.
+RP_SWAGGER_URL, RP_SPA_URL, RP_OPENID_CLIENT5_URL, RP_OPENID_CLIENT6_URL.
 """
 
 import json
@@ -167,7 +167,7 @@ def read_result(driver, what: str) -> dict:
 
 
 def step_of(result: dict, key: str) -> dict:
-    return (result.get("steps") or {}).get(key) or {"ok": False, "error": f"the app recorded no {key!r} step"}
+    return (result.get("steps") or {}).get(key) or {"ok": False, "error": f"not reached: the app stopped before its {key!r} step"}
 
 
 def check_step(s: Scenario, step: str, got: dict, extra=None) -> None:
@@ -224,7 +224,10 @@ def server_side_rp(name: str, base: str, alg: str, pkce: bool = True, rsa_key_at
             else:
                 s.failed(step, f"the JWKS at start held {keys}")
         driver.get(f"{base}/login")
-        wait_for(driver, "Latchkey's login page", on_login_page)
+        wait_for(driver, "Latchkey's login page", lambda d: on_login_page(d) or d.current_url.startswith(f"{base}/result"))
+        if not on_login_page(driver):
+            got = step_of(read_result(driver, "the app's result"), "id_token")
+            raise StepFailed(f"Latchkey sent the browser back without a sign-in: {got.get('error')}")
         s.passed(next(i))
         login_and_consent(s, driver, (next(i), next(i)), base)
         result = read_result(driver, "the app's result")
@@ -345,7 +348,10 @@ def spa(base: str):
     def run(s: Scenario, driver) -> None:
         driver.get(f"{base}/index.html")
         wait_for(driver, "the Sign in button", lambda d: d.find_elements(By.ID, "signin"))[0].click()
-        wait_for(driver, "Latchkey's login page", on_login_page)
+        wait_for(driver, "Latchkey's login page", lambda d: on_login_page(d) or d.current_url.startswith(f"{base}/callback.html"))
+        if not on_login_page(driver):
+            got = step_of(read_result(driver, "the callback's result"), "signin")
+            raise StepFailed(f"Latchkey sent the browser back without a sign-in: {got.get('error')}")
         s.passed(steps[0])
         login_and_consent(s, driver, (steps[1], steps[2]), f"{base}/callback.html")
         result = read_result(driver, "the callback's result")
@@ -380,6 +386,8 @@ def main() -> int:
         scenarios.append(server_side_rp(
                 "openid-client-5-rs256", os.environ["RP_OPENID_CLIENT5_URL"], "RS256", rsa_key_at_start=True
             ))
+    if os.environ.get("RP_OPENID_CLIENT6_URL"):
+        scenarios.append(server_side_rp("openid-client-6", os.environ["RP_OPENID_CLIENT6_URL"], "EdDSA"))
     only = [n for n in os.environ.get("RP_ONLY", "").split(",") if n]
     if only:
         scenarios = [sc for sc in scenarios if sc[0] in only]

@@ -1,5 +1,22 @@
 // The oidc-client-ts relying party: one UserManager, and the callback's steps, each reported in
 // <pre id="result"> as JSON ({steps: {name: {ok, error, ...}}, done: true}) for the driver.
+
+// Every request the library makes, with its answer's status, so that a step can show that the
+// library itself called an endpoint (userinfo, the token endpoint) and what came back.
+const requests = [];
+const realFetch = window.fetch.bind(window);
+window.fetch = async (input, init) => {
+  const url = typeof input === "string" ? input : input.url;
+  const entry = { url, status: null };
+  requests.push(entry);
+  const response = await realFetch(input, init);
+  entry.status = response.status;
+  return response;
+};
+
+function answered(path) {
+  return requests.filter((r) => r.url.startsWith(window.RP_CONFIG.issuer + path)).map((r) => r.status);
+}
 function manager() {
   const c = window.RP_CONFIG;
   return new oidc.UserManager({
@@ -34,14 +51,21 @@ async function callback() {
     report({ steps, done: true });
     return;
   }
-  // loadUserInfo merged the userinfo claims into the profile; a failed userinfo call fails the
-  // sign-in above. Its own proof: a claim only userinfo or the ID token can carry.
-  steps.userinfo = { ok: !!user.profile.preferred_username, profile: user.profile };
+  // loadUserInfo made the library call userinfo and merge its claims into the profile (it
+  // checks that userinfo's `sub` is the ID token's).
+  const userinfo = answered("/oauth/userinfo");
+  steps.userinfo = {
+    ok: userinfo.includes(200) && !!user.profile.preferred_username,
+    error: `userinfo answers: ${JSON.stringify(userinfo)}`,
+    profile: user.profile,
+  };
   if (user.refresh_token) {
     try {
       const renewed = await m.signinSilent();
+      const token = answered("/oauth/token");
       steps.refresh = {
         ok: !!renewed && renewed.access_token !== user.access_token && renewed.profile.sub === user.profile.sub,
+        error: `token endpoint answers: ${JSON.stringify(token)}`,
       };
     } catch (e) {
       steps.refresh = { ok: false, error: describe(e) };

@@ -131,7 +131,12 @@ pub fn claims(f: &IdTokenFacts<'_>) -> Map<String, Value> {
     if !f.amr.is_empty() {
         c.insert("amr".into(), json!(f.amr));
     }
-    if let Some(at) = f.access_token {
+    // `at_hash` is optional in the code flow (Core 3.1.3.6). For the RFC 9864 name `Ed25519` no
+    // rule says which hash goes with it, and verifiers disagree (Authlib derives `sha25519` from
+    // the name, finds none and refuses the token), so those ID tokens carry none.
+    if let Some(at) = f.access_token
+        && f.alg != IdTokenAlg::Ed25519
+    {
         c.insert("at_hash".into(), Value::String(token_hash(at, f.alg)));
     }
     c
@@ -191,5 +196,31 @@ mod tests {
         assert_eq!(ed.len(), 43);
         assert_eq!(ed, b64url(&Sha512::digest(token.as_bytes())[..32]));
         assert_eq!(token_hash(token, IdTokenAlg::Ed25519), ed);
+    }
+
+    /// Authlib refused every `Ed25519` ID token: it derives the at_hash function from the
+    /// algorithm's name. Those tokens carry no at_hash (optional in the code flow); the others do.
+    #[test]
+    fn ed25519_named_id_tokens_carry_no_at_hash_and_the_others_do() {
+        let u = user();
+        let scopes = ScopeSet::parse("openid").unwrap();
+        let facts = |alg| IdTokenFacts {
+            issuer: "https://id.example.test",
+            client_id: "app",
+            user: &u,
+            scopes: &scopes,
+            requested: &[],
+            nonce: None,
+            auth_time: Timestamp(1),
+            sid: None,
+            amr: &[],
+            access_token: Some("an-access-token"),
+            alg,
+            issued_at: Timestamp(1),
+            expires_at: Timestamp(2),
+        };
+        assert!(claims(&facts(IdTokenAlg::Ed25519)).get("at_hash").is_none());
+        assert!(claims(&facts(IdTokenAlg::EdDsa)).get("at_hash").is_some());
+        assert!(claims(&facts(IdTokenAlg::RS256)).get("at_hash").is_some());
     }
 }

@@ -658,7 +658,19 @@ fn verify_id_token(
             }
         });
     let claims = id_token.claims(&verifier, nonce).map_err(|e| {
-        let invalid = UpstreamError::Invalid(format!("the ID token is not valid: {e}"));
+        use openidconnect::SignatureVerificationError as Sig;
+        // A refused algorithm says what to change, not only what went wrong.
+        let advice = match &e {
+            openidconnect::ClaimsVerificationError::SignatureVerification(
+                Sig::DisallowedAlg(_) | Sig::UnsupportedAlg(_) | Sig::NoSignature,
+            ) => {
+                "; Latchkey accepts ID tokens signed with EdDSA, ES256, ES384, RS256, RS384, RS512, PS256, \
+                 PS384 or PS512 (never none or HMAC): configure the upstream to sign the ID tokens of this client \
+                 with one of them"
+            }
+            _ => "",
+        };
+        let invalid = UpstreamError::Invalid(format!("the ID token is not valid: {e}{advice}"));
         match e {
             openidconnect::ClaimsVerificationError::SignatureVerification(_) => Rejected::Signature(invalid),
             _ => Rejected::Claims(invalid),

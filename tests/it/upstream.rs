@@ -1171,12 +1171,14 @@ async fn an_unsigned_alg_none_id_token_is_refused() {
     .await;
 }
 
+/// Refused, and the page says what to change at the upstream (the review: a token refused for
+/// its algorithm names the algorithms that work).
 #[tokio::test]
 async fn an_hs256_id_token_keyed_with_the_client_secret_is_refused() {
     refused_when(
         Tamper::Hs256,
         StatusCode::BAD_REQUEST,
-        "signature verification failed",
+        "configure the upstream to sign the ID tokens of this client with one of them",
     )
     .await;
 }

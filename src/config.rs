@@ -140,6 +140,8 @@ pub struct Config {
     pub forwarded_header: ForwardedHeader,
     /// Upstream providers for "Sign in with ...", in the order of the file.
     pub upstreams: Vec<Upstream>,
+    /// How long audit entries are kept before the purge task deletes them (`[audit] retain`).
+    pub audit_retain: Duration,
 }
 
 /// The PEM files named in `[tls]`.
@@ -195,6 +197,14 @@ struct RawConfig {
     forwarded_header: Option<Spanned<String>>,
     #[serde(default, rename = "upstream")]
     upstreams: Vec<RawUpstream>,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    retain: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -573,6 +583,8 @@ impl Validator<'_> {
             }
         };
 
+        let audit_retain = self.duration("audit.retain", &raw.audit.retain, Duration::days(90));
+
         let mut clients: Vec<Client> = Vec::new();
         for (i, rc) in raw.clients.into_iter().enumerate() {
             let at = rc.client_id.clone();
@@ -609,6 +621,7 @@ impl Validator<'_> {
             trusted_proxies,
             forwarded_header,
             upstreams,
+            audit_retain,
         }
     }
 
@@ -1250,5 +1263,21 @@ grant_types = ["implicit"]
         let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"client[0].require_pkce"));
         assert!(keys.contains(&"client[0].grant_types"));
+    }
+
+    #[test]
+    fn audit_entries_are_kept_90_days_unless_audit_retain_says_otherwise() {
+        assert_eq!(parse_ok("").audit_retain, Duration::days(90));
+        assert_eq!(
+            parse_ok("[audit]\nretain = \"12h\"\n").audit_retain,
+            Duration::hours(12)
+        );
+        let p = problems("[audit]\nretain = \"0s\"\n");
+        assert_eq!((p[0].key.as_str(), p[0].line), ("audit.retain", Some(2)));
+        assert_eq!(
+            problems("[audit]\nkeep = \"1d\"\n").len(),
+            1,
+            "unknown keys are refused"
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod purge;
 pub mod setup;
 pub mod throttle;
 pub mod token;

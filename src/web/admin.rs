@@ -683,6 +683,9 @@ pub struct AuditEventDoc {
     #[oai(nullable)]
     pub ip: Option<String>,
     pub success: bool,
+    /// How many occurrences the event stands for: refused calls from one address are folded
+    /// into one event per minute, with their number here; otherwise 1.
+    pub count: u64,
 }
 
 /// A page of audit events; pass `next` as `after` for the following page.
@@ -708,34 +711,39 @@ async fn run(
     let actor = match admin::authenticate(app, auth.0.token.clone(), ip).await {
         Ok(name) => name,
         Err(denied) => {
-            let problem = match denied {
-                AdminDenied::Unauthenticated => Problem::new(
-                    401,
-                    "unauthorized",
-                    "Unauthorized",
-                    "the access token is invalid, expired or revoked",
+            // A refusal costs no audit write of its own: 429s are not recorded at all, and the
+            // others are folded into one counted entry per address and reason per interval.
+            let (problem, reason) = match denied {
+                AdminDenied::Unauthenticated => (
+                    Problem::new(
+                        401,
+                        "unauthorized",
+                        "Unauthorized",
+                        "the access token is invalid, expired or revoked",
+                    ),
+                    Some("unauthorized"),
                 ),
-                AdminDenied::Forbidden(why) => Problem::new(403, "forbidden", "Forbidden", why),
-                AdminDenied::Throttled(wait) => Problem {
-                    retry_after: Some(wait.0),
-                    ..Problem::new(
-                        429,
-                        "too-many-requests",
-                        "Too many requests",
-                        format!("too many invalid tokens; retry after {} seconds", wait.0),
-                    )
-                },
-                AdminDenied::Unavailable(e) => Problem::from_service(e),
+                AdminDenied::Forbidden(why) => (
+                    Problem::new(403, "forbidden", "Forbidden", why),
+                    Some("forbidden"),
+                ),
+                AdminDenied::Throttled(wait) => (
+                    Problem {
+                        retry_after: Some(wait.0),
+                        ..Problem::new(
+                            429,
+                            "too-many-requests",
+                            "Too many requests",
+                            format!("too many invalid tokens; retry after {} seconds", wait.0),
+                        )
+                    },
+                    None,
+                ),
+                AdminDenied::Unavailable(e) => (Problem::from_service(e), None),
             };
-            crate::service::audit::note(
-                app,
-                "anonymous",
-                "admin.denied",
-                Some(request.describe()),
-                Some(ip),
-                false,
-            )
-            .await;
+            if let Some(reason) = reason {
+                crate::service::audit::denied(app, "admin.denied", reason, ip);
+            }
             return Err(problem);
         }
     };
@@ -1342,6 +1350,7 @@ impl AdminApi {
                         target: e.target,
                         ip: e.ip,
                         success: e.success,
+                        count: e.count,
                     })
                     .collect(),
                 next: p.next,

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use latchkey::domain::NewUser;
-use latchkey::service::{clients, users};
+use latchkey::service::{audit, clients, purge, users};
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -58,7 +58,12 @@ struct Admin {
 
 impl Admin {
     async fn new() -> Admin {
-        let mut s = InProc::new(&extra_clients()).await;
+        Admin::with("").await
+    }
+
+    /// Like [`Admin::new`], with `extra` (TOML) added to the configuration.
+    async fn with(extra: &str) -> Admin {
+        let mut s = InProc::new(&format!("{}\n{extra}", extra_clients())).await;
         s.set_peer(PEER.parse().expect("a socket address"));
         let token = ops_token(&mut s).await;
         Admin { s, token }
@@ -1527,7 +1532,16 @@ async fn busy_day() -> (Admin, Vec<String>) {
         .call_as(Some(bogus), Method::POST, "/api/v1/keys/rotate", None)
         .await;
     assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
+    // The refusal is counted, and written by the purge task once its interval has ended.
+    purge_after_the_fold_interval(&a.s).await;
     (a, secrets)
+}
+
+/// Moves the clock past the fold interval and runs one round of the purge task, which writes the
+/// folded refusals of the interval that ended.
+async fn purge_after_the_fold_interval(s: &InProc) {
+    s.advance(audit::FOLD_SECONDS);
+    purge::once(&s.app, 10_000).await.expect("the purge round runs");
 }
 
 /// The one event with `action` and `target`, or a panic listing the feed.
@@ -1640,7 +1654,18 @@ async fn the_audit_feed_pages_through_logins_tokens_and_admin_changes_with_actor
     // before it is an admin call.
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert!(denied.iter().all(|e| e["success"] == false && e["ip"] == PEER_IP));
-    assert!(denied.iter().any(|e| e["target"] == "keys rotate"));
+    assert!(
+        denied
+            .iter()
+            .any(|e| e["target"] == "unauthorized" && e["count"] == 1)
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["action"] != "admin.denied")
+            .all(|e| e["count"] == 1),
+        "only folded refusals stand for more than one occurrence"
+    );
 }
 
 #[tokio::test]
@@ -1734,6 +1759,128 @@ async fn audit_entries_of_one_second_are_listed_in_the_order_they_happened() {
         .map(|e| e["target"].as_str().unwrap())
         .collect();
     assert_eq!(created, names, "oldest first, within one second too");
+}
+
+/// The number of rows in the audit table, read straight from the store.
+fn audit_rows(s: &InProc) -> u64 {
+    use latchkey::store::{Reads, tables};
+    s.app.store.read().unwrap().count(tables::AUDIT).unwrap()
+}
+
+/// Regression (security review, item 3): 3,000 requests with bad bearer tokens added 3,009 rows
+/// to the audit table, 429 answers included. Now a refusal costs no write of its own: refusals
+/// from one address are counted in one entry per interval, written by the purge task, and a
+/// throttled request is not counted at all. Real admin actions in the middle of the flood are
+/// still recorded, each as it happens.
+#[tokio::test]
+async fn a_flood_of_bad_admin_tokens_leaves_one_counted_audit_entry_and_its_429s_none() {
+    let mut a = Admin::new().await;
+    let flooder: std::net::SocketAddr = "192.0.2.66:40000".parse().unwrap();
+    let before = audit_rows(&a.s);
+    let (mut refused, mut throttled, mut real) = (0u64, 0u64, Vec::new());
+    for n in 0..3000 {
+        a.s.set_peer(flooder);
+        let bad = format!("bad.admin.token-{n}");
+        let reply = a.call_as(Some(&bad), Method::GET, "/api/v1/users", None).await;
+        match reply.status.as_u16() {
+            401 => refused += 1,
+            429 => throttled += 1,
+            other => panic!("attempt {n}: {other} {}", reply.body),
+        }
+        if n % 500 == 250 {
+            a.s.set_peer(PEER.parse().unwrap());
+            let name = format!("created-during-the-flood-{n}");
+            a.expect(
+                201,
+                Method::POST,
+                "/api/v1/users",
+                Some(json!({ "username": name })),
+            )
+            .await;
+            real.push(name);
+        }
+        // Thirty seconds in all, within one fold interval: the throttle's delays pass now and
+        // then, so that more than its first 50 refusals are answered 401.
+        if n % 100 == 99 {
+            a.s.advance(1);
+        }
+    }
+    assert!(
+        refused > 50 && throttled > 2000,
+        "{refused} refused, {throttled} throttled"
+    );
+    // Each real action wrote its two entries (`admin.call` and `user.create`); the flood nothing.
+    let real_rows = 2 * real.len() as u64;
+    assert_eq!(
+        audit_rows(&a.s),
+        before + real_rows,
+        "refusals cost no write of their own"
+    );
+
+    purge_after_the_fold_interval(&a.s).await;
+    assert_eq!(
+        audit_rows(&a.s),
+        before + real_rows + 1,
+        "one entry for the whole flood"
+    );
+    let (events, _) = a.audit_feed(500).await;
+    let folded: Vec<&Value> = events.iter().filter(|e| e["action"] == "admin.denied").collect();
+    assert_eq!(folded.len(), 1, "{folded:?}");
+    let e = folded[0];
+    assert_eq!(e["ip"], "192.0.2.66", "{e}");
+    assert_eq!(e["target"], "unauthorized", "{e}");
+    assert_eq!(e["success"], false, "{e}");
+    assert_eq!(e["count"], refused, "every 401 is counted, no 429: {e}");
+    for name in &real {
+        let created = event(&events, "user.create", Some(name));
+        assert_eq!(created["ip"], PEER_IP, "{created}");
+        assert_eq!(created["success"], true, "{created}");
+    }
+    // Another round writes nothing more: the interval was written once.
+    let rows = audit_rows(&a.s);
+    purge_after_the_fold_interval(&a.s).await;
+    assert_eq!(audit_rows(&a.s), rows, "no second entry for the same refusals");
+}
+
+/// `[audit] retain`: the purge task deletes entries older than it (default 90 days), oldest
+/// first, and keeps the newer ones.
+#[tokio::test]
+async fn audit_entries_older_than_audit_retain_are_deleted_by_the_purge_task() {
+    for (extra, kept) in [("[audit]\nretain = \"1h\"\n", false), ("", true)] {
+        let mut a = Admin::with(extra).await;
+        a.expect(
+            201,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({ "username": "old-news" })),
+        )
+        .await;
+        a.s.advance(3600 + 60);
+        a.token = ops_token(&mut a.s).await;
+        a.expect(
+            201,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({ "username": "fresh-news" })),
+        )
+        .await;
+        let purged_at = a.s.app.clock.now().0;
+        purge::once(&a.s.app, 10_000).await.expect("the purge round runs");
+        let (events, _) = a.audit_feed(500).await;
+        event(&events, "user.create", Some("fresh-news"));
+        let old = events
+            .iter()
+            .any(|e| e["action"] == "user.create" && e["target"] == "old-news");
+        assert_eq!(old, kept, "config `{extra}`: {events:?}");
+        if !kept {
+            assert!(
+                events
+                    .iter()
+                    .all(|e| e["time"].as_u64().unwrap() + 3600 >= purged_at),
+                "nothing older than `retain` is left: {events:?}"
+            );
+        }
+    }
 }
 
 // Who may call

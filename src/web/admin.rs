@@ -155,16 +155,39 @@ impl Problem {
 /// The answer to an admin API request whose body is larger than `limit` bytes (refused before
 /// any operation reads it): a problem, like every other admin error.
 pub fn too_large(limit: usize) -> poem::Response {
-    use poem::http::{StatusCode, header};
-    use poem_openapi::types::ToJSON as _;
-    let problem = Problem::new(
+    problem_response(
         413,
         "too-large",
         "Payload too large",
         format!("the request body is larger than {limit} bytes"),
-    );
+        Vec::new(),
+    )
+}
+
+/// An RFC 9457 problem as a whole response, for answers given outside the operations (by
+/// middleware): `status`, the `type` ending in `kind`, and any field-level `errors` as (field,
+/// message) pairs.
+pub fn problem_response(
+    status: u16,
+    kind: &str,
+    title: &str,
+    detail: String,
+    errors: Vec<(String, String)>,
+) -> poem::Response {
+    use poem::http::{StatusCode, header};
+    use poem_openapi::types::ToJSON as _;
+    let errors = (!errors.is_empty()).then(|| {
+        errors
+            .into_iter()
+            .map(|(field, message)| FieldProblem { field, message })
+            .collect()
+    });
+    let problem = Problem {
+        errors,
+        ..Problem::new(status, kind, title, detail)
+    };
     poem::Response::builder()
-        .status(StatusCode::PAYLOAD_TOO_LARGE)
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
         .header(header::CONTENT_TYPE, "application/problem+json")
         .header(header::CACHE_CONTROL, NO_STORE)
         .body(problem.to_json_string())

@@ -2375,6 +2375,162 @@ async fn invalid_input_is_400_or_422_with_field_level_errors() {
     );
 }
 
+/// Regression (security review, item 12): unknown paths (404), wrong methods (405) and bad path
+/// parameters (400) under `/api/v1` answered `text/plain`. Every error there is a problem now,
+/// and a 405 still names the allowed methods.
+#[tokio::test]
+async fn every_api_error_is_a_problem_unknown_paths_wrong_methods_and_bad_path_parameters_included() {
+    let mut a = Admin::new().await;
+    let token = a.token.clone();
+    for auth in [Some(token.as_str()), None] {
+        for (method, path, status, kind) in [
+            (Method::GET, "/api/v1/nope", 404, "not-found"),
+            (Method::GET, "/api/v1", 404, "not-found"),
+            (Method::GET, "/api/v1/", 404, "not-found"),
+            (Method::GET, "/api/v2/users", 404, "not-found"),
+            (Method::POST, "/api/v1/users/alice/sessions/x/y", 404, "not-found"),
+            (Method::DELETE, "/api/v1/users", 405, "method-not-allowed"),
+            (Method::PUT, "/api/v1/audit", 405, "method-not-allowed"),
+            (Method::GET, "/api/v1/users/%FF", 400, "bad-request"),
+            (Method::GET, "/api/v1/clients/%C3%28", 400, "bad-request"),
+        ] {
+            let reply = a.call_as(auth, method.clone(), path, None).await;
+            let problem = assert_problem(&reply, status, kind);
+            assert!(problem["detail"].is_string(), "{method} {path}: {problem}");
+            assert_eq!(reply.header("cache-control"), Some("no-store"), "{method} {path}");
+            if status == 405 {
+                let allow = reply.header("allow").unwrap_or_default();
+                assert!(allow.contains("GET"), "{method} {path}: Allow `{allow}`");
+            }
+        }
+    }
+    let long = format!("/api/v1/users/{}", "a".repeat(41 * 1024));
+    assert_problem(&a.call(Method::GET, &long, None).await, 414, "uri-too-long");
+    // Outside the API nothing changes: pages keep their own error format.
+    let page = a.s.get("/nope").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.header("content-type").unwrap_or("").contains("problem"));
+}
+
+/// Regression (security review, item 12): PATCH ignored unknown fields (a typo such as `nmae`
+/// changed nothing and answered 200). Create and update bodies with an undeclared field are
+/// refused with 400, naming each, and change nothing.
+#[tokio::test]
+async fn unknown_fields_in_create_and_update_bodies_are_400_problems_naming_each() {
+    let mut a = Admin::new().await;
+    let cases: Vec<(Method, &str, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/api/v1/users",
+            json!({ "username": "typo", "nmae": "Typo", "admin": true }),
+            vec!["nmae", "admin"],
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/alice",
+            json!({ "nmae": "Not Alice", "disabled": true }),
+            vec!["nmae", "disabled"],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/alice/password",
+            json!({ "password": "a new password, long enough", "old": "x" }),
+            vec!["old"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/clients",
+            json!({ "client_id": "typo", "grant_types": ["client_credentials"], "client_secret": "mine" }),
+            vec!["client_secret"],
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/clients/web",
+            json!({ "redirect_uri": ["https://evil.example/cb"] }),
+            vec!["redirect_uri"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/alice/links",
+            json!({ "upstream": "github", "subject": "1", "user": "root" }),
+            vec!["user"],
+        ),
+    ];
+    for (method, path, body, unknown) in cases {
+        let what = format!("{method} {path}");
+        let reply = a.call(method, path, Some(body)).await;
+        let problem = assert_problem(&reply, 400, "bad-request");
+        for field in unknown {
+            assert_invalid_field(&reply, field);
+            assert!(
+                problem["detail"].as_str().unwrap().contains(field),
+                "{what}: {problem}"
+            );
+        }
+    }
+    a.expect(404, Method::GET, "/api/v1/users/typo", None).await;
+    a.expect(404, Method::GET, "/api/v1/clients/typo", None).await;
+    let alice = a.get("/api/v1/users/alice").await;
+    assert_eq!(alice["name"], "Alice Liddell");
+    assert_eq!(alice["disabled"], false);
+    // The document says so, so that clients generated from it never send such a field.
+    let doc = a.s.get("/openapi.json").await.json();
+    for schema in [
+        "NewUserDoc",
+        "UserPatchDoc",
+        "PasswordDoc",
+        "NewClientDoc",
+        "ClientPatchDoc",
+        "NewLinkDoc",
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["additionalProperties"], false,
+            "{schema}"
+        );
+    }
+}
+
+/// Regression (security review, item 12): a JSON body with a key twice was accepted, the last one
+/// winning, so that two readers of one body (a proxy and Latchkey) could disagree on it. A
+/// repeated key anywhere in a body is refused with 400 naming it.
+#[tokio::test]
+async fn json_bodies_with_a_repeated_key_anywhere_are_400_problems() {
+    let mut a = Admin::new().await;
+    for (method, path, body, key) in [
+        (
+            Method::POST,
+            "/api/v1/users",
+            r#"{"username": "twice", "username": "admin2"}"#,
+            "username",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/alice",
+            r#"{"groups": ["readers"], "groups": ["admins"]}"#,
+            "groups",
+        ),
+        (
+            Method::POST,
+            "/api/v1/clients",
+            r#"{"client_id": "nested", "grant_types": ["client_credentials"], "scopes": [], "x": [{"a": 1, "a": 2}]}"#,
+            "a",
+        ),
+    ] {
+        let reply = a.call_raw(method.clone(), path, "application/json", body).await;
+        assert_problem(&reply, 400, "bad-request");
+        assert_invalid_field(&reply, key);
+        let reply = a
+            .call_raw(method, path, "application/merge-patch+json", body)
+            .await;
+        assert_problem(&reply, 400, "bad-request");
+    }
+    a.expect(404, Method::GET, "/api/v1/users/twice", None).await;
+    a.expect(404, Method::GET, "/api/v1/users/admin2", None).await;
+    a.expect(404, Method::GET, "/api/v1/clients/nested", None).await;
+    let alice = a.get("/api/v1/users/alice").await;
+    assert_eq!(alice["groups"], json!(["readers"]));
+}
+
 #[tokio::test]
 async fn malformed_json_and_bad_parameters_are_400_problems() {
     let mut a = Admin::new().await;

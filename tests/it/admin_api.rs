@@ -1842,6 +1842,32 @@ async fn a_flood_of_bad_admin_tokens_leaves_one_counted_audit_entry_and_its_429s
     assert_eq!(audit_rows(&a.s), rows, "no second entry for the same refusals");
 }
 
+/// Refusals counted since the last purge round are not lost when the server stops: a graceful
+/// stop writes them, one counted entry per address.
+#[tokio::test]
+async fn refusals_counted_before_a_graceful_stop_are_written_as_the_server_stops() {
+    let mut server = Server::running();
+    let http = crate::harness::http();
+    for n in 0..5 {
+        let reply = http
+            .get(format!("{}/api/v1/users", server.base_url()))
+            .bearer_auth(format!("not-a-token-{n}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(server.terminate().success());
+    use latchkey::store::Reads as _;
+    let store = latchkey::store::Store::open(&server.data_path()).unwrap();
+    let rows = store.read().unwrap().audit_entries(None, 1000).unwrap();
+    let denied: Vec<_> = rows.iter().filter(|(_, r)| r.action == "admin.denied").collect();
+    // One entry, or two if the calls straddled the start of a minute.
+    assert!(matches!(denied.len(), 1 | 2), "{rows:?}");
+    assert_eq!(denied.iter().map(|(_, r)| r.count).sum::<u64>(), 5, "{rows:?}");
+    assert!(denied.iter().all(|(_, r)| r.ip.as_deref() == Some("127.0.0.1")));
+}
+
 /// `[audit] retain`: the purge task deletes entries older than it (default 90 days), oldest
 /// first, and keeps the newer ones.
 #[tokio::test]

@@ -148,6 +148,8 @@ pub struct Config {
     pub require_pkce: bool,
     /// `[outbound]`: the special-purpose networks the server may call anyway.
     pub outbound: OutboundPolicy,
+    /// How long audit entries are kept before the purge task deletes them (`[audit] retain`).
+    pub audit_retain: Duration,
 }
 
 /// The PEM files named in `[tls]`.
@@ -207,6 +209,8 @@ struct RawConfig {
     require_pkce: bool,
     #[serde(default)]
     outbound: RawOutbound,
+    #[serde(default)]
+    audit: RawAudit,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -214,6 +218,12 @@ struct RawConfig {
 struct RawOutbound {
     #[serde(default)]
     allow_networks: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    retain: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -611,6 +621,7 @@ impl Validator<'_> {
         self.outbound = OutboundPolicy {
             allow_networks: self.networks("outbound.allow_networks", &raw.outbound.allow_networks),
         };
+        let audit_retain = self.duration("audit.retain", &raw.audit.retain, Duration::days(90));
 
         let mut clients: Vec<Client> = Vec::new();
         for (i, rc) in raw.clients.into_iter().enumerate() {
@@ -651,6 +662,7 @@ impl Validator<'_> {
             upstreams,
             require_pkce: raw.require_pkce,
             outbound: self.outbound.clone(),
+            audit_retain,
         }
     }
 
@@ -1382,5 +1394,21 @@ grant_types = ["implicit"]
         let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"client[0].require_pkce"));
         assert!(keys.contains(&"client[0].grant_types"));
+    }
+
+    #[test]
+    fn audit_entries_are_kept_90_days_unless_audit_retain_says_otherwise() {
+        assert_eq!(parse_ok("").audit_retain, Duration::days(90));
+        assert_eq!(
+            parse_ok("[audit]\nretain = \"12h\"\n").audit_retain,
+            Duration::hours(12)
+        );
+        let p = problems("[audit]\nretain = \"0s\"\n");
+        assert_eq!((p[0].key.as_str(), p[0].line), ("audit.retain", Some(2)));
+        assert_eq!(
+            problems("[audit]\nkeep = \"1d\"\n").len(),
+            1,
+            "unknown keys are refused"
+        );
     }
 }

@@ -104,38 +104,34 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
         );
     }
     let socket_path = admin_socket::socket_path(&app.config.data);
-    let routes = crate::web::routes(app);
+    let routes = crate::web::routes(app.clone());
     let result = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(routes, shutdown_signal(), Some(StdDuration::from_secs(10)))
         .await;
     socket.abort();
     purger.abort();
+    // Refusals counted since the last purge round are written before the process ends.
+    if let Err(e) = crate::service::audit::flush_denials(&app, crate::service::audit::Flush::All).await {
+        tracing::warn!(error = %e, "could not write the folded audit entries");
+    }
     let _ = std::fs::remove_file(&socket_path);
     tracing::info!("stopped");
     Ok(result?)
 }
 
-/// How often expired codes, tokens, denied `jti`s and sessions are deleted.
-const PURGE_EVERY: StdDuration = StdDuration::from_secs(60);
+/// How often expired codes, tokens, denied `jti`s, sessions and old audit entries are deleted,
+/// and folded refusals written to the audit feed (once per fold interval).
+const PURGE_EVERY: StdDuration = StdDuration::from_secs(crate::service::audit::FOLD_SECONDS);
 /// The most rows one purge transaction deletes, so that it never holds the writer for long.
 const PURGE_BATCH: usize = 5_000;
 
-/// Deletes expired rows in the background, a bounded batch at a time, and rotates the signing
-/// keys when `keys.rotate_every` says so.
+/// Deletes expired rows in the background, a bounded batch at a time (see
+/// [`crate::service::purge::once`]), and rotates the signing keys when `keys.rotate_every` says so.
 async fn purge_forever(app: App) {
     let mut tick = tokio::time::interval(PURGE_EVERY);
     loop {
         tick.tick().await;
-        let store = app.store.clone();
-        let now = app.clock.now();
-        let result = blocking(move || {
-            let tx = store.write()?;
-            let n = tx.purge_expired(now, PURGE_BATCH)?;
-            tx.commit()?;
-            Ok(n)
-        })
-        .await;
-        match result {
+        match crate::service::purge::once(&app, PURGE_BATCH).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

@@ -3,9 +3,18 @@
 //!
 //! A running server gathers entries from many requests into one write transaction (see
 //! [`spawn_writer`]); elsewhere (the CLI on a closed data file, tests) each entry is written at once.
+//! No entry is ever dropped: when the queue is full, callers wait for room.
+//!
+//! Refusals of callers who proved nothing (a bad bearer token at the admin API) cost no write of
+//! their own: [`denied`] counts them in memory, one entry per address, action and reason per
+//! [`FOLD_SECONDS`], and [`flush_denials`] writes those entries, each with its `count`, once per
+//! interval. They never enter the queue one by one, so a flood cannot crowd out real events.
+//! Entries older than `[audit] retain` are deleted by the purge task.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -16,8 +25,8 @@ use crate::crypto::{b64url, random};
 use crate::domain::Timestamp;
 use crate::store::{AuditRecord, Reads};
 
-/// The most entries waiting to be written; past it new entries are dropped with a warning rather
-/// than letting a flood grow memory.
+/// The most entries waiting to be written; past it callers wait for room rather than letting a
+/// flood grow memory (or losing an entry).
 const QUEUE: usize = 10_000;
 /// The most entries one transaction writes.
 const BATCH: usize = 1_000;
@@ -34,12 +43,38 @@ pub struct AuditEvent {
     pub target: Option<String>,
     pub ip: Option<String>,
     pub success: bool,
+    /// How many occurrences the entry stands for (more than one for folded refusals).
+    pub count: u64,
 }
 
-/// Where entries go: a writer task, or straight to the store.
+/// The length of the interval over which refusals from one address are folded into one entry.
+pub const FOLD_SECONDS: u64 = 60;
+/// The most addresses one interval keeps apart; refusals from further addresses are counted in
+/// one entry per action and reason without an address, so that no caller sizes the map.
+const FOLD_ADDRESSES: usize = 1_000;
+
+/// What refusals are folded by: the interval (its number since the epoch), the address, the
+/// action and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FoldKey {
+    interval: u64,
+    ip: Option<IpAddr>,
+    action: &'static str,
+    reason: &'static str,
+}
+
+/// Refusals counted so far for one key.
+#[derive(Debug, Clone, Copy)]
+struct Fold {
+    first: Timestamp,
+    count: u64,
+}
+
+/// Where entries go: a writer task, or straight to the store; and the refusals not yet written.
 #[derive(Debug, Clone, Default)]
 pub struct AuditSink {
     queue: Option<mpsc::Sender<AuditRecord>>,
+    folds: Arc<Mutex<HashMap<FoldKey, Fold>>>,
 }
 
 /// Orders the entries of one second: a process-wide count, so that the feed lists them in the
@@ -94,7 +129,10 @@ pub fn spawn_writer(writer: GroupCommit) -> AuditSink {
             }
         }
     });
-    AuditSink { queue: Some(tx) }
+    AuditSink {
+        queue: Some(tx),
+        folds: Arc::default(),
+    }
 }
 
 /// Records an event. `actor` is a username, `client:ID` or `cli`; `target` names what was acted on.
@@ -114,26 +152,128 @@ pub async fn record(
         target: target.map(|t| t.chars().take(200).collect()),
         ip: ip.map(|i| i.to_string()),
         success,
+        count: 1,
     };
+    write(app, vec![entry]).await
+}
+
+/// Hands entries to the writer task, waiting for room in its queue if need be, or writes them
+/// to the store in one transaction.
+async fn write(app: &App, entries: Vec<AuditRecord>) -> Result<(), ServiceError> {
     match &app.audit.queue {
         Some(queue) => {
-            if queue.try_send(entry).is_err() {
-                tracing::warn!(action, "the audit queue is full; an entry was dropped");
+            for entry in entries {
+                let entry = match queue.try_send(entry) {
+                    Ok(()) => continue,
+                    Err(mpsc::error::TrySendError::Full(entry)) => entry,
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        return Err(ServiceError::Internal("the audit writer has stopped".into()));
+                    }
+                };
+                if queue.send(entry).await.is_err() {
+                    return Err(ServiceError::Internal("the audit writer has stopped".into()));
+                }
             }
             Ok(())
         }
         None => {
-            let k = key(now)?;
+            let now = app.clock.now();
+            let keyed = entries
+                .into_iter()
+                .map(|e| Ok((key(now)?, e)))
+                .collect::<Result<Vec<_>, ServiceError>>()?;
             let store = app.store.clone();
             blocking(move || {
                 let w = store.write()?;
-                w.put_audit(&k, &entry)?;
+                for (k, e) in &keyed {
+                    w.put_audit(k, e)?;
+                }
                 w.commit()?;
                 Ok(())
             })
             .await
         }
     }
+}
+
+/// Counts a refused call from `ip` that proved nothing (no live credential): no write now, one
+/// folded entry per address, `action` and `reason` per interval, written by [`flush_denials`].
+/// `reason` is one of a few fixed words, so that no caller chooses what is kept.
+pub fn denied(app: &App, action: &'static str, reason: &'static str, ip: IpAddr) {
+    let now = app.clock.now();
+    let mut folds = app.audit.folds.lock().unwrap_or_else(|e| e.into_inner());
+    let mut key = FoldKey {
+        interval: now.0 / FOLD_SECONDS,
+        ip: Some(ip),
+        action,
+        reason,
+    };
+    if !folds.contains_key(&key) && folds.len() >= FOLD_ADDRESSES {
+        key.ip = None;
+    }
+    folds
+        .entry(key)
+        .and_modify(|f| f.count = f.count.saturating_add(1))
+        .or_insert(Fold { first: now, count: 1 });
+}
+
+/// Which folded refusals [`flush_denials`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Those of intervals that have ended (the purge task, once per interval).
+    Ended,
+    /// All of them, the current interval's too (at shutdown).
+    All,
+}
+
+/// Writes the folded refusals that `which` selects as one entry each, with its `count` and the
+/// time of its first refusal; returns how many entries it wrote.
+pub async fn flush_denials(app: &App, which: Flush) -> Result<usize, ServiceError> {
+    let current = app.clock.now().0 / FOLD_SECONDS;
+    let mut ready: Vec<(FoldKey, Fold)> = {
+        let mut folds = app.audit.folds.lock().unwrap_or_else(|e| e.into_inner());
+        folds
+            .extract_if(|k, _| which == Flush::All || k.interval < current)
+            .collect()
+    };
+    if ready.is_empty() {
+        return Ok(0);
+    }
+    ready.sort_by_key(|(k, f)| (f.first, k.ip.is_none()));
+    let entries: Vec<AuditRecord> = ready
+        .into_iter()
+        .map(|(k, f)| AuditRecord {
+            time: f.first,
+            actor: "anonymous".to_owned(),
+            action: k.action.to_owned(),
+            target: Some(k.reason.to_owned()),
+            ip: k.ip.map(|i| i.to_string()),
+            success: false,
+            count: f.count,
+        })
+        .collect();
+    let n = entries.len();
+    match which {
+        Flush::Ended => write(app, entries).await?,
+        Flush::All => {
+            // At shutdown the writer task may not get to its queue: commit here, and only then
+            // return.
+            let now = app.clock.now();
+            let keyed = entries
+                .into_iter()
+                .map(|e| Ok((key(now)?, e)))
+                .collect::<Result<Vec<_>, ServiceError>>()?;
+            app.writer
+                .run(move |w| {
+                    for (k, e) in &keyed {
+                        w.put_audit(k, e)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+    }
+    Ok(n)
 }
 
 /// Records an event and only logs if that fails: for paths whose answer must not depend on it.
@@ -178,9 +318,108 @@ pub async fn list(
                 target: r.target,
                 ip: r.ip,
                 success: r.success,
+                count: r.count,
             })
             .collect();
         Ok(super::views::Page { items, next })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::config::{self, Overrides};
+    use crate::store::Store;
+
+    /// An app whose audit queue holds `room` entries and is drained only by the test.
+    fn app_with_a_queue_of(room: usize) -> (App, mpsc::Receiver<AuditRecord>) {
+        let config = config::parse("test", "", None, &Overrides::default()).unwrap();
+        let mut app = App::new(
+            Store::in_memory().unwrap(),
+            config,
+            Clock::fixed(Timestamp(6_000)),
+        );
+        let (tx, rx) = mpsc::channel(room);
+        app.audit = AuditSink {
+            queue: Some(tx),
+            folds: Arc::default(),
+        };
+        (app, rx)
+    }
+
+    /// Regression (security review, item 3): a full queue dropped new entries, so a flood of
+    /// refusals could push real events out. Refusals now never enter the queue one by one, and a
+    /// real event waits for room instead of being dropped.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flood_of_refusals_never_pushes_a_real_event_out_of_a_full_queue() {
+        let (app, mut rx) = app_with_a_queue_of(1);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        note(&app, "root", "user.create", Some("first"), Some(ip), true).await;
+        for n in 0..10_000u32 {
+            let from = IpAddr::from([198, 51, (n >> 8) as u8, n as u8]);
+            denied(&app, "admin.denied", "unauthorized", from);
+        }
+        // The second event comes while the queue is still full: its task runs until it waits.
+        let second = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                note(&app, "root", "user.delete", Some("second"), Some(ip), true).await;
+            })
+        };
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        // Taking the first entry out makes room, which the waiting second one gets.
+        let first = rx.recv().await.unwrap();
+        second.await.unwrap();
+        let second = rx.try_recv().ok();
+        assert_eq!(
+            [Some(first), second].map(|e| e.map(|e| (e.action, e.target))),
+            [
+                Some(("user.create".to_owned(), Some("first".to_owned()))),
+                Some(("user.delete".to_owned(), Some("second".to_owned()))),
+            ]
+        );
+        assert!(rx.try_recv().is_err(), "no refusal entered the queue by itself");
+    }
+
+    #[tokio::test]
+    async fn refusals_are_written_once_their_interval_has_ended_one_counted_entry_per_address() {
+        let (app, mut rx) = app_with_a_queue_of(2 * FOLD_ADDRESSES);
+        for n in 0..10_000u32 {
+            let from = IpAddr::from([198, 51, (n >> 8) as u8, n as u8 % 200]);
+            denied(&app, "admin.denied", "unauthorized", from);
+        }
+        assert_eq!(
+            flush_denials(&app, Flush::Ended).await.unwrap(),
+            0,
+            "the interval goes on"
+        );
+        app.clock.advance(crate::domain::Duration::seconds(FOLD_SECONDS));
+        // Up to the limit, one entry per address; then one for all the other addresses.
+        assert_eq!(
+            flush_denials(&app, Flush::Ended).await.unwrap(),
+            FOLD_ADDRESSES + 1
+        );
+        let mut folded = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            folded.push(e);
+        }
+        assert_eq!(folded.len(), FOLD_ADDRESSES + 1);
+        assert_eq!(folded.iter().map(|e| e.count).sum::<u64>(), 10_000);
+        let rest: Vec<&AuditRecord> = folded.iter().filter(|e| e.ip.is_none()).collect();
+        assert_eq!(rest.len(), 1);
+        assert!(
+            folded
+                .iter()
+                .all(|e| e.action == "admin.denied" && !e.success && e.time.0 == 6_000)
+        );
+        assert_eq!(
+            flush_denials(&app, Flush::All).await.unwrap(),
+            0,
+            "each written once"
+        );
+    }
 }

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod outbound;
+pub mod purge;
 pub mod setup;
 pub mod throttle;
 pub mod token;

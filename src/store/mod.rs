@@ -502,6 +502,15 @@ pub struct AuditRecord {
     pub target: Option<String>,
     pub ip: Option<String>,
     pub success: bool,
+    /// How many occurrences the entry stands for: more than one for refusals from one address
+    /// folded into one entry per interval (see `service::audit::denied`). Entries written before
+    /// the field existed stand for one.
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 fn link_key(upstream: &str, upstream_subject: &str) -> String {
@@ -796,6 +805,22 @@ impl WriteTx {
             removed += doomed.len();
         }
         Ok(removed)
+    }
+
+    /// Deletes audit entries keyed before the second `cutoff` (keys start with their second, see
+    /// [`tables::AUDIT`]), at most `limit`, oldest first; returns how many went.
+    pub fn purge_audit_before(&self, cutoff: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        let bound = format!("{:020}", cutoff.0);
+        let doomed: Vec<String> = self
+            .raw_scan(tables::AUDIT, None, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .take_while(|k| *k < bound)
+            .collect();
+        for k in &doomed {
+            self.remove(tables::AUDIT, k)?;
+        }
+        Ok(doomed.len())
     }
 
     /// Removes every setup token.

@@ -155,16 +155,39 @@ impl Problem {
 /// The answer to an admin API request whose body is larger than `limit` bytes (refused before
 /// any operation reads it): a problem, like every other admin error.
 pub fn too_large(limit: usize) -> poem::Response {
-    use poem::http::{StatusCode, header};
-    use poem_openapi::types::ToJSON as _;
-    let problem = Problem::new(
+    problem_response(
         413,
         "too-large",
         "Payload too large",
         format!("the request body is larger than {limit} bytes"),
-    );
+        Vec::new(),
+    )
+}
+
+/// An RFC 9457 problem as a whole response, for answers given outside the operations (by
+/// middleware): `status`, the `type` ending in `kind`, and any field-level `errors` as (field,
+/// message) pairs.
+pub fn problem_response(
+    status: u16,
+    kind: &str,
+    title: &str,
+    detail: String,
+    errors: Vec<(String, String)>,
+) -> poem::Response {
+    use poem::http::{StatusCode, header};
+    use poem_openapi::types::ToJSON as _;
+    let errors = (!errors.is_empty()).then(|| {
+        errors
+            .into_iter()
+            .map(|(field, message)| FieldProblem { field, message })
+            .collect()
+    });
+    let problem = Problem {
+        errors,
+        ..Problem::new(status, kind, title, detail)
+    };
     poem::Response::builder()
-        .status(StatusCode::PAYLOAD_TOO_LARGE)
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
         .header(header::CONTENT_TYPE, "application/problem+json")
         .header(header::CACHE_CONTROL, NO_STORE)
         .body(problem.to_json_string())
@@ -704,6 +727,9 @@ pub struct AuditEventDoc {
     #[oai(nullable)]
     pub ip: Option<String>,
     pub success: bool,
+    /// How many occurrences the event stands for: refused calls from one address are folded
+    /// into one event per minute, with their number here; otherwise 1.
+    pub count: u64,
 }
 
 /// A page of audit events; pass `next` as `after` for the following page.
@@ -729,34 +755,39 @@ async fn run(
     let actor = match admin::authenticate(app, auth.0.token.clone(), ip).await {
         Ok(name) => name,
         Err(denied) => {
-            let problem = match denied {
-                AdminDenied::Unauthenticated => Problem::new(
-                    401,
-                    "unauthorized",
-                    "Unauthorized",
-                    "the access token is invalid, expired or revoked",
+            // A refusal costs no audit write of its own: 429s are not recorded at all, and the
+            // others are folded into one counted entry per address and reason per interval.
+            let (problem, reason) = match denied {
+                AdminDenied::Unauthenticated => (
+                    Problem::new(
+                        401,
+                        "unauthorized",
+                        "Unauthorized",
+                        "the access token is invalid, expired or revoked",
+                    ),
+                    Some("unauthorized"),
                 ),
-                AdminDenied::Forbidden(why) => Problem::new(403, "forbidden", "Forbidden", why),
-                AdminDenied::Throttled(wait) => Problem {
-                    retry_after: Some(wait.0),
-                    ..Problem::new(
-                        429,
-                        "too-many-requests",
-                        "Too many requests",
-                        format!("too many invalid tokens; retry after {} seconds", wait.0),
-                    )
-                },
-                AdminDenied::Unavailable(e) => Problem::from_service(e),
+                AdminDenied::Forbidden(why) => (
+                    Problem::new(403, "forbidden", "Forbidden", why),
+                    Some("forbidden"),
+                ),
+                AdminDenied::Throttled(wait) => (
+                    Problem {
+                        retry_after: Some(wait.0),
+                        ..Problem::new(
+                            429,
+                            "too-many-requests",
+                            "Too many requests",
+                            format!("too many invalid tokens; retry after {} seconds", wait.0),
+                        )
+                    },
+                    None,
+                ),
+                AdminDenied::Unavailable(e) => (Problem::from_service(e), None),
             };
-            crate::service::audit::note(
-                app,
-                "anonymous",
-                "admin.denied",
-                Some(request.describe()),
-                Some(ip),
-                false,
-            )
-            .await;
+            if let Some(reason) = reason {
+                crate::service::audit::denied(app, "admin.denied", reason, ip);
+            }
             return Err(problem);
         }
     };
@@ -1367,6 +1398,7 @@ impl AdminApi {
                         target: e.target,
                         ip: e.ip,
                         success: e.success,
+                        count: e.count,
                     })
                     .collect(),
                 next: p.next,

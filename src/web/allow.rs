@@ -28,10 +28,10 @@ const PAGES: [(&str, &str); 14] = [
 
 /// One path pattern: literal segments, and `None` for a `{parameter}` segment.
 #[derive(Debug, Clone)]
-struct Pattern(Vec<Option<String>>);
+pub(super) struct Pattern(Vec<Option<String>>);
 
 impl Pattern {
-    fn parse(template: &str) -> Pattern {
+    pub(super) fn parse(template: &str) -> Pattern {
         Pattern(
             template
                 .split('/')
@@ -46,7 +46,7 @@ impl Pattern {
         )
     }
 
-    fn matches(&self, path: &str) -> bool {
+    pub(super) fn matches(&self, path: &str) -> bool {
         let mut segs = path.split('/');
         for want in &self.0 {
             match (want, segs.next()) {

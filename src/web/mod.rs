@@ -13,6 +13,7 @@ mod oauth;
 mod pages;
 mod proxy;
 mod session_cookie;
+mod strict;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -138,9 +139,18 @@ const API_PREFIXES: [&str; 8] = [
 pub fn routes(app: App) -> impl Endpoint {
     use pages::oauth as p;
     let api = openapi(&app);
-    let allow = allow::AllowTable::new(&api.spec());
-    let spec = api.spec_endpoint();
-    let docs = docs::routes(api.swagger_ui_html(), api.swagger_ui());
+    // The document as served, read by the `Allow` table and the admin API's body rules too.
+    let written = api.spec();
+    let document = strict::document(&written);
+    let allow = allow::AllowTable::new(&document);
+    let rules = strict::ApiRules::new(&document);
+    let ui = api.swagger_ui_html().replacen(&written, &document, 1);
+    let spec = poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(document.clone())
+    });
+    let docs = docs::routes(ui, api.swagger_ui());
     let api = std::sync::Arc::new(api.into_endpoint());
     let mut route = Route::new()
         .at("/", poem::get(p::home).with(page_headers()))
@@ -187,6 +197,7 @@ pub fn routes(app: App) -> impl Endpoint {
         .around(limit_body)
         .around(cors::cors)
         .around(limits::limit_head)
+        .with(rules)
         .around(security_headers)
         .data(app)
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use latchkey::domain::NewUser;
-use latchkey::service::{clients, users};
+use latchkey::service::{audit, clients, purge, users};
 use poem::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -58,7 +58,12 @@ struct Admin {
 
 impl Admin {
     async fn new() -> Admin {
-        let mut s = InProc::new(&extra_clients()).await;
+        Admin::with("").await
+    }
+
+    /// Like [`Admin::new`], with `extra` (TOML) added to the configuration.
+    async fn with(extra: &str) -> Admin {
+        let mut s = InProc::new(&format!("{}\n{extra}", extra_clients())).await;
         s.set_peer(PEER.parse().expect("a socket address"));
         let token = ops_token(&mut s).await;
         Admin { s, token }
@@ -1538,7 +1543,16 @@ async fn busy_day() -> (Admin, Vec<String>) {
         .call_as(Some(bogus), Method::POST, "/api/v1/keys/rotate", None)
         .await;
     assert_eq!(denied.status, StatusCode::UNAUTHORIZED);
+    // The refusal is counted, and written by the purge task once its interval has ended.
+    purge_after_the_fold_interval(&a.s).await;
     (a, secrets)
+}
+
+/// Moves the clock past the fold interval and runs one round of the purge task, which writes the
+/// folded refusals of the interval that ended.
+async fn purge_after_the_fold_interval(s: &InProc) {
+    s.advance(audit::FOLD_SECONDS);
+    purge::once(&s.app, 10_000).await.expect("the purge round runs");
 }
 
 /// The one event with `action` and `target`, or a panic listing the feed.
@@ -1651,7 +1665,18 @@ async fn the_audit_feed_pages_through_logins_tokens_and_admin_changes_with_actor
     // before it is an admin call.
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert!(denied.iter().all(|e| e["success"] == false && e["ip"] == PEER_IP));
-    assert!(denied.iter().any(|e| e["target"] == "keys rotate"));
+    assert!(
+        denied
+            .iter()
+            .any(|e| e["target"] == "unauthorized" && e["count"] == 1)
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["action"] != "admin.denied")
+            .all(|e| e["count"] == 1),
+        "only folded refusals stand for more than one occurrence"
+    );
 }
 
 #[tokio::test]
@@ -1745,6 +1770,154 @@ async fn audit_entries_of_one_second_are_listed_in_the_order_they_happened() {
         .map(|e| e["target"].as_str().unwrap())
         .collect();
     assert_eq!(created, names, "oldest first, within one second too");
+}
+
+/// The number of rows in the audit table, read straight from the store.
+fn audit_rows(s: &InProc) -> u64 {
+    use latchkey::store::{Reads, tables};
+    s.app.store.read().unwrap().count(tables::AUDIT).unwrap()
+}
+
+/// Regression (security review, item 3): 3,000 requests with bad bearer tokens added 3,009 rows
+/// to the audit table, 429 answers included. Now a refusal costs no write of its own: refusals
+/// from one address are counted in one entry per interval, written by the purge task, and a
+/// throttled request is not counted at all. Real admin actions in the middle of the flood are
+/// still recorded, each as it happens.
+#[tokio::test]
+async fn a_flood_of_bad_admin_tokens_leaves_one_counted_audit_entry_and_its_429s_none() {
+    let mut a = Admin::new().await;
+    let flooder: std::net::SocketAddr = "192.0.2.66:40000".parse().unwrap();
+    let before = audit_rows(&a.s);
+    let (mut refused, mut throttled, mut real) = (0u64, 0u64, Vec::new());
+    for n in 0..3000 {
+        a.s.set_peer(flooder);
+        let bad = format!("bad.admin.token-{n}");
+        let reply = a.call_as(Some(&bad), Method::GET, "/api/v1/users", None).await;
+        match reply.status.as_u16() {
+            401 => refused += 1,
+            429 => throttled += 1,
+            other => panic!("attempt {n}: {other} {}", reply.body),
+        }
+        if n % 500 == 250 {
+            a.s.set_peer(PEER.parse().unwrap());
+            let name = format!("created-during-the-flood-{n}");
+            a.expect(
+                201,
+                Method::POST,
+                "/api/v1/users",
+                Some(json!({ "username": name })),
+            )
+            .await;
+            real.push(name);
+        }
+        // Thirty seconds in all, within one fold interval: the throttle's delays pass now and
+        // then, so that more than its first 50 refusals are answered 401.
+        if n % 100 == 99 {
+            a.s.advance(1);
+        }
+    }
+    assert!(
+        refused > 50 && throttled > 2000,
+        "{refused} refused, {throttled} throttled"
+    );
+    // Each real action wrote its two entries (`admin.call` and `user.create`); the flood nothing.
+    let real_rows = 2 * real.len() as u64;
+    assert_eq!(
+        audit_rows(&a.s),
+        before + real_rows,
+        "refusals cost no write of their own"
+    );
+
+    purge_after_the_fold_interval(&a.s).await;
+    assert_eq!(
+        audit_rows(&a.s),
+        before + real_rows + 1,
+        "one entry for the whole flood"
+    );
+    let (events, _) = a.audit_feed(500).await;
+    let folded: Vec<&Value> = events.iter().filter(|e| e["action"] == "admin.denied").collect();
+    assert_eq!(folded.len(), 1, "{folded:?}");
+    let e = folded[0];
+    assert_eq!(e["ip"], "192.0.2.66", "{e}");
+    assert_eq!(e["target"], "unauthorized", "{e}");
+    assert_eq!(e["success"], false, "{e}");
+    assert_eq!(e["count"], refused, "every 401 is counted, no 429: {e}");
+    for name in &real {
+        let created = event(&events, "user.create", Some(name));
+        assert_eq!(created["ip"], PEER_IP, "{created}");
+        assert_eq!(created["success"], true, "{created}");
+    }
+    // Another round writes nothing more: the interval was written once.
+    let rows = audit_rows(&a.s);
+    purge_after_the_fold_interval(&a.s).await;
+    assert_eq!(audit_rows(&a.s), rows, "no second entry for the same refusals");
+}
+
+/// Refusals counted since the last purge round are not lost when the server stops: a graceful
+/// stop writes them, one counted entry per address.
+#[tokio::test]
+async fn refusals_counted_before_a_graceful_stop_are_written_as_the_server_stops() {
+    let mut server = Server::running();
+    let http = crate::harness::http();
+    for n in 0..5 {
+        let reply = http
+            .get(format!("{}/api/v1/users", server.base_url()))
+            .bearer_auth(format!("not-a-token-{n}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(server.terminate().success());
+    use latchkey::store::Reads as _;
+    let store = latchkey::store::Store::open(&server.data_path()).unwrap();
+    let rows = store.read().unwrap().audit_entries(None, 1000).unwrap();
+    let denied: Vec<_> = rows.iter().filter(|(_, r)| r.action == "admin.denied").collect();
+    // One entry, or two if the calls straddled the start of a minute.
+    assert!(matches!(denied.len(), 1 | 2), "{rows:?}");
+    assert_eq!(denied.iter().map(|(_, r)| r.count).sum::<u64>(), 5, "{rows:?}");
+    assert!(denied.iter().all(|(_, r)| r.ip.as_deref() == Some("127.0.0.1")));
+}
+
+/// `[audit] retain`: the purge task deletes entries older than it (default 90 days), oldest
+/// first, and keeps the newer ones.
+#[tokio::test]
+async fn audit_entries_older_than_audit_retain_are_deleted_by_the_purge_task() {
+    for (extra, kept) in [("[audit]\nretain = \"1h\"\n", false), ("", true)] {
+        let mut a = Admin::with(extra).await;
+        a.expect(
+            201,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({ "username": "old-news" })),
+        )
+        .await;
+        a.s.advance(3600 + 60);
+        a.token = ops_token(&mut a.s).await;
+        a.expect(
+            201,
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({ "username": "fresh-news" })),
+        )
+        .await;
+        let purged_at = a.s.app.clock.now().0;
+        purge::once(&a.s.app, 10_000).await.expect("the purge round runs");
+        let (events, _) = a.audit_feed(500).await;
+        event(&events, "user.create", Some("fresh-news"));
+        let old = events
+            .iter()
+            .any(|e| e["action"] == "user.create" && e["target"] == "old-news");
+        assert_eq!(old, kept, "config `{extra}`: {events:?}");
+        if !kept {
+            assert!(
+                events
+                    .iter()
+                    .all(|e| e["time"].as_u64().unwrap() + 3600 >= purged_at),
+                "nothing older than `retain` is left: {events:?}"
+            );
+        }
+    }
 }
 
 // Who may call
@@ -2252,6 +2425,162 @@ async fn invalid_input_is_400_or_422_with_field_level_errors() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// Regression (security review, item 12): unknown paths (404), wrong methods (405) and bad path
+/// parameters (400) under `/api/v1` answered `text/plain`. Every error there is a problem now,
+/// and a 405 still names the allowed methods.
+#[tokio::test]
+async fn every_api_error_is_a_problem_unknown_paths_wrong_methods_and_bad_path_parameters_included() {
+    let mut a = Admin::new().await;
+    let token = a.token.clone();
+    for auth in [Some(token.as_str()), None] {
+        for (method, path, status, kind) in [
+            (Method::GET, "/api/v1/nope", 404, "not-found"),
+            (Method::GET, "/api/v1", 404, "not-found"),
+            (Method::GET, "/api/v1/", 404, "not-found"),
+            (Method::GET, "/api/v2/users", 404, "not-found"),
+            (Method::POST, "/api/v1/users/alice/sessions/x/y", 404, "not-found"),
+            (Method::DELETE, "/api/v1/users", 405, "method-not-allowed"),
+            (Method::PUT, "/api/v1/audit", 405, "method-not-allowed"),
+            (Method::GET, "/api/v1/users/%FF", 400, "bad-request"),
+            (Method::GET, "/api/v1/clients/%C3%28", 400, "bad-request"),
+        ] {
+            let reply = a.call_as(auth, method.clone(), path, None).await;
+            let problem = assert_problem(&reply, status, kind);
+            assert!(problem["detail"].is_string(), "{method} {path}: {problem}");
+            assert_eq!(reply.header("cache-control"), Some("no-store"), "{method} {path}");
+            if status == 405 {
+                let allow = reply.header("allow").unwrap_or_default();
+                assert!(allow.contains("GET"), "{method} {path}: Allow `{allow}`");
+            }
+        }
+    }
+    let long = format!("/api/v1/users/{}", "a".repeat(41 * 1024));
+    assert_problem(&a.call(Method::GET, &long, None).await, 414, "uri-too-long");
+    // Outside the API nothing changes: pages keep their own error format.
+    let page = a.s.get("/nope").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.header("content-type").unwrap_or("").contains("problem"));
+}
+
+/// Regression (security review, item 12): PATCH ignored unknown fields (a typo such as `nmae`
+/// changed nothing and answered 200). Create and update bodies with an undeclared field are
+/// refused with 400, naming each, and change nothing.
+#[tokio::test]
+async fn unknown_fields_in_create_and_update_bodies_are_400_problems_naming_each() {
+    let mut a = Admin::new().await;
+    let cases: Vec<(Method, &str, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/api/v1/users",
+            json!({ "username": "typo", "nmae": "Typo", "admin": true }),
+            vec!["nmae", "admin"],
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/alice",
+            json!({ "nmae": "Not Alice", "disabled": true }),
+            vec!["nmae", "disabled"],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/alice/password",
+            json!({ "password": "a new password, long enough", "old": "x" }),
+            vec!["old"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/clients",
+            json!({ "client_id": "typo", "grant_types": ["client_credentials"], "client_secret": "mine" }),
+            vec!["client_secret"],
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/clients/web",
+            json!({ "redirect_uri": ["https://evil.example/cb"] }),
+            vec!["redirect_uri"],
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/alice/links",
+            json!({ "upstream": "github", "subject": "1", "user": "root" }),
+            vec!["user"],
+        ),
+    ];
+    for (method, path, body, unknown) in cases {
+        let what = format!("{method} {path}");
+        let reply = a.call(method, path, Some(body)).await;
+        let problem = assert_problem(&reply, 400, "bad-request");
+        for field in unknown {
+            assert_invalid_field(&reply, field);
+            assert!(
+                problem["detail"].as_str().unwrap().contains(field),
+                "{what}: {problem}"
+            );
+        }
+    }
+    a.expect(404, Method::GET, "/api/v1/users/typo", None).await;
+    a.expect(404, Method::GET, "/api/v1/clients/typo", None).await;
+    let alice = a.get("/api/v1/users/alice").await;
+    assert_eq!(alice["name"], "Alice Liddell");
+    assert_eq!(alice["disabled"], false);
+    // The document says so, so that clients generated from it never send such a field.
+    let doc = a.s.get("/openapi.json").await.json();
+    for schema in [
+        "NewUserDoc",
+        "UserPatchDoc",
+        "PasswordDoc",
+        "NewClientDoc",
+        "ClientPatchDoc",
+        "NewLinkDoc",
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][schema]["additionalProperties"], false,
+            "{schema}"
+        );
+    }
+}
+
+/// Regression (security review, item 12): a JSON body with a key twice was accepted, the last one
+/// winning, so that two readers of one body (a proxy and Latchkey) could disagree on it. A
+/// repeated key anywhere in a body is refused with 400 naming it.
+#[tokio::test]
+async fn json_bodies_with_a_repeated_key_anywhere_are_400_problems() {
+    let mut a = Admin::new().await;
+    for (method, path, body, key) in [
+        (
+            Method::POST,
+            "/api/v1/users",
+            r#"{"username": "twice", "username": "admin2"}"#,
+            "username",
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/alice",
+            r#"{"groups": ["readers"], "groups": ["admins"]}"#,
+            "groups",
+        ),
+        (
+            Method::POST,
+            "/api/v1/clients",
+            r#"{"client_id": "nested", "grant_types": ["client_credentials"], "scopes": [], "x": [{"a": 1, "a": 2}]}"#,
+            "a",
+        ),
+    ] {
+        let reply = a.call_raw(method.clone(), path, "application/json", body).await;
+        assert_problem(&reply, 400, "bad-request");
+        assert_invalid_field(&reply, key);
+        let reply = a
+            .call_raw(method, path, "application/merge-patch+json", body)
+            .await;
+        assert_problem(&reply, 400, "bad-request");
+    }
+    a.expect(404, Method::GET, "/api/v1/users/twice", None).await;
+    a.expect(404, Method::GET, "/api/v1/users/admin2", None).await;
+    a.expect(404, Method::GET, "/api/v1/clients/nested", None).await;
+    let alice = a.get("/api/v1/users/alice").await;
+    assert_eq!(alice["groups"], json!(["readers"]));
 }
 
 #[tokio::test]

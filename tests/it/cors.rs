@@ -75,6 +75,80 @@ async fn preflights_to_the_browser_client_endpoints_are_allowed_from_any_origin_
     }
 }
 
+/// Regression: the preflight allowed only `Authorization, Content-Type`, so Swagger UI (which
+/// always sends `X-Requested-With`) in another origin failed to fetch the token endpoint. The
+/// headers asked for are allowed when each is a field name; a malformed list gets only the
+/// fixed ones, and never credentials.
+#[tokio::test]
+async fn a_preflight_asking_for_x_requested_with_is_allowed_and_a_malformed_header_name_is_not() {
+    let mut s = InProc::new("").await;
+    let ask = |headers: &'static str| {
+        [
+            ("origin", ORIGIN),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", headers),
+        ]
+    };
+    let reply = s
+        .send(
+            Method::OPTIONS,
+            "/oauth/token",
+            None,
+            &ask("X-Requested-With, Content-Type"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let allowed: Vec<String> = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    for name in ["x-requested-with", "content-type", "authorization"] {
+        assert!(allowed.iter().any(|a| a == name), "{name} in {allowed:?}");
+    }
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert!(reply.header("access-control-allow-credentials").is_none());
+    assert!(
+        reply
+            .header("vary")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("access-control-request-headers")),
+        "the answer depends on the request: {:?}",
+        reply.headers
+    );
+
+    let reply = s
+        .send(
+            Method::OPTIONS,
+            "/oauth/token",
+            None,
+            &ask("X-Requested-With, bad(name)"),
+        )
+        .await;
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        !allowed.contains("bad") && !allowed.contains("x-requested-with"),
+        "{allowed}"
+    );
+    assert!(allowed.contains("authorization"), "{allowed}");
+    assert!(reply.header("access-control-allow-credentials").is_none());
+
+    // Paths without CORS stay without it, whatever the preflight asks.
+    let reply = s
+        .send(
+            Method::OPTIONS,
+            "/oauth/authorize",
+            None,
+            &ask("X-Requested-With"),
+        )
+        .await;
+    assert!(reply.header("access-control-allow-origin").is_none());
+    assert!(reply.header("access-control-allow-headers").is_none());
+}
+
 #[tokio::test]
 async fn answers_of_the_browser_client_endpoints_are_readable_cross_origin_errors_included() {
     let mut s = InProc::new("").await;

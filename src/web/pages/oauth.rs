@@ -12,7 +12,7 @@ use crate::protocol::authorize::{self, AuthorizationRequest, Rejection};
 use crate::protocol::params::{Params, ParamsError};
 use crate::service::authorize::Step;
 use crate::service::login::{self, LoginError};
-use crate::service::{App, ServiceError, authorize as authz, logout};
+use crate::service::{App, ServiceError, audit, authorize as authz, logout};
 use crate::web::{client_ip, csrf, session_cookie};
 
 /// The longest authorization request body or query accepted.
@@ -147,7 +147,11 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
 /// Validates the request, then logs in, asks consent, or answers the client.
 /// Loads the client an authorization request names and validates the request against it; a
 /// request that fails becomes its answer: an error page, or an error redirect to the client.
-async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, Option<Client>), Response> {
+async fn validated(
+    req: &Request,
+    app: &App,
+    params: &Params,
+) -> Result<(AuthorizationRequest, Option<Client>), Response> {
     let client = match params.get("client_id") {
         Some(id) => authz::load_client(app, id).await.map_err(|e| unavailable(&e))?,
         None => None,
@@ -160,6 +164,12 @@ async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, 
     match authorize::validate_with(params, client.as_ref(), &policy) {
         Ok(request) => Ok((request, client)),
         Err(Rejection::Page { title, detail }) => {
+            audit::denied(
+                app,
+                "authorize.refused",
+                "untrusted_client_or_redirect_uri",
+                client_ip(req),
+            );
             tracing::info!(client_id = ?sent_id, reason = %detail, "refused an authorization request with an error page");
             Err(message(StatusCode::BAD_REQUEST, title, &detail))
         }
@@ -168,6 +178,7 @@ async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, 
             state,
             error,
         }) => {
+            audit::denied(app, "authorize.refused", error.code.as_str(), client_ip(req));
             tracing::info!(
                 client_id = ?sent_id,
                 error = error.code.as_str(),
@@ -185,7 +196,7 @@ async fn validated(app: &App, params: &Params) -> Result<(AuthorizationRequest, 
 }
 
 async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
-    let (request, client) = match validated(app, params).await {
+    let (request, client) = match validated(req, app, params).await {
         Ok(pair) => pair,
         Err(answer) => return answer,
     };
@@ -235,12 +246,18 @@ async fn proceed(req: &Request, app: &App, params: &Params) -> Response {
             ),
         },
         Step::Redirect(location) => see_other(&location),
-        Step::Refuse(error) => refuse(app, &request, &error),
+        Step::Refuse(error) => refuse(req, app, &request, &error),
     }
 }
 
 /// Sends a refusal back to the client, logged once at `info` with the client and the reason.
-fn refuse(app: &App, request: &AuthorizationRequest, error: &crate::protocol::OAuthError) -> Response {
+fn refuse(
+    req: &Request,
+    app: &App,
+    request: &AuthorizationRequest,
+    error: &crate::protocol::OAuthError,
+) -> Response {
+    audit::denied(app, "authorize.refused", error.code.as_str(), client_ip(req));
     tracing::info!(
         client_id = %request.client_id,
         error = error.code.as_str(),
@@ -429,7 +446,7 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
         Ok(p) => p,
         Err(e) => return bad_params(e),
     };
-    let (request, client) = match validated(app, &params).await {
+    let (request, client) = match validated(req, app, &params).await {
         Ok((request, Some(client))) => (request, client),
         Ok((_, None)) => {
             return message(
@@ -450,13 +467,13 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
             crate::protocol::ErrorCode::AccessDenied,
             "the user denied the request",
         );
-        return refuse(app, &request, &error);
+        return refuse(req, app, &request, &error);
     }
     // The same decision as the GET that showed the form: a consent POST cannot skip
     // `prompt=login`, `max_age` or the `id_token_hint`.
     match authz::decide(app, &request, &client, Some(&session), true).await {
         Ok(Step::Redirect(location)) => see_other(&location),
-        Ok(Step::Refuse(error)) => refuse(app, &request, &error),
+        Ok(Step::Refuse(error)) => refuse(req, app, &request, &error),
         Ok(Step::Login | Step::Consent) => see_other(&format!("/oauth/authorize?{}", params.encode())),
         Err(e) => unavailable(&e),
     }
@@ -504,8 +521,9 @@ struct LogoutPlan {
 
 /// Checks an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0, section 2).
 /// Anything wrong is an error page: a logout request never redirects somewhere unverified.
-async fn plan_logout(app: &App, params: &Params) -> Result<LogoutPlan, Response> {
+async fn plan_logout(req: &Request, app: &App, params: &Params) -> Result<LogoutPlan, Response> {
     let error = |detail: &str| {
+        audit::denied(app, "logout.refused", "invalid_request", client_ip(req));
         tracing::info!(reason = detail, "refused a logout request");
         message(StatusCode::BAD_REQUEST, "Cannot sign out", detail)
     };
@@ -605,7 +623,7 @@ pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&Ap
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let plan = match plan_logout(app, &params).await {
+    let plan = match plan_logout(req, app, &params).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -659,7 +677,7 @@ pub async fn end_session_confirm(
         Ok(p) => p,
         Err(e) => return bad_params(e),
     };
-    match plan_logout(app, &params).await {
+    match plan_logout(req, app, &params).await {
         Ok(plan) => perform_logout(req, app, plan).await,
         Err(resp) => resp,
     }

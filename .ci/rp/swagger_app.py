@@ -1,8 +1,10 @@
 """A FastAPI resource server whose own Swagger UI signs in at Latchkey: "Authorize" with the
 authorization code flow and PKCE for a public client (FastAPI's OAuth2AuthorizationCodeBearer
 with `usePkceWithAuthorizationCodeGrant`), then "Try it out" on /me, which checks the bearer
-access token with PyJWT: EdDSA signature against Latchkey's JWKS, `iss`, `aud` (this client's
-id, as Latchkey sets it), `exp`, and the RFC 9068 header type `at+jwt`.
+access token with PyJWT: EdDSA signature against Latchkey's JWKS, `iss`, `aud` (this resource
+server's own identifier, which Swagger UI asks for as the RFC 8707 `resource` and the client is
+registered with; never the client id, which is the ID token's audience), `exp`, and the RFC 9068
+header type `at+jwt`.
 
 Swagger UI's files come from the npm package swagger-ui-dist in RP_SWAGGER_DIST, served by this
 app: no CDN. Configured by the environment: RP_ISSUER, RP_PORT, RP_CLIENT_ID, RP_SWAGGER_DIST.
@@ -19,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 ISSUER = os.environ["RP_ISSUER"]
 CLIENT_ID = os.environ["RP_CLIENT_ID"]
 DIST = os.environ["RP_SWAGGER_DIST"]
+# This resource server's RFC 8707 identifier: its own origin.
+RESOURCE = f"http://127.0.0.1:{os.environ['RP_PORT']}"
 
 app = FastAPI(
     title="rp swagger",
@@ -48,6 +52,7 @@ async def docs():
             "clientId": CLIENT_ID,
             "usePkceWithAuthorizationCodeGrant": True,
             "scopes": "openid profile",
+            "additionalQueryStringParams": {"resource": RESOURCE},
         },
     )
 
@@ -68,7 +73,7 @@ def verified_claims(token: str = Depends(oauth2)) -> dict:
             token,
             key.key,
             algorithms=["EdDSA"],
-            audience=CLIENT_ID,
+            audience=RESOURCE,
             issuer=ISSUER,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )

@@ -138,21 +138,26 @@ fn is_loopback(raw: &str) -> bool {
 /// Whether `raw` is `http://localhost`, with or without a port, followed by nothing, a path or a
 /// query.
 fn is_localhost(raw: &str) -> bool {
-    let Some(after) = raw.strip_prefix("http://localhost") else {
-        return false;
-    };
+    raw.strip_prefix("http://localhost")
+        .and_then(after_host)
+        .is_some()
+}
+
+/// What follows the host: an optional `:PORT` (1 to 65535) is skipped, and the rest must be
+/// empty, a path or a query; `None` otherwise (`localhost.evil`, `localhost@evil`, port 0).
+fn after_host(after: &str) -> Option<&str> {
     let rest = match after.strip_prefix(':') {
         Some(port_and_rest) => {
             let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
             let port = port_and_rest[..digits].parse::<u32>().ok();
             if digits > 5 || !port.is_some_and(|p| (1..=65_535).contains(&p)) {
-                return false;
+                return None;
             }
             &port_and_rest[digits..]
         }
         None => after,
     };
-    rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')
+    (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')).then_some(rest)
 }
 
 impl RedirectUri {
@@ -164,25 +169,10 @@ impl RedirectUri {
 
 /// Splits `http://127.0.0.1:PORT/rest` into the scheme-and-host and the part after the port.
 fn split_loopback(raw: &str) -> Option<(&'static str, &str)> {
-    for host in LOOPBACK_HOSTS {
-        if let Some(after) = raw.strip_prefix(host) {
-            let rest = match after.strip_prefix(':') {
-                Some(port_and_rest) => {
-                    let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
-                    let port = port_and_rest[..digits].parse::<u32>().ok();
-                    if digits > 5 || !port.is_some_and(|p| (1..=65_535).contains(&p)) {
-                        return None;
-                    }
-                    &port_and_rest[digits..]
-                }
-                None => after,
-            };
-            if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
-                return Some((host, rest));
-            }
-        }
-    }
-    None
+    LOOPBACK_HOSTS.into_iter().find_map(|host| {
+        let rest = after_host(raw.strip_prefix(host)?)?;
+        Some((host, rest))
+    })
 }
 
 /// Reading a stored registration: `http://localhost` passed its client's opt-in when it was

@@ -123,8 +123,9 @@ pub async fn authenticate_client(
         }
     }
     if verdict.is_err() {
-        let actor = format!("client:{id}");
-        super::audit::note(app, &actor, "client.auth_failure", None, Some(ip), false).await;
+        // Anyone can send any client id: the failure proves nothing, so it is folded into one
+        // counted entry per address and interval rather than costing a write of its own.
+        super::audit::denied(app, "client.auth_failure", "invalid_client", ip);
     }
     verdict.map_err(|error| Failure {
         error,
@@ -370,6 +371,8 @@ pub async fn token(
     let client = authenticate_client(app, auth, ip).await?;
     token_request::check_client_may_use(&client, request.grant_type()).map_err(Failure::bad)?;
     let actor = format!("client:{}", client.client_id);
+    // A public client proves nothing about who is calling: its failures are folded (see above).
+    let public = client.is_public();
     let outcome = match request {
         GrantRequest::AuthorizationCode {
             code,
@@ -396,7 +399,11 @@ pub async fn token(
             } else {
                 "token.error"
             };
-            super::audit::note(app, &actor, action, Some(e.code.as_str()), Some(ip), false).await;
+            if public {
+                super::audit::denied(app, action, e.code.as_str(), ip);
+            } else {
+                super::audit::note(app, &actor, action, Some(e.code.as_str()), Some(ip), false).await;
+            }
         }
     }
     outcome.map_err(Failure::bad)
@@ -686,8 +693,12 @@ pub fn live_access_token(
 /// Token revocation (RFC 7009): the client's own access or refresh token; anything else is
 /// ignored, and the answer is the same.
 pub async fn revoke(app: &App, client: Client, token: String, hint: Option<String>) -> Result<(), Failure> {
-    let actor = format!("client:{}", client.client_id);
-    super::audit::note(app, &actor, "token.revoke", None, None, true).await;
+    // Only an authenticated client's revocation is audited: a public client's proves nothing
+    // about the caller, and anyone could send one per request.
+    if !client.is_public() {
+        let actor = format!("client:{}", client.client_id);
+        super::audit::note(app, &actor, "token.revoke", None, None, true).await;
+    }
     let app2 = app.clone();
     blocking(move || {
         let app = &app2;

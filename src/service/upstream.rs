@@ -465,15 +465,8 @@ pub async fn finish(
         }
         Err(e) => {
             tracing::warn!(upstream = %upstream.name, error = %e, "an upstream sign-in failed");
-            super::audit::note(
-                app,
-                "anonymous",
-                "login.upstream",
-                Some(&upstream.name),
-                Some(ip),
-                false,
-            )
-            .await;
+            // An anonymous callback proves nothing: folded per address and interval.
+            super::audit::denied(app, "login.upstream", "failed", ip);
             Err(e)
         }
     }

@@ -1353,3 +1353,74 @@ async fn an_unregistered_or_changed_resource_is_invalid_target() {
     .await;
     assert_eq!(changed.json()["error"], "invalid_target", "{}", changed.body);
 }
+
+/// The review's item 3 through the other doors: anonymous token requests (any client id, no
+/// secret), public clients' bogus codes and revocations, and failed upstream callbacks cost no
+/// audit write each; they fold into a few counted entries per address and interval.
+#[tokio::test]
+async fn anonymous_failures_at_the_oauth_endpoints_fold_instead_of_writing_a_row_each() {
+    use latchkey::store::Reads as _;
+    let mut s = InProc::new("").await;
+    let rows = |s: &InProc| {
+        s.app
+            .store
+            .read()
+            .unwrap()
+            .audit_entries(None, usize::MAX)
+            .unwrap()
+            .len()
+    };
+    let before = rows(&s);
+    for n in 0..100 {
+        let id = format!("nobody-{n}");
+        let reply = s
+            .post(
+                "/oauth/token",
+                &[("grant_type", "client_credentials"), ("client_id", &id)],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        let reply = s
+            .post(
+                "/oauth/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "spa"),
+                    ("code", &format!("bogus-{n}")),
+                    ("redirect_uri", "http://127.0.0.1/cb"),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+        assert_eq!(reply.json()["error"], "invalid_grant");
+        let reply = s
+            .post("/oauth/revoke", &[("client_id", "spa"), ("token", "x")])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    assert_eq!(
+        rows(&s),
+        before,
+        "300 anonymous failures wrote no row of their own"
+    );
+    let written = latchkey::service::audit::flush_denials(&s.app, latchkey::service::audit::Flush::All)
+        .await
+        .unwrap();
+    assert!(
+        (1..=4).contains(&written),
+        "folded into a few counted entries: {written}"
+    );
+    let entries = s
+        .app
+        .store
+        .read()
+        .unwrap()
+        .audit_entries(None, usize::MAX)
+        .unwrap();
+    let counted: u64 = entries
+        .iter()
+        .filter(|(_, r)| r.action == "client.auth_failure" || r.action == "token.refused")
+        .map(|(_, r)| r.count)
+        .sum();
+    assert_eq!(counted, 200, "{entries:?}");
+}

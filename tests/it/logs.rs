@@ -630,7 +630,7 @@ async fn refusals_are_logged_once_at_info_with_the_client_and_the_reason() {
     );
     let reply = http.get(&unknown).send().await.expect("GET /oauth/authorize");
     assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
-    let logout = format!("{base}/oauth/logout?id_token_hint=not.a.token");
+    let logout = format!("{base}/oauth/logout?id_token_hint=not.a.token&client_id=example-cli");
     let reply = http.get(&logout).send().await.expect("GET /oauth/logout");
     assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
     let mut log = String::new();
@@ -657,6 +657,12 @@ async fn refusals_are_logged_once_at_info_with_the_client_and_the_reason() {
         "{log}"
     );
     assert_eq!(log.matches("refused a logout request").count(), 1, "{log}");
+    assert!(
+        log.lines().any(|l| l.contains("refused a logout request")
+            && l.contains("example-cli")
+            && l.contains("id_token_hint")),
+        "{log}"
+    );
     // And counted in the audit feed: folded per address, action and reason (these requests
     // proved nothing, so they cost no write of their own), written at the latest as it stops.
     assert!(server.terminate().success());

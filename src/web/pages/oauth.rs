@@ -522,9 +522,11 @@ struct LogoutPlan {
 /// Checks an RP-initiated logout request (OpenID Connect RP-Initiated Logout 1.0, section 2).
 /// Anything wrong is an error page: a logout request never redirects somewhere unverified.
 async fn plan_logout(req: &Request, app: &App, params: &Params) -> Result<LogoutPlan, Response> {
+    // The client id as sent, cut short and debug-escaped: it is client input on its way to a log.
+    let sent_id: String = params.get("client_id").unwrap_or("").chars().take(128).collect();
     let error = |detail: &str| {
         audit::denied(app, "logout.refused", "invalid_request", client_ip(req));
-        tracing::info!(reason = detail, "refused a logout request");
+        tracing::info!(client_id = ?sent_id, reason = detail, "refused a logout request");
         message(StatusCode::BAD_REQUEST, "Cannot sign out", detail)
     };
     let hint = match params.get("id_token_hint") {

@@ -84,13 +84,50 @@ pub fn issue(req: &Request, app: &App) -> Result<(String, Option<String>), Strin
     issue_with(req, app.config.is_https(), &key).map_err(|e| e.to_string())
 }
 
-/// Whether the form's token verifies for this browser's cookie and session.
+/// Whether the form's token verifies for this browser's cookie and session, and the POST comes
+/// from the issuer's own pages.
 pub fn verify(req: &Request, app: &App, form: &str) -> bool {
+    if let Err(sent) = same_origin(req, &app.config.issuer) {
+        tracing::info!(origin = ?sent, issuer = %app.config.issuer, "refused a form posted from another origin");
+        return false;
+    }
     match forms::key(app) {
         Ok(key) => verify_with(req, app.config.is_https(), &key, form),
         Err(e) => {
             tracing::error!(error = %e, "no form key: every form is refused");
             false
+        }
+    }
+}
+
+/// Checks that a form POST comes from a page of the issuer's own origin, as the browser says.
+/// Over plain http a sibling host can plant a genuine cookie and form token taken from the
+/// attacker's own browser (login CSRF), which no token can tell apart; the browser's own word on
+/// where the POST comes from can. `Sec-Fetch-Site` first (every current browser sends it; a
+/// sibling host is `same-site`, another site `cross-site`). Without it, an `Origin` other than
+/// `null` must be the issuer's: Latchkey's pages send `Referrer-Policy: no-referrer`, under which
+/// a browser sends `Origin: null` for its own form posts. A request with neither (not a browser)
+/// is left to the token. `Err` carries what was sent.
+fn same_origin(req: &Request, issuer: &str) -> Result<(), String> {
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            other => Err(format!(
+                "Sec-Fetch-Site: {}",
+                other.chars().take(64).collect::<String>()
+            )),
+        };
+    }
+    match header("origin") {
+        None | Some("null") => Ok(()),
+        Some(origin) => {
+            let expected = url::Url::parse(issuer).map(|u| u.origin().ascii_serialization());
+            match expected {
+                Ok(expected) if expected == origin => Ok(()),
+                _ => Err(origin.chars().take(256).collect()),
+            }
         }
     }
 }
@@ -204,6 +241,53 @@ mod props {
     }
 
     const KEY: [u8; 32] = [7; 32];
+
+    fn with_headers(pairs: &[(&'static str, &str)]) -> Request {
+        let mut req = Request::builder().finish();
+        for (name, value) in pairs {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                req.headers_mut().append(*name, v);
+            }
+        }
+        req
+    }
+
+    /// The review's login CSRF over plain http: a genuine pair planted from the attacker's own
+    /// browser cannot be told apart by tokens, but the browser says where the POST comes from.
+    #[test]
+    fn a_form_post_from_another_origin_is_refused_whatever_its_tokens() {
+        let issuer = "http://auth.example.test:8080";
+        assert!(
+            same_origin(
+                &with_headers(&[("origin", "http://auth.example.test:8080")]),
+                issuer
+            )
+            .is_ok()
+        );
+        assert!(
+            same_origin(&with_headers(&[]), issuer).is_ok(),
+            "no browser headers: left to the token"
+        );
+        assert!(same_origin(&with_headers(&[("sec-fetch-site", "same-origin")]), issuer).is_ok());
+        // What Chromium sends for a form on a no-referrer page of the issuer.
+        let own = [("sec-fetch-site", "same-origin"), ("origin", "null")];
+        assert!(same_origin(&with_headers(&own), issuer).is_ok());
+        for bad in [
+            vec![("origin", "http://evil.example.test:8080")],
+            vec![("origin", "http://auth.example.test")],
+            vec![("origin", "https://auth.example.test:8080")],
+            vec![("sec-fetch-site", "same-site"), ("origin", "null")],
+            vec![("sec-fetch-site", "cross-site")],
+            vec![
+                ("sec-fetch-site", "same-site"),
+                ("origin", "http://auth.example.test:8080"),
+            ],
+        ] {
+            assert!(same_origin(&with_headers(&bad), issuer).is_err(), "{bad:?}");
+        }
+        let https = "https://id.example.com/base";
+        assert!(same_origin(&with_headers(&[("origin", "https://id.example.com")]), https).is_ok());
+    }
 
     /// A cookie value Latchkey itself would mint for `nonce`.
     fn minted(nonce: &str) -> String {

@@ -1157,6 +1157,21 @@ async fn a_planted_csrf_cookie_does_not_validate_a_form() {
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
         s.switch_browser(real);
     }
+    // A genuine pair (here this browser's own, as an attacker would take from theirs) posted
+    // from another origin: refused, because the browser says where the POST comes from.
+    let cross = s
+        .post_with(
+            "/login",
+            &[
+                ("csrf", &login.field("csrf")),
+                ("return_to", &return_to),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+            &[("origin", "https://evil.id.example.test")],
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN, "{}", cross.body);
     let ok = s.login_from(&login, "alice", PASSWORD).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "the minted pair still works");
     // The login form's token was bound to the browser without a session; the consent form after

@@ -632,7 +632,11 @@ async fn refusals_are_logged_once_at_info_with_the_client_and_the_reason() {
     assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
     let logout = format!("{base}/oauth/logout?id_token_hint=not.a.token&client_id=example-cli");
     let reply = http.get(&logout).send().await.expect("GET /oauth/logout");
-    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.status(),
+        StatusCode::OK,
+        "the hint is refused; the user is asked to confirm"
+    );
     let mut log = String::new();
     let seen = crate::harness::eventually(Duration::from_secs(10), || {
         log = server.stderr_text();

@@ -534,9 +534,16 @@ async fn plan_logout(req: &Request, app: &App, params: &Params) -> Result<Logout
         Some(token) => match logout::verify_hint(app, token.to_owned()).await {
             Ok(Some(h)) => Some(h),
             Ok(None) => {
-                return Err(error(
-                    "The id_token_hint is not an ID token issued by this server.",
-                ));
+                // Not one of Latchkey's ID tokens (an access token, another server's, a forgery):
+                // it proves nothing, so the request goes on as one without a hint, which the user
+                // must confirm (RP-Initiated Logout 1.0 section 2).
+                audit::denied(app, "logout.refused", "invalid_id_token_hint", client_ip(req));
+                tracing::info!(
+                    client_id = ?sent_id,
+                    reason = "the id_token_hint is not an ID token issued by this server",
+                    "refused a logout request's hint; the user is asked to confirm"
+                );
+                None
             }
             Err(e) => return Err(unavailable(&e)),
         },

@@ -121,7 +121,7 @@ pub fn refusal_in<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e Ou
 }
 
 /// An error with its sources, for a log line.
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn describe(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

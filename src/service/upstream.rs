@@ -190,7 +190,9 @@ async fn metadata(
     let discovered = Metadata::discover_async(issuer_url, http(app, upstream)?)
         .await
         .map_err(|e| match e {
-            openidconnect::DiscoveryError::Request(e) => UpstreamError::Unreachable(describe_http(&e)),
+            openidconnect::DiscoveryError::Request(e) => {
+                UpstreamError::Unreachable(super::outbound::describe(&e))
+            }
             openidconnect::DiscoveryError::Response(status, _, _) => {
                 UpstreamError::Unreachable(format!("discovery answered HTTP {status}"))
             }
@@ -201,17 +203,6 @@ async fn metadata(
         cache.insert(upstream.name.clone(), (now, Arc::clone(&m)));
     }
     Ok(m)
-}
-
-fn describe_http(e: &impl std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn oidc_client(
@@ -709,7 +700,7 @@ where
             "the code exchange failed ({})",
             r.to_string().chars().take(200).collect::<String>()
         )),
-        RequestTokenError::Request(e) => UpstreamError::Unreachable(describe_http(&e)),
+        RequestTokenError::Request(e) => UpstreamError::Unreachable(super::outbound::describe(&e)),
         RequestTokenError::Parse(e, _) => {
             tracing::warn!(error = %e, "an upstream token response could not be read");
             UpstreamError::Invalid("the token response is malformed".into())
@@ -737,7 +728,7 @@ async fn fetch_userinfo(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| UpstreamError::Unreachable(describe_http(&e)))?;
+        .map_err(|e| UpstreamError::Unreachable(super::outbound::describe(&e)))?;
     if !reply.status().is_success() {
         return Err(UpstreamError::Unreachable(format!(
             "the user-info endpoint answered HTTP {}",
@@ -747,7 +738,7 @@ async fn fetch_userinfo(
     let body = reply
         .bytes()
         .await
-        .map_err(|e| UpstreamError::Unreachable(describe_http(&e)))?;
+        .map_err(|e| UpstreamError::Unreachable(super::outbound::describe(&e)))?;
     if body.len() > MAX_USERINFO {
         return Err(UpstreamError::Invalid("the user info is too large".into()));
     }

@@ -30,8 +30,14 @@ use crate::flows::{
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Where Debian's `chromium` package puts the browser.
 const CHROMIUM: &str = "/usr/bin/chromium";
-/// How long chromedriver may take to start listening.
-const DRIVER_WITHIN: Duration = Duration::from_secs(30);
+/// How long chromedriver may take to start listening, on each attempt.
+const DRIVER_WITHIN: Duration = Duration::from_secs(60);
+/// How many times chromedriver is started before a test gives up: on a loaded machine (the
+/// whole suite runs in parallel on two cores) a start can stall.
+const DRIVER_ATTEMPTS: usize = 3;
+/// At most this many browsers run at once across the test binary: each is several processes
+/// and hundreds of megabytes, and more of them only slows every one down.
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// How long a page may take to show what a test waits for.
 const PAGE_WITHIN: Duration = Duration::from_secs(30);
 
@@ -71,6 +77,7 @@ pub struct Browser {
     pub client: fantoccini::Client,
     driver: Child,
     _profile: TempDir,
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Browser {
@@ -89,22 +96,11 @@ impl Browser {
             .prefix("latchkey-chromium-")
             .tempdir()
             .expect("a temporary directory for the browser profile");
-        let mut driver = Command::new(CHROMEDRIVER)
-            .arg("--port=0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            // Its own process group, so that dropping the browser can end Chromium too.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
-        let port = match driver_port(&mut driver) {
-            Ok(port) => port,
-            Err(why) => {
-                kill_group(&mut driver);
-                panic!("chromedriver did not start: {why}");
-            }
-        };
+        let slot = BROWSERS
+            .acquire()
+            .await
+            .expect("the browser semaphore is never closed");
+        let (mut driver, port) = start_driver();
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.extend(extra.iter().cloned());
@@ -131,6 +127,7 @@ impl Browser {
             client,
             driver,
             _profile: profile,
+            _slot: slot,
         }
     }
 
@@ -203,6 +200,41 @@ impl Drop for Browser {
     fn drop(&mut self) {
         kill_group(&mut self.driver);
     }
+}
+
+/// Starts chromedriver on a port of its choosing, trying again (a fresh process) when a start
+/// stalls; panics with what chromedriver said on its standard error if every attempt fails.
+fn start_driver() -> (Child, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..DRIVER_ATTEMPTS {
+        let errors = tempfile::tempfile().expect("a temporary file for chromedriver's standard error");
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(errors.try_clone().expect("a second handle on a temporary file"))
+            // Its own process group, so that dropping the browser can end Chromium too.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+        match driver_port(&mut driver) {
+            Ok(port) => return (driver, port),
+            Err(why) => {
+                kill_group(&mut driver);
+                failures.push(format!("{why}; its standard error: {:?}", read_all(errors)));
+            }
+        }
+    }
+    panic!("chromedriver did not start in {DRIVER_ATTEMPTS} attempts: {failures:#?}");
+}
+
+/// The whole content of a temporary file, from its start.
+fn read_all(mut file: std::fs::File) -> String {
+    use std::io::Seek;
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = file.read_to_string(&mut text);
+    text
 }
 
 /// Reads chromedriver's standard output until it says which port it listens on; the rest of

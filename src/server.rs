@@ -11,8 +11,8 @@ use crate::admin_socket;
 use crate::cli::{CliError, LogFormat, ServeArgs};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::service::{App, blocking, clients, keys, setup};
-use crate::store::{Store, files};
+use crate::service::{App, clients, keys, setup};
+use crate::store::files;
 
 /// Logs go to standard error, as text or JSON; `LATCHKEY_LOG` sets the filter (default `info`).
 pub fn init_logging(format: LogFormat) {
@@ -51,12 +51,10 @@ fn check_data_permissions(config: &Config, args: ServeArgs) -> Result<(), CliErr
 pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
     check_data_permissions(&config, args)?;
     let data = config.data.clone();
-    let store = blocking(move || Ok(Store::open(&data)?))
-        .await
-        .map_err(|e| match e {
-            crate::service::ServiceError::Internal(m) => CliError::Usage(m),
-            other => CliError::Service(other),
-        })?;
+    let store = crate::service::open_store(data).await.map_err(|e| match e {
+        crate::service::ServiceError::Internal(m) => CliError::Usage(m),
+        other => CliError::Service(other),
+    })?;
     let app = App::new(store, config, Clock::System).with_audit_writer();
     clients::sync_declared(&app).await?;
     let kid = keys::ensure_active(&app).await?;

@@ -15,7 +15,7 @@ use super::users::ListUsers;
 use super::views::{ClientCreated, ClientView, KeyView, Page, UserView};
 use super::{App, ServiceError, blocking, clients, keys, users};
 use crate::domain::NewUser;
-use crate::store::{Reads, TableCounts};
+use crate::store::TableCounts;
 
 /// One administrative command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,55 +378,56 @@ pub async fn authenticate(app: &App, token: String, ip: IpAddr) -> Result<String
     let issuer = app.config.issuer.clone();
     let now = app.clock.now();
     let verdict = blocking(move || {
-        let tx = store.read()?;
-        let Some(claims) = super::token::live_access_token(&tx, &issuer, &token, now)? else {
-            return Ok(Err(AdminDenied::Unauthenticated));
-        };
-        let text = |k: &str| {
-            claims
-                .get(k)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("")
-                .to_owned()
-        };
-        if !crate::protocol::resource::names(
-            claims.get("aud"),
-            &crate::protocol::resource::admin_resource(&issuer),
-        ) {
-            return Ok(Err(AdminDenied::Forbidden(
-                "the token is not for the admin API: its aud does not name it",
-            )));
-        }
-        if !text("scope").split(' ').any(|s| s == ADMIN_SCOPE) {
-            return Ok(Err(AdminDenied::Forbidden(
-                "the token was not granted the admin scope",
-            )));
-        }
-        let (sub, client_id) = (text("sub"), text("client_id"));
-        if sub == client_id {
-            // A client acting for itself: it must still exist and still be allowed `admin`, as a
-            // person must still be in the administrators group.
-            let client = match crate::domain::ClientId::parse(&client_id) {
-                Ok(id) => tx.client(&id)?,
-                Err(_) => None,
+        store.read(|tx| {
+            let Some(claims) = super::token::live_access_token(tx, &issuer, &token, now)? else {
+                return Ok(Err(AdminDenied::Unauthenticated));
             };
-            return Ok(match client {
-                Some(c) if c.scopes.iter().any(|s| s.as_str() == ADMIN_SCOPE) => {
-                    Ok(format!("client:{client_id}"))
-                }
-                Some(_) => Err(AdminDenied::Forbidden(
-                    "the client is no longer allowed the admin scope",
-                )),
-                None => Err(AdminDenied::Unauthenticated),
-            });
-        }
-        match tx.user(&crate::domain::Subject::from_string(sub))? {
-            Some(u) if !u.disabled && u.groups.iter().any(|g| g == super::ADMIN_GROUP) => {
-                Ok(Ok(u.username.to_string()))
+            let text = |k: &str| {
+                claims
+                    .get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            if !crate::protocol::resource::names(
+                claims.get("aud"),
+                &crate::protocol::resource::admin_resource(&issuer),
+            ) {
+                return Ok(Err(AdminDenied::Forbidden(
+                    "the token is not for the admin API: its aud does not name it",
+                )));
             }
-            Some(_) => Ok(Err(AdminDenied::Forbidden("the user is not an administrator"))),
-            None => Ok(Err(AdminDenied::Unauthenticated)),
-        }
+            if !text("scope").split(' ').any(|s| s == ADMIN_SCOPE) {
+                return Ok(Err(AdminDenied::Forbidden(
+                    "the token was not granted the admin scope",
+                )));
+            }
+            let (sub, client_id) = (text("sub"), text("client_id"));
+            if sub == client_id {
+                // A client acting for itself: it must still exist and still be allowed `admin`, as a
+                // person must still be in the administrators group.
+                let client = match crate::domain::ClientId::parse(&client_id) {
+                    Ok(id) => tx.client(&id)?,
+                    Err(_) => None,
+                };
+                return Ok(match client {
+                    Some(c) if c.scopes.iter().any(|s| s.as_str() == ADMIN_SCOPE) => {
+                        Ok(format!("client:{client_id}"))
+                    }
+                    Some(_) => Err(AdminDenied::Forbidden(
+                        "the client is no longer allowed the admin scope",
+                    )),
+                    None => Err(AdminDenied::Unauthenticated),
+                });
+            }
+            match tx.user(&crate::domain::Subject::from_string(sub))? {
+                Some(u) if !u.disabled && u.groups.iter().any(|g| g == super::ADMIN_GROUP) => {
+                    Ok(Ok(u.username.to_string()))
+                }
+                Some(_) => Ok(Err(AdminDenied::Forbidden("the user is not an administrator"))),
+                None => Ok(Err(AdminDenied::Unauthenticated)),
+            }
+        })
     })
     .await;
     match verdict {

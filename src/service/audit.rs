@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::group_commit::GroupCommit;
 use super::{App, ServiceError, blocking};
 use crate::crypto::{b64url, random};
 use crate::domain::Timestamp;
-use crate::store::{AuditRecord, Reads};
+use crate::store::AuditRecord;
+use crate::store::GroupCommit;
 
 /// The most entries waiting to be written; past it callers wait for room rather than letting a
 /// flood grow memory (or losing an entry).
@@ -96,7 +96,7 @@ fn key(time: Timestamp) -> Result<String, ServiceError> {
 /// writes of the same moment instead of taking the write lock for one of their own.
 /// Keys are given here, in the order entries are written, so that they only ever grow (an entry
 /// whose clock reading is older than one already written is keyed at the later second).
-pub fn spawn_writer(writer: GroupCommit) -> AuditSink {
+pub fn spawn_writer(writer: GroupCommit<ServiceError>) -> AuditSink {
     let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
     tokio::spawn(async move {
         let mut latest = Timestamp(0);
@@ -184,12 +184,12 @@ async fn write(app: &App, entries: Vec<AuditRecord>) -> Result<(), ServiceError>
                 .collect::<Result<Vec<_>, ServiceError>>()?;
             let store = app.store.clone();
             blocking(move || {
-                let w = store.write()?;
-                for (k, e) in &keyed {
-                    w.put_audit(k, e)?;
-                }
-                w.commit()?;
-                Ok(())
+                store.write(|w| {
+                    for (k, e) in &keyed {
+                        w.put_audit(k, e)?;
+                    }
+                    Ok(())
+                })
             })
             .await
         }
@@ -299,29 +299,30 @@ pub async fn list(
     let limit = limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.read()?;
-        let mut rows = tx.audit_entries(after.as_deref(), limit + 1)?;
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        let next = if more {
-            rows.last().map(|(k, _)| k.clone())
-        } else {
-            None
-        };
-        let items = rows
-            .into_iter()
-            .map(|(id, r)| AuditEvent {
-                id,
-                time: r.time.0,
-                actor: r.actor,
-                action: r.action,
-                target: r.target,
-                ip: r.ip,
-                success: r.success,
-                count: r.count,
-            })
-            .collect();
-        Ok(super::views::Page { items, next })
+        store.read(|tx| {
+            let mut rows = tx.audit_entries(after.as_deref(), limit + 1)?;
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            let next = if more {
+                rows.last().map(|(k, _)| k.clone())
+            } else {
+                None
+            };
+            let items = rows
+                .into_iter()
+                .map(|(id, r)| AuditEvent {
+                    id,
+                    time: r.time.0,
+                    actor: r.actor,
+                    action: r.action,
+                    target: r.target,
+                    ip: r.ip,
+                    success: r.success,
+                    count: r.count,
+                })
+                .collect();
+            Ok(super::views::Page { items, next })
+        })
     })
     .await
 }

@@ -7,7 +7,6 @@ use crate::crypto::random;
 use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject, User};
 use crate::protocol::authorize::{self, AuthorizationRequest, Next, SessionFacts};
 use crate::protocol::{ErrorCode, OAuthError, resource};
-use crate::store::Reads;
 
 /// The client named by a request, if registered.
 pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, ServiceError> {
@@ -131,19 +130,19 @@ pub async fn remember_consent(
     let now = app.clock.now();
     let (subject, client_id, scopes) = (subject.clone(), client_id.clone(), scopes.clone());
     blocking(move || {
-        let tx = store.write()?;
-        let mut all: Vec<_> = scopes.iter().cloned().collect();
-        if let Some(old) = tx.consent(&subject, &client_id)? {
-            all.extend(old.scopes.iter().cloned());
-        }
-        tx.put_consent(&Consent {
-            subject,
-            client_id,
-            scopes: ScopeSet::from_scopes(all),
-            granted_at: now,
-        })?;
-        tx.commit()?;
-        Ok(())
+        store.write(|tx| {
+            let mut all: Vec<_> = scopes.iter().cloned().collect();
+            if let Some(old) = tx.consent(&subject, &client_id)? {
+                all.extend(old.scopes.iter().cloned());
+            }
+            tx.put_consent(&Consent {
+                subject,
+                client_id,
+                scopes: ScopeSet::from_scopes(all),
+                granted_at: now,
+            })?;
+            Ok(())
+        })
     })
     .await
 }
@@ -189,18 +188,19 @@ pub struct ConsentView {
 pub async fn consents_of(app: &App, ident: String) -> Result<Vec<ConsentView>, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.read()?;
-        let user = super::users::find(&tx, &ident)?
-            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
-        Ok(tx
-            .consents_of(&user.subject)?
-            .into_iter()
-            .map(|c| ConsentView {
-                client_id: c.client_id.to_string(),
-                scopes: c.scopes.iter().map(|s| s.to_string()).collect(),
-                granted_at: c.granted_at.0,
-            })
-            .collect())
+        store.read(|tx| {
+            let user = super::users::find(tx, &ident)?
+                .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+            Ok(tx
+                .consents_of(&user.subject)?
+                .into_iter()
+                .map(|c| ConsentView {
+                    client_id: c.client_id.to_string(),
+                    scopes: c.scopes.iter().map(|s| s.to_string()).collect(),
+                    granted_at: c.granted_at.0,
+                })
+                .collect())
+        })
     })
     .await
 }
@@ -209,16 +209,16 @@ pub async fn consents_of(app: &App, ident: String) -> Result<Vec<ConsentView>, S
 pub async fn revoke_consent(app: &App, ident: String, client_id: String) -> Result<(), ServiceError> {
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let user = super::users::find(&tx, &ident)?
-            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
-        let not_found = || ServiceError::NotFound(format!("consent for client `{client_id}`"));
-        let id = ClientId::parse(&client_id).map_err(|_| not_found())?;
-        if !tx.delete_consent(&user.subject, &id)? {
-            return Err(not_found());
-        }
-        tx.commit()?;
-        Ok(())
+        store.write(|tx| {
+            let user = super::users::find(tx, &ident)?
+                .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+            let not_found = || ServiceError::NotFound(format!("consent for client `{client_id}`"));
+            let id = ClientId::parse(&client_id).map_err(|_| not_found())?;
+            if !tx.delete_consent(&user.subject, &id)? {
+                return Err(not_found());
+            }
+            Ok(())
+        })
     })
     .await
 }

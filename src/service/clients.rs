@@ -101,7 +101,7 @@ fn check_rules(client: &Client) -> Result<(), ServiceError> {
     }
 }
 
-fn find_or_404(tx: &impl Reads, id: &str) -> Result<Client, ServiceError> {
+fn find_or_404(tx: &dyn Reads, id: &str) -> Result<Client, ServiceError> {
     let not_found = || ServiceError::NotFound(format!("client `{id}`"));
     let id = ClientId::parse(id).map_err(|_| not_found())?;
     tx.client(&id)?.ok_or_else(not_found)
@@ -181,23 +181,23 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.write()?;
-        if tx.client(&client.client_id)?.is_some() {
-            return Err(ServiceError::Conflict(format!(
-                "client `{}` already exists",
-                client.client_id
-            )));
-        }
-        tx.put_client(&client)?;
-        if client.id_token_alg == IdTokenAlg::RS256 {
-            // Published now, so that a relying party that fetches the JWKS at start finds the key
-            // of its first ID token.
-            super::keys::ensure_rsa(&tx, now)?;
-        }
-        tx.commit()?;
-        Ok(ClientCreated {
-            client: ClientView::from(&client),
-            client_secret: secret,
+        store.write(|tx| {
+            if tx.client(&client.client_id)?.is_some() {
+                return Err(ServiceError::Conflict(format!(
+                    "client `{}` already exists",
+                    client.client_id
+                )));
+            }
+            tx.put_client(&client)?;
+            if client.id_token_alg == IdTokenAlg::RS256 {
+                // Published now, so that a relying party that fetches the JWKS at start finds the key
+                // of its first ID token.
+                super::keys::ensure_rsa(tx, now)?;
+            }
+            Ok(ClientCreated {
+                client: ClientView::from(&client),
+                client_secret: secret,
+            })
         })
     })
     .await
@@ -206,13 +206,20 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
 /// Lists every client, declared and created.
 pub async fn list(app: &App) -> Result<Vec<ClientView>, ServiceError> {
     let store = app.store.clone();
-    blocking(move || Ok(store.read()?.clients()?.iter().map(ClientView::from).collect())).await
+    blocking(move || {
+        Ok(store
+            .read(|tx| tx.clients())?
+            .iter()
+            .map(ClientView::from)
+            .collect())
+    })
+    .await
 }
 
 /// Shows one client.
 pub async fn get(app: &App, id: String) -> Result<ClientView, ServiceError> {
     let store = app.store.clone();
-    blocking(move || Ok(ClientView::from(&find_or_404(&store.read()?, &id)?))).await
+    blocking(move || Ok(ClientView::from(&store.read(|tx| find_or_404(tx, &id))?))).await
 }
 
 /// Changes to a client's registration; `None` leaves a field as it is.
@@ -244,39 +251,39 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
     let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let mut client = find_or_404(&tx, &id)?;
-        refuse_declared(&client)?;
-        if let Some(name) = change.name {
-            client.name = name;
-        }
-        if let Some(uris) = uris {
-            client.redirect_uris = uris;
-        }
-        if let Some(mut grants) = change.grant_types {
-            grants.sort();
-            grants.dedup();
-            client.grant_types = grants;
-        }
-        if let Some(scopes) = scopes {
-            client.scopes = scopes;
-        }
-        if let Some(fp) = change.first_party {
-            client.first_party = fp;
-        }
-        if let Some(p) = change.require_pkce {
-            client.require_pkce = Some(p);
-        }
-        if let Some(allow) = change.allow_http_localhost {
-            client.allow_http_localhost = allow;
-        }
-        if let Some(resources) = &change.resources {
-            client.resources = dedup(resources);
-        }
-        check_rules(&client)?;
-        tx.put_client(&client)?;
-        tx.commit()?;
-        Ok(ClientView::from(&client))
+        store.write(|tx| {
+            let mut client = find_or_404(tx, &id)?;
+            refuse_declared(&client)?;
+            if let Some(name) = change.name {
+                client.name = name;
+            }
+            if let Some(uris) = uris {
+                client.redirect_uris = uris;
+            }
+            if let Some(mut grants) = change.grant_types {
+                grants.sort();
+                grants.dedup();
+                client.grant_types = grants;
+            }
+            if let Some(scopes) = scopes {
+                client.scopes = scopes;
+            }
+            if let Some(fp) = change.first_party {
+                client.first_party = fp;
+            }
+            if let Some(p) = change.require_pkce {
+                client.require_pkce = Some(p);
+            }
+            if let Some(allow) = change.allow_http_localhost {
+                client.allow_http_localhost = allow;
+            }
+            if let Some(resources) = &change.resources {
+                client.resources = dedup(resources);
+            }
+            check_rules(&client)?;
+            tx.put_client(&client)?;
+            Ok(ClientView::from(&client))
+        })
     })
     .await
 }
@@ -286,20 +293,20 @@ pub async fn rotate_secret(app: &App, id: String) -> Result<ClientCreated, Servi
     let (secret, digest) = new_secret()?;
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let mut client = find_or_404(&tx, &id)?;
-        refuse_declared(&client)?;
-        if client.is_public() {
-            return Err(ServiceError::Conflict(format!(
-                "client `{id}` is public and has no secret"
-            )));
-        }
-        client.secret = Some(digest);
-        tx.put_client(&client)?;
-        tx.commit()?;
-        Ok(ClientCreated {
-            client: ClientView::from(&client),
-            client_secret: Some(secret),
+        store.write(|tx| {
+            let mut client = find_or_404(tx, &id)?;
+            refuse_declared(&client)?;
+            if client.is_public() {
+                return Err(ServiceError::Conflict(format!(
+                    "client `{id}` is public and has no secret"
+                )));
+            }
+            client.secret = Some(digest);
+            tx.put_client(&client)?;
+            Ok(ClientCreated {
+                client: ClientView::from(&client),
+                client_secret: Some(secret),
+            })
         })
     })
     .await
@@ -309,12 +316,12 @@ pub async fn rotate_secret(app: &App, id: String) -> Result<ClientCreated, Servi
 pub async fn delete(app: &App, id: String) -> Result<ClientView, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let client = find_or_404(&tx, &id)?;
-        refuse_declared(&client)?;
-        tx.delete_client(&client.client_id)?;
-        tx.commit()?;
-        Ok(ClientView::from(&client))
+        store.write(|tx| {
+            let client = find_or_404(tx, &id)?;
+            refuse_declared(&client)?;
+            tx.delete_client(&client.client_id)?;
+            Ok(ClientView::from(&client))
+        })
     })
     .await
 }
@@ -364,7 +371,7 @@ pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
     let now = app.clock.now();
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
+        store.write(|tx| {
         for existing in tx.clients()? {
             if existing.source == ClientSource::Config
                 && !declared.iter().any(|d| d.client_id == existing.client_id)
@@ -388,10 +395,10 @@ pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
         // Any RS256 client, declared or created (perhaps before keys were made at registration),
         // has its key published from the start.
         if tx.clients()?.iter().any(|c| c.id_token_alg == IdTokenAlg::RS256) {
-            super::keys::ensure_rsa(&tx, now)?;
+            super::keys::ensure_rsa(tx, now)?;
         }
-        tx.commit()?;
         Ok(())
+        })
     })
     .await
 }

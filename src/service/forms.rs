@@ -15,18 +15,18 @@ pub async fn ensure_key(app: &App) -> Result<(), ServiceError> {
     }
     let store = app.store.clone();
     let key = blocking(move || {
-        if let Some(key) = stored(&store.read()?)? {
+        if let Some(key) = store.read(stored)? {
             return Ok(key);
         }
-        let tx = store.write()?;
-        // Another node may have made it meanwhile: the write transaction sees the latest.
-        if let Some(key) = stored(&tx)? {
-            return Ok(key);
-        }
-        let key = random::bytes::<32>()?;
-        tx.put_server_secret(SECRET, &key)?;
-        tx.commit()?;
-        Ok(key)
+        store.write(|tx| {
+            // Another node may have made it meanwhile: the write transaction sees the latest.
+            if let Some(key) = stored(tx)? {
+                return Ok(key);
+            }
+            let key = random::bytes::<32>()?;
+            tx.put_server_secret(SECRET, &key)?;
+            Ok(key)
+        })
     })
     .await?;
     let _ = app.form_key.set(key);
@@ -41,7 +41,7 @@ pub fn key(app: &App) -> Result<[u8; 32], ServiceError> {
         .ok_or_else(|| ServiceError::Internal("the form key was not loaded at start".into()))
 }
 
-fn stored(tx: &impl Reads) -> Result<Option<[u8; 32]>, ServiceError> {
+fn stored(tx: &dyn Reads) -> Result<Option<[u8; 32]>, ServiceError> {
     match tx.server_secret(SECRET)? {
         None => Ok(None),
         Some(bytes) => <[u8; 32]>::try_from(bytes.as_slice())

@@ -4,33 +4,33 @@ use super::views::KeyView;
 use super::{App, ServiceError, blocking};
 use crate::crypto::keys::{self, JwkSet};
 use crate::domain::{SigningKeyRecord, Timestamp};
-use crate::store::{Reads, WriteTx};
+use crate::store::{Reads, Writes};
 
 /// Makes sure an active key exists, creating the first one; returns its kid.
 pub async fn ensure_active(app: &App) -> Result<String, ServiceError> {
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.write()?;
-        if let Some(active) = active_key(&tx)? {
-            return Ok(active.kid);
-        }
-        let key = keys::generate(now)?;
-        tx.put_signing_key(&key)?;
-        tx.commit()?;
-        tracing::info!(kid = %key.kid, "created the first signing key");
-        Ok(key.kid)
+        store.write(|tx| {
+            if let Some(active) = active_key(tx)? {
+                return Ok(active.kid);
+            }
+            let key = keys::generate(now)?;
+            tx.put_signing_key(&key)?;
+            tracing::info!(kid = %key.kid, "created the first signing key");
+            Ok(key.kid)
+        })
     })
     .await
 }
 
 /// The Ed25519 key that signs new tokens.
-pub fn active_key(tx: &impl Reads) -> Result<Option<SigningKeyRecord>, ServiceError> {
+pub fn active_key(tx: &dyn Reads) -> Result<Option<SigningKeyRecord>, ServiceError> {
     active_key_of(tx, keys::ALG_EDDSA)
 }
 
 /// The active key of one algorithm (`EdDSA` or `RS256`).
-pub fn active_key_of(tx: &impl Reads, alg: &str) -> Result<Option<SigningKeyRecord>, ServiceError> {
+pub fn active_key_of(tx: &dyn Reads, alg: &str) -> Result<Option<SigningKeyRecord>, ServiceError> {
     Ok(tx
         .signing_keys()?
         .into_iter()
@@ -40,7 +40,7 @@ pub fn active_key_of(tx: &impl Reads, alg: &str) -> Result<Option<SigningKeyReco
 
 /// The active RSA key, created when the first client registered for RS256 ID tokens is (and, as
 /// a fallback, on first need).
-pub fn ensure_rsa(tx: &WriteTx, now: Timestamp) -> Result<SigningKeyRecord, ServiceError> {
+pub fn ensure_rsa(tx: &dyn Writes, now: Timestamp) -> Result<SigningKeyRecord, ServiceError> {
     if let Some(key) = active_key_of(tx, keys::ALG_RS256)? {
         return Ok(key);
     }
@@ -59,9 +59,12 @@ pub async fn rotate_if_due(app: &App) -> Result<Option<KeyView>, ServiceError> {
     };
     let store = app.store.clone();
     let now = app.clock.now();
-    let due =
-        blocking(move || Ok(active_key(&store.read()?)?.is_none_or(|k| now.since(k.created_at) >= every)))
-            .await?;
+    let due = blocking(move || {
+        Ok(store
+            .read(active_key)?
+            .is_none_or(|k| now.since(k.created_at) >= every))
+    })
+    .await?;
     if due {
         rotate(app).await.map(Some)
     } else {
@@ -74,7 +77,7 @@ pub async fn list(app: &App) -> Result<Vec<KeyView>, ServiceError> {
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let mut all = store.read()?.signing_keys()?;
+        let mut all = store.read(|tx| tx.signing_keys())?;
         all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
         Ok(all.iter().map(|k| KeyView::new(k, now)).collect())
     })
@@ -88,33 +91,34 @@ pub async fn rotate(app: &App) -> Result<KeyView, ServiceError> {
     let now = app.clock.now();
     let retire_after = app.config.key_retire_after;
     blocking(move || {
-        let tx = store.write()?;
-        purge_retired(&tx, now)?;
-        let mut had_rsa = false;
-        for mut old in tx.signing_keys()? {
-            if old.superseded_at.is_none() {
-                had_rsa |= old.alg == keys::ALG_RS256;
-                old.superseded_at = Some(now);
-                old.retire_at = Some(now.plus(retire_after));
-                tx.put_signing_key(&old)?;
+        let key = store.write(|tx| {
+            purge_retired(tx, now)?;
+            let mut had_rsa = false;
+            for mut old in tx.signing_keys()? {
+                if old.superseded_at.is_none() {
+                    had_rsa |= old.alg == keys::ALG_RS256;
+                    old.superseded_at = Some(now);
+                    old.retire_at = Some(now.plus(retire_after));
+                    tx.put_signing_key(&old)?;
+                }
             }
-        }
-        let key = keys::generate(now)?;
-        tx.put_signing_key(&key)?;
-        if had_rsa {
-            let rsa = keys::generate_rsa(now)
-                .ok_or_else(|| ServiceError::Internal("RSA key generation failed".into()))?;
-            tx.put_signing_key(&rsa)?;
-            tracing::info!(kid = %rsa.kid, "rotated the RSA signing key");
-        }
-        tx.commit()?;
+            let key = keys::generate(now)?;
+            tx.put_signing_key(&key)?;
+            if had_rsa {
+                let rsa = keys::generate_rsa(now)
+                    .ok_or_else(|| ServiceError::Internal("RSA key generation failed".into()))?;
+                tx.put_signing_key(&rsa)?;
+                tracing::info!(kid = %rsa.kid, "rotated the RSA signing key");
+            }
+            Ok::<_, ServiceError>(key)
+        })?;
         tracing::info!(kid = %key.kid, "rotated the signing key");
         Ok(KeyView::new(&key, now))
     })
     .await
 }
 
-fn purge_retired(tx: &WriteTx, now: Timestamp) -> Result<(), ServiceError> {
+fn purge_retired(tx: &dyn Writes, now: Timestamp) -> Result<(), ServiceError> {
     for k in tx.signing_keys()? {
         if k.retire_at.is_some_and(|r| r <= now) {
             tx.delete_signing_key(&k.kid)?;
@@ -128,7 +132,7 @@ pub async fn jwks(app: &App) -> Result<JwkSet, ServiceError> {
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let mut all = store.read()?.signing_keys()?;
+        let mut all = store.read(|tx| tx.signing_keys())?;
         all.sort_by_key(|k| std::cmp::Reverse(k.created_at));
         let keys = all
             .iter()

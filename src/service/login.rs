@@ -6,7 +6,6 @@ use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{Session, User};
 use crate::service::throttle::RetryAfter;
-use crate::store::Reads;
 
 /// Why a sign-in did not succeed. Every wrong-credential case is the same [`LoginError::Failed`]
 /// so that nothing reveals whether a username exists.
@@ -44,7 +43,7 @@ pub async fn check_password(
         .map_err(LoginError::Throttled)?;
     let store = app.store.clone();
     let lookup = account.clone();
-    let user = blocking(move || Ok(store.read()?.user_by_username_key(&lookup)?)).await?;
+    let user = blocking(move || Ok(store.read(|tx| tx.user_by_username_key(&lookup))?)).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = app.verify_password(password.to_owned(), stored).await?;
     match user {
@@ -107,11 +106,11 @@ pub async fn end_session(app: &App, cookie: &str) -> Result<Option<Session>, Ser
     let key = digest(cookie);
     let store = app.store.clone();
     let ended = blocking(move || {
-        let tx = store.write()?;
-        let session = tx.session(&key)?;
-        tx.delete_session(&key)?;
-        tx.commit()?;
-        Ok(session)
+        store.write(|tx| {
+            let session = tx.session(&key)?;
+            tx.delete_session(&key)?;
+            Ok(session)
+        })
     })
     .await?;
     if let Some(s) = &ended {
@@ -135,23 +134,24 @@ pub async fn sessions_of(app: &App, ident: String) -> Result<Vec<SessionView>, S
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.read()?;
-        let user = super::users::find(&tx, &ident)?
-            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
-        let mut out: Vec<SessionView> = tx
-            .sessions()?
-            .into_iter()
-            .filter(|(_, s)| s.subject == user.subject && s.expires_at > now)
-            .map(|(_, s)| SessionView {
-                sid: s.sid,
-                auth_time: s.auth_time.0,
-                amr: s.amr,
-                created_at: s.created_at.0,
-                expires_at: s.expires_at.0,
-            })
-            .collect();
-        out.sort_by_key(|s| s.created_at);
-        Ok(out)
+        store.read(|tx| {
+            let user = super::users::find(tx, &ident)?
+                .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+            let mut out: Vec<SessionView> = tx
+                .sessions_of(&user.subject)?
+                .into_iter()
+                .filter(|(_, s)| s.expires_at > now)
+                .map(|(_, s)| SessionView {
+                    sid: s.sid,
+                    auth_time: s.auth_time.0,
+                    amr: s.amr,
+                    created_at: s.created_at.0,
+                    expires_at: s.expires_at.0,
+                })
+                .collect();
+            out.sort_by_key(|s| s.created_at);
+            Ok(out)
+        })
     })
     .await
 }
@@ -160,21 +160,21 @@ pub async fn sessions_of(app: &App, ident: String) -> Result<Vec<SessionView>, S
 pub async fn revoke_sessions(app: &App, ident: String, sid: Option<String>) -> Result<usize, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let user = super::users::find(&tx, &ident)?
-            .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
-        let mut n = 0;
-        for (key, s) in tx.sessions()? {
-            if s.subject == user.subject && sid.as_ref().is_none_or(|want| *want == s.sid) {
-                tx.delete_session(&key)?;
-                n += 1;
+        store.write(|tx| {
+            let user = super::users::find(tx, &ident)?
+                .ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))?;
+            let mut n = 0;
+            for (key, s) in tx.sessions_of(&user.subject)? {
+                if sid.as_ref().is_none_or(|want| *want == s.sid) {
+                    tx.delete_session(&key)?;
+                    n += 1;
+                }
             }
-        }
-        if let (Some(sid), 0) = (&sid, n) {
-            return Err(ServiceError::NotFound(format!("session `{sid}`")));
-        }
-        tx.commit()?;
-        Ok(n)
+            if let (Some(sid), 0) = (&sid, n) {
+                return Err(ServiceError::NotFound(format!("session `{sid}`")));
+            }
+            Ok(n)
+        })
     })
     .await
 }

@@ -9,7 +9,6 @@ use super::outbound::{self, Outbound};
 use super::{App, ServiceError, blocking, keys, login};
 use crate::crypto::{jwt, random};
 use crate::domain::{Client, IdTokenAlg, SigningKeyRecord};
-use crate::store::Reads;
 
 /// The header `typ` of the ID tokens Latchkey signs.
 pub const ID_TOKEN_TYP: &str = "JWT";
@@ -40,8 +39,7 @@ pub async fn verify_hint(app: &App, token: String) -> Result<Option<Hint>, Servi
     let now = app.clock.now();
     blocking(move || {
         let published: Vec<SigningKeyRecord> = store
-            .read()?
-            .signing_keys()?
+            .read(|tx| tx.signing_keys())?
             .into_iter()
             .filter(|k| k.retire_at.is_none_or(|r| r > now))
             .collect();
@@ -77,22 +75,18 @@ pub async fn end_session(app: &App, cookie: &str) -> Result<bool, ServiceError> 
     let store = app.store.clone();
     let sid = session.sid.clone();
     let clients = blocking(move || {
-        let tx = store.read()?;
-        let mut ids: Vec<_> = tx
-            .grants()?
-            .into_iter()
-            .filter(|g| g.sid.as_deref() == Some(sid.as_str()))
-            .map(|g| g.client_id)
-            .collect();
-        ids.sort();
-        ids.dedup();
-        let mut clients = Vec::new();
-        for id in ids {
-            if let Some(c) = tx.client(&id)?.filter(|c| c.backchannel_logout_uri.is_some()) {
-                clients.push(c);
+        store.read(|tx| {
+            let mut ids: Vec<_> = tx.grants_by_sid(&sid)?.into_iter().map(|g| g.client_id).collect();
+            ids.sort();
+            ids.dedup();
+            let mut clients = Vec::new();
+            for id in ids {
+                if let Some(c) = tx.client(&id)?.filter(|c| c.backchannel_logout_uri.is_some()) {
+                    clients.push(c);
+                }
             }
-        }
-        Ok(clients)
+            Ok(clients)
+        })
     })
     .await?;
     for client in clients {
@@ -119,13 +113,9 @@ async fn logout_token(app: &App, client: &Client, subject: &str, sid: &str) -> R
     let alg = client.id_token_alg;
     blocking(move || {
         let key = match alg {
-            IdTokenAlg::RS256 => {
-                let tx = store.write()?;
-                let key = keys::ensure_rsa(&tx, now)?;
-                tx.commit()?;
-                key
-            }
-            _ => keys::active_key(&store.read()?)?
+            IdTokenAlg::RS256 => store.write(|tx| keys::ensure_rsa(tx, now))?,
+            _ => store
+                .read(keys::active_key)?
                 .ok_or_else(|| ServiceError::Internal("no active signing key".into()))?,
         };
         jwt::sign_as(&key, alg.as_str(), "logout+jwt", &claims)

@@ -9,7 +9,6 @@ pub mod authorize;
 pub mod clients;
 mod error;
 pub mod forms;
-pub mod group_commit;
 pub mod hashing;
 pub mod keys;
 pub mod login;
@@ -59,7 +58,7 @@ pub struct App {
     /// Where audit entries go.
     pub audit: audit::AuditSink,
     /// Gathers the hot paths' writes (codes, sessions, token grants) into shared commits.
-    pub writer: group_commit::GroupCommit,
+    pub writer: crate::store::GroupCommit<ServiceError>,
     /// HTTP clients and discovered metadata of the upstream providers.
     pub upstreams: Arc<upstream::Upstreams>,
     /// How many password-hash verifications ran, dummy ones included.
@@ -71,7 +70,7 @@ pub struct App {
 impl App {
     pub fn new(store: Store, config: Config, clock: Clock) -> App {
         let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let writer = group_commit::GroupCommit::start(store.clone());
+        let writer = store.group_commit();
         // One core is left to everything else, so that a flood of logins never starves the other
         // requests (and each hashing thread keeps a 19 MiB argon2 buffer).
         let hashing = hashing::HashPool::start(permits.saturating_sub(1).max(1));
@@ -152,9 +151,9 @@ fn dummy_hash() -> &'static str {
 /// [`blocking`].
 pub fn point_read<T>(
     store: &Store,
-    work: impl FnOnce(&crate::store::ReadTx) -> Result<T, ServiceError>,
+    work: impl FnOnce(&dyn crate::store::Reads) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
-    work(&store.read()?)
+    store.read(work)
 }
 
 /// Runs store work on tokio's blocking pool.
@@ -166,6 +165,11 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
+}
+
+/// Opens (creating or upgrading as needed) the data file at `path`, on the blocking pool.
+pub async fn open_store(path: std::path::PathBuf) -> Result<Store, ServiceError> {
+    blocking(move || Ok(Store::open(&path)?)).await
 }
 
 /// Whether the store is open and can take a write now.

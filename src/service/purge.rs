@@ -15,11 +15,11 @@ pub async fn once(app: &App, batch: usize) -> Result<usize, ServiceError> {
     let now = app.clock.now();
     let cutoff = Timestamp(now.0.saturating_sub(app.config.audit_retain.0));
     blocking(move || {
-        let tx = store.write()?;
-        let expired = tx.purge_expired(now, batch)?;
-        let audit = tx.purge_audit_before(cutoff, batch.saturating_sub(expired))?;
-        tx.commit()?;
-        Ok(expired + audit)
+        store.write(|tx| {
+            let expired = tx.purge_expired(now, batch)?;
+            let audit = tx.purge_audit_before(cutoff, batch.saturating_sub(expired))?;
+            Ok(expired + audit)
+        })
     })
     .await
 }

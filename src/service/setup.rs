@@ -8,7 +8,7 @@ use super::views::UserView;
 use super::{ADMIN_GROUP, App, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{Duration, NewUser, Subject, User};
-use crate::store::{Reads, SetupTokenRecord};
+use crate::store::SetupTokenRecord;
 
 /// How long a setup link works.
 pub const SETUP_TOKEN_LIFETIME: Duration = Duration::hours(1);
@@ -72,17 +72,16 @@ pub async fn start(app: &App) -> Result<Option<String>, ServiceError> {
     let store = app.store.clone();
     let expires_at = app.clock.now().plus(SETUP_TOKEN_LIFETIME);
     blocking(move || {
-        let tx = store.write()?;
-        if tx.user_count()? > 0 {
+        store.write(|tx| {
+            if tx.user_count()? > 0 {
+                tx.clear_setup_tokens()?;
+                return Ok(None);
+            }
+            let token = random::token()?;
             tx.clear_setup_tokens()?;
-            tx.commit()?;
-            return Ok(None);
-        }
-        let token = random::token()?;
-        tx.clear_setup_tokens()?;
-        tx.put_setup_token(&digest(&token), &SetupTokenRecord { expires_at })?;
-        tx.commit()?;
-        Ok(Some(token))
+            tx.put_setup_token(&digest(&token), &SetupTokenRecord { expires_at })?;
+            Ok(Some(token))
+        })
     })
     .await
 }
@@ -92,11 +91,12 @@ async fn is_valid(app: &App, token: String) -> Result<bool, ServiceError> {
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.read()?;
-        Ok(tx.user_count()? == 0
-            && tx
-                .setup_token(&digest(&token))?
-                .is_some_and(|t| t.expires_at > now))
+        store.read(|tx| {
+            Ok(tx.user_count()? == 0
+                && tx
+                    .setup_token(&digest(&token))?
+                    .is_some_and(|t| t.expires_at > now))
+        })
     })
     .await
 }
@@ -120,30 +120,30 @@ pub async fn complete(
     let subject = Subject::from_string(random::subject().map_err(ServiceError::from)?);
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let live = tx
-            .setup_token(&digest(&token))?
-            .is_some_and(|t| t.expires_at > now);
-        if !live || tx.user_count()? > 0 {
-            return Err(link_refused());
-        }
-        let user = User {
-            subject,
-            username,
-            name: profile.name.filter(|n| !n.trim().is_empty()),
-            email: profile.email.filter(|e| !e.trim().is_empty()),
-            email_verified: false,
-            groups: vec![ADMIN_GROUP.to_owned()],
-            disabled: false,
-            password_hash: Some(hash),
-            created_at: now,
-            updated_at: now,
-        };
-        tx.put_user(&user)?;
-        tx.clear_setup_tokens()?;
-        tx.commit()?;
-        tracing::info!(subject = %user.subject, "created the first administrator");
-        Ok(UserView::from(&user))
+        store.write(|tx| {
+            let live = tx
+                .setup_token(&digest(&token))?
+                .is_some_and(|t| t.expires_at > now);
+            if !live || tx.user_count()? > 0 {
+                return Err(link_refused());
+            }
+            let user = User {
+                subject,
+                username,
+                name: profile.name.filter(|n| !n.trim().is_empty()),
+                email: profile.email.filter(|e| !e.trim().is_empty()),
+                email_verified: false,
+                groups: vec![ADMIN_GROUP.to_owned()],
+                disabled: false,
+                password_hash: Some(hash),
+                created_at: now,
+                updated_at: now,
+            };
+            tx.put_user(&user)?;
+            tx.clear_setup_tokens()?;
+            tracing::info!(subject = %user.subject, "created the first administrator");
+            Ok(UserView::from(&user))
+        })
     })
     .await
     .map_err(SetupError::from)

@@ -18,7 +18,7 @@ use crate::protocol::code::{self, Redemption};
 use crate::protocol::refresh::{self, RefreshDecision};
 use crate::protocol::token_request::{self, GrantRequest, TokenFields};
 use crate::protocol::{ErrorCode, OAuthError, id_token, resource};
-use crate::store::{Reads, WriteTx};
+use crate::store::{Reads, Writes};
 
 /// A successful token response (RFC 6749 section 5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -225,7 +225,7 @@ impl Mint<'_> {
     /// An ID token for an `openid` grant, signed as the client registered; `None` otherwise.
     fn id_token(
         &self,
-        tx: &WriteTx,
+        tx: &dyn Writes,
         grant: &Grant,
         scopes: &ScopeSet,
         access_token: &str,
@@ -272,7 +272,7 @@ impl Mint<'_> {
     /// Creates a refresh token for the grant when the client may refresh; stores its digest.
     fn refresh_token(
         &self,
-        tx: &WriteTx,
+        tx: &dyn Writes,
         grant: &mut Grant,
         scopes: &ScopeSet,
     ) -> Result<Option<String>, ServiceError> {
@@ -322,13 +322,13 @@ impl Mint<'_> {
     }
 }
 
-fn active_key(tx: &impl Reads) -> Result<SigningKeyRecord, ServiceError> {
+fn active_key(tx: &dyn Reads) -> Result<SigningKeyRecord, ServiceError> {
     keys::active_key(tx)?.ok_or_else(|| ServiceError::Internal("no active signing key".into()))
 }
 
 /// Marks a grant revoked: its refresh tokens stop working, and access tokens whose `jti` names it
 /// stop introspecting as active.
-fn revoke_grant(tx: &WriteTx, grant_id: &str, now: Timestamp) -> Result<(), ServiceError> {
+fn revoke_grant(tx: &dyn Writes, grant_id: &str, now: Timestamp) -> Result<(), ServiceError> {
     if let Some(mut grant) = tx.grant(grant_id)?
         && grant.revoked_at.is_none()
     {
@@ -339,7 +339,7 @@ fn revoke_grant(tx: &WriteTx, grant_id: &str, now: Timestamp) -> Result<(), Serv
     Ok(())
 }
 
-fn user_is_active(tx: &impl Reads, subject: &Subject) -> Result<bool, ServiceError> {
+fn user_is_active(tx: &dyn Reads, subject: &Subject) -> Result<bool, ServiceError> {
     Ok(tx.user(subject)?.is_some_and(|u| !u.disabled))
 }
 
@@ -645,7 +645,7 @@ async fn password_grant(
 /// The claims of a live access token issued by this server: signature, issuer, expiry, revoked
 /// `jti` and revoked grant are all checked. `None` for anything else.
 pub fn live_access_token(
-    tx: &impl Reads,
+    tx: &dyn Reads,
     issuer: &str,
     token: &str,
     now: Timestamp,
@@ -703,48 +703,48 @@ pub async fn revoke(app: &App, client: Client, token: String, hint: Option<Strin
     blocking(move || {
         let app = &app2;
         let now = app.clock.now();
-        let tx = app.store.write()?;
-        let refresh_first = hint.as_deref() == Some("refresh_token");
-        let try_refresh = |tx: &WriteTx| -> Result<bool, ServiceError> {
-            match tx.refresh_token(&digest(&token))? {
-                Some(rt) if rt.client_id == client.client_id => {
-                    revoke_grant(tx, &rt.grant_id, now)?;
-                    Ok(true)
-                }
-                Some(_) => Ok(true),
-                None => Ok(false),
-            }
-        };
-        let try_access = |tx: &WriteTx| -> Result<bool, ServiceError> {
-            match live_access_token(tx, &app.config.issuer, &token, now)? {
-                Some(claims) => {
-                    if claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str())
-                        && let (Some(jti), Some(exp)) = (
-                            claims.get("jti").and_then(Value::as_str),
-                            claims.get("exp").and_then(Value::as_u64),
-                        )
-                    {
-                        tx.deny_jti(jti, Timestamp(exp))?;
-                        tracing::info!(client_id = %client.client_id, "revoked an access token");
+        app.store.write(|tx| {
+            let refresh_first = hint.as_deref() == Some("refresh_token");
+            let try_refresh = |tx: &dyn Writes| -> Result<bool, ServiceError> {
+                match tx.refresh_token(&digest(&token))? {
+                    Some(rt) if rt.client_id == client.client_id => {
+                        revoke_grant(tx, &rt.grant_id, now)?;
+                        Ok(true)
                     }
-                    Ok(true)
+                    Some(_) => Ok(true),
+                    None => Ok(false),
                 }
-                None => Ok(false),
+            };
+            let try_access = |tx: &dyn Writes| -> Result<bool, ServiceError> {
+                match live_access_token(tx, &app.config.issuer, &token, now)? {
+                    Some(claims) => {
+                        if claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str())
+                            && let (Some(jti), Some(exp)) = (
+                                claims.get("jti").and_then(Value::as_str),
+                                claims.get("exp").and_then(Value::as_u64),
+                            )
+                        {
+                            tx.deny_jti(jti, Timestamp(exp))?;
+                            tracing::info!(client_id = %client.client_id, "revoked an access token");
+                        }
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            };
+            type Attempt<'a> = &'a dyn Fn(&dyn Writes) -> Result<bool, ServiceError>;
+            let order: [Attempt; 2] = if refresh_first {
+                [&try_refresh, &try_access]
+            } else {
+                [&try_access, &try_refresh]
+            };
+            for attempt in order {
+                if attempt(tx)? {
+                    break;
+                }
             }
-        };
-        type Attempt<'a> = &'a dyn Fn(&WriteTx) -> Result<bool, ServiceError>;
-        let order: [Attempt; 2] = if refresh_first {
-            [&try_refresh, &try_access]
-        } else {
-            [&try_access, &try_refresh]
-        };
-        for attempt in order {
-            if attempt(&tx)? {
-                break;
-            }
-        }
-        tx.commit()?;
-        Ok(())
+            Ok(())
+        })
     })
     .await
     .map_err(Failure::from)
@@ -820,41 +820,42 @@ pub async fn userinfo(app: &App, token: String) -> Result<Map<String, Value>, Us
     let result = blocking(move || {
         let app = &app2;
         let now = app.clock.now();
-        let tx = app.store.read()?;
-        let Some(claims) = live_access_token(&tx, &app.config.issuer, &token, now)? else {
-            return Ok(Err(UserinfoError::InvalidToken));
-        };
-        // A token for another resource server is not for this endpoint (RFC 8707, RFC 9068 4).
-        if !resource::names(
-            claims.get("aud"),
-            &resource::userinfo_resource(&app.config.issuer),
-        ) {
-            return Ok(Err(UserinfoError::InvalidToken));
-        }
-        let scopes =
-            ScopeSet::parse(claims.get("scope").and_then(Value::as_str).unwrap_or("")).unwrap_or_default();
-        if !scopes.contains("openid") {
-            return Ok(Err(UserinfoError::InsufficientScope));
-        }
-        let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
-            return Ok(Err(UserinfoError::InvalidToken));
-        };
-        let Some(user) = tx
-            .user(&Subject::from_string(sub.to_owned()))?
-            .filter(|u| !u.disabled)
-        else {
-            return Ok(Err(UserinfoError::InvalidToken));
-        };
-        let requested = claims
-            .get("jti")
-            .and_then(Value::as_str)
-            .and_then(|j| j.split_once('.'))
-            .map(|(grant_id, _)| tx.grant(grant_id))
-            .transpose()?
-            .flatten()
-            .map(|g| g.requested_claims.userinfo)
-            .unwrap_or_default();
-        Ok(Ok(id_token::user_claims(&user, &scopes, &requested)))
+        app.store.read(|tx| {
+            let Some(claims) = live_access_token(tx, &app.config.issuer, &token, now)? else {
+                return Ok(Err(UserinfoError::InvalidToken));
+            };
+            // A token for another resource server is not for this endpoint (RFC 8707, RFC 9068 4).
+            if !resource::names(
+                claims.get("aud"),
+                &resource::userinfo_resource(&app.config.issuer),
+            ) {
+                return Ok(Err(UserinfoError::InvalidToken));
+            }
+            let scopes = ScopeSet::parse(claims.get("scope").and_then(Value::as_str).unwrap_or(""))
+                .unwrap_or_default();
+            if !scopes.contains("openid") {
+                return Ok(Err(UserinfoError::InsufficientScope));
+            }
+            let Some(sub) = claims.get("sub").and_then(Value::as_str) else {
+                return Ok(Err(UserinfoError::InvalidToken));
+            };
+            let Some(user) = tx
+                .user(&Subject::from_string(sub.to_owned()))?
+                .filter(|u| !u.disabled)
+            else {
+                return Ok(Err(UserinfoError::InvalidToken));
+            };
+            let requested = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .and_then(|j| j.split_once('.'))
+                .map(|(grant_id, _)| tx.grant(grant_id))
+                .transpose()?
+                .flatten()
+                .map(|g| g.requested_claims.userinfo)
+                .unwrap_or_default();
+            Ok(Ok(id_token::user_claims(&user, &scopes, &requested)))
+        })
     })
     .await;
     match result {

@@ -32,7 +32,6 @@ use crate::domain::{
     UpstreamKind, UpstreamLink, User, Username,
 };
 use crate::protocol::upstream::{self as rules, EmailMatch, LinkDecision, UpstreamRefusal};
-use crate::store::Reads;
 
 /// How long a sign-in may stay at the upstream before its `state` expires.
 pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
@@ -349,7 +348,7 @@ pub async fn begin(app: &App, name: &str, return_to: &str, ip: IpAddr) -> Result
         .writer
         .run(move |tx| {
             // Refused rather than failed, so that the rest of the group commit's batch goes on.
-            if tx.count(crate::store::tables::UPSTREAM_STATES)? >= MAX_PENDING {
+            if tx.pending_upstream_count()? >= MAX_PENDING {
                 return Ok(false);
             }
             tx.put_pending_upstream(&key, &pending)?;
@@ -759,72 +758,68 @@ async fn link_user(
     let new_subject = Subject::from_string(random::subject().map_err(ServiceError::from)?);
     let store = app.store.clone();
     let outcome = blocking(move || {
-        let tx = store.write()?;
-        let link = tx.upstream_link(&name, &identity.subject)?;
-        let linked = match &link {
-            Some(l) => tx.user(&l.subject)?,
-            None => None,
-        };
-        let same_email = match (&linked, &identity.email) {
-            (None, Some(email)) if identity.email_verified => {
-                let mut matches = Vec::new();
-                for user in tx
-                    .scan_records::<User>(crate::store::tables::USERS, None, usize::MAX)?
-                    .into_iter()
-                    .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)))
-                {
-                    // Any identity already linked to the user is another way in (this one is
-                    // not linked, or `linked` would be set).
-                    let other_sign_in = !tx.links_of(&user.subject)?.is_empty();
-                    matches.push(EmailMatch { user, other_sign_in });
+        store.write(|tx| {
+            let link = tx.upstream_link(&name, &identity.subject)?;
+            let linked = match &link {
+                Some(l) => tx.user(&l.subject)?,
+                None => None,
+            };
+            let same_email = match (&linked, &identity.email) {
+                (None, Some(email)) if identity.email_verified => {
+                    let mut matches = Vec::new();
+                    for user in tx.users_by_email(email)? {
+                        // Any identity already linked to the user is another way in (this one is
+                        // not linked, or `linked` would be set).
+                        let other_sign_in = !tx.links_of(&user.subject)?.is_empty();
+                        matches.push(EmailMatch { user, other_sign_in });
+                    }
+                    matches
                 }
-                matches
-            }
-            _ => Vec::new(),
-        };
-        let decision = match rules::decide(policy, &identity, linked.as_ref(), &same_email) {
-            Ok(d) => d,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        let user = match decision {
-            LinkDecision::Linked(subject) | LinkDecision::LinkTo(subject) => match tx.user(&subject)? {
-                Some(u) => u,
-                None => return Err(ServiceError::Internal("a linked user vanished".into())),
-            },
-            LinkDecision::Create => {
-                let username = rules::username_candidates(&identity, &name)
-                    .into_iter()
-                    .find_map(|c| match tx.user_by_username_key(&c.to_lowercase()) {
-                        Ok(None) => Username::parse(&c).ok(),
-                        _ => None,
-                    })
-                    .ok_or_else(|| ServiceError::Conflict("no free username for this account".into()))?;
-                let user = User {
-                    subject: new_subject,
-                    username,
-                    name: identity.name.clone(),
-                    email: identity.email.clone(),
-                    email_verified: identity.email.is_some() && identity.email_verified,
-                    groups: Vec::new(),
-                    disabled: false,
-                    password_hash: None,
-                    created_at: now,
-                    updated_at: now,
-                };
-                tx.put_user(&user)?;
-                user
-            }
-        };
-        let record = UpstreamLink {
-            upstream: name,
-            upstream_subject: identity.subject,
-            subject: user.subject.clone(),
-            linked_at: link.as_ref().map_or(now, |l| l.linked_at),
-            last_used: Some(now),
-        };
-        tx.put_upstream_link(&record)?;
-        tx.commit()?;
-        Ok(Ok(user))
+                _ => Vec::new(),
+            };
+            let decision = match rules::decide(policy, &identity, linked.as_ref(), &same_email) {
+                Ok(d) => d,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let user = match decision {
+                LinkDecision::Linked(subject) | LinkDecision::LinkTo(subject) => match tx.user(&subject)? {
+                    Some(u) => u,
+                    None => return Err(ServiceError::Internal("a linked user vanished".into())),
+                },
+                LinkDecision::Create => {
+                    let username = rules::username_candidates(&identity, &name)
+                        .into_iter()
+                        .find_map(|c| match tx.user_by_username_key(&c.to_lowercase()) {
+                            Ok(None) => Username::parse(&c).ok(),
+                            _ => None,
+                        })
+                        .ok_or_else(|| ServiceError::Conflict("no free username for this account".into()))?;
+                    let user = User {
+                        subject: new_subject,
+                        username,
+                        name: identity.name.clone(),
+                        email: identity.email.clone(),
+                        email_verified: identity.email.is_some() && identity.email_verified,
+                        groups: Vec::new(),
+                        disabled: false,
+                        password_hash: None,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    tx.put_user(&user)?;
+                    user
+                }
+            };
+            let record = UpstreamLink {
+                upstream: name,
+                upstream_subject: identity.subject,
+                subject: user.subject.clone(),
+                linked_at: link.as_ref().map_or(now, |l| l.linked_at),
+                last_used: Some(now),
+            };
+            tx.put_upstream_link(&record)?;
+            Ok(Ok(user))
+        })
     })
     .await?;
     Ok(outcome?)
@@ -873,9 +868,10 @@ fn check_link_names(upstream: &str, subject: &str) -> Result<(), ServiceError> {
 pub async fn links_of(app: &App, user: String) -> Result<Vec<LinkView>, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.read()?;
-        let user = users::find_or_404(&tx, &user)?;
-        Ok(tx.links_of(&user.subject)?.iter().map(LinkView::from).collect())
+        store.read(|tx| {
+            let user = users::find_or_404(tx, &user)?;
+            Ok(tx.links_of(&user.subject)?.iter().map(LinkView::from).collect())
+        })
     })
     .await
 }
@@ -892,27 +888,27 @@ pub async fn link(
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.write()?;
-        let user = users::find_or_404(&tx, &user)?;
-        if let Some(existing) = tx.upstream_link(&upstream, &subject)? {
-            let owner = tx.user(&existing.subject)?.map_or_else(
-                || existing.subject.as_str().to_owned(),
-                |u| u.username.to_string(),
-            );
-            return Err(ServiceError::Conflict(format!(
-                "this {upstream} identity is linked to `{owner}` already; unlink it first"
-            )));
-        }
-        let record = UpstreamLink {
-            upstream,
-            upstream_subject: subject,
-            subject: user.subject,
-            linked_at: now,
-            last_used: None,
-        };
-        tx.put_upstream_link(&record)?;
-        tx.commit()?;
-        Ok(LinkView::from(&record))
+        store.write(|tx| {
+            let user = users::find_or_404(tx, &user)?;
+            if let Some(existing) = tx.upstream_link(&upstream, &subject)? {
+                let owner = tx.user(&existing.subject)?.map_or_else(
+                    || existing.subject.as_str().to_owned(),
+                    |u| u.username.to_string(),
+                );
+                return Err(ServiceError::Conflict(format!(
+                    "this {upstream} identity is linked to `{owner}` already; unlink it first"
+                )));
+            }
+            let record = UpstreamLink {
+                upstream,
+                upstream_subject: subject,
+                subject: user.subject,
+                linked_at: now,
+                last_used: None,
+            };
+            tx.put_upstream_link(&record)?;
+            Ok(LinkView::from(&record))
+        })
     })
     .await
 }
@@ -926,17 +922,17 @@ pub async fn unlink(
 ) -> Result<LinkView, ServiceError> {
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        let user = users::find_or_404(&tx, &user)?;
-        let link = tx
-            .upstream_link(&upstream, &subject)?
-            .filter(|l| l.subject == user.subject)
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("link {upstream} / {subject} of `{}`", user.username))
-            })?;
-        tx.delete_upstream_link(&link)?;
-        tx.commit()?;
-        Ok(LinkView::from(&link))
+        store.write(|tx| {
+            let user = users::find_or_404(tx, &user)?;
+            let link = tx
+                .upstream_link(&upstream, &subject)?
+                .filter(|l| l.subject == user.subject)
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!("link {upstream} / {subject} of `{}`", user.username))
+                })?;
+            tx.delete_upstream_link(&link)?;
+            Ok(LinkView::from(&link))
+        })
     })
     .await
 }

@@ -6,20 +6,20 @@ use super::views::{Page, UserView};
 use super::{App, ServiceError, blocking};
 use crate::crypto::random;
 use crate::domain::{NewUser, Subject, Timestamp, User, Username};
-use crate::store::{Reads, StoreError, WriteTx};
+use crate::store::{Reads, StoreError, Writes};
 
 /// The most users one page of a listing holds.
 pub const MAX_PAGE: usize = 500;
 
 /// Finds a user by subject or, failing that, by username (case-insensitively).
-pub fn find(tx: &impl Reads, ident: &str) -> Result<Option<User>, StoreError> {
+pub fn find(tx: &dyn Reads, ident: &str) -> Result<Option<User>, StoreError> {
     if let Some(u) = tx.user(&Subject::from_string(ident.to_owned()))? {
         return Ok(Some(u));
     }
     tx.user_by_username_key(&ident.to_lowercase())
 }
 
-pub(super) fn find_or_404(tx: &impl Reads, ident: &str) -> Result<User, ServiceError> {
+pub(super) fn find_or_404(tx: &dyn Reads, ident: &str) -> Result<User, ServiceError> {
     find(tx, ident)?.ok_or_else(|| ServiceError::NotFound(format!("user `{ident}`")))
 }
 
@@ -99,10 +99,10 @@ pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<Us
     };
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.write()?;
-        tx.put_user(&user)?;
-        tx.commit()?;
-        Ok(UserView::from(&user))
+        store.write(|tx| {
+            tx.put_user(&user)?;
+            Ok(UserView::from(&user))
+        })
     })
     .await
 }
@@ -124,37 +124,24 @@ pub async fn list(app: &App, query: ListUsers) -> Result<Page<UserView>, Service
     let needle = query.search.map(|s| s.to_lowercase());
     let store = app.store.clone();
     blocking(move || {
-        let tx = store.read()?;
-        let mut items = Vec::new();
-        let mut cursor = query.after;
-        loop {
-            let batch = tx.users_by_username(cursor.as_deref(), 256)?;
-            let Some(last) = batch.last() else {
-                return Ok(Page { items, next: None });
+        store.read(|tx| {
+            let users = match needle.as_deref() {
+                Some(n) => tx.search_users(n, query.after.as_deref(), limit)?,
+                None => tx.users_by_username(query.after.as_deref(), limit)?,
             };
-            cursor = Some(last.username.key());
-            for user in batch {
-                let hit = needle.as_deref().is_none_or(|n| {
-                    user.username.key().contains(n)
-                        || user
-                            .email
-                            .as_deref()
-                            .is_some_and(|e| e.to_lowercase().contains(n))
-                        || user.name.as_deref().is_some_and(|e| e.to_lowercase().contains(n))
-                });
-                if hit {
-                    items.push(UserView::from(&user));
-                    if items.len() == limit {
-                        let next = Some(user.username.key());
-                        let more = !tx.users_by_username(next.as_deref(), 1)?.is_empty();
-                        return Ok(Page {
-                            items,
-                            next: next.filter(|_| more),
-                        });
-                    }
-                }
-            }
-        }
+            let next = match users.last() {
+                Some(last) if users.len() == limit => Some(last.username.key()),
+                _ => None,
+            };
+            let more = match next.as_deref() {
+                Some(n) => !tx.users_by_username(Some(n), 1)?.is_empty(),
+                None => false,
+            };
+            Ok(Page {
+                items: users.iter().map(UserView::from).collect(),
+                next: next.filter(|_| more),
+            })
+        })
     })
     .await
 }
@@ -162,7 +149,7 @@ pub async fn list(app: &App, query: ListUsers) -> Result<Page<UserView>, Service
 /// Shows one user, found by subject or username.
 pub async fn get(app: &App, ident: String) -> Result<UserView, ServiceError> {
     let store = app.store.clone();
-    blocking(move || Ok(UserView::from(&find_or_404(&store.read()?, &ident)?))).await
+    blocking(move || Ok(UserView::from(&store.read(|tx| find_or_404(tx, &ident))?))).await
 }
 
 /// Changes in an update; `None` leaves a field as it is.
@@ -181,38 +168,38 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.write()?;
-        let mut user = find_or_404(&tx, &ident)?;
-        if let Some(name) = update.name {
-            user.name = name;
-        }
-        if let Some(email) = update.email {
-            user.email = email;
-        }
-        if let Some(v) = update.email_verified {
-            user.email_verified = v;
-        }
-        if let Some(mut groups) = update.groups {
-            groups.sort();
-            groups.dedup();
-            user.groups = groups;
-        }
-        if let Some(d) = update.disabled {
-            if d && !user.disabled {
-                end_sessions_and_grants(&tx, &user.subject, now)?;
+        store.write(|tx| {
+            let mut user = find_or_404(tx, &ident)?;
+            if let Some(name) = update.name {
+                user.name = name;
             }
-            user.disabled = d;
-        }
-        if let Some(h) = update.password_hash {
-            // Whoever knew the old password may hold a session or tokens got with it; a new
-            // password ends them all (RFC 6819 5.2.2.3), as disabling does.
-            end_sessions_and_grants(&tx, &user.subject, now)?;
-            user.password_hash = Some(h);
-        }
-        user.updated_at = now;
-        tx.put_user(&user)?;
-        tx.commit()?;
-        Ok(UserView::from(&user))
+            if let Some(email) = update.email {
+                user.email = email;
+            }
+            if let Some(v) = update.email_verified {
+                user.email_verified = v;
+            }
+            if let Some(mut groups) = update.groups {
+                groups.sort();
+                groups.dedup();
+                user.groups = groups;
+            }
+            if let Some(d) = update.disabled {
+                if d && !user.disabled {
+                    end_sessions_and_grants(tx, &user.subject, now)?;
+                }
+                user.disabled = d;
+            }
+            if let Some(h) = update.password_hash {
+                // Whoever knew the old password may hold a session or tokens got with it; a new
+                // password ends them all (RFC 6819 5.2.2.3), as disabling does.
+                end_sessions_and_grants(tx, &user.subject, now)?;
+                user.password_hash = Some(h);
+            }
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            Ok(UserView::from(&user))
+        })
     })
     .await
 }
@@ -259,14 +246,12 @@ pub async fn set_password(app: &App, ident: String, password: String) -> Result<
 
 /// Ends every session of `subject` and revokes every grant issued to them, which stops their
 /// access and refresh tokens at once: a disabled user who is enabled again gets nothing back.
-fn end_sessions_and_grants(tx: &WriteTx, subject: &Subject, now: Timestamp) -> Result<(), ServiceError> {
-    for (key, session) in tx.sessions()? {
-        if session.subject == *subject {
-            tx.delete_session(&key)?;
-        }
+fn end_sessions_and_grants(tx: &dyn Writes, subject: &Subject, now: Timestamp) -> Result<(), ServiceError> {
+    for (key, _) in tx.sessions_of(subject)? {
+        tx.delete_session(&key)?;
     }
-    for mut grant in tx.grants()? {
-        if grant.subject.as_ref() == Some(subject) && grant.revoked_at.is_none() {
+    for mut grant in tx.grants_of(subject)? {
+        if grant.revoked_at.is_none() {
             grant.revoked_at = Some(now);
             tx.put_grant(&grant)?;
         }
@@ -289,18 +274,18 @@ pub async fn delete(app: &App, ident: String) -> Result<UserView, ServiceError> 
     let store = app.store.clone();
     let now = app.clock.now();
     blocking(move || {
-        let tx = store.write()?;
-        let user = find_or_404(&tx, &ident)?;
-        end_sessions_and_grants(&tx, &user.subject, now)?;
-        for consent in tx.consents_of(&user.subject)? {
-            tx.delete_consent(&user.subject, &consent.client_id)?;
-        }
-        for link in tx.links_of(&user.subject)? {
-            tx.delete_upstream_link(&link)?;
-        }
-        tx.delete_user(&user.subject)?;
-        tx.commit()?;
-        Ok(UserView::from(&user))
+        store.write(|tx| {
+            let user = find_or_404(tx, &ident)?;
+            end_sessions_and_grants(tx, &user.subject, now)?;
+            for consent in tx.consents_of(&user.subject)? {
+                tx.delete_consent(&user.subject, &consent.client_id)?;
+            }
+            for link in tx.links_of(&user.subject)? {
+                tx.delete_upstream_link(&link)?;
+            }
+            tx.delete_user(&user.subject)?;
+            Ok(UserView::from(&user))
+        })
     })
     .await
 }

@@ -462,7 +462,9 @@ fn a_restart_keeps_every_user_client_and_key() {
 
 #[test]
 fn a_data_file_written_by_a_newer_schema_version_is_refused() {
-    use latchkey::store::tables::{META, SCHEMA_VERSION_KEY};
+    // The data file's layout is the store engine's own; the test names the two facts it needs.
+    const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+    const SCHEMA_VERSION_KEY: &str = "schema_version";
 
     let server = Server::new();
     let data = server.data_path();

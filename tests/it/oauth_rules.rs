@@ -1009,9 +1009,7 @@ async fn expired_rows_are_purged() {
     s.advance(3600);
     let store = s.app.store.clone();
     let now = s.app.clock.now();
-    let tx = store.write().unwrap();
-    let removed = tx.purge_expired(now, 1000).unwrap();
-    tx.commit().unwrap();
+    let removed = store.write(|tx| tx.purge_expired(now, 1000)).unwrap();
     assert!(removed >= 1, "the expired code is gone");
 }
 
@@ -1374,14 +1372,11 @@ async fn an_unregistered_or_changed_resource_is_invalid_target() {
 /// audit write each; they fold into a few counted entries per address and interval.
 #[tokio::test]
 async fn anonymous_failures_at_the_oauth_endpoints_fold_instead_of_writing_a_row_each() {
-    use latchkey::store::Reads as _;
     let mut s = InProc::new("").await;
     let rows = |s: &InProc| {
         s.app
             .store
-            .read()
-            .unwrap()
-            .audit_entries(None, usize::MAX)
+            .read(|tx| tx.audit_entries(None, usize::MAX))
             .unwrap()
             .len()
     };
@@ -1425,13 +1420,7 @@ async fn anonymous_failures_at_the_oauth_endpoints_fold_instead_of_writing_a_row
         (1..=4).contains(&written),
         "folded into a few counted entries: {written}"
     );
-    let entries = s
-        .app
-        .store
-        .read()
-        .unwrap()
-        .audit_entries(None, usize::MAX)
-        .unwrap();
+    let entries = s.app.store.read(|tx| tx.audit_entries(None, usize::MAX)).unwrap();
     let counted: u64 = entries
         .iter()
         .filter(|(_, r)| r.action == "client.auth_failure" || r.action == "token.refused")

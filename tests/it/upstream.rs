@@ -20,7 +20,6 @@ use latchkey::clock::Clock;
 use latchkey::crypto::{b64url, sha256};
 use latchkey::domain::Timestamp;
 use latchkey::service::upstream::{self as upstream_links, LinkView};
-use latchkey::store::Reads as _;
 use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::{Data, Json};
@@ -702,11 +701,15 @@ struct Before {
 
 impl Before {
     fn of(s: &InProc) -> Before {
-        let tx = s.app.store.read().expect("a read transaction");
-        Before {
-            users: tx.user_count().expect("the user count"),
-            sessions: tx.sessions().expect("the sessions").len(),
-        }
+        s.app
+            .store
+            .read(|tx| {
+                Ok::<_, latchkey::store::StoreError>(Before {
+                    users: tx.user_count()?,
+                    sessions: tx.sessions()?.len(),
+                })
+            })
+            .expect("the user and session counts")
     }
 
     /// Asserts `reply` is an error page with `status` whose text mentions `because`, that no
@@ -744,9 +747,7 @@ impl Before {
 fn user(s: &InProc, username: &str) -> latchkey::domain::User {
     s.app
         .store
-        .read()
-        .expect("a read transaction")
-        .user_by_username_key(username)
+        .read(|tx| tx.user_by_username_key(username))
         .expect("a user lookup")
         .unwrap_or_else(|| panic!("no user {username}"))
 }
@@ -841,13 +842,7 @@ async fn creates_then_reuses_a_linked_user(alg: Alg) {
             last_used: Some(now),
         }]
     );
-    let audit = s
-        .app
-        .store
-        .read()
-        .unwrap()
-        .audit_entries(None, usize::MAX)
-        .unwrap();
+    let audit = s.app.store.read(|tx| tx.audit_entries(None, usize::MAX)).unwrap();
     assert!(
         audit.iter().any(|(_, r)| r.action == "login.upstream"
             && r.actor == "dana"
@@ -901,13 +896,8 @@ async fn a_created_user_never_takes_over_a_local_user_with_the_same_username() {
 fn pending_rows(s: &InProc) -> Vec<usize> {
     s.app
         .store
-        .read()
-        .expect("a read transaction")
-        .raw_scan(latchkey::store::tables::UPSTREAM_STATES, None, usize::MAX)
+        .read(|tx| tx.pending_upstream_sizes())
         .expect("the pending sign-ins")
-        .into_iter()
-        .map(|(k, v)| k.len() + v.len())
-        .collect()
 }
 
 /// `GET /login/upstream/fake` with `return_to`, as an anonymous browser.
@@ -1002,7 +992,6 @@ async fn no_sign_in_starts_while_the_most_pending_sign_ins_are_stored() {
     let (mut s, fake) = setup("create", "", dana()).await;
     let cap = latchkey::service::upstream::MAX_PENDING;
     {
-        let tx = s.app.store.write().unwrap();
         let pending = latchkey::domain::PendingUpstream {
             upstream: "fake".into(),
             browser: "x".into(),
@@ -1010,10 +999,15 @@ async fn no_sign_in_starts_while_the_most_pending_sign_ins_are_stored() {
             pkce_verifier: "v".into(),
             expires_at: s.app.clock.now().plus(latchkey::domain::Duration::minutes(10)),
         };
-        for i in 0..cap {
-            tx.put_pending_upstream(&format!("filler-{i}"), &pending).unwrap();
-        }
-        tx.commit().unwrap();
+        s.app
+            .store
+            .write(|tx| {
+                for i in 0..cap {
+                    tx.put_pending_upstream(&format!("filler-{i}"), &pending)?;
+                }
+                Ok::<_, latchkey::store::StoreError>(())
+            })
+            .unwrap();
     }
     let reply = start_with_return(&mut s, "/").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
@@ -1025,9 +1019,10 @@ async fn no_sign_in_starts_while_the_most_pending_sign_ins_are_stored() {
     assert_eq!(pending_rows(&s).len() as u64, cap, "nothing stored past the cap");
     // Once one goes (used, or purged after expiry), sign-ins start again.
     {
-        let tx = s.app.store.write().unwrap();
-        tx.delete_pending_upstream("filler-0").unwrap();
-        tx.commit().unwrap();
+        s.app
+            .store
+            .write(|tx| tx.delete_pending_upstream("filler-0"))
+            .unwrap();
     }
     s.switch_browser(BTreeMap::new());
     let back = sign_in(&mut s, &fake).await;
@@ -1711,7 +1706,7 @@ async fn an_upstream_sign_in_replaces_the_browsers_previous_session() {
         .cloned()
         .expect("a new session");
     assert_ne!(new, old);
-    let sessions = s.app.store.read().unwrap().sessions().unwrap();
+    let sessions = s.app.store.read(|tx| tx.sessions()).unwrap();
     assert_eq!(sessions.len(), 1, "alice's session ended: {sessions:?}");
     assert_eq!(sessions[0].1.subject, user(&s, "dana").subject);
 }

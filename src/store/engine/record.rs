@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::StoreError;
+use crate::store::StoreError;
 
 /// The record format this build writes.
 pub const RECORD_FORMAT: u8 = 1;

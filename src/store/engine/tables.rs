@@ -12,6 +12,8 @@ pub const META: Table = TableDefinition::new("meta");
 pub const USERS: Table = TableDefinition::new("users");
 /// Lower-cased username to subject: the unique, case-insensitive username index.
 pub const USERNAMES: Table = TableDefinition::new("usernames");
+/// ASCII-lower-cased email + U+001F + subject, with an empty value: the users of an address.
+pub const EMAILS: Table = TableDefinition::new("emails");
 /// Clients by client id.
 pub const CLIENTS: Table = TableDefinition::new("clients");
 /// Signing key pairs by kid.
@@ -21,10 +23,14 @@ pub const SETUP_TOKENS: Table = TableDefinition::new("setup_tokens");
 
 /// Browser sessions, by digest of the cookie value.
 pub const SESSIONS: Table = TableDefinition::new("sessions");
+/// Subject + U+001F + session digest, with an empty value: a user's sessions.
+pub const USER_SESSIONS: Table = TableDefinition::new("user_sessions");
 /// Authorization codes, by digest.
 pub const CODES: Table = TableDefinition::new("codes");
 /// Grants (token families), by id.
 pub const GRANTS: Table = TableDefinition::new("grants");
+/// `sid` + U+001F + grant id, with an empty value: the grants of a browser session.
+pub const SID_GRANTS: Table = TableDefinition::new("sid_grants");
 /// Refresh tokens, by digest.
 pub const REFRESH_TOKENS: Table = TableDefinition::new("refresh_tokens");
 /// Revoked access-token ids, kept until the token would have expired anyway.
@@ -44,16 +50,19 @@ pub const UPSTREAM_STATES: Table = TableDefinition::new("upstream_states");
 pub const AUDIT: Table = TableDefinition::new("audit");
 
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 16] = [
+pub const ALL: [Table; 19] = [
     META,
     USERS,
     USERNAMES,
+    EMAILS,
     CLIENTS,
     SIGNING_KEYS,
     SETUP_TOKENS,
     SESSIONS,
+    USER_SESSIONS,
     CODES,
     GRANTS,
+    SID_GRANTS,
     REFRESH_TOKENS,
     DENIED_JTIS,
     CONSENTS,

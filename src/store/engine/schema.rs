@@ -1,0 +1,85 @@
+//! The schema version and the upgrades from older ones, run inside the transaction that opens
+//! the data file.
+
+use std::path::Path;
+
+use super::raw::{Raw, WriteTx, email_key, pair};
+use super::record;
+use super::tables;
+use crate::domain::{Grant, Session, User};
+use crate::store::StoreError;
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// Upgrades from older schema versions: entry `i` turns version `i + 1` into `i + 2`.
+const MIGRATIONS: &[Migration] = &[build_indexes];
+
+/// One schema upgrade step, run inside the transaction that opens the file.
+type Migration = fn(&WriteTx) -> Result<(), StoreError>;
+
+/// Version 1 to 2: builds the email, user-session and `sid`-grant indexes from the rows.
+fn build_indexes(tx: &WriteTx) -> Result<(), StoreError> {
+    for (_, v) in tx.raw_scan(tables::USERS, None, usize::MAX)? {
+        let user: User = record::decode("users", &v)?;
+        if let Some(email) = &user.email {
+            tx.put_raw(tables::EMAILS, &email_key(email, &user.subject), &[])?;
+        }
+    }
+    for (k, v) in tx.raw_scan(tables::SESSIONS, None, usize::MAX)? {
+        let session: Session = record::decode("sessions", &v)?;
+        tx.put_raw(tables::USER_SESSIONS, &pair(session.subject.as_str(), &k), &[])?;
+    }
+    for (k, v) in tx.raw_scan(tables::GRANTS, None, usize::MAX)? {
+        let grant: Grant = record::decode("grants", &v)?;
+        if let Some(sid) = &grant.sid {
+            tx.put_raw(tables::SID_GRANTS, &pair(sid, &k), &[])?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes every table, then checks the schema version and upgrades an older file, in one
+/// transaction (so, after a reopen, also proves that a write can be committed again).
+pub fn prepare(db: &redb::Database, path: Option<&Path>) -> Result<(), StoreError> {
+    let tx = WriteTx(super::begin_write_on(db)?);
+    for table in tables::ALL {
+        tx.0.open_table(table)?;
+    }
+    let found = tx
+        .raw_get(tables::META, tables::SCHEMA_VERSION_KEY)?
+        .map(|v| String::from_utf8_lossy(&v).parse::<u64>());
+    match found {
+        None => write_schema_version(&tx, SCHEMA_VERSION)?,
+        Some(Ok(found)) if found > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema {
+                path: path.map(Path::to_owned).unwrap_or_default(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(Ok(found)) => {
+            for step in found..SCHEMA_VERSION {
+                let migrate = step
+                    .checked_sub(1)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| MIGRATIONS.get(i))
+                    .ok_or_else(|| StoreError::Corrupt(format!("no upgrade from schema version {step}")))?;
+                migrate(&tx)?;
+            }
+            write_schema_version(&tx, SCHEMA_VERSION)?;
+        }
+        Some(Err(_)) => {
+            return Err(StoreError::Corrupt("the schema version is not a number".into()));
+        }
+    }
+    tx.commit()
+}
+
+fn write_schema_version(tx: &WriteTx, version: u64) -> Result<(), StoreError> {
+    tx.put_raw(
+        tables::META,
+        tables::SCHEMA_VERSION_KEY,
+        version.to_string().as_bytes(),
+    )
+}

@@ -1,0 +1,293 @@
+//! [`Writes`] for the redb write transaction. Each method keeps the indexes (usernames, emails,
+//! a user's sessions, grants by `sid`) exact in the same transaction as the record.
+
+use serde::{Deserialize, Serialize};
+
+use super::raw::{Raw, WriteTx, consent_key, email_key, link_key, pair, user_link_key};
+use super::record;
+use super::tables::{self, Table};
+use crate::domain::{
+    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session,
+    SigningKeyRecord, Subject, Timestamp, UpstreamLink, User,
+};
+use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError, Writes};
+
+/// A revoked access token id, kept until the token would have expired.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DeniedJti {
+    expires_at: Timestamp,
+}
+
+/// What the index upkeep needs of a session or grant record: who and which browser session.
+#[derive(Deserialize)]
+struct Owner {
+    #[serde(default)]
+    subject: Option<Subject>,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+/// What the purge needs of a row of an expiring table: every such record has `expires_at`.
+#[derive(Deserialize)]
+struct Expiring {
+    expires_at: Timestamp,
+}
+
+impl WriteTx {
+    /// Drops the index entry of the session whose old record is `old` (stored under `digest`).
+    fn unindex_session(&self, digest: &str, old: &[u8]) -> Result<(), StoreError> {
+        if let Some(subject) = record::decode::<Owner>("sessions", old)?.subject {
+            self.remove(tables::USER_SESSIONS, &pair(subject.as_str(), digest))?;
+        }
+        Ok(())
+    }
+
+    /// Drops the `sid` index entry of the grant whose old record is `old`.
+    fn unindex_grant(&self, id: &str, old: &[u8]) -> Result<(), StoreError> {
+        if let Some(sid) = record::decode::<Owner>("grants", old)?.sid {
+            self.remove(tables::SID_GRANTS, &pair(&sid, id))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a row and, for sessions and grants, its index entry.
+    fn remove_row(&self, table: Table, key: &str) -> Result<bool, StoreError> {
+        let Some(old) = self.take(table, key)? else {
+            return Ok(false);
+        };
+        use redb::TableHandle;
+        match table.name() {
+            "sessions" => self.unindex_session(key, &old)?,
+            "grants" => self.unindex_grant(key, &old)?,
+            _ => {}
+        }
+        Ok(true)
+    }
+}
+
+impl Writes for WriteTx {
+    fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        let key = user.username.key();
+        if let Some(owner) = self.raw_get(tables::USERNAMES, &key)?
+            && owner != user.subject.as_str().as_bytes()
+        {
+            return Err(StoreError::Exists(format!("username `{}`", user.username)));
+        }
+        if let Some(old) = self.user(&user.subject)? {
+            if old.username.key() != key {
+                self.remove(tables::USERNAMES, &old.username.key())?;
+            }
+            if let Some(email) = &old.email {
+                self.remove(tables::EMAILS, &email_key(email, &old.subject))?;
+            }
+        }
+        self.put_raw(tables::USERNAMES, &key, user.subject.as_str().as_bytes())?;
+        if let Some(email) = &user.email {
+            self.put_raw(tables::EMAILS, &email_key(email, &user.subject), &[])?;
+        }
+        self.put(tables::USERS, user.subject.as_str(), user)?;
+        Ok(())
+    }
+
+    fn delete_user(&self, subject: &Subject) -> Result<bool, StoreError> {
+        match self.user(subject)? {
+            Some(user) => {
+                self.remove(tables::USERNAMES, &user.username.key())?;
+                if let Some(email) = &user.email {
+                    self.remove(tables::EMAILS, &email_key(email, subject))?;
+                }
+                self.remove(tables::USERS, subject.as_str())
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn put_server_secret(&self, name: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.put_raw(
+            tables::META,
+            &format!("{}{name}", tables::SECRET_KEY_PREFIX),
+            secret,
+        )
+    }
+
+    fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        self.put(tables::CLIENTS, client.client_id.as_str(), client)?;
+        Ok(())
+    }
+
+    fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        #[derive(Deserialize)]
+        struct OfClient {
+            client_id: ClientId,
+        }
+        for (table, name) in [
+            (tables::GRANTS, "grants"),
+            (tables::REFRESH_TOKENS, "refresh_tokens"),
+            (tables::CODES, "codes"),
+            (tables::CONSENTS, "consents"),
+        ] {
+            let mut doomed = Vec::new();
+            for (k, v) in self.raw_scan(table, None, usize::MAX)? {
+                if record::decode::<OfClient>(name, &v)?.client_id == *id {
+                    doomed.push(k);
+                }
+            }
+            for k in &doomed {
+                self.remove_row(table, k)?;
+            }
+        }
+        self.remove(tables::CLIENTS, id.as_str())
+    }
+
+    fn put_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        self.put(tables::SIGNING_KEYS, &key.kid, key)?;
+        Ok(())
+    }
+
+    fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+        self.remove(tables::SIGNING_KEYS, kid)
+    }
+
+    fn put_setup_token(&self, digest: &str, token: &SetupTokenRecord) -> Result<(), StoreError> {
+        self.put(tables::SETUP_TOKENS, digest, token)?;
+        Ok(())
+    }
+
+    fn delete_setup_token(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove(tables::SETUP_TOKENS, digest)
+    }
+
+    fn clear_setup_tokens(&self) -> Result<(), StoreError> {
+        self.clear(tables::SETUP_TOKENS)
+    }
+
+    fn put_session(&self, digest: &str, session: &Session) -> Result<(), StoreError> {
+        // The replaced record (if any) comes back from the insert, so a new session costs no
+        // extra lookup.
+        if let Some(old) = self.put(tables::SESSIONS, digest, session)? {
+            self.unindex_session(digest, &old)?;
+        }
+        self.put_raw(
+            tables::USER_SESSIONS,
+            &pair(session.subject.as_str(), digest),
+            &[],
+        )
+    }
+
+    fn delete_session(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove_row(tables::SESSIONS, digest)
+    }
+
+    fn put_code(&self, digest: &str, code: &AuthorizationCode) -> Result<(), StoreError> {
+        self.put(tables::CODES, digest, code)?;
+        Ok(())
+    }
+
+    fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        if let Some(old) = self.put(tables::GRANTS, &grant.id, grant)? {
+            self.unindex_grant(&grant.id, &old)?;
+        }
+        match &grant.sid {
+            Some(sid) => self.put_raw(tables::SID_GRANTS, &pair(sid, &grant.id), &[]),
+            None => Ok(()),
+        }
+    }
+
+    fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> Result<(), StoreError> {
+        self.put(tables::REFRESH_TOKENS, digest, token)?;
+        Ok(())
+    }
+
+    fn deny_jti(&self, jti: &str, until: Timestamp) -> Result<(), StoreError> {
+        self.put(tables::DENIED_JTIS, jti, &DeniedJti { expires_at: until })?;
+        Ok(())
+    }
+
+    fn put_audit(&self, key: &str, entry: &AuditRecord) -> Result<(), StoreError> {
+        self.put(tables::AUDIT, key, entry)?;
+        Ok(())
+    }
+
+    fn put_consent(&self, consent: &Consent) -> Result<(), StoreError> {
+        self.put(
+            tables::CONSENTS,
+            &consent_key(&consent.subject, &consent.client_id),
+            consent,
+        )?;
+        Ok(())
+    }
+
+    fn delete_consent(&self, subject: &Subject, client: &ClientId) -> Result<bool, StoreError> {
+        self.remove(tables::CONSENTS, &consent_key(subject, client))
+    }
+
+    fn put_upstream_link(&self, link: &UpstreamLink) -> Result<(), StoreError> {
+        self.put(
+            tables::UPSTREAM_LINKS,
+            &link_key(&link.upstream, &link.upstream_subject),
+            link,
+        )?;
+        self.put(tables::USER_LINKS, &user_link_key(link), link)?;
+        Ok(())
+    }
+
+    fn delete_upstream_link(&self, link: &UpstreamLink) -> Result<bool, StoreError> {
+        let removed = self.remove(
+            tables::UPSTREAM_LINKS,
+            &link_key(&link.upstream, &link.upstream_subject),
+        )?;
+        self.remove(tables::USER_LINKS, &user_link_key(link))?;
+        Ok(removed)
+    }
+
+    fn put_pending_upstream(&self, digest: &str, pending: &PendingUpstream) -> Result<(), StoreError> {
+        self.put(tables::UPSTREAM_STATES, digest, pending)?;
+        Ok(())
+    }
+
+    fn delete_pending_upstream(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove(tables::UPSTREAM_STATES, digest)
+    }
+
+    fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for (table, name) in [
+            (tables::SESSIONS, "sessions"),
+            (tables::CODES, "codes"),
+            (tables::REFRESH_TOKENS, "refresh_tokens"),
+            (tables::GRANTS, "grants"),
+            (tables::DENIED_JTIS, "denied_jtis"),
+            (tables::SETUP_TOKENS, "setup_tokens"),
+            (tables::UPSTREAM_STATES, "upstream_states"),
+        ] {
+            let mut doomed = Vec::new();
+            for (k, v) in self.raw_scan(table, None, usize::MAX)? {
+                if removed + doomed.len() >= limit {
+                    break;
+                }
+                if record::decode::<Expiring>(name, &v)?.expires_at <= now {
+                    doomed.push(k);
+                }
+            }
+            for k in &doomed {
+                self.remove_row(table, k)?;
+            }
+            removed += doomed.len();
+        }
+        Ok(removed)
+    }
+
+    fn purge_audit_before(&self, cutoff: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        let bound = format!("{:020}", cutoff.0);
+        let doomed: Vec<String> = self
+            .raw_scan(tables::AUDIT, None, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .take_while(|k| *k < bound)
+            .collect();
+        for k in &doomed {
+            self.remove(tables::AUDIT, k)?;
+        }
+        Ok(doomed.len())
+    }
+}

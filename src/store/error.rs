@@ -1,0 +1,37 @@
+//! What can go wrong in the store, in words that name no storage engine.
+
+use std::path::PathBuf;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the data file {path} is already open in another process (is `latchkey serve` running with it?)")]
+    AlreadyOpen { path: PathBuf },
+    #[error(
+        "the data file {path} has schema version {found}, newer than this build of latchkey understands ({supported}); run a newer latchkey"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot create {path}: {source}")]
+    CreateFile { path: PathBuf, source: std::io::Error },
+    #[error("the data file is damaged: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists")]
+    Exists(String),
+    #[error("the data file cannot be used after an I/O error (is the disk full?); reopening it failed: {0}")]
+    Unavailable(String),
+    /// Another write of the same shared commit failed, so nothing in it was stored.
+    #[error("a write in the same batch failed; nothing in it was stored")]
+    BatchDiscarded,
+    /// The thread that runs shared commits is gone or lost the job.
+    #[error("{0}")]
+    Writer(&'static str),
+    /// The storage engine failed; the message is its own.
+    #[error("storage error: {0}")]
+    Db(String),
+}

@@ -146,7 +146,7 @@ fn dummy_hash() -> &'static str {
 }
 
 /// Runs a few point reads (a client, a session, a consent, the signing key) on the calling task:
-/// redb answers them from its page cache in microseconds, less than a hand-off to the blocking
+/// the store answers them from its page cache in microseconds, less than a hand-off to the blocking
 /// pool and back costs. Scans, writes and anything that may wait on the disk for long go through
 /// [`blocking`].
 pub fn point_read<T>(

@@ -163,9 +163,16 @@ impl Writes for WriteTx {
 
     fn put_session(&self, digest: &str, session: &Session) -> Result<(), StoreError> {
         // The replaced record (if any) comes back from the insert, so a new session costs no
-        // extra lookup.
-        if let Some(old) = self.put(tables::SESSIONS, digest, session)? {
-            self.unindex_session(digest, &old)?;
+        // extra lookup, and a rewritten one keeps its entry untouched.
+        let old = match self.put(tables::SESSIONS, digest, session)? {
+            Some(old) => record::decode::<Owner>("sessions", &old)?.subject,
+            None => None,
+        };
+        if old.as_ref() == Some(&session.subject) {
+            return Ok(());
+        }
+        if let Some(subject) = old {
+            self.remove(tables::USER_SESSIONS, &pair(subject.as_str(), digest))?;
         }
         self.put_raw(
             tables::USER_SESSIONS,
@@ -184,8 +191,17 @@ impl Writes for WriteTx {
     }
 
     fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
-        if let Some(old) = self.put(tables::GRANTS, &grant.id, grant)? {
-            self.unindex_grant(&grant.id, &old)?;
+        // As for sessions: a new grant costs no extra lookup, and a rewritten one (revoked,
+        // refreshed) keeps its entry untouched.
+        let old = match self.put(tables::GRANTS, &grant.id, grant)? {
+            Some(old) => record::decode::<Owner>("grants", &old)?.sid,
+            None => None,
+        };
+        if old == grant.sid {
+            return Ok(());
+        }
+        if let Some(sid) = old {
+            self.remove(tables::SID_GRANTS, &pair(&sid, &grant.id))?;
         }
         match &grant.sid {
             Some(sid) => self.put_raw(tables::SID_GRANTS, &pair(sid, &grant.id), &[]),

@@ -1,5 +1,6 @@
 //! Plain data and validated newtypes shared by every layer. Nothing here performs I/O.
 
+mod amr;
 mod grant;
 mod ids;
 mod key;
@@ -11,6 +12,7 @@ mod time;
 mod upstream;
 mod user;
 
+pub use amr::Amr;
 pub use grant::GrantType;
 pub use ids::{ClientId, InvalidId, Subject, Username};
 pub use key::SigningKeyRecord;

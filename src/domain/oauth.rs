@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientId, ScopeSet, Subject, Timestamp};
+use super::{Amr, ClientId, ScopeSet, Subject, Timestamp};
 
 /// A signed-in browser. Stored under the digest of the cookie value; `sid` is the public id that
 /// goes into ID tokens and logout tokens.
@@ -13,7 +13,7 @@ pub struct Session {
     pub subject: Subject,
     pub auth_time: Timestamp,
     /// Authentication methods (RFC 8176), such as `pwd`.
-    pub amr: Vec<String>,
+    pub amr: Vec<Amr>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -30,7 +30,7 @@ pub struct AuthorizationCode {
     pub nonce: Option<String>,
     pub auth_time: Timestamp,
     pub sid: Option<String>,
-    pub amr: Vec<String>,
+    pub amr: Vec<Amr>,
     pub expires_at: Timestamp,
     /// Set when the code is redeemed: the grant its tokens belong to.
     pub redeemed_grant: Option<String>,
@@ -59,7 +59,7 @@ pub struct Grant {
     pub scopes: ScopeSet,
     pub auth_time: Option<Timestamp>,
     pub sid: Option<String>,
-    pub amr: Vec<String>,
+    pub amr: Vec<Amr>,
     /// The `nonce` of the authorization request, if any.
     #[serde(default)]
     pub nonce: Option<String>,

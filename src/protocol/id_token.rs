@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::crypto::b64url;
-use crate::domain::{IdTokenAlg, ScopeSet, Timestamp, User};
+use crate::domain::{Amr, IdTokenAlg, ScopeSet, Timestamp, User};
 
 /// Claims each scope grants (OpenID Connect Core 5.4, plus `groups`).
 pub const SCOPE_CLAIMS: [(&str, &[&str]); 3] = [
@@ -106,7 +106,7 @@ pub struct IdTokenFacts<'a> {
     pub nonce: Option<&'a str>,
     pub auth_time: Timestamp,
     pub sid: Option<&'a str>,
-    pub amr: &'a [String],
+    pub amr: &'a [Amr],
     pub access_token: Option<&'a str>,
     pub alg: IdTokenAlg,
     pub issued_at: Timestamp,

@@ -2,11 +2,9 @@
 //! resource servers a token is for. An access token's `aud` names resources, never the client id
 //! (which is the ID token's audience), so that no resource server mistakes one for the other.
 
+use super::admin_scope::ADMIN_SCOPE;
 use super::{ErrorCode, OAuthError};
 use crate::domain::{Client, ScopeSet, valid_resource};
-
-/// The scope that opens the admin API.
-const ADMIN_SCOPE: &str = "admin";
 
 /// Latchkey's own resource for the user-info endpoint: the issuer itself.
 pub fn userinfo_resource(issuer: &str) -> String {

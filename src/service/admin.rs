@@ -363,7 +363,7 @@ pub enum AdminDenied {
 }
 
 /// The scope that opens the admin API.
-pub const ADMIN_SCOPE: &str = "admin";
+pub use crate::protocol::admin_scope::ADMIN_SCOPE;
 
 /// Checks an admin API bearer token: live, granted `admin`, and — for a user's token — a user who
 /// is still enabled and still in the administrators group; for a client's own token, a client that

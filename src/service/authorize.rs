@@ -1,12 +1,17 @@
-//! The authorization endpoint's use cases: loading the client, remembering consent, and issuing a
-//! code bound to everything the token request must repeat.
+//! The authorization endpoint's use cases: the endpoint itself and the consent form (each one
+//! function returning an outcome the page renders), remembering consent, and issuing a code bound
+//! to everything the token request must repeat.
+
+use std::net::IpAddr;
 
 use super::login::digest;
 use super::{App, ServiceError, blocking};
 use crate::crypto::random;
 use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject, User};
-use crate::protocol::authorize::{self, AuthorizationRequest, Next, SessionFacts};
+use crate::protocol::authorize::{self, AuthorizationRequest, Next, PageReason, Rejection, SessionFacts};
+use crate::protocol::params::Params;
 use crate::protocol::{ErrorCode, OAuthError, resource};
+use crate::store::Reads;
 
 /// The client named by a request, if registered.
 pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, ServiceError> {
@@ -16,90 +21,242 @@ pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, S
     super::point_read(&app.store, |tx| Ok(tx.client(&id)?))
 }
 
-/// Whether `user` may be granted `scopes`: the `admin` scope only goes to members of the
-/// administrators group.
-pub fn user_may_have(user: &crate::domain::User, scopes: &ScopeSet) -> bool {
-    !scopes.contains(super::admin::ADMIN_SCOPE) || user.groups.iter().any(|g| g == super::ADMIN_GROUP)
+/// What the authorization endpoint answers; the page only renders it.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// The client or redirect URI cannot be trusted: an error page (audited; `web` logs it with
+    /// the words it shows).
+    Page(PageReason),
+    /// Sign in first, then come back to `resume` (the request without `prompt=login`).
+    Login {
+        resume: Params,
+        login_hint: String,
+        client_name: String,
+    },
+    /// Ask the signed-in user to allow the client these scopes.
+    Consent {
+        client_name: String,
+        username: String,
+        scopes: ScopeSet,
+    },
+    /// Redirect to the client: a code, or an error (logged and audited).
+    Redirect(String),
+}
+
+/// What the consent form's POST answers.
+#[derive(Debug)]
+pub enum ConsentOutcome {
+    /// The request cannot be trusted to redirect: an error page.
+    Page(PageReason),
+    /// Go through the authorization endpoint again with the same request (the session ended, or
+    /// the request needs a sign-in or the form again).
+    Restart,
+    /// Redirect to the client: a code, or an error (`access_denied` when the user denied).
+    Redirect(String),
+}
+
+/// The authorization endpoint's use case (`GET`/`POST /oauth/authorize`): validates the request,
+/// then decides for the browser's session (`cookie`) whether to sign in, ask consent, or answer
+/// the client.
+pub async fn authorize(
+    app: &App,
+    params: &Params,
+    cookie: Option<&str>,
+    ip: IpAddr,
+) -> Result<AuthorizeOutcome, ServiceError> {
+    let (request, client) = match validated(app, params, ip).await? {
+        Ok(pair) => pair,
+        Err(reason) => return Ok(reason),
+    };
+    let session = match cookie {
+        Some(c) => super::login::current(app, c).await?,
+        None => None,
+    };
+    Ok(
+        match decide(app, &request, &client, session.as_ref(), false, ip).await? {
+            Step::Login => AuthorizeOutcome::Login {
+                resume: authorize::resume_after_login(params),
+                login_hint: request.login_hint.clone().unwrap_or_default(),
+                client_name: client.name,
+            },
+            Step::Consent => match session {
+                Some((_, user)) => AuthorizeOutcome::Consent {
+                    client_name: client.name,
+                    username: user.username.as_str().to_owned(),
+                    scopes: request.scopes,
+                },
+                None => AuthorizeOutcome::Page(PageReason::SessionEnded),
+            },
+            Step::Redirect(location) => AuthorizeOutcome::Redirect(location),
+        },
+    )
+}
+
+/// The consent form's use case (`POST /oauth/consent`): Allow issues the code by the same decision
+/// as the GET that showed the form (a consent POST cannot skip `prompt=login`, `max_age` or the
+/// `id_token_hint`); Deny answers `access_denied`.
+pub async fn consent(
+    app: &App,
+    params: &Params,
+    allow: bool,
+    cookie: Option<&str>,
+    ip: IpAddr,
+) -> Result<ConsentOutcome, ServiceError> {
+    let (request, client) = match validated(app, params, ip).await? {
+        Ok(pair) => pair,
+        Err(AuthorizeOutcome::Page(reason)) => return Ok(ConsentOutcome::Page(reason)),
+        Err(AuthorizeOutcome::Redirect(location)) => return Ok(ConsentOutcome::Redirect(location)),
+        Err(_) => return Ok(ConsentOutcome::Restart),
+    };
+    let session = match cookie {
+        Some(c) => super::login::current(app, c).await?,
+        None => None,
+    };
+    let Some(session) = session else {
+        return Ok(ConsentOutcome::Restart);
+    };
+    if !allow {
+        let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        return Ok(ConsentOutcome::Redirect(refuse(app, &request, &error, ip)));
+    }
+    Ok(
+        match decide(app, &request, &client, Some(&session), true, ip).await? {
+            Step::Redirect(location) => ConsentOutcome::Redirect(location),
+            Step::Login | Step::Consent => ConsentOutcome::Restart,
+        },
+    )
+}
+
+/// Loads the client a request names and validates the request against it. A request that fails
+/// becomes its outcome: an error page (audited here, logged by `web`), or an error redirect.
+async fn validated(
+    app: &App,
+    params: &Params,
+    ip: IpAddr,
+) -> Result<Result<(AuthorizationRequest, Client), AuthorizeOutcome>, ServiceError> {
+    let client = match params.get("client_id") {
+        Some(id) => load_client(app, id).await?,
+        None => None,
+    };
+    let policy = authorize::Policy {
+        require_pkce: app.config.require_pkce,
+    };
+    match authorize::validate_with(params, client.as_ref(), &policy) {
+        Ok(request) => Ok(match client {
+            Some(client) => Ok((request, client)),
+            None => Err(AuthorizeOutcome::Page(PageReason::UnknownClient)),
+        }),
+        Err(Rejection::Page(reason)) => {
+            super::audit::denied(app, "authorize.refused", "untrusted_client_or_redirect_uri", ip);
+            Ok(Err(AuthorizeOutcome::Page(reason)))
+        }
+        Err(Rejection::Redirect {
+            redirect_uri,
+            state,
+            error,
+        }) => {
+            // The client id as sent, cut short and debug-escaped: it is client input on its way to a log.
+            let sent_id: String = params.get("client_id").unwrap_or("").chars().take(128).collect();
+            super::audit::denied(app, "authorize.refused", error.code.as_str(), ip);
+            tracing::info!(
+                client_id = ?sent_id,
+                error = error.code.as_str(),
+                reason = error.description(),
+                "refused an authorization request"
+            );
+            Ok(Err(AuthorizeOutcome::Redirect(authorize::error_response(
+                &app.config.issuer,
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            ))))
+        }
+    }
+}
+
+/// The error redirect for a refused request, logged once at `info` with the client and the reason.
+fn refuse(app: &App, request: &AuthorizationRequest, error: &OAuthError, ip: IpAddr) -> String {
+    super::audit::denied(app, "authorize.refused", error.code.as_str(), ip);
+    tracing::info!(
+        client_id = %request.client_id,
+        error = error.code.as_str(),
+        reason = error.description(),
+        "refused an authorization request"
+    );
+    authorize::error_response(
+        &app.config.issuer,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        error,
+    )
 }
 
 /// What the authorization endpoint and the consent form do next, decided by one set of rules.
 #[derive(Debug)]
-pub enum Step {
+enum Step {
     Login,
     Consent,
-    /// A code was issued (and, when the user just allowed it, the consent remembered): redirect.
+    /// A code was issued (and, when the user just allowed it, the consent remembered), or an error
+    /// is sent back: redirect.
     Redirect(String),
-    /// Redirect this error to the client.
-    Refuse(OAuthError),
 }
 
-/// Decides the next step of a validated request for this browser's `session`, for both the
-/// authorization endpoint (`consented_now` false) and the consent form's Allow (true): the
-/// `id_token_hint`, the admin-scope rule, `prompt`, `max_age` and remembered consent are checked
-/// here alone. Issues the code when that is the step.
-pub async fn decide(
+/// Loads what [`authorize::decide`] needs for a validated request and this browser's `session`,
+/// for both the authorization endpoint (`consented_now` false) and the consent form's Allow
+/// (true), and carries its decision out: issues the code when that is the step.
+async fn decide(
     app: &App,
     request: &AuthorizationRequest,
     client: &Client,
     session: Option<&(Session, User)>,
     consented_now: bool,
+    ip: IpAddr,
 ) -> Result<Step, ServiceError> {
-    let hint_subject = match &request.id_token_hint {
+    let hint = match &request.id_token_hint {
         None => None,
-        Some(hint) => match super::logout::verify_hint(app, hint.clone()).await? {
-            Some(h) => Some(h.subject),
-            None => {
-                return Ok(Step::Refuse(OAuthError::invalid_request(
-                    "id_token_hint is not a valid ID token",
-                )));
-            }
-        },
+        Some(hint) => Some(
+            super::logout::verify_hint(app, hint.clone())
+                .await?
+                .map(|h| h.subject),
+        ),
     };
-    if let Err(e) = resource::audience(
-        &app.config.issuer,
-        client,
-        &request.scopes,
-        request.resource.as_deref(),
-    ) {
-        return Ok(Step::Refuse(e));
-    }
-    if let Some((_, user)) = session
-        && !user_may_have(user, &request.scopes)
-    {
-        return Ok(Step::Refuse(OAuthError::new(
-            ErrorCode::AccessDenied,
-            "only administrators may be granted the admin scope",
-        )));
-    }
     let consented = match session {
         Some((s, _)) if !consented_now => has_consent(app, &s.subject, client, &request.scopes).await?,
         _ => false,
     };
-    let facts = session.map(|(s, _)| SessionFacts {
-        subject: s.subject.to_string(),
-        auth_time: s.auth_time,
+    let facts = session.map(|(s, u)| {
+        (
+            SessionFacts {
+                subject: s.subject.to_string(),
+                auth_time: s.auth_time,
+            },
+            u,
+        )
     });
-    let next = authorize::next_step(
-        request,
-        facts.as_ref(),
+    let loaded = authorize::Loaded {
+        client,
+        session: facts.as_ref().map(|(f, u)| (f, *u)),
+        hint: hint.as_ref().map(Option::as_deref),
         consented,
         consented_now,
-        false,
-        hint_subject.as_deref(),
-        app.clock.now(),
-    );
-    Ok(match (next, session) {
-        (Next::Error(e), _) => Step::Refuse(e),
-        (Next::Login, _) | (_, None) => Step::Login,
-        (Next::Consent, Some(_)) => Step::Consent,
-        (Next::IssueCode, Some((s, _))) => {
-            if consented_now {
-                remember_consent(app, &s.subject, &request.client_id, &request.scopes).await?;
+    };
+    Ok(
+        match (
+            authorize::decide(&app.config.issuer, request, &loaded, app.clock.now()),
+            session,
+        ) {
+            (Next::Error(e), _) => Step::Redirect(refuse(app, request, &e, ip)),
+            (Next::Login, _) | (_, None) => Step::Login,
+            (Next::Consent, Some(_)) => Step::Consent,
+            (Next::IssueCode, Some((s, _))) => {
+                if consented_now {
+                    remember_consent(app, &s.subject, &request.client_id, &request.scopes).await?;
+                }
+                let code = issue_code(app, request, s).await?;
+                Step::Redirect(authorize::code_response(&app.config.issuer, request, &code))
             }
-            let code = issue_code(app, request, s).await?;
-            Step::Redirect(authorize::code_response(&app.config.issuer, request, &code))
-        }
-    })
+        },
+    )
 }
 
 /// Whether the user already allowed `client` these scopes (first-party clients need no consent).

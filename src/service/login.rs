@@ -1,10 +1,13 @@
-//! Signing in with a password, browser sessions, and signing out.
+//! Signing in: the login state machine (`begin -> Done | NeedFactor`), the only way to a session,
+//! used by the password form, the upstream callback and the password grant; browser sessions;
+//! signing out.
 
 use std::net::IpAddr;
 
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
-use crate::domain::{Session, User};
+use crate::domain::{Amr, Session, User};
+use crate::protocol::login::{self as rules, FirstFactor, LoginStep};
 use crate::service::throttle::RetryAfter;
 
 /// Why a sign-in did not succeed. Every wrong-credential case is the same [`LoginError::Failed`]
@@ -29,12 +32,7 @@ pub fn digest(secret: &str) -> String {
 
 /// Checks a username and password with one password-hash verification whatever the outcome
 /// (a dummy hash for unknown users), throttled per account and address. Returns the user.
-pub async fn check_password(
-    app: &App,
-    username: &str,
-    password: &str,
-    ip: IpAddr,
-) -> Result<User, LoginError> {
+async fn check_password(app: &App, username: &str, password: &str, ip: IpAddr) -> Result<User, LoginError> {
     let key = username.trim().to_lowercase();
     let account: String = key.chars().take(64).collect();
     let attempt = app
@@ -60,19 +58,130 @@ pub async fn check_password(
     }
 }
 
-/// Creates a session for `user`; returns the cookie value (a secret) and the session.
-pub async fn start_session(
+/// The first factor a sign-in offers.
+#[derive(Debug)]
+pub enum Credential<'a> {
+    /// A username and password from the login form or the password grant.
+    Password { username: &'a str, password: &'a str },
+    /// An upstream provider vouched for `user` (the callback checked it and linked the user).
+    Upstream { user: User, upstream: &'a str },
+}
+
+/// A sign-in that is complete: the user and how they proved themselves. Only [`begin`] makes
+/// one, and only one of these opens a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    user: User,
+    amr: Vec<Amr>,
+}
+
+impl Authenticated {
+    /// The signed-in user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// How the sign-in was proven (RFC 8176).
+    pub fn amr(&self) -> &[Amr] {
+        &self.amr
+    }
+}
+
+/// A sign-in that needs another factor before it is complete. Never produced yet: the place a
+/// second factor continues from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingFactor {
+    user: User,
+    proven: Vec<Amr>,
+}
+
+impl PendingFactor {
+    /// The user signing in.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// What the first factor proved.
+    pub fn proven(&self) -> &[Amr] {
+        &self.proven
+    }
+}
+
+/// Where a sign-in stands after [`begin`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun<T> {
+    /// Signed in.
+    Done(T),
+    /// Another factor is needed.
+    NeedFactor(PendingFactor),
+}
+
+/// Starts a sign-in with its first factor: checks it, then lets [`rules::after_first_factor`]
+/// decide whether the sign-in is done.
+pub async fn begin(
     app: &App,
-    user: &User,
-    amr: Vec<String>,
-) -> Result<(String, Session), ServiceError> {
+    credential: Credential<'_>,
+    ip: IpAddr,
+) -> Result<Begun<Authenticated>, LoginError> {
+    let (user, factor) = match credential {
+        Credential::Password { username, password } => (
+            check_password(app, username, password, ip).await?,
+            FirstFactor::Password,
+        ),
+        Credential::Upstream { user, upstream } => (
+            user,
+            FirstFactor::Upstream {
+                name: upstream.to_owned(),
+            },
+        ),
+    };
+    Ok(match rules::after_first_factor(&user, &factor) {
+        LoginStep::Done(amr) => Begun::Done(Authenticated { user, amr }),
+        LoginStep::NeedFactor(proven) => Begun::NeedFactor(PendingFactor { user, proven }),
+    })
+}
+
+/// A browser sign-in that opened a session: the cookie value (a secret), the session and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub cookie: String,
+    pub session: Session,
+    pub user: User,
+}
+
+/// The browser's sign-in use case: [`begin`], then, when done, a new session. `previous` is the
+/// session cookie the browser had, ended first (a new session id at every sign-in).
+pub async fn sign_in(
+    app: &App,
+    credential: Credential<'_>,
+    ip: IpAddr,
+    previous: Option<&str>,
+) -> Result<Begun<NewSession>, LoginError> {
+    let auth = match begin(app, credential, ip).await? {
+        Begun::Done(auth) => auth,
+        Begun::NeedFactor(pending) => return Ok(Begun::NeedFactor(pending)),
+    };
+    if let Some(old) = previous {
+        end_session(app, old).await?;
+    }
+    let (cookie, session) = start_session(app, &auth).await?;
+    Ok(Begun::Done(NewSession {
+        cookie,
+        session,
+        user: auth.user,
+    }))
+}
+
+/// Creates a session for a complete sign-in; returns the cookie value (a secret) and the session.
+async fn start_session(app: &App, auth: &Authenticated) -> Result<(String, Session), ServiceError> {
+    let user = &auth.user;
     let now = app.clock.now();
     let cookie = random::token()?;
     let session = Session {
         sid: random::subject()?,
         subject: user.subject.clone(),
         auth_time: now,
-        amr,
+        amr: auth.amr.clone(),
         created_at: now,
         expires_at: now.plus(app.config.lifetimes.session),
     };
@@ -144,7 +253,7 @@ pub async fn sessions_of(app: &App, ident: String) -> Result<Vec<SessionView>, S
                 .map(|(_, s)| SessionView {
                     sid: s.sid,
                     auth_time: s.auth_time.0,
-                    amr: s.amr,
+                    amr: s.amr.iter().map(Amr::as_string).collect(),
                     created_at: s.created_at.0,
                     expires_at: s.expires_at.0,
                 })

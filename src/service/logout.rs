@@ -1,14 +1,18 @@
 //! Ending sign-ins: ID token hints, RP-initiated logout, and back-channel logout tokens delivered
 //! in the background with retries, so a slow or failing client never delays the user.
 
+use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
 
 use super::outbound::{self, Outbound};
-use super::{App, ServiceError, blocking, keys, login};
+use super::{App, ServiceError, audit, blocking, keys, login};
 use crate::crypto::{jwt, random};
 use crate::domain::{Client, IdTokenAlg, SigningKeyRecord};
+use crate::protocol::logout::{self as rules, After, LogoutRefusal};
+use crate::protocol::params::Params;
+use crate::store::Reads;
 
 /// The header `typ` of the ID tokens Latchkey signs.
 pub const ID_TOKEN_TYP: &str = "JWT";
@@ -192,10 +196,93 @@ fn deliver(app: &App, client: Client, token: String) {
     });
 }
 
-/// Whether `uri` may follow a logout for `client`: it must be one of its registered
-/// post-logout redirect URIs.
-pub fn post_logout_uri_allowed(client: &Client, uri: &str) -> bool {
-    client.post_logout_redirect_uris.iter().any(|r| r.matches(uri))
+/// What an RP-initiated logout request answers; the page only renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutOutcome {
+    /// The request is refused with a page (audited and logged).
+    Refused(LogoutRefusal),
+    /// Ask the user to confirm, naming the client if the request named one.
+    Confirm { client_name: Option<String> },
+    /// The browser's session (if any) ended; where it goes now.
+    SignedOut(After),
+}
+
+/// The RP-initiated logout use case (`GET`/`POST /oauth/logout`, OpenID Connect RP-Initiated
+/// Logout 1.0 section 2): an `id_token_hint` naming the signed-in user (or sent when nobody is
+/// signed in) signs out at once; anything else, another user's ID token included, asks first.
+/// `confirmed` is the confirmation form's POST, which signs out whatever the hint.
+pub async fn rp_logout(
+    app: &App,
+    params: &Params,
+    cookie: Option<&str>,
+    confirmed: bool,
+    ip: IpAddr,
+) -> Result<LogoutOutcome, ServiceError> {
+    // The client id as sent, cut short and debug-escaped: it is client input on its way to a log.
+    let sent_id: String = params.get("client_id").unwrap_or("").chars().take(128).collect();
+    let refused = |reason: LogoutRefusal| {
+        audit::denied(app, "logout.refused", "invalid_request", ip);
+        tracing::info!(client_id = ?sent_id, reason = ?reason, "refused a logout request");
+        Ok(LogoutOutcome::Refused(reason))
+    };
+    let hint = match params.get("id_token_hint") {
+        None => None,
+        Some(token) => match verify_hint(app, token.to_owned()).await? {
+            Some(h) => Some(h),
+            None => {
+                // Not one of Latchkey's ID tokens (an access token, another server's, a forgery):
+                // it proves nothing, so the request goes on as one without a hint, which the user
+                // must confirm (RP-Initiated Logout 1.0 section 2).
+                audit::denied(app, "logout.refused", "invalid_id_token_hint", ip);
+                tracing::info!(
+                    client_id = ?sent_id,
+                    reason = "the id_token_hint is not an ID token issued by this server",
+                    "refused a logout request's hint; the user is asked to confirm"
+                );
+                None
+            }
+        },
+    };
+    let hinted = hint.as_ref().and_then(|h| h.client_id.as_deref());
+    let client_id = match rules::named_client(params.get("client_id"), hinted) {
+        Ok(id) => id,
+        Err(reason) => return refused(reason),
+    };
+    let client = match &client_id {
+        Some(id) => match super::authorize::load_client(app, id).await? {
+            Some(c) => Some(c),
+            None => return refused(LogoutRefusal::UnknownClient),
+        },
+        None => None,
+    };
+    let after = match rules::after(params, client.as_ref()) {
+        Ok(after) => after,
+        Err(reason) => return refused(reason),
+    };
+    if let After::Unregistered { client_id, .. } = &after {
+        tracing::info!(
+            client_id = %client_id,
+            reason = "post_logout_redirect_uri not registered",
+            "a logout request will not redirect"
+        );
+    }
+    if !confirmed {
+        let session = match cookie {
+            Some(c) => login::current(app, c).await?,
+            None => None,
+        };
+        let hint_subject = hint.as_ref().map(|h| h.subject.as_str());
+        let session_subject = session.as_ref().map(|(s, _)| s.subject.as_str());
+        if !rules::proven(hint_subject, session_subject) {
+            return Ok(LogoutOutcome::Confirm {
+                client_name: client.map(|c| c.name),
+            });
+        }
+    }
+    if let Some(cookie) = cookie {
+        end_session(app, cookie).await?;
+    }
+    Ok(LogoutOutcome::SignedOut(after))
 }
 
 #[cfg(test)]

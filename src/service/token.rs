@@ -10,14 +10,14 @@ use super::login::{self, LoginError, digest};
 use super::{App, ServiceError, blocking, keys};
 use crate::crypto::{jwt, random};
 use crate::domain::{
-    Client, ClientId, Grant, GrantType, IdTokenAlg, RefreshToken, RequestedClaims, ScopeSet,
+    Amr, Client, ClientId, Grant, GrantType, IdTokenAlg, RefreshToken, RequestedClaims, ScopeSet,
     SigningKeyRecord, Subject, Timestamp,
 };
 use crate::protocol::client_auth::{self, ClientCredentials};
 use crate::protocol::code::{self, Redemption};
 use crate::protocol::refresh::{self, RefreshDecision};
 use crate::protocol::token_request::{self, GrantRequest, TokenFields};
-use crate::protocol::{ErrorCode, OAuthError, id_token, resource};
+use crate::protocol::{ErrorCode, OAuthError, admin_scope, id_token, resource};
 use crate::store::{Reads, Writes};
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -302,7 +302,7 @@ impl Mint<'_> {
         scopes: &ScopeSet,
         auth_time: Timestamp,
         sid: Option<String>,
-        amr: Vec<String>,
+        amr: Vec<Amr>,
     ) -> Result<Grant, ServiceError> {
         Ok(Grant {
             id: random::subject()?,
@@ -591,8 +591,17 @@ async fn password_grant(
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
-    let user = match login::check_password(app, &username, &password, ip).await {
-        Ok(u) => u,
+    let credential = login::Credential::Password {
+        username: &username,
+        password: &password,
+    };
+    let auth = match login::begin(app, credential, ip).await {
+        Ok(login::Begun::Done(auth)) => auth,
+        Ok(login::Begun::NeedFactor(_)) => {
+            return Ok(Err(OAuthError::invalid_grant(
+                "the account needs a second factor, which the password grant cannot provide",
+            )));
+        }
         Err(LoginError::Failed) => {
             return Ok(Err(OAuthError::invalid_grant("invalid username or password")));
         }
@@ -604,21 +613,15 @@ async fn password_grant(
         }
         Err(LoginError::Unavailable(e)) => return Err(e.into()),
     };
-    let scopes = if scope.is_none() && !super::authorize::user_may_have(&user, &scopes) {
+    let user = auth.user().clone();
+    let amr = auth.amr().to_vec();
+    let scopes = match scope {
         // No scope asked for: the client's defaults, less what this user may not have.
-        ScopeSet::from_scopes(
-            scopes
-                .iter()
-                .filter(|s| s.as_str() != super::admin::ADMIN_SCOPE)
-                .cloned(),
-        )
-    } else {
-        scopes
+        None => admin_scope::defaults_for(&user, &scopes),
+        Some(_) => scopes,
     };
-    if !super::authorize::user_may_have(&user, &scopes) {
-        return Ok(Err(OAuthError::invalid_scope(
-            "only administrators may be granted the admin scope",
-        )));
+    if !admin_scope::may_have(&user, &scopes) {
+        return Ok(Err(admin_scope::refusal(ErrorCode::InvalidScope)));
     }
     let aud = match resource::audience(&app.config.issuer, &client, &scopes, resource.as_deref()) {
         Ok(aud) => aud,
@@ -630,7 +633,7 @@ async fn password_grant(
         let now = app.clock.now();
         let signing = active_key(tx)?;
         let mint = Mint { app, key: &signing, client: &client, now };
-        let mut grant = mint.new_grant(&user.subject, &scopes, now, None, vec!["pwd".to_owned()])?;
+        let mut grant = mint.new_grant(&user.subject, &scopes, now, None, amr)?;
         grant.resource = resource;
         let access = mint.access_token(Some(&user.subject), &scopes, &aud, Some(now), Some(&grant.id))?;
         let refresh = mint.refresh_token(tx, &mut grant, &scopes)?;

@@ -1,5 +1,6 @@
 //! Server-rendered pages (askama templates) and the embedded stylesheet.
 
+mod copy;
 pub mod oauth;
 pub mod setup;
 pub mod upstream;

@@ -9,7 +9,6 @@ use poem::{Request, Response, handler};
 use super::message;
 use super::oauth::{safe_return, see_other, with_cookie};
 use crate::service::App;
-use crate::service::login;
 use crate::service::upstream::{self, Callback, UpstreamError};
 use crate::web::{client_ip, csrf, session_cookie};
 
@@ -50,7 +49,9 @@ fn failure_page(e: &UpstreamError) -> Response {
         UpstreamError::NotFound(_) => (StatusCode::NOT_FOUND, "No such sign-in provider"),
         UpstreamError::State(_) | UpstreamError::Invalid(_) => (StatusCode::BAD_REQUEST, "Sign-in failed"),
         UpstreamError::Provider(_) => (StatusCode::BAD_REQUEST, "Sign-in refused"),
-        UpstreamError::Refused(_) => (StatusCode::FORBIDDEN, "Sign-in not allowed"),
+        UpstreamError::Refused(_) | UpstreamError::SecondFactor => {
+            (StatusCode::FORBIDDEN, "Sign-in not allowed")
+        }
         UpstreamError::Unreachable(_) => (StatusCode::BAD_GATEWAY, "Sign-in provider unavailable"),
         UpstreamError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ins"),
         UpstreamError::Busy | UpstreamError::Service(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again"),
@@ -123,14 +124,10 @@ pub async fn callback(req: &Request, Path(name): Path<String>, Data(app): Data<&
     let https = app.config.is_https();
     let browser = csrf::read_cookie(req, cookie_name(https));
     let cleared = clear_browser_cookie(app);
-    match upstream::finish(app, &name, cb, browser, client_ip(req)).await {
+    // A new session id at every sign-in: any session the browser had is ended.
+    let previous = csrf::read_cookie(req, session_cookie::name(https));
+    match upstream::finish(app, &name, cb, browser, previous, client_ip(req)).await {
         Ok(signed_in) => {
-            // A new session id at every sign-in: any session the browser had is ended first.
-            if let Some(old) = csrf::read_cookie(req, session_cookie::name(https))
-                && let Err(e) = login::end_session(app, old).await
-            {
-                tracing::warn!(error = %e, "could not end the previous session");
-            }
             // The return address came back in a cookie: it is checked again.
             let mut resp = with_cookie(
                 see_other(safe_return(&signed_in.return_to)),

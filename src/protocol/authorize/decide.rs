@@ -1,0 +1,134 @@
+//! What happens next for a valid authorization request: sign in, consent, a code, or an error
+//! for the client, decided from the state the service loaded and the current time.
+
+use super::super::params::Params;
+use super::super::{ErrorCode, OAuthError, admin_scope, resource};
+use super::AuthorizationRequest;
+use crate::domain::{Client, Timestamp, User};
+
+/// What the browser's session looks like to the authorization endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub subject: String,
+    pub auth_time: Timestamp,
+}
+
+/// What happens next for a valid request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Show the login page.
+    Login,
+    /// Show the consent page.
+    Consent,
+    /// Issue a code to the signed-in user.
+    IssueCode,
+    /// Redirect this error to the client.
+    Error(OAuthError),
+}
+
+/// Decides the next step. `consented` says whether the user's remembered consent covers the
+/// requested scopes (or the client is first-party); `fresh` says whether the user signed in during
+/// this very request, which satisfies `prompt=login`; `hint_subject` is the subject named by a
+/// valid `id_token_hint`, if one was sent.
+/// `consented_now` says whether the user just allowed this very request on the consent page,
+/// which satisfies `prompt=consent` (the consent form's POST decides with the same rules as the
+/// GET that showed it: `prompt=login`, `max_age` and `id_token_hint` still apply).
+pub fn next_step(
+    req: &AuthorizationRequest,
+    session: Option<&SessionFacts>,
+    consented: bool,
+    consented_now: bool,
+    fresh: bool,
+    hint_subject: Option<&str>,
+    now: Timestamp,
+) -> Next {
+    let must_login = match session {
+        None => true,
+        Some(s) => {
+            let too_old = req.max_age.is_some_and(|max| now.since(s.auth_time) > max);
+            let other_user = hint_subject.is_some_and(|h| h != s.subject);
+            (req.prompt.login && !fresh) || too_old || other_user
+        }
+    };
+    if must_login {
+        return if req.prompt.none {
+            Next::Error(OAuthError::new(ErrorCode::LoginRequired, "the user must sign in"))
+        } else {
+            Next::Login
+        };
+    }
+    if consented_now {
+        return Next::IssueCode;
+    }
+    if req.prompt.consent || !consented {
+        return if req.prompt.none {
+            Next::Error(OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the user must consent",
+            ))
+        } else {
+            Next::Consent
+        };
+    }
+    Next::IssueCode
+}
+
+/// The state the service loaded for one authorization decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded<'a> {
+    /// The client the request names.
+    pub client: &'a Client,
+    /// This browser's signed-in session and its user, if any.
+    pub session: Option<(&'a SessionFacts, &'a User)>,
+    /// The `id_token_hint`: `None` when none was sent, `Some(None)` when it is not one of this
+    /// server's ID tokens, `Some(Some(subject))` when it names a subject.
+    pub hint: Option<Option<&'a str>>,
+    /// Whether the user's remembered consent covers the request (or the client is first-party).
+    pub consented: bool,
+    /// Whether the user just allowed this very request on the consent page.
+    pub consented_now: bool,
+}
+
+/// The one decision for the authorization endpoint and the consent form's Allow: the
+/// `id_token_hint`, the `resource`, the admin-scope rule, then [`next_step`].
+pub fn decide(issuer: &str, req: &AuthorizationRequest, loaded: &Loaded<'_>, now: Timestamp) -> Next {
+    let hint_subject = match loaded.hint {
+        None => None,
+        Some(Some(subject)) => Some(subject),
+        Some(None) => {
+            return Next::Error(OAuthError::invalid_request(
+                "id_token_hint is not a valid ID token",
+            ));
+        }
+    };
+    if let Err(e) = resource::audience(issuer, loaded.client, &req.scopes, req.resource.as_deref()) {
+        return Next::Error(e);
+    }
+    if let Some((_, user)) = loaded.session
+        && !admin_scope::may_have(user, &req.scopes)
+    {
+        return Next::Error(admin_scope::refusal(ErrorCode::AccessDenied));
+    }
+    next_step(
+        req,
+        loaded.session.map(|(facts, _)| facts),
+        loaded.consented,
+        loaded.consented_now,
+        false,
+        hint_subject,
+        now,
+    )
+}
+
+/// The request to come back to after signing in: the same parameters without `prompt=login`,
+/// which the sign-in satisfies.
+pub fn resume_after_login(params: &Params) -> Params {
+    let prompt: Vec<&str> = params
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty() && *p != "login")
+        .collect();
+    let prompt = prompt.join(" ");
+    params.with("prompt", Some(prompt.as_str()).filter(|p| !p.is_empty()))
+}

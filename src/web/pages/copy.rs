@@ -1,0 +1,165 @@
+//! The words of the pages: every reason a use case returns is worded here, and sentences that
+//! carry values are whole sentences with named placeholders (`{client}`), ready for a message
+//! catalog. A value that needs markup is rendered as markup into its placeholder, so no sentence
+//! is ever split around a tag.
+
+use crate::protocol::authorize::PageReason;
+use crate::protocol::logout::LogoutRefusal;
+use crate::protocol::params::ParamsError;
+
+/// The consent page's lead: which client asks for which account.
+pub const CONSENT_LEAD: &str = "{client} asks to use your account {username}.";
+/// The login page's lead when a client sent the browser.
+pub const LOGIN_LEAD: &str = "to continue to {client}";
+/// A "Sign in with ..." button.
+pub const SIGN_IN_WITH: &str = "Sign in with {provider}";
+/// The account page's lead when signed in.
+pub const HOME_SIGNED_IN: &str = "You are signed in as {username}.";
+/// The logout confirmation's lead when the request named a client.
+pub const LOGOUT_ASKED_BY: &str = "{client} asks to sign you out of Latchkey.";
+/// The logout confirmation's lead when it did not.
+pub const LOGOUT_ASKED: &str = "An application asks to sign you out of Latchkey.";
+/// The signed-out page.
+pub const SIGNED_OUT: &str = "You are signed out of Latchkey.";
+/// The signed-out page when the client asked for a return address it did not register.
+pub const SIGNED_OUT_UNREGISTERED: &str = "You are signed out of Latchkey. The application asked to send you on \
+     to {uri}, which is not registered for it, so you stay here. Its administrator can register that address \
+     as a post-logout redirect URI of the client {client_id}.";
+
+/// A value for a placeholder: text (escaped) or text shown in bold.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    Text(&'a str),
+    Strong(&'a str),
+}
+
+/// Escapes text for HTML exactly as askama does, so filled sentences read as the templates did.
+fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("&#34;"),
+            '&' => out.push_str("&#38;"),
+            '\'' => out.push_str("&#39;"),
+            '<' => out.push_str("&#60;"),
+            '>' => out.push_str("&#62;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Fills a sentence's named placeholders; the result is HTML (the sentence and the values
+/// escaped, [`Value::Strong`] values in `<strong>`). An unknown placeholder is kept as written.
+pub fn html(sentence: &str, values: &[(&str, Value<'_>)]) -> String {
+    let mut out = String::with_capacity(sentence.len() + 64);
+    let mut rest = sentence;
+    while let Some(open) = rest.find('{') {
+        escape(&rest[..open], &mut out);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            escape(&rest[open..], &mut out);
+            return out;
+        };
+        let name = &after[..close];
+        match values.iter().find(|(n, _)| *n == name) {
+            Some((_, Value::Text(v))) => escape(v, &mut out),
+            Some((_, Value::Strong(v))) => {
+                out.push_str("<strong>");
+                escape(v, &mut out);
+                out.push_str("</strong>");
+            }
+            None => escape(&rest[open..open + close + 2], &mut out),
+        }
+        rest = &after[close + 1..];
+    }
+    escape(rest, &mut out);
+    out
+}
+
+/// Fills a sentence's named placeholders as plain text (for a page that escapes it itself).
+pub fn text(sentence: &str, values: &[(&str, &str)]) -> String {
+    let mut out = sentence.to_owned();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// The title and text of the page for a request whose client or redirect URI cannot be trusted.
+pub fn page_reason(reason: &PageReason) -> (&'static str, String) {
+    match reason {
+        PageReason::RepeatedParameter { name } => (
+            "Invalid request",
+            text(
+                "The parameter `{name}` appears more than once.",
+                &[("name", name)],
+            ),
+        ),
+        PageReason::MissingClientId => ("Invalid request", "The request has no client_id.".to_owned()),
+        PageReason::UnknownClient => (
+            "Unknown application",
+            "No application is registered with this client_id.".to_owned(),
+        ),
+        PageReason::UnregisteredRedirectUri => (
+            "Invalid redirect",
+            "The redirect_uri is not registered for this application.".to_owned(),
+        ),
+        PageReason::AmbiguousRedirectUri => (
+            "Invalid request",
+            "The request has no redirect_uri, and the application has more than one.".to_owned(),
+        ),
+        PageReason::SessionEnded => ("Sign in first", "Your session has ended; start again.".to_owned()),
+    }
+}
+
+/// The text of the page that refuses a logout request (titled "Cannot sign out").
+pub fn logout_refusal(reason: &LogoutRefusal) -> &'static str {
+    match reason {
+        LogoutRefusal::ClientMismatch => "The client_id does not match the id_token_hint.",
+        LogoutRefusal::UnknownClient => "The client_id names no registered application.",
+        LogoutRefusal::RedirectWithoutClient => {
+            "A post_logout_redirect_uri needs a client_id or an id_token_hint."
+        }
+    }
+}
+
+/// The text of the page for parameters over a bound.
+pub fn params_error(e: &ParamsError) -> String {
+    match e {
+        ParamsError::TooMany => "The request has too many parameters.".to_owned(),
+        ParamsError::TooLong(name) => text("The parameter `{name}` is too long.", &[("name", name)]),
+    }
+}
+
+/// How a scope reads on the consent page.
+pub fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "confirm who you are".to_owned(),
+        "profile" => "see your name and username".to_owned(),
+        "email" => "see your email address".to_owned(),
+        "groups" => "see the groups you belong to".to_owned(),
+        "offline_access" => "keep access while you are away, without asking again".to_owned(),
+        "admin" => "administer this Latchkey server".to_owned(),
+        other => text("use the permission \u{201c}{scope}\u{201d}", &[("scope", other)]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_escaped_and_strong_values_marked_up() {
+        let out = html(
+            CONSENT_LEAD,
+            &[
+                ("client", Value::Strong("A<B")),
+                ("username", Value::Strong("bob")),
+            ],
+        );
+        assert_eq!(
+            out,
+            "<strong>A&#60;B</strong> asks to use your account <strong>bob</strong>."
+        );
+        assert_eq!(html("{x} & {y}", &[("x", Value::Text("'"))]), "&#39; &#38; {y}");
+    }
+}

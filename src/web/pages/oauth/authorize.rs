@@ -1,0 +1,127 @@
+//! `GET`/`POST /oauth/authorize` and `POST /oauth/consent`: parse, call
+//! [`service::authorize`](crate::service::authorize), render the outcome (the login page, the
+//! consent page, an error page, or a redirect to the client).
+
+use poem::http::StatusCode;
+use poem::web::{Data, Form};
+use poem::{Body, Request, Response, handler};
+use serde::Deserialize;
+
+use super::login::{LoginView, login_page};
+use super::{bad_params, copy, request_params, see_other, session_cookie_value, unavailable, with_cookie};
+use crate::protocol::authorize::PageReason;
+use crate::protocol::params::Params;
+use crate::service::authorize::{self as authz, AuthorizeOutcome, ConsentOutcome};
+use crate::service::{App, ServiceError};
+use crate::web::pages::{message, render};
+use crate::web::{client_ip, csrf};
+
+#[derive(askama::Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    csrf: &'a str,
+    request: &'a str,
+    /// [`copy::CONSENT_LEAD`] filled in, as HTML.
+    lead: &'a str,
+    scopes: Vec<String>,
+}
+
+/// The error page for a request whose client or redirect URI cannot be trusted, logged once at
+/// `info` with the client id as sent and the words shown.
+fn refusal_page(params: &Params, reason: &PageReason) -> Response {
+    let (title, detail) = copy::page_reason(reason);
+    // The client id as sent, cut short and debug-escaped: it is client input on its way to a log.
+    let sent_id: String = params.get("client_id").unwrap_or("").chars().take(128).collect();
+    if !matches!(reason, PageReason::SessionEnded) {
+        tracing::info!(client_id = ?sent_id, reason = %detail, "refused an authorization request with an error page");
+    }
+    message(StatusCode::BAD_REQUEST, title, &detail)
+}
+
+/// `GET` and `POST /oauth/authorize`.
+#[handler]
+pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
+    let params = match request_params(req, body).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let cookie = session_cookie_value(app, req);
+    match authz::authorize(app, &params, cookie, client_ip(req)).await {
+        Ok(AuthorizeOutcome::Page(reason)) => refusal_page(&params, &reason),
+        Ok(AuthorizeOutcome::Login {
+            resume,
+            login_hint,
+            client_name,
+        }) => {
+            // After signing in the browser comes back here; `prompt=login` is then satisfied.
+            let return_to = format!("/oauth/authorize?{}", resume.encode());
+            let view = LoginView {
+                return_to: &return_to,
+                username: &login_hint,
+                client_name: Some(&client_name),
+                error: None,
+            };
+            login_page(req, app, &view, StatusCode::OK)
+        }
+        Ok(AuthorizeOutcome::Consent {
+            client_name,
+            username,
+            scopes,
+        }) => {
+            let (token, cookie) = match csrf::issue(req, app) {
+                Ok(pair) => pair,
+                Err(e) => return unavailable(&ServiceError::Internal(e)),
+            };
+            let lead = copy::html(
+                copy::CONSENT_LEAD,
+                &[
+                    ("client", copy::Value::Strong(&client_name)),
+                    ("username", copy::Value::Strong(&username)),
+                ],
+            );
+            let page = ConsentPage {
+                csrf: &token,
+                request: &params.encode(),
+                lead: &lead,
+                scopes: scopes.iter().map(|s| copy::describe_scope(s.as_str())).collect(),
+            };
+            with_cookie(render(&page, StatusCode::OK), cookie)
+        }
+        Ok(AuthorizeOutcome::Redirect(location)) => see_other(&location),
+        Err(e) => unavailable(&e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// `POST /oauth/consent`: Allow issues the code; Deny answers `access_denied`.
+#[handler]
+pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<ConsentForm>) -> Response {
+    if !csrf::verify(req, app, &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Start again from the application.",
+        );
+    }
+    let params = match Params::parse(&f.request) {
+        Ok(p) => p,
+        Err(e) => return bad_params(&e),
+    };
+    let cookie = session_cookie_value(app, req);
+    let allow = f.decision == "allow";
+    match authz::consent(app, &params, allow, cookie, client_ip(req)).await {
+        Ok(ConsentOutcome::Page(reason)) => refusal_page(&params, &reason),
+        Ok(ConsentOutcome::Restart) => see_other(&format!("/oauth/authorize?{}", params.encode())),
+        Ok(ConsentOutcome::Redirect(location)) => see_other(&location),
+        Err(e) => unavailable(&e),
+    }
+}

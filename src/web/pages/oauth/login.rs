@@ -1,0 +1,153 @@
+//! `GET`/`POST /login`: the password form. The POST calls
+//! [`service::login::sign_in`](crate::service::login::sign_in) and renders where the sign-in stands.
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Form};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::{copy, safe_return, see_other, session_cookie_value, unavailable, with_cookie};
+use crate::service::login::{self, Begun, Credential, LoginError};
+use crate::service::{App, ServiceError};
+use crate::web::pages::{message, render};
+use crate::web::{client_ip, csrf, session_cookie};
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    return_to: &'a str,
+    username: &'a str,
+    /// [`copy::LOGIN_LEAD`] filled in, as HTML, when a client sent the browser.
+    lead: Option<String>,
+    error: Option<&'a str>,
+    /// "Sign in with ..." buttons: the upstream's name, the button's words and the link that
+    /// starts the sign-in.
+    upstreams: Vec<(String, String, String)>,
+}
+
+/// What the login page shows.
+pub(super) struct LoginView<'a> {
+    pub return_to: &'a str,
+    pub username: &'a str,
+    pub client_name: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Renders the login page with a fresh form token.
+pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status: StatusCode) -> Response {
+    let (token, cookie) = match csrf::issue(req, app) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
+    };
+    let back: String = url::form_urlencoded::byte_serialize(view.return_to.as_bytes()).collect();
+    let upstreams = app
+        .config
+        .upstreams
+        .iter()
+        .map(|u| {
+            (
+                u.name.clone(),
+                copy::html(
+                    copy::SIGN_IN_WITH,
+                    &[("provider", copy::Value::Text(&u.display_name))],
+                ),
+                format!("/login/upstream/{}?return_to={back}", u.name),
+            )
+        })
+        .collect();
+    let page = LoginPage {
+        csrf: &token,
+        return_to: view.return_to,
+        username: view.username,
+        lead: view
+            .client_name
+            .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))])),
+        error: view.error,
+        upstreams,
+    };
+    with_cookie(render(&page, status), cookie)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `GET /login`: the login page on its own, or the account page when signed in.
+#[handler]
+pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
+    let current = match session_cookie_value(app, req) {
+        Some(cookie) => login::current(app, cookie).await,
+        None => Ok(None),
+    };
+    match current {
+        Ok(Some(_)) => see_other("/"),
+        Ok(None) => {
+            let view = LoginView {
+                return_to: "/",
+                username: "",
+                client_name: None,
+                error: None,
+            };
+            login_page(req, app, &view, StatusCode::OK)
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// The one message for every failed sign-in, so that nothing tells which part was wrong.
+const LOGIN_FAILED: &str = "The username or password is not correct.";
+
+/// `POST /login`.
+#[handler]
+pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LoginForm>) -> Response {
+    let return_to = safe_return(&f.return_to).to_owned();
+    let again = |error: &str, status: StatusCode| {
+        let view = LoginView {
+            return_to: &return_to,
+            username: &f.username,
+            client_name: None,
+            error: Some(error),
+        };
+        login_page(req, app, &view, status)
+    };
+    if !csrf::verify(req, app, &f.csrf) {
+        return again("The form expired. Please try again.", StatusCode::FORBIDDEN);
+    }
+    let credential = Credential::Password {
+        username: &f.username,
+        password: &f.password,
+    };
+    let previous = session_cookie_value(app, req);
+    match login::sign_in(app, credential, client_ip(req), previous).await {
+        Ok(Begun::Done(signed_in)) => with_cookie(
+            see_other(&return_to),
+            Some(session_cookie::set(&signed_in.cookie, app)),
+        ),
+        Ok(Begun::NeedFactor(_)) => message(
+            StatusCode::FORBIDDEN,
+            "Second step needed",
+            "This account needs a second sign-in step, which this server cannot ask for yet.",
+        ),
+        Err(LoginError::Failed) => again(LOGIN_FAILED, StatusCode::OK),
+        Err(LoginError::Throttled(r)) => {
+            let mut resp = again(
+                "Too many attempts. Wait a moment, then try again.",
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            if let Ok(v) = r.0.to_string().parse() {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        Err(LoginError::Unavailable(e)) => unavailable(&e),
+    }
+}

@@ -1,0 +1,146 @@
+//! Signing out: `POST /logout` (the account page's button) and RP-initiated logout
+//! (`GET`/`POST /oauth/logout`, `POST /oauth/logout/confirm`), which call
+//! [`service::logout::rp_logout`](crate::service::logout::rp_logout) and render its outcome.
+
+use poem::http::StatusCode;
+use poem::web::{Data, Form};
+use poem::{Body, Request, Response, handler};
+use serde::Deserialize;
+
+use super::{bad_params, copy, request_params, see_other, session_cookie_value, unavailable, with_cookie};
+use crate::protocol::logout::After;
+use crate::protocol::params::Params;
+use crate::service::logout::{self, LogoutOutcome};
+use crate::service::{App, ServiceError};
+use crate::web::pages::{message, render};
+use crate::web::{client_ip, csrf, session_cookie};
+
+#[derive(askama::Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    csrf: &'a str,
+    request: &'a str,
+    /// [`copy::LOGOUT_ASKED_BY`] or [`copy::LOGOUT_ASKED`] filled in, as HTML.
+    lead: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The "signed out" page, which also clears the session cookie.
+fn signed_out(app: &App, text: &str) -> Response {
+    with_cookie(
+        message(StatusCode::OK, "Signed out", text),
+        Some(session_cookie::clear(app)),
+    )
+}
+
+/// `POST /logout`: ends the browser session.
+#[handler]
+pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LogoutForm>) -> Response {
+    if !csrf::verify(req, app, &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Reload the page and try again.",
+        );
+    }
+    if let Some(cookie) = session_cookie_value(app, req)
+        && let Err(e) = logout::end_session(app, cookie).await
+    {
+        return unavailable(&e);
+    }
+    signed_out(app, copy::SIGNED_OUT)
+}
+
+/// Renders what an RP-initiated logout request came to.
+fn render_outcome(
+    req: &Request,
+    app: &App,
+    params: &Params,
+    outcome: Result<LogoutOutcome, ServiceError>,
+) -> Response {
+    match outcome {
+        Ok(LogoutOutcome::Refused(reason)) => message(
+            StatusCode::BAD_REQUEST,
+            "Cannot sign out",
+            copy::logout_refusal(&reason),
+        ),
+        Ok(LogoutOutcome::Confirm { client_name }) => {
+            let (token, cookie) = match csrf::issue(req, app) {
+                Ok(pair) => pair,
+                Err(e) => return unavailable(&ServiceError::Internal(e)),
+            };
+            let lead = match &client_name {
+                Some(name) => copy::html(copy::LOGOUT_ASKED_BY, &[("client", copy::Value::Strong(name))]),
+                None => copy::html(copy::LOGOUT_ASKED, &[]),
+            };
+            let page = LogoutPage {
+                csrf: &token,
+                request: &params.encode(),
+                lead: &lead,
+            };
+            with_cookie(render(&page, StatusCode::OK), cookie)
+        }
+        Ok(LogoutOutcome::SignedOut(After::Redirect(uri))) => {
+            with_cookie(see_other(&uri), Some(session_cookie::clear(app)))
+        }
+        Ok(LogoutOutcome::SignedOut(After::Unregistered { uri, client_id })) => signed_out(
+            app,
+            &copy::text(
+                copy::SIGNED_OUT_UNREGISTERED,
+                &[("uri", &uri), ("client_id", &client_id)],
+            ),
+        ),
+        Ok(LogoutOutcome::SignedOut(After::Stay)) => signed_out(app, copy::SIGNED_OUT),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `GET` and `POST /oauth/logout`: RP-initiated logout. An `id_token_hint` naming the signed-in
+/// user (or sent when nobody is signed in) signs out at once; anything else, another user's ID
+/// token included, gets a confirmation page first.
+#[handler]
+pub async fn end_session_endpoint(req: &Request, body: Body, Data(app): Data<&App>) -> Response {
+    let params = match request_params(req, body).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let cookie = session_cookie_value(app, req);
+    let outcome = logout::rp_logout(app, &params, cookie, false, client_ip(req)).await;
+    render_outcome(req, app, &params, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request: String,
+}
+
+/// `POST /oauth/logout/confirm`: the user confirmed an RP-initiated logout.
+#[handler]
+pub async fn end_session_confirm(
+    req: &Request,
+    Data(app): Data<&App>,
+    Form(f): Form<LogoutConfirmForm>,
+) -> Response {
+    if !csrf::verify(req, app, &f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form could not be verified. Try again.",
+        );
+    }
+    let params = match Params::parse(&f.request) {
+        Ok(p) => p,
+        Err(e) => return bad_params(&e),
+    };
+    let cookie = session_cookie_value(app, req);
+    let outcome = logout::rp_logout(app, &params, cookie, true, client_ip(req)).await;
+    render_outcome(req, app, &params, outcome)
+}

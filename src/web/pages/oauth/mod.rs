@@ -1,0 +1,92 @@
+//! The browser side of the authorization server: the authorization endpoint and the consent form,
+//! signing in, signing out, and the account page. Each handler parses, calls one use case in
+//! `service`, and renders its outcome.
+
+mod account;
+mod authorize;
+mod login;
+mod logout;
+
+pub use account::home;
+pub use authorize::{authorize_endpoint, consent_post};
+pub use login::{login_get, login_post};
+pub use logout::{end_session_confirm, end_session_endpoint, logout_post};
+
+use poem::http::{StatusCode, header};
+use poem::{Body, Request, Response};
+
+use super::copy;
+use super::message;
+use crate::protocol::params::{Params, ParamsError};
+use crate::service::{App, ServiceError};
+use crate::web::{csrf, session_cookie};
+
+/// The longest authorization request body or query accepted.
+const MAX_REQUEST: usize = 32 * 1024;
+
+fn unavailable(e: &ServiceError) -> Response {
+    tracing::error!(error = %e, "a page request failed inside");
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "Latchkey could not complete this request. Please try again in a moment.",
+    )
+}
+
+pub(in crate::web::pages) fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .finish()
+}
+
+pub(in crate::web::pages) fn with_cookie(mut resp: Response, cookie: Option<String>) -> Response {
+    if let Some(c) = cookie
+        && let Ok(v) = c.parse()
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+fn bad_params(e: &ParamsError) -> Response {
+    message(StatusCode::BAD_REQUEST, "Invalid request", &copy::params_error(e))
+}
+
+/// This browser's session cookie value, if it sent one.
+fn session_cookie_value<'a>(app: &App, req: &'a Request) -> Option<&'a str> {
+    csrf::read_cookie(req, session_cookie::name(app.config.is_https()))
+}
+
+/// The parameters of a request that may come by GET (query) or POST (form body), bounded.
+async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
+    let too_large = || {
+        message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Invalid request",
+            "The request is too large.",
+        )
+    };
+    let raw = if req.method() == poem::http::Method::POST {
+        let bytes = body
+            .into_bytes_limit(MAX_REQUEST)
+            .await
+            .map_err(|_| too_large())?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        req.uri().query().unwrap_or("").to_owned()
+    };
+    if raw.len() > MAX_REQUEST {
+        return Err(too_large());
+    }
+    Params::parse(&raw).map_err(|e| bad_params(&e))
+}
+
+/// Where a login may send the browser next: only back into the authorization endpoint or home.
+pub(in crate::web::pages) fn safe_return(return_to: &str) -> &str {
+    let ok = return_to.starts_with("/oauth/authorize?")
+        && !return_to.contains(['\\', '\r', '\n'])
+        && !return_to.starts_with("//");
+    if ok { return_to } else { "/" }
+}

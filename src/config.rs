@@ -14,6 +14,7 @@ use crate::domain::{
     ClaimMapping, Client, ClientId, ClientSecretDigest, ClientSource, Duration, GrantType, IdTokenAlg,
     LinkPolicy, OutboundPolicy, RedirectUri, Scope, Timestamp, Upstream, UpstreamKind,
 };
+use crate::tls::{self, TlsFiles, TlsKey};
 
 /// The example configuration shipped in the repository, used when no file is found.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../identity.toml");
@@ -150,15 +151,6 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     /// How long audit entries are kept before the purge task deletes them (`[audit] retain`).
     pub audit_retain: Duration,
-}
-
-/// The PEM files named in `[tls]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain, leaf first.
-    pub certificate: PathBuf,
-    /// The private key (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
 }
 
 /// Which header trusted proxies write the client's address into.
@@ -897,11 +889,11 @@ impl Validator<'_> {
             key: resolve(base, key.get_ref()),
         };
         if self.clients == Clients::Validate
-            && let Err(e) = crate::tls::load(&found)
+            && let Err(e) = tls::load(&found)
         {
             let at = match e.key {
-                crate::tls::TlsKey::Certificate => certificate,
-                crate::tls::TlsKey::Key => key,
+                TlsKey::Certificate => certificate,
+                TlsKey::Key => key,
             };
             self.problem(e.key.name(), Some(at), e.message);
             return None;

@@ -1,6 +1,7 @@
 //! The local admin channel: a Unix socket beside the data file, mode 0600, through which CLI
 //! commands reach a running server. Each connection carries one JSON request line and gets one
-//! JSON reply line. Only the data file's owner (or root) may talk to it: the socket's mode says so,
+//! JSON reply line: the request is an [`AdminRequest`], the reply the command's output (or its
+//! error), which [`call`] reads back as that command's `Output` type. Only the data file's owner (or root) may talk to it: the socket's mode says so,
 //! and every connection's peer credentials are checked as well.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -10,17 +11,17 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::service::admin::{Actor, AdminRequest, AdminResponse, execute_as};
+use crate::service::admin::{Actor, AdminRequest, Command};
 use crate::service::{App, ServiceError};
 
 /// Largest request line accepted (a request carries at most a user or client description).
 const MAX_REQUEST: u64 = 1 << 20;
 
-/// The reply to one request.
+/// The reply to one request: the command's output as JSON, or why it failed.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reply {
-    Ok(AdminResponse),
+    Ok(serde_json::Value),
     Err(ServiceError),
 }
 
@@ -75,7 +76,7 @@ async fn handle(app: &App, stream: UnixStream) -> std::io::Result<()> {
     let reply = match serde_json::from_str::<AdminRequest>(&line) {
         Ok(request) => {
             tracing::info!(command = request.describe(), "admin command through the socket");
-            match execute_as(app, &Actor::cli(), request).await {
+            match request.execute_as(app, &Actor::cli()).await {
                 Ok(r) => Reply::Ok(r),
                 Err(e) => Reply::Err(e),
             }
@@ -93,20 +94,21 @@ pub async fn connect(path: &Path) -> Option<UnixStream> {
     UnixStream::connect(path).await.ok()
 }
 
-/// Sends one request over an open connection and waits for the reply.
-pub async fn call(stream: UnixStream, request: &AdminRequest) -> Result<AdminResponse, ServiceError> {
+/// Sends one command over an open connection and waits for its answer.
+pub async fn call<C: Command>(stream: UnixStream, command: C) -> Result<C::Output, ServiceError> {
     let io = |e: std::io::Error| ServiceError::Internal(format!("admin socket: {e}"));
+    let unreadable =
+        |e: serde_json::Error| ServiceError::Internal(format!("admin socket sent an unreadable reply: {e}"));
     let (read, mut write) = stream.into_split();
-    let mut line = serde_json::to_vec(request).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let request: AdminRequest = command.into();
+    let mut line = serde_json::to_vec(&request).map_err(|e| ServiceError::Internal(e.to_string()))?;
     line.push(b'\n');
     write.write_all(&line).await.map_err(io)?;
     let mut reply = String::new();
     BufReader::new(read).read_line(&mut reply).await.map_err(io)?;
     match serde_json::from_str::<Reply>(&reply) {
-        Ok(Reply::Ok(r)) => Ok(r),
+        Ok(Reply::Ok(output)) => serde_json::from_value(output).map_err(unreadable),
         Ok(Reply::Err(e)) => Err(e),
-        Err(e) => Err(ServiceError::Internal(format!(
-            "admin socket sent an unreadable reply: {e}"
-        ))),
+        Err(e) => Err(unreadable(e)),
     }
 }

@@ -3,37 +3,35 @@
 
 use std::time::Duration as StdDuration;
 
-use poem::Server;
-use poem::listener::{Acceptor, AcceptorExt as _, BoxAcceptor, Listener, TcpListener};
-use tracing_subscriber::EnvFilter;
-
 use crate::admin_socket;
-use crate::cli::{CliError, LogFormat, ServeArgs};
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::service::{App, clients, keys, setup};
+use crate::config::{Config, ConfigError, Problem};
+use crate::service::{App, ServiceError, clients, keys, setup};
 use crate::store::files;
+use crate::web::serve::{self, BindError};
 
-/// Logs go to standard error, as text or JSON; `LATCHKEY_LOG` sets the filter (default `info`).
-pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+/// Why the server did not start or stopped with an error, with the message for standard error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    /// The server refuses to start, and says why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Refuses a data file or directory that group or others can read or write, or with
 /// `--allow-readable-data` only warns, loudly, on standard error and in the log.
-fn check_data_permissions(config: &Config, args: ServeArgs) -> Result<(), CliError> {
+fn check_data_permissions(config: &Config, allow_readable_data: bool) -> Result<(), ServeError> {
     let exposed = files::exposure(&config.data);
     if exposed.is_empty() {
         return Ok(());
     }
-    if args.allow_readable_data {
+    if allow_readable_data {
         for e in &exposed {
             eprintln!("\nWARNING: {e}\n(starting anyway because of --allow-readable-data)\n");
             tracing::warn!(path = %e.path.display(), mode = format!("{:04o}", e.mode & 0o7777), "the data file or its directory is readable by group or others");
@@ -41,19 +39,19 @@ fn check_data_permissions(config: &Config, args: ServeArgs) -> Result<(), CliErr
         return Ok(());
     }
     let reasons: Vec<String> = exposed.iter().map(ToString::to_string).collect();
-    Err(CliError::Usage(format!(
+    Err(ServeError::Refused(format!(
         "refusing to start: {}\n(start with --allow-readable-data to run anyway with a warning)",
         reasons.join("\n")
     )))
 }
 
-/// Runs the server until a shutdown signal.
-pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
-    check_data_permissions(&config, args)?;
+/// Runs the server until a shutdown signal; `allow_readable_data` is `serve`'s option of that name.
+pub async fn run(config: Config, allow_readable_data: bool) -> Result<(), ServeError> {
+    check_data_permissions(&config, allow_readable_data)?;
     let data = config.data.clone();
     let store = crate::service::open_store(data).await.map_err(|e| match e {
-        crate::service::ServiceError::Internal(m) => CliError::Usage(m),
-        other => CliError::Service(other),
+        ServiceError::Internal(m) => ServeError::Refused(m),
+        other => ServeError::Service(other),
     })?;
     let app = App::new(store, config, Clock::System).with_audit_writer();
     clients::sync_declared(&app).await?;
@@ -69,27 +67,23 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
     }
     // Bound, and the TLS files loaded, before the admin socket and the purge task start, so that
     // a failure here leaves nothing to clean up.
-    let tcp = TcpListener::bind(app.config.listen).into_acceptor().await?;
-    let addresses = tcp.local_addr();
-    let acceptor: BoxAcceptor = match &app.config.tls {
-        Some(files) => crate::tls::acceptor(tcp, files)
-            .map_err(|e| {
-                CliError::Config(crate::config::ConfigError {
-                    origin: app.config.origin.clone(),
-                    problems: vec![crate::config::Problem {
-                        line: None,
-                        key: e.key.name().to_owned(),
-                        message: e.message,
-                    }],
-                })
-            })?
-            .boxed(),
-        None => tcp.boxed(),
-    };
+    let listening = serve::bind(app.config.listen, app.config.tls.as_ref())
+        .await
+        .map_err(|e| match e {
+            BindError::Io(e) => ServeError::Io(e),
+            BindError::Tls(e) => ServeError::Config(ConfigError {
+                origin: app.config.origin.clone(),
+                problems: vec![Problem {
+                    line: None,
+                    key: e.key.name().to_owned(),
+                    message: e.message,
+                }],
+            }),
+        })?;
     let socket = admin_socket::serve(app.clone(), &app.config.data).await?;
     let purger = tokio::spawn(purge_forever(app.clone()));
 
-    for addr in addresses {
+    for addr in listening.addresses() {
         tracing::info!(
             address = %addr,
             tls = app.config.tls.is_some(),
@@ -102,9 +96,8 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
         );
     }
     let socket_path = admin_socket::socket_path(&app.config.data);
-    let routes = crate::web::routes(app.clone());
-    let result = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(routes, shutdown_signal(), Some(StdDuration::from_secs(10)))
+    let result = listening
+        .serve(app.clone(), shutdown_signal(), StdDuration::from_secs(10))
         .await;
     socket.abort();
     purger.abort();

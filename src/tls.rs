@@ -4,39 +4,37 @@
 //! A watcher looks at both files every [`POLL`]; once a change has held still for one look
 //! (so that a half-written pair is not read), it loads the pair and, if the certificate and key
 //! are valid and match, swaps it in for new connections. A bad pair is logged as a warning and
-//! the certificate in use stays. Handshakes run in their own tasks, bounded by
-//! [`HANDSHAKE_WITHIN`], so a slow client cannot hold up the accept loop.
+//! the certificate in use stays. This module knows rustls, not poem: `web::tls` wraps the server
+//! configuration made here in the acceptor poem serves from.
 
 use std::io;
 use std::os::unix::fs::MetadataExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use poem::http::uri::Scheme;
-use poem::listener::{Acceptor, TcpAcceptor};
-use poem::web::{LocalAddr, RemoteAddr};
-use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio_rustls::rustls::crypto::{CryptoProvider, ring};
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject as _};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, ServerConfig};
-use tokio_rustls::server::TlsStream;
 
-use crate::config::TlsFiles;
 use crate::crypto;
+
+/// The PEM files named in `[tls]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
 
 /// How often the certificate and key files are looked at.
 pub const POLL: Duration = Duration::from_secs(2);
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_WITHIN: Duration = Duration::from_secs(10);
 /// The largest certificate or key file read (a chain is a few KiB).
 const MAX_FILE: u64 = 1024 * 1024;
-/// Handshaken connections waiting for the server to take them.
-const QUEUE: usize = 64;
 
 /// Which of the two `[tls]` keys a problem is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,8 +209,10 @@ async fn watch(files: TlsFiles, current: Arc<Current>, mut tried: (Stamp, Stamp)
     }
 }
 
-/// Wraps `tcp` in TLS with the certificate and key of `files`, and starts watching them.
-pub fn acceptor(tcp: TcpAcceptor, files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
+/// Loads the certificate and key of `files` into a rustls server configuration (HTTP/2 and
+/// HTTP/1.1 by ALPN), and starts watching the files: a changed valid pair is swapped in for new
+/// handshakes. Call it inside the tokio runtime.
+pub fn server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     let initial = stamps(files);
     let key = load(files)?;
     tracing::info!(fingerprint = %fingerprint(&key), "TLS certificate loaded");
@@ -223,66 +223,6 @@ pub fn acceptor(tcp: TcpAcceptor, files: &TlsFiles) -> Result<TlsAcceptor, TlsEr
         .with_no_client_auth()
         .with_cert_resolver(current.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let tls = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-
-    let local = tcp.local_addr();
-    let (sender, incoming) = mpsc::channel(QUEUE);
-    tokio::spawn(accept_forever(tcp, tls, sender));
     tokio::spawn(watch(files.clone(), current, initial));
-    Ok(TlsAcceptor { local, incoming })
-}
-
-type Handshaken = (TlsStream<TcpStream>, LocalAddr, RemoteAddr);
-
-/// Accepts TCP connections and completes each handshake in its own task, until the server
-/// stops taking connections.
-async fn accept_forever(mut tcp: TcpAcceptor, tls: tokio_rustls::TlsAcceptor, out: mpsc::Sender<Handshaken>) {
-    loop {
-        let accepted = tokio::select! {
-            _ = out.closed() => return,
-            accepted = tcp.accept() => accepted,
-        };
-        let (stream, local, remote, _) = match accepted {
-            Ok(connection) => connection,
-            Err(e) => {
-                // Out of file descriptors and the like: pause rather than spin.
-                tracing::warn!(error = %e, "cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let tls = tls.clone();
-        let out = out.clone();
-        tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_WITHIN, tls.accept(stream)).await {
-                Ok(Ok(io)) => {
-                    let _ = out.send((io, local, remote)).await;
-                }
-                Ok(Err(e)) => tracing::debug!(peer = %remote, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(peer = %remote, "TLS handshake timed out"),
-            }
-        });
-    }
-}
-
-/// Connections whose TLS handshake is done, for poem's server.
-pub struct TlsAcceptor {
-    local: Vec<LocalAddr>,
-    incoming: mpsc::Receiver<Handshaken>,
-}
-
-impl Acceptor for TlsAcceptor {
-    type Io = TlsStream<TcpStream>;
-
-    fn local_addr(&self) -> Vec<LocalAddr> {
-        self.local.clone()
-    }
-
-    async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
-        match self.incoming.recv().await {
-            Some((io, local, remote)) => Ok((io, local, remote, Scheme::HTTPS)),
-            // The accept task only ends when this receiver is gone; never busy-loop the server.
-            None => std::future::pending().await,
-        }
-    }
+    Ok(Arc::new(config))
 }

@@ -1,230 +1,136 @@
-//! Administrative commands as data. The CLI builds an [`AdminRequest`] and either runs it here,
-//! on a store it opened, or sends it over the admin socket to a running server, which runs it
-//! here too: one code path either way.
+//! Administrative commands as data, each with its own answer type. A command is a struct that
+//! implements [`Command`]: its `Output` is what it returns, and [`execute_as`] runs it and records
+//! it in the audit feed. The CLI, the admin socket and the admin API all call [`execute_as`] with
+//! the same command structs, so none of them handles an answer of the wrong shape.
+//!
+//! The admin socket carries a command as JSON: [`AdminRequest`] is the wire form (one variant per
+//! command, tagged by `op`), and [`AdminRequest::execute_as`] runs whichever command it holds and
+//! answers its output as JSON, which the CLI reads back as that command's `Output`.
+//!
+//! Adding a command: its struct and `impl Command` in one of the files below, and its name in the
+//! [`commands!`] list; then the CLI subcommand and the API operation that expose it.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::audit::{self, AuditEvent};
-use super::authorize::{self, ConsentView};
-use super::login::{self, SessionView};
-use super::upstream::{self, LinkView};
-use super::users::ListUsers;
-use super::views::{ClientCreated, ClientView, KeyView, Page, UserView};
-use super::{App, ServiceError, blocking, clients, keys, users};
-use crate::domain::NewUser;
+use super::{App, ServiceError, blocking};
 use crate::store::TableCounts;
 
-/// One administrative command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum AdminRequest {
-    UserAdd {
-        user: NewUser,
-        password: Option<String>,
-    },
-    UserList {
-        query: ListUsers,
-    },
-    UserShow {
-        user: String,
-    },
-    UserPasswd {
-        user: String,
-        password: String,
-    },
-    UserSetDisabled {
-        user: String,
-        disabled: bool,
-    },
-    UserDelete {
-        user: String,
-    },
-    ClientAdd {
-        client: clients::NewClient,
-    },
+mod clients;
+mod links;
+mod sessions;
+mod system;
+mod users;
+
+pub use clients::{ClientAdd, ClientDelete, ClientList, ClientRotateSecret, ClientShow, ClientUpdate};
+pub use links::{LinkAdd, LinkRemove, LinksList};
+pub use sessions::{ConsentRevoke, ConsentsList, SessionsList, SessionsRevoke};
+pub use system::{AuditList, Backup, KeysList, KeysRotate};
+pub use users::{
+    ProfileChange, UserAdd, UserDelete, UserList, UserPasswd, UserSetDisabled, UserShow, UserUpdate,
+};
+
+/// One administrative command and the type of its answer.
+pub trait Command: Serialize + DeserializeOwned + Into<AdminRequest> + Send + 'static {
+    /// What the command returns.
+    type Output: Serialize + DeserializeOwned + Send;
+
+    /// The command's name for the log and the audit feed; never includes a password.
+    const NAME: &'static str;
+
+    /// The audit action for a command that changes something; `None` for reads.
+    fn audit_action(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// What the command acts on, for the audit feed.
+    fn target(&self) -> Option<String> {
+        None
+    }
+
+    /// Runs the command.
+    fn run(self, app: &App) -> impl Future<Output = Result<Self::Output, ServiceError>> + Send;
+}
+
+/// The answer of a change that returns nothing else: how many things it touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub count: usize,
+}
+
+/// Declares the wire form of every command: [`AdminRequest`] with one variant per command struct
+/// (of the same name), the conversions into it, and the dispatch that runs whichever it holds.
+macro_rules! commands {
+    ($($command:ident),* $(,)?) => {
+        /// Any one administrative command, as the admin socket carries it (JSON, tagged by `op`).
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "op", rename_all = "snake_case")]
+        pub enum AdminRequest {
+            $($command($command),)*
+        }
+
+        impl AdminRequest {
+            /// The command's name for the log; never includes a password.
+            pub fn describe(&self) -> &'static str {
+                match self {
+                    $(AdminRequest::$command(_) => <$command as Command>::NAME,)*
+                }
+            }
+
+            /// Runs the command this holds for `actor`, as [`execute_as`] does, and answers its
+            /// output as JSON.
+            pub async fn execute_as(self, app: &App, actor: &Actor) -> Result<serde_json::Value, ServiceError> {
+                match self {
+                    $(AdminRequest::$command(c) => json(execute_as(app, actor, c).await?),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$command> for AdminRequest {
+                fn from(c: $command) -> AdminRequest {
+                    AdminRequest::$command(c)
+                }
+            }
+        )*
+    };
+}
+
+commands! {
+    UserAdd,
+    UserList,
+    UserShow,
+    UserPasswd,
+    UserSetDisabled,
+    UserDelete,
+    ClientAdd,
     ClientList,
-    ClientShow {
-        client_id: String,
-    },
-    ClientDelete {
-        client_id: String,
-    },
-    ClientRotateSecret {
-        client_id: String,
-    },
+    ClientShow,
+    ClientDelete,
+    ClientRotateSecret,
     KeysList,
     KeysRotate,
-    Backup {
-        path: PathBuf,
-    },
-    UserUpdate {
-        user: String,
-        change: ProfileChange,
-    },
-    ClientUpdate {
-        client_id: String,
-        change: clients::ClientUpdate,
-    },
-    SessionsList {
-        user: String,
-    },
-    SessionsRevoke {
-        user: String,
-        sid: Option<String>,
-    },
-    ConsentsList {
-        user: String,
-    },
-    ConsentRevoke {
-        user: String,
-        client_id: String,
-    },
-    AuditList {
-        after: Option<String>,
-        limit: Option<usize>,
-    },
-    LinksList {
-        user: String,
-    },
-    LinkAdd {
-        user: String,
-        upstream: String,
-        subject: String,
-    },
-    LinkRemove {
-        user: String,
-        upstream: String,
-        subject: String,
-    },
+    Backup,
+    UserUpdate,
+    ClientUpdate,
+    SessionsList,
+    SessionsRevoke,
+    ConsentsList,
+    ConsentRevoke,
+    AuditList,
+    LinksList,
+    LinkAdd,
+    LinkRemove,
 }
 
-/// Changes to a user's profile and groups; `None` leaves a field as it is, and `Some(None)`
-/// clears an optional one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProfileChange {
-    #[serde(default)]
-    pub name: Option<Option<String>>,
-    #[serde(default)]
-    pub email: Option<Option<String>>,
-    #[serde(default)]
-    pub email_verified: Option<bool>,
-    #[serde(default)]
-    pub groups: Option<Vec<String>>,
-}
-
-impl AdminRequest {
-    /// A description for the log that never includes a password.
-    pub fn describe(&self) -> &'static str {
-        match self {
-            AdminRequest::UserAdd { .. } => "user add",
-            AdminRequest::UserList { .. } => "user list",
-            AdminRequest::UserShow { .. } => "user show",
-            AdminRequest::UserPasswd { .. } => "user passwd",
-            AdminRequest::UserSetDisabled { .. } => "user disable/enable",
-            AdminRequest::UserDelete { .. } => "user delete",
-            AdminRequest::ClientAdd { .. } => "client add",
-            AdminRequest::ClientList => "client list",
-            AdminRequest::ClientShow { .. } => "client show",
-            AdminRequest::ClientDelete { .. } => "client delete",
-            AdminRequest::ClientRotateSecret { .. } => "client rotate-secret",
-            AdminRequest::KeysList => "keys list",
-            AdminRequest::KeysRotate => "keys rotate",
-            AdminRequest::Backup { .. } => "backup",
-            AdminRequest::UserUpdate { .. } => "user update",
-            AdminRequest::ClientUpdate { .. } => "client update",
-            AdminRequest::SessionsList { .. } => "sessions list",
-            AdminRequest::SessionsRevoke { .. } => "sessions revoke",
-            AdminRequest::ConsentsList { .. } => "consents list",
-            AdminRequest::ConsentRevoke { .. } => "consent revoke",
-            AdminRequest::AuditList { .. } => "audit list",
-            AdminRequest::LinksList { .. } => "user links",
-            AdminRequest::LinkAdd { .. } => "user link",
-            AdminRequest::LinkRemove { .. } => "user unlink",
-        }
-    }
-
-    /// The audit action for a request that changes something; `None` for reads.
-    fn audit_action(&self) -> Option<&'static str> {
-        Some(match self {
-            AdminRequest::UserAdd { .. } => "user.create",
-            AdminRequest::UserPasswd { .. } => "user.password",
-            AdminRequest::UserSetDisabled { disabled: true, .. } => "user.disable",
-            AdminRequest::UserSetDisabled { disabled: false, .. } => "user.enable",
-            AdminRequest::UserDelete { .. } => "user.delete",
-            AdminRequest::UserUpdate { .. } => "user.update",
-            AdminRequest::ClientAdd { .. } => "client.create",
-            AdminRequest::ClientUpdate { .. } => "client.update",
-            AdminRequest::ClientDelete { .. } => "client.delete",
-            AdminRequest::ClientRotateSecret { .. } => "client.rotate_secret",
-            AdminRequest::KeysRotate => "keys.rotate",
-            AdminRequest::Backup { .. } => "backup",
-            AdminRequest::SessionsRevoke { .. } => "sessions.revoke",
-            AdminRequest::ConsentRevoke { .. } => "consent.revoke",
-            AdminRequest::LinkAdd { .. } => "user.link",
-            AdminRequest::LinkRemove { .. } => "user.unlink",
-            _ => return None,
-        })
-    }
-
-    /// What the request acts on, for the audit feed.
-    fn target(&self) -> Option<String> {
-        match self {
-            AdminRequest::UserAdd { user, .. } => Some(user.username.clone()),
-            AdminRequest::UserShow { user }
-            | AdminRequest::UserPasswd { user, .. }
-            | AdminRequest::UserSetDisabled { user, .. }
-            | AdminRequest::UserDelete { user }
-            | AdminRequest::UserUpdate { user, .. }
-            | AdminRequest::SessionsList { user }
-            | AdminRequest::SessionsRevoke { user, .. }
-            | AdminRequest::ConsentsList { user }
-            | AdminRequest::LinksList { user } => Some(user.clone()),
-            AdminRequest::LinkAdd {
-                user,
-                upstream,
-                subject,
-            }
-            | AdminRequest::LinkRemove {
-                user,
-                upstream,
-                subject,
-            } => Some(format!("{user} / {upstream} / {subject}")),
-            AdminRequest::ConsentRevoke { user, client_id } => Some(format!("{user} / {client_id}")),
-            AdminRequest::ClientAdd { client } => Some(client.client_id.clone()),
-            AdminRequest::ClientShow { client_id }
-            | AdminRequest::ClientDelete { client_id }
-            | AdminRequest::ClientRotateSecret { client_id }
-            | AdminRequest::ClientUpdate { client_id, .. } => Some(client_id.clone()),
-            AdminRequest::Backup { path } => Some(path.display().to_string()),
-            _ => None,
-        }
-    }
-}
-
-/// What a command returns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "snake_case")]
-pub enum AdminResponse {
-    User(UserView),
-    Users(Page<UserView>),
-    Client(ClientView),
-    ClientCreated(ClientCreated),
-    Clients(Vec<ClientView>),
-    Key(KeyView),
-    Keys(Vec<KeyView>),
-    Backup(BackupReport),
-    Sessions(Vec<SessionView>),
-    Consents(Vec<ConsentView>),
-    Audit(Page<AuditEvent>),
-    Links(Vec<LinkView>),
-    Link(LinkView),
-    /// A change that returns nothing, with how many things it touched.
-    Done {
-        count: usize,
-    },
+/// A command's output as JSON, for the admin socket.
+fn json<T: Serialize>(output: T) -> Result<serde_json::Value, ServiceError> {
+    serde_json::to_value(output)
+        .map_err(|e| ServiceError::Internal(format!("cannot encode an admin answer: {e}")))
 }
 
 /// What `latchkey backup` wrote.
@@ -254,14 +160,10 @@ impl Actor {
 
 /// Runs one command for `actor` and records every change, and every refused change, in the audit
 /// feed.
-pub async fn execute_as(
-    app: &App,
-    actor: &Actor,
-    request: AdminRequest,
-) -> Result<AdminResponse, ServiceError> {
-    let action = request.audit_action();
-    let target = request.target();
-    let result = execute(app, request).await;
+pub async fn execute_as<C: Command>(app: &App, actor: &Actor, command: C) -> Result<C::Output, ServiceError> {
+    let action = command.audit_action();
+    let target = command.target();
+    let result = command.run(app).await;
     if let Some(action) = action {
         super::audit::note(
             app,
@@ -274,63 +176,6 @@ pub async fn execute_as(
         .await;
     }
     result
-}
-
-/// Runs one command.
-pub async fn execute(app: &App, request: AdminRequest) -> Result<AdminResponse, ServiceError> {
-    use AdminRequest as R;
-    use AdminResponse as A;
-    Ok(match request {
-        R::UserAdd { user, password } => A::User(users::add(app, user, password).await?),
-        R::UserList { query } => A::Users(users::list(app, query).await?),
-        R::UserShow { user } => A::User(users::get(app, user).await?),
-        R::UserPasswd { user, password } => A::User(users::set_password(app, user, password).await?),
-        R::UserSetDisabled { user, disabled } => A::User(users::set_disabled(app, user, disabled).await?),
-        R::UserDelete { user } => A::User(users::delete(app, user).await?),
-        R::ClientAdd { client } => A::ClientCreated(clients::add(app, client).await?),
-        R::ClientList => A::Clients(clients::list(app).await?),
-        R::ClientShow { client_id } => A::Client(clients::get(app, client_id).await?),
-        R::ClientDelete { client_id } => A::Client(clients::delete(app, client_id).await?),
-        R::ClientRotateSecret { client_id } => {
-            A::ClientCreated(clients::rotate_secret(app, client_id).await?)
-        }
-        R::KeysList => A::Keys(keys::list(app).await?),
-        R::KeysRotate => A::Key(keys::rotate(app).await?),
-        R::Backup { path } => A::Backup(backup(app, path).await?),
-        R::UserUpdate { user, change } => A::User(
-            users::update_profile(
-                app,
-                user,
-                change.name,
-                change.email,
-                change.email_verified,
-                change.groups,
-            )
-            .await?,
-        ),
-        R::ClientUpdate { client_id, change } => A::Client(clients::update(app, client_id, change).await?),
-        R::SessionsList { user } => A::Sessions(login::sessions_of(app, user).await?),
-        R::SessionsRevoke { user, sid } => A::Done {
-            count: login::revoke_sessions(app, user, sid).await?,
-        },
-        R::ConsentsList { user } => A::Consents(authorize::consents_of(app, user).await?),
-        R::ConsentRevoke { user, client_id } => {
-            authorize::revoke_consent(app, user, client_id).await?;
-            A::Done { count: 1 }
-        }
-        R::AuditList { after, limit } => A::Audit(audit::list(app, after, limit).await?),
-        R::LinksList { user } => A::Links(upstream::links_of(app, user).await?),
-        R::LinkAdd {
-            user,
-            upstream: name,
-            subject,
-        } => A::Link(upstream::link(app, user, name, subject).await?),
-        R::LinkRemove {
-            user,
-            upstream: name,
-            subject,
-        } => A::Link(upstream::unlink(app, user, name, subject).await?),
-    })
 }
 
 /// Writes a consistent copy of the data file to `path` (which must not exist) and checks it.

@@ -10,8 +10,7 @@ use crate::crypto::random;
 use crate::domain::{AuthorizationCode, Client, ClientId, Consent, ScopeSet, Session, Subject, User};
 use crate::protocol::authorize::{self, AuthorizationRequest, Next, PageReason, Rejection, SessionFacts};
 use crate::protocol::params::Params;
-use crate::protocol::{ErrorCode, OAuthError, resource};
-use crate::store::Reads;
+use crate::protocol::{ErrorCode, OAuthError};
 
 /// The client named by a request, if registered.
 pub async fn load_client(app: &App, client_id: &str) -> Result<Option<Client>, ServiceError> {

@@ -12,7 +12,6 @@ use crate::crypto::{jwt, random};
 use crate::domain::{Client, IdTokenAlg, SigningKeyRecord};
 use crate::protocol::logout::{self as rules, After, LogoutRefusal};
 use crate::protocol::params::Params;
-use crate::store::Reads;
 
 /// The header `typ` of the ID tokens Latchkey signs.
 pub const ID_TOKEN_TYP: &str = "JWT";

@@ -3,7 +3,7 @@
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use super::admin::AdminApi;
+use super::admin::{self, AdminApi};
 use super::oauth::OAuthApi;
 use crate::crypto::keys::{Jwk, JwkSet};
 use crate::service::{self, App};
@@ -29,7 +29,7 @@ pub fn apis(app: &App) -> Api {
         OAuthApi { app: app.clone() },
         KeysApi { app: app.clone() },
         OpsApi { app: app.clone() },
-        AdminApi { app: app.clone() },
+        admin::apis(app),
     )
 }
 

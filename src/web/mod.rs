@@ -12,8 +12,10 @@ mod limits;
 mod oauth;
 mod pages;
 mod proxy;
+pub mod serve;
 mod session_cookie;
 mod strict;
+mod tls;
 
 use std::net::{IpAddr, Ipv4Addr};
 

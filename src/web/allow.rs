@@ -1,30 +1,14 @@
 //! The `Allow` header of 405 answers (RFC 9110 section 15.5.6: a 405 "MUST generate an Allow
 //! header field"). poem's method router answers 405 without one, so a middleware adds it, from
-//! the OpenAPI document for the API's paths and from [`PAGES`] for everything else.
+//! the route table ([`super::route_table::ROUTES`]), and from the OpenAPI document for the paths of
+//! the admin API's tree.
 
 use std::sync::Arc;
 
-use poem::http::{HeaderValue, StatusCode, header};
+use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
-/// The routes outside the OpenAPI document and the methods each answers (HEAD wherever GET is,
-/// as poem's method router does).
-const PAGES: [(&str, &str); 14] = [
-    ("/", "GET, HEAD"),
-    ("/login", "GET, HEAD, POST"),
-    ("/logout", "POST"),
-    ("/oauth/authorize", "GET, HEAD, POST"),
-    ("/oauth/consent", "POST"),
-    ("/oauth/logout", "GET, HEAD, POST"),
-    ("/oauth/logout/confirm", "POST"),
-    ("/setup", "GET, HEAD, POST"),
-    ("/setup/", "GET, HEAD, POST"),
-    ("/static/style.css", "GET, HEAD"),
-    ("/openapi.json", "GET, HEAD"),
-    ("/docs", "GET, HEAD"),
-    ("/docs/", "GET, HEAD"),
-    ("/docs/oauth-receiver.html", "GET, HEAD"),
-];
+use super::route_table::{ROUTES, allow_value};
 
 /// One path pattern: literal segments, and `None` for a `{parameter}` segment.
 #[derive(Debug, Clone)]
@@ -64,44 +48,46 @@ impl Pattern {
 pub struct AllowTable(Arc<Vec<(Pattern, HeaderValue)>>);
 
 impl AllowTable {
-    /// The table for the OpenAPI document `spec` (JSON) and [`PAGES`].
+    /// The table for the route table and the OpenAPI document `spec` (JSON), which lists the
+    /// methods of the paths in the admin API's tree.
     pub fn new(spec: &str) -> AllowTable {
         let mut rows = Vec::new();
         let doc: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
-        if let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) {
-            for (template, item) in paths {
-                let mut methods: Vec<String> = item
-                    .as_object()
-                    .map(|ops| {
-                        ops.keys()
-                            .filter(|m| {
-                                matches!(
-                                    m.as_str(),
-                                    "get"
-                                        | "put"
-                                        | "post"
-                                        | "delete"
-                                        | "options"
-                                        | "head"
-                                        | "patch"
-                                        | "trace"
-                                )
-                            })
-                            .map(|m| m.to_ascii_uppercase())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
-                    methods.push("HEAD".to_owned());
+        let documented = doc.get("paths").and_then(|p| p.as_object());
+        for route in &ROUTES {
+            let Some(methods) = route.methods() else {
+                let Some(paths) = documented else { continue };
+                for (template, item) in paths.iter().filter(|(t, _)| route.matches(t)) {
+                    let methods: Vec<Method> = item
+                        .as_object()
+                        .map(|ops| {
+                            ops.keys()
+                                .filter(|m| {
+                                    matches!(
+                                        m.as_str(),
+                                        "get"
+                                            | "put"
+                                            | "post"
+                                            | "delete"
+                                            | "options"
+                                            | "head"
+                                            | "patch"
+                                            | "trace"
+                                    )
+                                })
+                                .filter_map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).ok())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if let Ok(value) = HeaderValue::from_str(&allow_value(&methods)) {
+                        rows.push((Pattern::parse(template), value));
+                    }
                 }
-                methods.sort();
-                if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
-                    rows.push((Pattern::parse(template), value));
-                }
+                continue;
+            };
+            if let Ok(value) = HeaderValue::from_str(&allow_value(&methods)) {
+                rows.push((Pattern::parse(route.path), value));
             }
-        }
-        for (path, methods) in PAGES {
-            rows.push((Pattern::parse(path), HeaderValue::from_static(methods)));
         }
         AllowTable(Arc::new(rows))
     }

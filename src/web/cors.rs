@@ -7,14 +7,14 @@
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
-/// The methods each CORS-enabled path answers, or `None` for a path without CORS.
-fn allowed_methods(path: &str) -> Option<&'static str> {
-    match path {
-        "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" => Some("POST"),
-        "/oauth/userinfo" => Some("GET, POST"),
-        p if p.starts_with("/.well-known/") => Some("GET"),
-        _ => None,
-    }
+use super::route_table::{self, Cors};
+
+/// The methods a CORS-enabled path answers (a [`Cors::AnyOrigin`] row of the route table, whose
+/// methods are written without HEAD, which is safelisted), or `None` for a path without CORS.
+fn allowed_methods(path: &str) -> Option<String> {
+    let route = route_table::find(path).filter(|r| r.cors == Cors::AnyOrigin)?;
+    let methods = route.methods()?;
+    Some(methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", "))
 }
 
 /// How long a browser may cache a preflight answer, in seconds.
@@ -62,16 +62,19 @@ const EXPOSED_HEADERS: &str = "WWW-Authenticate, Retry-After";
 /// Answers preflights and marks responses of the CORS-enabled paths as readable from any
 /// origin. Requests without `Origin` and other paths pass through untouched.
 pub async fn cors<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
-    let methods = match allowed_methods(req.uri().path()) {
-        Some(m) if req.headers().contains_key(header::ORIGIN) => m,
-        _ => return Ok(next.call(req).await?.into_response()),
+    let methods = match req.headers().contains_key(header::ORIGIN) {
+        true => allowed_methods(req.uri().path()),
+        false => None,
+    };
+    let Some(methods) = methods else {
+        return Ok(next.call(req).await?.into_response());
     };
     if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         let headers = allowed_headers(req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS));
         return Ok(Response::builder()
             .status(StatusCode::NO_CONTENT)
             .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
-            .header(header::ACCESS_CONTROL_ALLOW_METHODS, methods)
+            .header(header::ACCESS_CONTROL_ALLOW_METHODS, methods.as_str())
             .header(header::ACCESS_CONTROL_ALLOW_HEADERS, headers)
             .header(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE)
             .header(header::VARY, "Access-Control-Request-Headers")

@@ -7,10 +7,11 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use poem::endpoint::BoxEndpoint;
 use poem::endpoint::make_sync;
 use poem::http::{StatusCode, header};
 use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 
 use crate::crypto::sha256;
 
@@ -106,22 +107,37 @@ fn configure(ui_html: &str) -> Option<String> {
     Some(html)
 }
 
-/// The `/docs` routes: the UI, and the page that receives the authorization response.
-pub fn routes(ui_html: String, ui_endpoint: impl Endpoint) -> Route {
-    let configured = configure(&ui_html).unwrap_or_else(|| {
-        tracing::warn!("the Swagger UI template changed; the /docs page cannot sign in");
-        ui_html
-    });
-    let receiver = call_now(&ui_endpoint.map_to_response(), "/oauth-receiver.html").unwrap_or_default();
-    let mut route = Route::new()
-        .at("/docs", poem::get(page(configured.clone())))
-        .at("/docs/", poem::get(page(configured)));
-    route = if receiver.is_empty() {
-        route.at(RECEIVER_PATH, make_sync(|_| StatusCode::NOT_FOUND))
-    } else {
-        route.at(RECEIVER_PATH, poem::get(page(receiver)))
-    };
-    route
+/// The `/docs` pages, made once at start: the UI, and the page that receives the authorization
+/// response. The route table says where they are served.
+pub struct Pages {
+    ui: String,
+    receiver: String,
+}
+
+impl Pages {
+    /// The pages made from poem-openapi's Swagger UI page and its UI endpoint.
+    pub fn new(ui_html: String, ui_endpoint: impl Endpoint) -> Pages {
+        let ui = configure(&ui_html).unwrap_or_else(|| {
+            tracing::warn!("the Swagger UI template changed; the /docs page cannot sign in");
+            ui_html
+        });
+        let receiver = call_now(&ui_endpoint.map_to_response(), "/oauth-receiver.html").unwrap_or_default();
+        Pages { ui, receiver }
+    }
+
+    /// The UI page.
+    pub fn ui(&self) -> BoxEndpoint<'static, Response> {
+        page(self.ui.clone()).boxed()
+    }
+
+    /// The receiver page at [`RECEIVER_PATH`], or 404 if poem-openapi no longer ships one.
+    pub fn receiver(&self) -> BoxEndpoint<'static, Response> {
+        if self.receiver.is_empty() {
+            make_sync(|_| StatusCode::NOT_FOUND).map_to_response().boxed()
+        } else {
+            page(self.receiver.clone()).boxed()
+        }
+    }
 }
 
 #[cfg(test)]

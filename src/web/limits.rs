@@ -7,6 +7,7 @@ use poem::http::{Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::MAX_BODY;
+use super::route_table;
 use crate::protocol::OAuthError;
 use crate::protocol::params::{MAX_PARAMS, MAX_VALUE_LEN, Params, ParamsError};
 
@@ -45,15 +46,8 @@ pub async fn limit_head<E: Endpoint>(next: E, req: Request) -> poem::Result<Resp
     Ok(next.call(req).await?.into_response())
 }
 
-/// The JSON endpoints whose form bodies are read by the OpenAPI layer.
-const FORM_ENDPOINTS: [&str; 4] = [
-    "/oauth/token",
-    "/oauth/revoke",
-    "/oauth/introspect",
-    "/oauth/userinfo",
-];
-
-/// Holds the form bodies of the token, revocation, introspection and userinfo endpoints to the
+/// Holds the form bodies of the routes marked `form_params` in the route table (the token,
+/// revocation, introspection and userinfo endpoints, whose bodies the OpenAPI layer reads) to the
 /// same bounds as the authorization endpoint: at most [`MAX_PARAMS`] parameters of at most
 /// [`MAX_VALUE_LEN`] bytes each; past them, 400 `invalid_request`.
 pub async fn limit_params<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
@@ -66,7 +60,10 @@ pub async fn limit_params<E: Endpoint>(next: E, mut req: Request) -> poem::Resul
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-    if req.method() != Method::POST || !is_form || !FORM_ENDPOINTS.contains(&req.uri().path()) {
+    if req.method() != Method::POST
+        || !is_form
+        || !route_table::find(req.uri().path()).is_some_and(|r| r.form_params)
+    {
         return Ok(next.call(req).await?.into_response());
     }
     let bytes = match req.take_body().into_bytes_limit(MAX_BODY).await {

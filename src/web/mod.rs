@@ -12,6 +12,7 @@ mod limits;
 mod oauth;
 mod pages;
 mod proxy;
+mod route_table;
 pub mod serve;
 mod session_cookie;
 mod strict;
@@ -19,12 +20,15 @@ mod tls;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use poem::endpoint::BoxEndpoint;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route, RouteMethod};
 use poem_openapi::OpenApiService;
 
 use crate::service::App;
+
+pub use route_table::{Cors, Handler, Kind, ROUTES, RouteSpec, Serve, allow_value, find as find_route};
 
 /// Security headers for every HTML page (see ../shared/SECURITY.md, section Browser). Pages use
 /// only the embedded stylesheet; there is no script.
@@ -95,7 +99,7 @@ pub fn client_ip(req: &Request) -> IpAddr {
 /// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error (an RFC 9457
 /// problem under the admin API), whether the length is declared or not (chunked).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let admin_api = req.uri().path().starts_with("/api/");
+    let admin_api = route_table::find(req.uri().path()).is_some_and(|r| r.kind == Kind::Api);
     let too_large = || {
         if admin_api {
             return admin::too_large(MAX_BODY);
@@ -125,21 +129,39 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     Ok(next.call(req).await?.into_response())
 }
 
-/// Path prefixes served by the OpenAPI service; everything else is a page.
-const API_PREFIXES: [&str; 8] = [
-    "/oauth/token",
-    "/oauth/userinfo",
-    "/oauth/revoke",
-    "/oauth/introspect",
-    "/.well-known",
-    "/healthz",
-    "/readyz",
-    "/api",
-];
-
-/// Every route of the server.
-pub fn routes(app: App) -> impl Endpoint {
+/// The endpoint of a page or fixed resource of the route table.
+fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint<'static, Response> {
     use pages::oauth as p;
+    match handler {
+        Handler::Home => p::home.map_to_response().boxed(),
+        Handler::LoginForm => p::login_get.map_to_response().boxed(),
+        Handler::LoginSubmit => p::login_post.map_to_response().boxed(),
+        Handler::UpstreamStart => pages::upstream::start.map_to_response().boxed(),
+        Handler::UpstreamCallback => pages::upstream::callback.map_to_response().boxed(),
+        Handler::Logout => p::logout_post.map_to_response().boxed(),
+        Handler::Authorize => p::authorize_endpoint.map_to_response().boxed(),
+        Handler::Consent => p::consent_post.map_to_response().boxed(),
+        Handler::EndSession => p::end_session_endpoint.map_to_response().boxed(),
+        Handler::EndSessionConfirm => p::end_session_confirm.map_to_response().boxed(),
+        Handler::SetupForm => pages::setup::show.map_to_response().boxed(),
+        Handler::SetupSubmit => pages::setup::submit.map_to_response().boxed(),
+        Handler::Stylesheet => pages::stylesheet.map_to_response().boxed(),
+        Handler::Document => {
+            let document = document.to_owned();
+            poem::endpoint::make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(document.clone())
+            })
+            .boxed()
+        }
+        Handler::Docs => docs.ui(),
+        Handler::DocsReceiver => docs.receiver(),
+    }
+}
+
+/// Every route of the server, from the route table ([`ROUTES`]).
+pub fn routes(app: App) -> impl Endpoint {
     let api = openapi(&app);
     // The document as served, read by the `Allow` table and the admin API's body rules too.
     let written = api.spec();
@@ -147,51 +169,23 @@ pub fn routes(app: App) -> impl Endpoint {
     let allow = allow::AllowTable::new(&document);
     let rules = strict::ApiRules::new(&document);
     let ui = api.swagger_ui_html().replacen(&written, &document, 1);
-    let spec = poem::endpoint::make_sync(move |_| {
-        Response::builder()
-            .content_type("application/json")
-            .body(document.clone())
-    });
-    let docs = docs::routes(ui, api.swagger_ui());
+    let docs = docs::Pages::new(ui, api.swagger_ui());
     let api = std::sync::Arc::new(api.into_endpoint());
-    let mut route = Route::new()
-        .at("/", poem::get(p::home).with(page_headers()))
-        .at(
-            "/login",
-            poem::get(p::login_get).post(p::login_post).with(page_headers()),
-        )
-        .at(
-            "/login/upstream/:name",
-            poem::get(pages::upstream::start).with(page_headers()),
-        )
-        .at(
-            "/login/upstream/:name/callback",
-            poem::get(pages::upstream::callback).with(page_headers()),
-        )
-        .at("/logout", poem::post(p::logout_post).with(page_headers()))
-        .at(
-            "/oauth/authorize",
-            poem::get(p::authorize_endpoint)
-                .post(p::authorize_endpoint)
-                .with(page_headers()),
-        )
-        .at("/oauth/consent", poem::post(p::consent_post).with(page_headers()))
-        .at(
-            "/oauth/logout",
-            poem::get(p::end_session_endpoint)
-                .post(p::end_session_endpoint)
-                .with(page_headers()),
-        )
-        .at(
-            "/oauth/logout/confirm",
-            poem::post(p::end_session_confirm).with(page_headers()),
-        )
-        .nest("/setup", pages::setup::routes().with(page_headers()))
-        .at("/static/style.css", poem::get(pages::stylesheet))
-        .at("/openapi.json", poem::get(spec))
-        .nest_no_strip("/docs", docs);
-    for prefix in API_PREFIXES {
-        route = route.nest_no_strip(prefix, api.clone());
+    let mut route = Route::new();
+    for spec in &ROUTES {
+        route = match spec.serve {
+            Serve::OpenApi(_) | Serve::OpenApiTree => route.nest_no_strip(spec.path, api.clone()),
+            Serve::Handlers(handlers) => {
+                let mut methods = RouteMethod::new();
+                for (method, handler) in handlers {
+                    methods = methods.method(method.clone(), endpoint(*handler, &docs, &document));
+                }
+                match spec.kind {
+                    Kind::Page => route.at(spec.poem_path(), methods.with(page_headers())),
+                    Kind::Static | Kind::OAuth | Kind::Api => route.at(spec.poem_path(), methods),
+                }
+            }
+        };
     }
     route
         .with(allow)

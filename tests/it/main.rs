@@ -33,6 +33,7 @@ mod outbound;
 mod props;
 mod proxy;
 mod routing;
+mod tidy;
 mod tls;
 mod upstream;
 mod upstream_browser;

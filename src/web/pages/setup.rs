@@ -2,7 +2,7 @@
 
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Query};
-use poem::{IntoResponse, Request, Response, Route, handler};
+use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::{message, render};
@@ -41,10 +41,6 @@ struct SetupForm {
     password_repeat: String,
 }
 
-pub fn routes() -> Route {
-    Route::new().at("/", poem::get(show).post(submit))
-}
-
 fn invalid_link() -> Response {
     message(
         StatusCode::NOT_FOUND,
@@ -77,7 +73,7 @@ fn unavailable(e: ServiceError) -> Response {
 }
 
 #[handler]
-async fn show(req: &Request, Data(app): Data<&App>, Query(q): Query<SetupQuery>) -> Response {
+pub async fn show(req: &Request, Data(app): Data<&App>, Query(q): Query<SetupQuery>) -> Response {
     let Some(token) = q.token.filter(|t| t.len() <= 64) else {
         return invalid_link();
     };
@@ -125,7 +121,7 @@ fn form(
 }
 
 #[handler]
-async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) -> Response {
+pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) -> Response {
     if !csrf::verify(req, app, &f.csrf) {
         return message(
             StatusCode::FORBIDDEN,

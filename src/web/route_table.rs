@@ -1,0 +1,312 @@
+//! The route table: every path the server answers, with its methods, what serves it, its CORS
+//! policy and its parameter bounds. Routing ([`super::routes`]), the `Allow` header of 405
+//! answers ([`super::allow`]), CORS ([`super::cors`]) and the request limits
+//! ([`super::limits`], the body limit's error format) all read [`ROUTES`], and the routing test
+//! walks it, so a route fact is written once.
+
+use poem::http::Method;
+
+/// What answers a route, and so which headers and error format it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An HTML page: the page security headers ([`super::page_headers`]), HTML errors.
+    Page,
+    /// A fixed resource that sets its own headers: the stylesheet, the OpenAPI document and the
+    /// `/docs` pages.
+    Static,
+    /// A JSON endpoint of the OpenAPI service outside `/api` (OAuth, discovery, JWKS, health):
+    /// RFC 6749 section 5.2 error bodies.
+    OAuth,
+    /// The admin API: RFC 9457 problems for every error ([`super::strict`]).
+    Api,
+}
+
+/// The handler behind a page or a fixed resource (the OpenAPI service dispatches its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// The home page (who is signed in).
+    Home,
+    /// The sign-in form.
+    LoginForm,
+    /// The sign-in form's POST.
+    LoginSubmit,
+    /// The redirect out to an upstream provider.
+    UpstreamStart,
+    /// The upstream provider's redirect back.
+    UpstreamCallback,
+    /// The sign-out form's POST.
+    Logout,
+    /// The authorization endpoint (RFC 6749 section 3.1), GET and POST alike.
+    Authorize,
+    /// The consent form's POST.
+    Consent,
+    /// The RP-initiated logout endpoint (OpenID Connect RP-Initiated Logout), GET and POST.
+    EndSession,
+    /// The logout confirmation form's POST.
+    EndSessionConfirm,
+    /// The first-administrator setup page.
+    SetupForm,
+    /// The setup page's POST.
+    SetupSubmit,
+    /// The one stylesheet.
+    Stylesheet,
+    /// The OpenAPI document as served.
+    Document,
+    /// Swagger UI.
+    Docs,
+    /// The page that receives the docs page's authorization response.
+    DocsReceiver,
+}
+
+/// How a route is served and which methods it answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Serve {
+    /// A handler per method. HEAD is answered wherever GET is (poem's method router does so).
+    Handlers(&'static [(Method, Handler)]),
+    /// The OpenAPI service, for this path and anything below it; the methods must be the ones the
+    /// document lists for the path (the routing test checks it).
+    OpenApi(&'static [Method]),
+    /// The OpenAPI service for this path and every path below it, whose methods are the ones
+    /// the document lists for each.
+    OpenApiTree,
+}
+
+/// Who may call a route from another origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cors {
+    /// No CORS header at all: browsers keep other origins out.
+    None,
+    /// Any origin, never credentials (the endpoints a browser-based client calls directly).
+    AnyOrigin,
+}
+
+/// One row of the route table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    /// The path; a `{name}` segment matches any one non-empty segment.
+    pub path: &'static str,
+    /// What answers the route.
+    pub kind: Kind,
+    /// How it is served and which methods it answers.
+    pub serve: Serve,
+    /// Its CORS policy.
+    pub cors: Cors,
+    /// Whether a POST form body is held to the authorization endpoint's parameter bounds before
+    /// the OpenAPI layer reads it ([`super::limits::limit_params`]).
+    pub form_params: bool,
+}
+
+const fn page(path: &'static str, handlers: &'static [(Method, Handler)]) -> RouteSpec {
+    RouteSpec {
+        path,
+        kind: Kind::Page,
+        serve: Serve::Handlers(handlers),
+        cors: Cors::None,
+        form_params: false,
+    }
+}
+
+const fn fixed(path: &'static str, handler: &'static [(Method, Handler)]) -> RouteSpec {
+    RouteSpec {
+        path,
+        kind: Kind::Static,
+        serve: Serve::Handlers(handler),
+        cors: Cors::None,
+        form_params: false,
+    }
+}
+
+const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_params: bool) -> RouteSpec {
+    RouteSpec {
+        path,
+        kind: Kind::OAuth,
+        serve: Serve::OpenApi(methods),
+        cors,
+        form_params,
+    }
+}
+
+/// Every route of the server. The hot endpoints come first, since lookups walk the list.
+pub const ROUTES: [RouteSpec; 26] = {
+    use Handler as H;
+    use Method as M;
+    const GET: &[Method] = &[M::GET];
+    const POST: &[Method] = &[M::POST];
+    [
+        json("/oauth/token", POST, Cors::AnyOrigin, true),
+        json("/oauth/introspect", POST, Cors::AnyOrigin, true),
+        json("/oauth/revoke", POST, Cors::AnyOrigin, true),
+        json("/oauth/userinfo", &[M::GET, M::POST], Cors::AnyOrigin, true),
+        json("/.well-known/openid-configuration", GET, Cors::AnyOrigin, false),
+        json(
+            "/.well-known/oauth-authorization-server",
+            GET,
+            Cors::AnyOrigin,
+            false,
+        ),
+        json("/.well-known/jwks.json", GET, Cors::AnyOrigin, false),
+        json("/healthz", GET, Cors::None, false),
+        json("/readyz", GET, Cors::None, false),
+        RouteSpec {
+            path: "/api",
+            kind: Kind::Api,
+            serve: Serve::OpenApiTree,
+            cors: Cors::None,
+            form_params: false,
+        },
+        page("/", &[(M::GET, H::Home)]),
+        page("/login", &[(M::GET, H::LoginForm), (M::POST, H::LoginSubmit)]),
+        page("/login/upstream/{name}", &[(M::GET, H::UpstreamStart)]),
+        page(
+            "/login/upstream/{name}/callback",
+            &[(M::GET, H::UpstreamCallback)],
+        ),
+        page("/logout", &[(M::POST, H::Logout)]),
+        page(
+            "/oauth/authorize",
+            &[(M::GET, H::Authorize), (M::POST, H::Authorize)],
+        ),
+        page("/oauth/consent", &[(M::POST, H::Consent)]),
+        page(
+            "/oauth/logout",
+            &[(M::GET, H::EndSession), (M::POST, H::EndSession)],
+        ),
+        page("/oauth/logout/confirm", &[(M::POST, H::EndSessionConfirm)]),
+        page("/setup", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
+        page("/setup/", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
+        fixed("/static/style.css", &[(M::GET, H::Stylesheet)]),
+        fixed("/openapi.json", &[(M::GET, H::Document)]),
+        fixed("/docs", &[(M::GET, H::Docs)]),
+        fixed("/docs/", &[(M::GET, H::Docs)]),
+        // The registered redirect URI of the built-in client `latchkey-docs`.
+        fixed(
+            crate::service::clients::DOCS_RECEIVER_PATH,
+            &[(M::GET, H::DocsReceiver)],
+        ),
+    ]
+};
+
+impl RouteSpec {
+    /// Whether this route answers `path` (for an OpenAPI route, `path` or a path below it).
+    pub fn matches(&self, path: &str) -> bool {
+        match self.serve {
+            Serve::OpenApi(_) => path == self.path,
+            Serve::OpenApiTree => path
+                .strip_prefix(self.path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+            Serve::Handlers(_) => template_matches(self.path, path),
+        }
+    }
+
+    /// The methods the route answers as listed in the table, without HEAD (`None` for a tree
+    /// whose methods the OpenAPI document lists).
+    pub fn methods(&self) -> Option<Vec<Method>> {
+        match self.serve {
+            Serve::Handlers(handlers) => {
+                let mut out: Vec<Method> = Vec::new();
+                for (m, _) in handlers {
+                    if !out.contains(m) {
+                        out.push(m.clone());
+                    }
+                }
+                Some(out)
+            }
+            Serve::OpenApi(methods) => Some(methods.to_vec()),
+            Serve::OpenApiTree => None,
+        }
+    }
+
+    /// The path as poem's router writes it (`:name` for `{name}`).
+    pub fn poem_path(&self) -> String {
+        self.path
+            .split('/')
+            .map(
+                |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => format!(":{name}"),
+                    None => seg.to_owned(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The `Allow` value of `methods`: each once, HEAD wherever GET is, in alphabetical order (as
+/// the OpenAPI paths' values are written).
+pub fn allow_value(methods: &[Method]) -> String {
+    let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    if names.contains(&"GET") && !names.contains(&"HEAD") {
+        names.push("HEAD");
+    }
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}
+
+/// Whether the path `template` (with `{name}` segments) matches `path`.
+fn template_matches(template: &str, path: &str) -> bool {
+    if !template.contains('{') {
+        return template == path;
+    }
+    let mut want = template.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => {
+                if h.is_empty() {
+                    return false;
+                }
+            }
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The route that answers `path`, if any.
+pub fn find(path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.matches(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_exactly_parameters_take_one_segment_and_the_api_is_a_tree() {
+        let kind = |p: &str| find(p).map(|r| r.kind);
+        assert_eq!(kind("/oauth/token"), Some(Kind::OAuth));
+        assert_eq!(kind("/oauth/token/x"), None);
+        assert_eq!(kind("/login/upstream/github"), Some(Kind::Page));
+        assert_eq!(kind("/login/upstream/github/callback"), Some(Kind::Page));
+        assert_eq!(kind("/login/upstream/"), None);
+        assert_eq!(kind("/login/upstream/a/b"), None);
+        assert_eq!(kind("/api"), Some(Kind::Api));
+        assert_eq!(kind("/api/v1/users/bob"), Some(Kind::Api));
+        assert_eq!(kind("/apix"), None);
+        assert_eq!(kind("/docs/oauth-receiver.html"), Some(Kind::Static));
+        assert_eq!(kind("/nowhere"), None);
+    }
+
+    #[test]
+    fn every_path_is_listed_once_and_poem_paths_use_colons() {
+        let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
+        let count = paths.len();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), count, "a path is listed twice");
+        let upstream = ROUTES
+            .iter()
+            .find(|r| r.path.contains('{'))
+            .map(RouteSpec::poem_path);
+        assert_eq!(upstream.as_deref(), Some("/login/upstream/:name"));
+    }
+
+    #[test]
+    fn allow_values_add_head_to_get_and_sort() {
+        assert_eq!(allow_value(&[Method::GET, Method::POST]), "GET, HEAD, POST");
+        assert_eq!(allow_value(&[Method::POST]), "POST");
+        assert_eq!(allow_value(&[Method::GET, Method::GET]), "GET, HEAD");
+    }
+}

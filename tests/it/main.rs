@@ -34,5 +34,6 @@ mod props;
 mod proxy;
 mod routing;
 mod tls;
+mod token_errors;
 mod upstream;
 mod upstream_browser;

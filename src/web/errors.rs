@@ -21,6 +21,8 @@
 //!   `Retry-After`), 503 `unavailable`. Errors answered by poem or a middleware in another format
 //!   are turned into the same problems by status ([`problem_kind`]).
 //! - **Pages** answer with HTML; their statuses come from [`page_status`].
+//! - **Probes and the JWKS** (`/readyz`, `/.well-known/jwks.json`) answer a store failure with a
+//!   plain-text 503, declared in their own response enums.
 //!
 //! An internal failure is logged where it is turned into its answer, and answered without its
 //! detail, which is for the operator's log only.

@@ -2,6 +2,7 @@
 //! that refuses `alg: none` and every algorithm the key does not have.
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{b64url, b64url_decode, keys};
@@ -60,6 +61,16 @@ pub fn verify(
     keys: &[SigningKeyRecord],
     typ: Option<&str>,
 ) -> Result<Map<String, Value>, JwtError> {
+    verify_as(token, keys, typ)
+}
+
+/// Like [`verify`], reading the claims straight into `T` (a payload that does not fit `T` is
+/// [`JwtError::Malformed`]).
+pub fn verify_as<T: DeserializeOwned>(
+    token: &str,
+    keys: &[SigningKeyRecord],
+    typ: Option<&str>,
+) -> Result<T, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Oversized);
     }

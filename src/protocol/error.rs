@@ -24,7 +24,8 @@ pub enum ErrorCode {
     UnsupportedResponseType,
     /// RFC 6749 4.1.2.1: an unexpected condition.
     ServerError,
-    /// RFC 6749 4.1.2.1: the server is overloaded or in maintenance; try again.
+    /// RFC 6749 4.1.2.1: the server is overloaded or in maintenance; try again. Also the answer
+    /// to throttled token requests (HTTP 429 with `Retry-After`).
     TemporarilyUnavailable,
     /// OpenID Connect Core 3.1.2.6: `prompt=none` but the user is not signed in.
     LoginRequired,
@@ -40,8 +41,6 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 8707 section 2: the requested resource is invalid, unknown or not allowed.
     InvalidTarget,
-    /// RFC 6749-style code for throttled requests (HTTP 429).
-    SlowDown,
 }
 
 impl ErrorCode {
@@ -64,7 +63,6 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InvalidTarget => "invalid_target",
-            ErrorCode::SlowDown => "slow_down",
         }
     }
 }

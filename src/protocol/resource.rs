@@ -54,15 +54,6 @@ pub fn audience(
     Ok(vec![resource.to_owned()])
 }
 
-/// Whether an access token's `aud` claim (a string or an array) names `resource`.
-pub fn names(aud: Option<&serde_json::Value>, resource: &str) -> bool {
-    match aud {
-        Some(serde_json::Value::String(a)) => a == resource,
-        Some(serde_json::Value::Array(all)) => all.iter().any(|a| a.as_str() == Some(resource)),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,14 +96,5 @@ mod tests {
             "the admin API needs admin"
         );
         assert!(audience(ISSUER, &c, &ScopeSet::parse("admin").unwrap(), Some(&admin_api)).is_ok());
-    }
-
-    #[test]
-    fn names_reads_a_string_or_an_array() {
-        let r = "https://api.example.com";
-        assert!(names(Some(&serde_json::json!(r)), r));
-        assert!(names(Some(&serde_json::json!(["x", r])), r));
-        assert!(!names(Some(&serde_json::json!("x")), r));
-        assert!(!names(None, r));
     }
 }

@@ -224,30 +224,24 @@ pub async fn authenticate(app: &App, token: String, ip: IpAddr) -> Result<String
     let now = app.clock.now();
     let verdict = blocking(move || {
         store.read(|tx| {
-            let Some(claims) = super::token::live_access_token(tx, &issuer, &token, now)? else {
+            let Some(live) = super::token::live_access_token(tx, &issuer, &token, now)? else {
                 return Ok(Err(AdminDenied::Unauthenticated));
             };
-            let text = |k: &str| {
-                claims
-                    .get(k)
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            if !crate::protocol::resource::names(
-                claims.get("aud"),
-                &crate::protocol::resource::admin_resource(&issuer),
-            ) {
+            let claims = live.claims;
+            if !claims
+                .aud
+                .names(&crate::protocol::resource::admin_resource(&issuer))
+            {
                 return Ok(Err(AdminDenied::Forbidden(
                     "the token is not for the admin API: its aud does not name it",
                 )));
             }
-            if !text("scope").split(' ').any(|s| s == ADMIN_SCOPE) {
+            if !claims.has_scope(ADMIN_SCOPE) {
                 return Ok(Err(AdminDenied::Forbidden(
                     "the token was not granted the admin scope",
                 )));
             }
-            let (sub, client_id) = (text("sub"), text("client_id"));
+            let (sub, client_id) = (claims.sub, claims.client_id);
             if sub == client_id {
                 // A client acting for itself: it must still exist and still be allowed `admin`, as a
                 // person must still be in the administrators group.

@@ -8,10 +8,11 @@
 use poem::Request;
 use poem_openapi::auth::Bearer;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OAuthScopes, Object, SecurityScheme, Tags};
+use poem_openapi::{ApiResponse, OAuthScopes, SecurityScheme, Tags};
 
+use super::errors::Problem;
+use crate::service::App;
 use crate::service::admin::{self, Actor, AdminDenied, Command};
-use crate::service::{App, ServiceError};
 
 #[derive(Tags)]
 pub enum AdminTag {
@@ -55,140 +56,6 @@ pub enum AdminScopes {
     )
 )]
 pub struct AdminAuth(Bearer);
-
-/// The base of every problem `type`.
-const PROBLEM: &str = "https://latchkey.invalid/problems/";
-
-/// One invalid field.
-#[derive(Object, Debug, Clone)]
-pub struct FieldProblem {
-    pub field: String,
-    pub message: String,
-}
-
-/// An RFC 9457 problem detail.
-#[derive(Object, Debug, Clone)]
-#[oai(skip_serializing_if_is_none)]
-pub struct Problem {
-    /// A stable URI naming the kind of problem.
-    #[oai(rename = "type")]
-    pub type_: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: Option<String>,
-    /// For validation problems: which fields are wrong and why.
-    pub errors: Option<Vec<FieldProblem>>,
-    /// For 429: the seconds to wait, sent as `Retry-After`.
-    #[oai(skip)]
-    pub retry_after: Option<u64>,
-}
-
-impl Problem {
-    fn new(status: u16, kind: &str, title: &str, detail: impl Into<String>) -> Problem {
-        Problem {
-            type_: format!("{PROBLEM}{kind}"),
-            title: title.to_owned(),
-            status,
-            detail: Some(detail.into()),
-            errors: None,
-            retry_after: None,
-        }
-    }
-
-    fn from_service(e: ServiceError) -> Problem {
-        match e {
-            ServiceError::NotFound(what) => {
-                Problem::new(404, "not-found", "Not found", format!("{what} not found"))
-            }
-            ServiceError::Conflict(m) => Problem::new(409, "conflict", "Conflict", m),
-            ServiceError::Invalid { field, message } => Problem {
-                errors: Some(vec![FieldProblem {
-                    field,
-                    message: message.clone(),
-                }]),
-                ..Problem::new(422, "validation", "Invalid input", message)
-            },
-            ServiceError::Forbidden(m) => Problem::new(403, "forbidden", "Forbidden", m),
-            ServiceError::Internal(m) => {
-                tracing::error!(error = %m, "an admin call failed inside");
-                Problem::new(
-                    503,
-                    "unavailable",
-                    "Unavailable",
-                    "the server cannot complete this now; try again",
-                )
-            }
-        }
-    }
-
-    fn from_bad_request(err: poem::Error) -> Problem {
-        if err.status() == poem::http::StatusCode::UNAUTHORIZED {
-            return Problem::new(
-                401,
-                "unauthorized",
-                "Unauthorized",
-                "a bearer access token with the admin scope is required",
-            );
-        }
-        let detail = err.to_string();
-        let field = detail
-            .split('`')
-            .nth(1)
-            .filter(|_| detail.contains("field `"))
-            .map(str::to_owned);
-        let errors = field.map(|field| {
-            vec![FieldProblem {
-                field,
-                message: detail.clone(),
-            }]
-        });
-        Problem {
-            errors,
-            ..Problem::new(400, "bad-request", "Bad request", detail.clone())
-        }
-    }
-}
-
-/// The answer to an admin API request whose body is larger than `limit` bytes (refused before
-/// any operation reads it): a problem, like every other admin error.
-pub fn too_large(limit: usize) -> poem::Response {
-    problem_response(
-        413,
-        "too-large",
-        "Payload too large",
-        format!("the request body is larger than {limit} bytes"),
-        Vec::new(),
-    )
-}
-
-/// An RFC 9457 problem as a whole response, for answers given outside the operations (by
-/// middleware): `status`, the `type` ending in `kind`, and any field-level `errors` as (field,
-/// message) pairs.
-pub fn problem_response(
-    status: u16,
-    kind: &str,
-    title: &str,
-    detail: String,
-    errors: Vec<(String, String)>,
-) -> poem::Response {
-    use poem::http::{StatusCode, header};
-    use poem_openapi::types::ToJSON as _;
-    let errors = (!errors.is_empty()).then(|| {
-        errors
-            .into_iter()
-            .map(|(field, message)| FieldProblem { field, message })
-            .collect()
-    });
-    let problem = Problem {
-        errors,
-        ..Problem::new(status, kind, title, detail)
-    };
-    poem::Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        .header(header::CONTENT_TYPE, "application/problem+json")
-        .header(header::CACHE_CONTROL, NO_STORE)
-        .body(problem.to_json_string())
-}
 
 /// Builds a response enum for one operation: its success, and every problem it may answer. Every
 /// answer carries `Cache-Control: no-store` (some carry a new client secret).
@@ -247,13 +114,13 @@ macro_rules! admin_response {
                 let cc = NO_STORE.to_owned();
                 match p.status {
                     400 => $name::BadRequest(Json(p), cc),
-                    401 => $name::Unauthorized(Json(p), cc, "Bearer realm=\"latchkey\"".to_owned()),
+                    401 => $name::Unauthorized(Json(p), cc, crate::web::errors::BEARER_CHALLENGE.to_owned()),
                     403 => $name::Forbidden(Json(p), cc),
                     404 => $name::NotFound(Json(p), cc),
                     409 => $name::Conflict(Json(p), cc),
                     422 => $name::Unprocessable(Json(p), cc),
                     429 => {
-                        let wait = p.retry_after.unwrap_or(1).to_string();
+                        let wait = p.retry_after_header();
                         $name::TooManyRequests(Json(p), cc, wait)
                     }
                     _ => $name::Unavailable(Json(p), cc),
@@ -310,38 +177,15 @@ async fn run<C: Command>(
         Err(denied) => {
             // A refusal costs no audit write of its own: 429s are not recorded at all, and the
             // others are folded into one counted entry per address and reason per interval.
-            let (problem, reason) = match denied {
-                AdminDenied::Unauthenticated => (
-                    Problem::new(
-                        401,
-                        "unauthorized",
-                        "Unauthorized",
-                        "the access token is invalid, expired or revoked",
-                    ),
-                    Some("unauthorized"),
-                ),
-                AdminDenied::Forbidden(why) => (
-                    Problem::new(403, "forbidden", "Forbidden", why),
-                    Some("forbidden"),
-                ),
-                AdminDenied::Throttled(wait) => (
-                    Problem {
-                        retry_after: Some(wait.0),
-                        ..Problem::new(
-                            429,
-                            "too-many-requests",
-                            "Too many requests",
-                            format!("too many invalid tokens; retry after {} seconds", wait.0),
-                        )
-                    },
-                    None,
-                ),
-                AdminDenied::Unavailable(e) => (Problem::from_service(e), None),
+            let reason = match &denied {
+                AdminDenied::Unauthenticated => Some("unauthorized"),
+                AdminDenied::Forbidden(_) => Some("forbidden"),
+                AdminDenied::Throttled(_) | AdminDenied::Unavailable(_) => None,
             };
             if let Some(reason) = reason {
                 crate::service::audit::denied(app, "admin.denied", reason, ip);
             }
-            return Err(problem);
+            return Err(Problem::from_denied(denied));
         }
     };
     let actor = Actor {

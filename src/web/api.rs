@@ -1,25 +1,13 @@
 //! JSON endpoints described by the OpenAPI document: operations and keys.
 
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::admin::{self, AdminApi};
 use super::oauth::OAuthApi;
+use super::tags::Tag;
 use crate::crypto::keys::{Jwk, JwkSet};
 use crate::service::{self, App};
-
-#[derive(Tags)]
-pub enum Tag {
-    /// OAuth 2.0 token, revocation and introspection endpoints.
-    #[oai(rename = "OAuth 2.0")]
-    OAuth,
-    /// Metadata that lets clients configure themselves.
-    Discovery,
-    /// Public keys that verify Latchkey's signatures.
-    Keys,
-    /// Liveness and readiness probes for orchestrators and load balancers.
-    Operations,
-}
 
 /// Every OpenAPI impl block, combined.
 pub type Api = (OAuthApi, KeysApi, OpsApi, AdminApi);

@@ -89,16 +89,8 @@ pub async fn limit_params<E: Endpoint>(next: E, mut req: Request) -> poem::Resul
     Ok(next.call(req).await?.into_response())
 }
 
-/// An RFC 6749 section 5.2 error body (the description cleaned of characters it may not hold).
+/// An RFC 6749 section 5.2 `invalid_request` (the description cleaned of characters it may not
+/// hold), answered by the error policy.
 fn oauth_error(status: StatusCode, description: String) -> Response {
-    let error = OAuthError::invalid_request(description);
-    let body = serde_json::json!({
-        "error": error.code.as_str(),
-        "error_description": error.description(),
-    });
-    poem::web::Json(body)
-        .with_status(status)
-        .with_header(header::CACHE_CONTROL, "no-store")
-        .with_header(header::PRAGMA, "no-cache")
-        .into_response()
+    super::errors::oauth_response(status, &OAuthError::invalid_request(description))
 }

@@ -8,6 +8,7 @@ mod api;
 mod cors;
 mod csrf;
 pub mod docs;
+mod errors;
 mod limits;
 mod oauth;
 mod pages;
@@ -16,12 +17,13 @@ mod route_table;
 pub mod serve;
 mod session_cookie;
 mod strict;
+mod tags;
 mod tls;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use poem::endpoint::BoxEndpoint;
-use poem::http::{HeaderValue, StatusCode, header};
+use poem::http::{HeaderValue, header};
 use poem::middleware::SetHeader;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route, RouteMethod};
 use poem_openapi::OpenApiService;
@@ -100,19 +102,7 @@ pub fn client_ip(req: &Request) -> IpAddr {
 /// problem under the admin API), whether the length is declared or not (chunked).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let admin_api = route_table::find(req.uri().path()).is_some_and(|r| r.kind == Kind::Api);
-    let too_large = || {
-        if admin_api {
-            return admin::too_large(MAX_BODY);
-        }
-        let body = serde_json::json!({
-            "error": "invalid_request",
-            "error_description": format!("the request body is larger than {MAX_BODY} bytes"),
-        });
-        poem::web::Json(body)
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-            .with_header(header::CACHE_CONTROL, "no-store")
-            .into_response()
-    };
+    let too_large = || errors::body_too_large(admin_api, MAX_BODY);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

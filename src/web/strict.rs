@@ -14,8 +14,8 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
 use super::MAX_BODY;
-use super::admin::{problem_response, too_large};
 use super::allow::Pattern;
+use super::errors::{problem_kind, problem_response, too_large};
 
 /// Whether `path` is under the admin API.
 fn under_api(path: &str) -> bool {
@@ -291,21 +291,7 @@ async fn as_problem(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return resp;
     }
-    let (kind, title) = match status.as_u16() {
-        400 => ("bad-request", "Bad request"),
-        401 => ("unauthorized", "Unauthorized"),
-        403 => ("forbidden", "Forbidden"),
-        404 => ("not-found", "Not found"),
-        405 => ("method-not-allowed", "Method not allowed"),
-        406 => ("not-acceptable", "Not acceptable"),
-        413 => ("too-large", "Payload too large"),
-        414 => ("uri-too-long", "URI too long"),
-        415 => ("unsupported-media-type", "Unsupported media type"),
-        429 => ("too-many-requests", "Too many requests"),
-        431 => ("headers-too-large", "Request header fields too large"),
-        s if s >= 500 => ("unavailable", "Unavailable"),
-        _ => ("bad-request", "Bad request"),
-    };
+    let (kind, title) = problem_kind(status.as_u16());
     let (parts, body) = resp.into_parts();
     let text = body.into_string().await.unwrap_or_default();
     let detail = match text.trim() {

@@ -35,5 +35,6 @@ mod proxy;
 mod routing;
 mod tidy;
 mod tls;
+mod token_errors;
 mod upstream;
 mod upstream_browser;

@@ -963,6 +963,10 @@ async fn throttling_covers_the_login_page_and_the_password_grant_together() {
         .await;
     assert_eq!(grant.status, StatusCode::TOO_MANY_REQUESTS, "{}", grant.body);
     assert!(grant.header("retry-after").is_some());
+    // Throttling has its own answer: RFC 8628 keeps `slow_down` for a device polling too fast.
+    assert_eq!(grant.json()["error"], "temporarily_unavailable", "{}", grant.body);
+    assert!(grant.json()["error_description"].is_string(), "{}", grant.body);
+    assert_eq!(grant.header("cache-control"), Some("no-store"));
     s.advance(2);
     let later = s.login_from(&page, "alice", PASSWORD).await;
     assert_eq!(

@@ -566,7 +566,7 @@ pub async fn run_admin(config: Config, request: AdminRequest) -> Result<AdminRes
         }
         Err(e) => return Err(e.into()),
     };
-    let app = App::new(store, config, Clock::System);
+    let app = App::new(store, config, Clock::System).map_err(ServiceError::from)?;
     Ok(execute_as(&app, &Actor::cli(), request).await?)
 }
 

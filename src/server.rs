@@ -57,7 +57,9 @@ pub async fn run(config: Config, args: ServeArgs) -> Result<(), CliError> {
             crate::service::ServiceError::Internal(m) => CliError::Usage(m),
             other => CliError::Service(other),
         })?;
-    let app = App::new(store, config, Clock::System).with_audit_writer();
+    let app = App::new(store, config, Clock::System)
+        .map_err(crate::service::ServiceError::from)?
+        .with_audit_writer();
     clients::sync_declared(&app).await?;
     let kid = keys::ensure_active(&app).await?;
     crate::service::forms::ensure_key(&app).await?;

@@ -340,7 +340,8 @@ mod tests {
             Store::in_memory().unwrap(),
             config,
             Clock::fixed(Timestamp(6_000)),
-        );
+        )
+        .unwrap();
         let (tx, rx) = mpsc::channel(room);
         app.audit = AuditSink {
             queue: Some(tx),

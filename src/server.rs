@@ -53,7 +53,9 @@ pub async fn run(config: Config, allow_readable_data: bool) -> Result<(), ServeE
         ServiceError::Internal(m) => ServeError::Refused(m),
         other => ServeError::Service(other),
     })?;
-    let app = App::new(store, config, Clock::System).with_audit_writer();
+    let app = App::new(store, config, Clock::System)
+        .map_err(ServiceError::from)?
+        .with_audit_writer();
     clients::sync_declared(&app).await?;
     let kid = keys::ensure_active(&app).await?;
     crate::service::forms::ensure_key(&app).await?;

@@ -198,7 +198,7 @@ pub async fn run_admin<C: cmd::Command>(config: Config, command: C) -> Result<C:
         }
         Err(e) => return Err(e.into()),
     };
-    let app = App::new(store, config, Clock::System);
+    let app = App::new(store, config, Clock::System).map_err(crate::service::ServiceError::from)?;
     Ok(execute_as(&app, &Actor::cli(), command).await?)
 }
 

@@ -72,14 +72,25 @@ pub fn verify(password: &str, stored: &str) -> bool {
 }
 
 /// A hash to verify against when there is no user, so that an unknown user costs the same as a
-/// wrong password.
-pub fn dummy_hash() -> String {
-    hash(std::str::from_utf8(DUMMY_HASH_INPUT).unwrap_or("x")).unwrap_or_default()
+/// wrong password. An error (the OS RNG failed) is the caller's to refuse, never an empty hash.
+pub fn dummy_hash() -> Result<String, String> {
+    hash(std::str::from_utf8(DUMMY_HASH_INPUT).map_err(|e| e.to_string())?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_phc_string_at_the_cost_of_a_real_one() {
+        let dummy = dummy_hash().unwrap();
+        let real = hash("correct horse battery staple").unwrap();
+        let params = |h: &str| h.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(params(&dummy), "$argon2id$v=19$m=19456,t=2,p=1");
+        assert_eq!(params(&dummy), params(&real));
+        assert_eq!(dummy.len(), real.len(), "{dummy}");
+        assert!(verify(std::str::from_utf8(DUMMY_HASH_INPUT).unwrap(), &dummy));
+    }
 
     #[test]
     fn a_hash_verifies_its_password_and_nothing_else() {

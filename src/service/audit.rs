@@ -341,7 +341,8 @@ mod tests {
             Store::in_memory().unwrap(),
             config,
             Clock::fixed(Timestamp(6_000)),
-        );
+        )
+        .unwrap();
         let (tx, rx) = mpsc::channel(room);
         app.audit = AuditSink {
             queue: Some(tx),

@@ -318,7 +318,7 @@ mod tests {
         // Security review #12, item 10: the server POSTed to any loopback port. A client
         // registered while loopback was allowed must not be called once it no longer is.
         let (port, hits) = receiver().await;
-        let strict = Outbound::new(&OutboundPolicy::default(), ATTEMPT_TIMEOUT);
+        let strict = Outbound::new(&OutboundPolicy::default(), ATTEMPT_TIMEOUT, "a test").unwrap();
         for uri in [
             format!("http://127.0.0.1:{port}/bc"),
             format!("http://0x7f000001:{port}/bc"),
@@ -336,7 +336,9 @@ mod tests {
                 allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
             },
             ATTEMPT_TIMEOUT,
-        );
+            "a test",
+        )
+        .unwrap();
         assert_eq!(
             post_logout_token(&allowed, &format!("http://127.0.0.1:{port}/bc"), "t").await,
             Ok(())

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod outbound;
 pub mod purge;
 pub mod setup;
+pub mod start;
 pub mod throttle;
 pub mod token;
 pub mod upstream;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::ServiceError;
+pub use start::StartError;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -63,22 +65,24 @@ pub struct App {
     pub upstreams: Arc<upstream::Upstreams>,
     /// How many password-hash verifications ran, dummy ones included.
     verifications: Arc<AtomicU64>,
+    /// The hash an unknown user's password is verified against ([`dummy_hash`]).
+    dummy_hash: &'static str,
     /// The key of the CSRF tokens' MAC, loaded at start ([`forms::ensure_key`]).
     pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl App {
-    pub fn new(store: Store, config: Config, clock: Clock) -> App {
+    /// The use cases' shared state. It fails, saying why, when a defence cannot be set up: an
+    /// outbound HTTP client with its policy, or the dummy password hash.
+    pub fn new(store: Store, config: Config, clock: Clock) -> Result<App, StartError> {
         let permits = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let writer = store.group_commit();
         // One core is left to everything else, so that a flood of logins never starves the other
         // requests (and each hashing thread keeps a 19 MiB argon2 buffer).
         let hashing = hashing::HashPool::start(permits.saturating_sub(1).max(1));
         // The dummy hash is made now, so that the first unknown user costs one verification too.
-        hashing.spawn(|| {
-            dummy_hash();
-        });
-        App {
+        let dummy_hash = dummy_hash()?;
+        Ok(App {
             store,
             clock,
             hashing,
@@ -87,14 +91,15 @@ impl App {
             setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
             bearer_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::BEARER_TOKENS)),
             upstream_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::UPSTREAM_STARTS)),
-            http: outbound::Outbound::new(&config.outbound, logout::ATTEMPT_TIMEOUT),
+            http: outbound::Outbound::new(&config.outbound, logout::ATTEMPT_TIMEOUT, "back-channel logout")?,
             audit: audit::AuditSink::default(),
             writer,
             verifications: Arc::default(),
+            dummy_hash,
             form_key: Arc::default(),
-            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)),
+            upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)?),
             config: Arc::new(config),
-        }
+        })
     }
 
     /// Batches audit entries through a writer task from now on (for a long-running server).
@@ -119,13 +124,14 @@ impl App {
         stored: Option<String>,
     ) -> Result<bool, ServiceError> {
         let count = Arc::clone(&self.verifications);
+        let dummy = self.dummy_hash;
         self.hashing
             .run(move || {
                 count.fetch_add(1, Ordering::Relaxed);
                 match stored {
                     Some(hash) => crypto::password::verify(&password, &hash),
                     None => {
-                        crypto::password::verify(&password, dummy_hash());
+                        crypto::password::verify(&password, dummy);
                         false
                     }
                 }
@@ -140,9 +146,18 @@ impl App {
     }
 }
 
-fn dummy_hash() -> &'static str {
+/// The argon2id hash an unknown user's password is verified against, so that an unknown user
+/// costs the same as a wrong password. It is made once per process, by the first [`App::new`]
+/// (at start, before any request, so on the caller's thread); if it cannot be made (the OS RNG
+/// failed), the start fails rather than verifying against an empty hash, which would answer at
+/// once and tell unknown users apart.
+fn dummy_hash() -> Result<&'static str, StartError> {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(crypto::password::dummy_hash)
+    if let Some(made) = DUMMY.get() {
+        return Ok(made);
+    }
+    let made = crypto::password::dummy_hash().map_err(StartError::DummyHash)?;
+    Ok(DUMMY.get_or_init(|| made))
 }
 
 /// Runs a few point reads (a client, a session, a consent, the signing key) on the calling task:
@@ -176,4 +191,26 @@ pub async fn open_store(path: std::path::PathBuf) -> Result<Store, ServiceError>
 pub async fn ready(app: &App) -> Result<(), ServiceError> {
     let store = app.store.clone();
     blocking(move || Ok(store.check_writable()?)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_verifies_unknown_users_against_a_real_argon2id_hash() {
+        let config = crate::config::parse("test", "", None, &crate::config::Overrides::default()).unwrap();
+        let app = App::new(
+            Store::in_memory().unwrap(),
+            config,
+            Clock::fixed(crate::domain::Timestamp(6_000)),
+        )
+        .unwrap();
+        assert!(
+            app.dummy_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            app.dummy_hash
+        );
+        assert!(!crypto::password::verify("", app.dummy_hash));
+    }
 }

@@ -4,6 +4,7 @@
 //! changes between a check and the connect cannot slip through), address literals are checked
 //! before sending, redirects are never followed, no proxy is used and every call has a timeout.
 
+use super::start::StartError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -60,8 +61,10 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// A client under `policy` whose calls take at most `timeout` (connecting included).
-    pub fn new(policy: &OutboundPolicy, timeout: StdDuration) -> Outbound {
+    /// A client under `policy` whose calls take at most `timeout` (connecting included), for
+    /// `purpose` (named in the error). A client that cannot be built is an error at start, never
+    /// a default client without these defences.
+    pub fn new(policy: &OutboundPolicy, timeout: StdDuration, purpose: &str) -> Result<Outbound, StartError> {
         let policy = Arc::new(policy.clone());
         let client = reqwest::Client::builder()
             // A redirect is refused, not followed: it could point anywhere (the openidconnect
@@ -75,8 +78,11 @@ impl Outbound {
             .connect_timeout(timeout)
             .timeout(timeout)
             .build()
-            .unwrap_or_default();
-        Outbound { client, policy }
+            .map_err(|e| StartError::HttpClient {
+                purpose: purpose.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Outbound { client, policy })
     }
 
     /// Checks what the resolver cannot see: an address literal in the URL (which is connected
@@ -159,7 +165,7 @@ mod tests {
         // Discovered endpoints (token, JWKS, user info) may name any address; a literal never
         // reaches the resolver, so the client wrapper checks it.
         use oauth2::AsyncHttpClient as _;
-        let strict = Outbound::new(&OutboundPolicy::default(), StdDuration::from_secs(5));
+        let strict = Outbound::new(&OutboundPolicy::default(), StdDuration::from_secs(5), "a test").unwrap();
         for url in [
             "http://127.0.0.1:9/token",
             "https://[::ffff:169.254.169.254]/jwks",
@@ -173,7 +179,7 @@ mod tests {
     #[tokio::test]
     async fn a_call_through_a_name_that_resolves_to_loopback_is_refused_before_connecting() {
         // Nothing listens here; the refusal must come from the resolver, not the connection.
-        let strict = Outbound::new(&OutboundPolicy::default(), StdDuration::from_secs(5));
+        let strict = Outbound::new(&OutboundPolicy::default(), StdDuration::from_secs(5), "a test").unwrap();
         let e = strict
             .client()
             .post("http://localhost:9/")

@@ -6,6 +6,7 @@
 //! the `oauth2` crate's for plain OAuth 2.0 upstreams); the rules for mapping and linking are in
 //! [`crate::protocol::upstream`].
 
+use super::start::StartError;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -82,16 +83,21 @@ pub struct Upstreams {
 }
 
 impl Upstreams {
-    /// HTTP clients for the configured upstreams.
-    pub fn new(upstreams: &[Upstream], policy: &OutboundPolicy) -> Upstreams {
+    /// HTTP clients for the configured upstreams; one that cannot be built fails the start.
+    pub fn new(upstreams: &[Upstream], policy: &OutboundPolicy) -> Result<Upstreams, StartError> {
         let http = upstreams
             .iter()
-            .map(|u| (u.name.clone(), Outbound::new(policy, u.timeout)))
-            .collect();
-        Upstreams {
+            .map(|u| {
+                Ok((
+                    u.name.clone(),
+                    Outbound::new(policy, u.timeout, &format!("upstream `{}`", u.name))?,
+                ))
+            })
+            .collect::<Result<_, StartError>>()?;
+        Ok(Upstreams {
             http,
             metadata: Mutex::default(),
-        }
+        })
     }
 }
 

@@ -135,7 +135,8 @@ scopes = ["openid", "profile", "email", "offline_access"]
             Store::in_memory().unwrap(),
             config,
             Clock::fixed(Timestamp(1_800_000_000)),
-        );
+        )
+        .expect("the app starts");
         clients::sync_declared(&app).await.unwrap();
         keys::ensure_active(&app).await.unwrap();
         latchkey::service::forms::ensure_key(&app).await.unwrap();

@@ -207,8 +207,9 @@ pub enum AdminDenied {
     Unavailable(ServiceError),
 }
 
-/// The scope that opens the admin API.
-pub const ADMIN_SCOPE: &str = "admin";
+/// The scope that opens the admin API; defined in `domain`, where `authorize` and `token` can
+/// name it without using this module.
+pub use crate::domain::ADMIN_SCOPE;
 
 /// Checks an admin API bearer token: live, granted `admin`, and — for a user's token — a user who
 /// is still enabled and still in the administrators group; for a client's own token, a client that

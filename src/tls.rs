@@ -4,8 +4,8 @@
 //! A watcher looks at both files every [`POLL`]; once a change has held still for one look
 //! (so that a half-written pair is not read), it loads the pair and, if the certificate and key
 //! are valid and match, swaps it in for new connections. A bad pair is logged as a warning and
-//! the certificate in use stays. This module knows rustls, not poem: `web::tls` wraps the server
-//! configuration made here in the acceptor poem serves from.
+//! the certificate in use stays. This module knows rustls, not the HTTP server: `web::tls` wraps
+//! the server configuration made here in the acceptor that the web layer serves from.
 
 use std::io;
 use std::os::unix::fs::MetadataExt as _;

@@ -19,7 +19,7 @@ pub use key::SigningKeyRecord;
 pub use oauth::{AuthorizationCode, Consent, Grant, RefreshToken, RequestedClaims, Session};
 pub use outbound::{AddressClass, OutboundPolicy, OutboundRefusal, address_class};
 pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
-pub use scope::{InvalidScope, Scope, ScopeSet};
+pub use scope::{ADMIN_SCOPE, InvalidScope, Scope, ScopeSet};
 pub use time::{Duration, Timestamp};
 pub use upstream::{
     ClaimMapping, LinkPolicy, PendingUpstream, Upstream, UpstreamIdentity, UpstreamKind, UpstreamLink,

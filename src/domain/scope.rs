@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The scope that opens the admin API (only for administrators, and clients registered for it).
+pub const ADMIN_SCOPE: &str = "admin";
+
 /// Why a scope or scope list was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -5,7 +5,7 @@ use super::{ErrorCode, OAuthError};
 use crate::domain::{ScopeSet, User};
 
 /// The scope that opens the admin API.
-pub const ADMIN_SCOPE: &str = "admin";
+pub use crate::domain::ADMIN_SCOPE;
 
 /// Whether `user` may be granted `scopes`: the `admin` scope only goes to administrators.
 pub fn may_have(user: &User, scopes: &ScopeSet) -> bool {

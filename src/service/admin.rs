@@ -207,8 +207,9 @@ pub enum AdminDenied {
     Unavailable(ServiceError),
 }
 
-/// The scope that opens the admin API.
-pub use crate::protocol::admin_scope::ADMIN_SCOPE;
+/// The scope that opens the admin API; defined in `domain`, where `authorize` and `token` can
+/// name it without using this module.
+pub use crate::domain::ADMIN_SCOPE;
 
 /// Checks an admin API bearer token: live, granted `admin`, and — for a user's token — a user who
 /// is still enabled and still in the administrators group; for a client's own token, a client that
@@ -285,3 +286,33 @@ pub async fn authenticate(app: &App, token: String, ip: IpAddr) -> Result<String
 
 /// The throttle's account name for admin API bearer tokens: a token names no account.
 const BEARER_ACCOUNT: &str = "admin-api";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command without fields, and one with, survives the admin socket's JSON both ways.
+    #[test]
+    fn commands_cross_the_socket_as_json_tagged_by_op() {
+        let requests: Vec<AdminRequest> = vec![
+            ClientList {}.into(),
+            KeysList {}.into(),
+            KeysRotate {}.into(),
+            SessionsRevoke {
+                user: "alice".into(),
+                sid: None,
+            }
+            .into(),
+        ];
+        for request in requests {
+            let text = serde_json::to_string(&request).unwrap();
+            assert!(text.contains("\"op\":"), "{text}");
+            let back: AdminRequest = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, request, "{text}");
+        }
+        assert_eq!(
+            serde_json::to_string(&AdminRequest::from(KeysList {})).unwrap(),
+            r#"{"op":"keys_list"}"#
+        );
+    }
+}

@@ -8,7 +8,16 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
-mod admin_api;
+mod admin_audit;
+mod admin_auth;
+mod admin_cli;
+mod admin_clients;
+mod admin_errors;
+mod admin_fixture;
+mod admin_keys;
+mod admin_links;
+mod admin_sessions;
+mod admin_users;
 mod browser;
 mod concurrency;
 mod cors;

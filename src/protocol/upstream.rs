@@ -11,28 +11,43 @@ use crate::domain::{ClaimMapping, LinkPolicy, Subject, UpstreamIdentity, User, U
 /// The longest upstream subject kept.
 pub const MAX_SUBJECT_LEN: usize = 255;
 
-/// Why an upstream sign-in cannot go on. Each is shown to the person on an error page.
+/// Why an upstream sign-in cannot go on. `web` words each for the error page; the `Display` text
+/// is for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpstreamRefusal {
-    #[error("the provider did not say who you are ({0})")]
-    Claims(String),
-    #[error("the provider's user info is for someone else than its ID token")]
+    #[error("unusable subject claim: {0}")]
+    Claims(ClaimProblem),
+    #[error("the user info's subject differs from the ID token's")]
     UserinfoMismatch,
-    #[error("this account is not linked to a user here; ask an administrator to link it")]
+    #[error("the identity is not linked, and the link policy needs a link")]
     NotLinked,
-    #[error("the provider did not confirm your email address, so it cannot be matched to a user here")]
+    #[error("the email address is not verified by the provider")]
     UnverifiedEmail,
-    #[error("no user here has this verified email address; ask an administrator to link your account")]
+    #[error("no user has the verified email address")]
     NoEmailMatch,
-    #[error("more than one user here has this email address; ask an administrator to link your account")]
+    #[error("more than one user has the email address")]
     AmbiguousEmail,
-    #[error("the user this account is linked to is disabled")]
+    #[error("the linked user is disabled")]
     Disabled,
     /// The one user with the email is an administrator or can sign in another way (a password,
     /// another factor or another linked identity): the upstream's word about an email is not
     /// enough to take that account over.
-    #[error("the user here with this email address must be linked to your account by an administrator")]
+    #[error("the user with the email address needs an explicit link")]
     NeedsExplicitLink,
+}
+
+/// What is wrong with the claim that names the upstream subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimProblem {
+    /// The claim is there but is neither a string nor an integer.
+    #[error("`{claim}` is not a string or an integer")]
+    NotStringOrInteger { claim: String },
+    /// The claim is missing.
+    #[error("no `{claim}` claim")]
+    Missing { claim: String },
+    /// The claim is longer than [`MAX_SUBJECT_LEN`] bytes or has control characters.
+    #[error("`{claim}` is too long or has control characters")]
+    Invalid { claim: String },
 }
 
 /// Whether `subject` may be an upstream subject: 1 to [`MAX_SUBJECT_LEN`] bytes, no control
@@ -51,18 +66,20 @@ pub fn map_identity(
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
         Some(_) => {
-            return Err(UpstreamRefusal::Claims(format!(
-                "`{}` is not a string or an integer",
-                mapping.subject
-            )));
+            return Err(UpstreamRefusal::Claims(ClaimProblem::NotStringOrInteger {
+                claim: mapping.subject.clone(),
+            }));
         }
-        None => return Err(UpstreamRefusal::Claims(format!("no `{}` claim", mapping.subject))),
+        None => {
+            return Err(UpstreamRefusal::Claims(ClaimProblem::Missing {
+                claim: mapping.subject.clone(),
+            }));
+        }
     };
     if !is_valid_subject(&subject) {
-        return Err(UpstreamRefusal::Claims(format!(
-            "`{}` is longer than {MAX_SUBJECT_LEN} bytes or has control characters",
-            mapping.subject
-        )));
+        return Err(UpstreamRefusal::Claims(ClaimProblem::Invalid {
+            claim: mapping.subject.clone(),
+        }));
     }
     let text = |field: &str| {
         claims

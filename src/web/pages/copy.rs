@@ -6,6 +6,8 @@
 use crate::protocol::authorize::PageReason;
 use crate::protocol::logout::LogoutRefusal;
 use crate::protocol::params::ParamsError;
+use crate::protocol::upstream::{ClaimProblem, MAX_SUBJECT_LEN, UpstreamRefusal};
+use crate::service::upstream::{StateProblem, UpstreamError};
 
 /// The consent page's lead: which client asks for which account.
 pub const CONSENT_LEAD: &str = "{client} asks to use your account {username}.";
@@ -76,11 +78,24 @@ pub fn html(sentence: &str, values: &[(&str, Value<'_>)]) -> String {
 }
 
 /// Fills a sentence's named placeholders as plain text (for a page that escapes it itself).
+/// Each placeholder is filled once: a value that itself looks like a placeholder stays as it is.
 pub fn text(sentence: &str, values: &[(&str, &str)]) -> String {
-    let mut out = sentence.to_owned();
-    for (name, value) in values {
-        out = out.replace(&format!("{{{name}}}"), value);
+    let mut out = String::with_capacity(sentence.len() + 64);
+    let mut rest = sentence;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        match values.iter().find(|(n, _)| *n == &after[..close]) {
+            Some((_, v)) => out.push_str(v),
+            None => out.push_str(&rest[open..open + close + 2]),
+        }
+        rest = &after[close + 1..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -143,6 +158,103 @@ pub fn describe_scope(scope: &str) -> String {
     }
 }
 
+/// Ends a sentence whose last words are a detail that may bring its own full stop.
+fn full_stop(mut sentence: String) -> String {
+    if !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
+}
+
+/// The text of the page for a failed upstream sign-in.
+pub fn upstream_failure(e: &UpstreamError) -> String {
+    match e {
+        UpstreamError::Service(_) => "The server cannot complete this now. Please try again.".to_owned(),
+        UpstreamError::Unreachable(_) => {
+            "The sign-in provider could not be reached, or did not answer in time. Please try again later."
+                .to_owned()
+        }
+        UpstreamError::NotFound(name) => {
+            text("There is no sign-in provider called `{name}`.", &[("name", name)])
+        }
+        UpstreamError::State(problem) => match problem {
+            StateProblem::Missing => "The provider's answer has no state.",
+            StateProblem::Unknown => "This sign-in is unknown or was already used; start again.",
+            StateProblem::OtherProvider => "This answer is for another provider; start again.",
+            StateProblem::Expired => "This sign-in took too long; start again.",
+            StateProblem::OtherBrowser => "This sign-in was started in another browser; start again here.",
+        }
+        .to_owned(),
+        UpstreamError::Provider(detail) => full_stop(text(
+            "The provider refused the sign-in: {detail}",
+            &[("detail", detail)],
+        )),
+        UpstreamError::Invalid(detail) => full_stop(text(
+            "The provider's answer could not be trusted: {detail}",
+            &[("detail", detail)],
+        )),
+        UpstreamError::UserinfoMismatch => {
+            "The provider's answer could not be trusted: the provider's user info is \
+                                            for someone else than its ID token."
+                .to_owned()
+        }
+        UpstreamError::Refused(refusal) => upstream_refusal(refusal),
+        UpstreamError::Throttled(seconds) => text(
+            "Too many sign-ins were started from your address; try again in {seconds} seconds.",
+            &[("seconds", &seconds.to_string())],
+        ),
+        UpstreamError::Busy => "Too many sign-ins are in progress; try again in a few minutes.".to_owned(),
+        UpstreamError::SecondFactor => {
+            "This account needs a second sign-in step, which this server cannot ask for yet.".to_owned()
+        }
+    }
+}
+
+/// Why the link policy (or the claims) kept an upstream identity out, for the page.
+fn upstream_refusal(refusal: &UpstreamRefusal) -> String {
+    match refusal {
+        UpstreamRefusal::Claims(problem) => {
+            let what = match problem {
+                ClaimProblem::NotStringOrInteger { claim } => {
+                    text("`{claim}` is not a string or an integer", &[("claim", claim)])
+                }
+                ClaimProblem::Missing { claim } => text("no `{claim}` claim", &[("claim", claim)]),
+                ClaimProblem::Invalid { claim } => text(
+                    "`{claim}` is longer than {max} bytes or has control characters",
+                    &[("claim", claim), ("max", &MAX_SUBJECT_LEN.to_string())],
+                ),
+            };
+            text(
+                "The provider did not say who you are ({what}).",
+                &[("what", &what)],
+            )
+        }
+        UpstreamRefusal::UserinfoMismatch => {
+            "The provider's user info is for someone else than its ID token.".to_owned()
+        }
+        UpstreamRefusal::NotLinked => {
+            "This account is not linked to a user here; ask an administrator to link it.".to_owned()
+        }
+        UpstreamRefusal::UnverifiedEmail => {
+            "The provider did not confirm your email address, so it cannot be matched to a user here."
+                .to_owned()
+        }
+        UpstreamRefusal::NoEmailMatch => {
+            "No user here has this verified email address; ask an administrator to link your account."
+                .to_owned()
+        }
+        UpstreamRefusal::AmbiguousEmail => {
+            "More than one user here has this email address; ask an administrator to link your account."
+                .to_owned()
+        }
+        UpstreamRefusal::Disabled => "The user this account is linked to is disabled.".to_owned(),
+        UpstreamRefusal::NeedsExplicitLink => {
+            "The user here with this email address must be linked to your account by an administrator."
+                .to_owned()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +273,6 @@ mod tests {
             "<strong>A&#60;B</strong> asks to use your account <strong>bob</strong>."
         );
         assert_eq!(html("{x} & {y}", &[("x", Value::Text("'"))]), "&#39; &#38; {y}");
+        assert_eq!(text("{a}{b}", &[("a", "{b}"), ("b", "!")]), "{b}!");
     }
 }

@@ -47,7 +47,9 @@ fn query_pairs(req: &Request) -> Vec<(String, String)> {
 fn failure_page(e: &UpstreamError) -> Response {
     let (status, title) = match e {
         UpstreamError::NotFound(_) => (StatusCode::NOT_FOUND, "No such sign-in provider"),
-        UpstreamError::State(_) | UpstreamError::Invalid(_) => (StatusCode::BAD_REQUEST, "Sign-in failed"),
+        UpstreamError::State(_) | UpstreamError::Invalid(_) | UpstreamError::UserinfoMismatch => {
+            (StatusCode::BAD_REQUEST, "Sign-in failed")
+        }
         UpstreamError::Provider(_) => (StatusCode::BAD_REQUEST, "Sign-in refused"),
         UpstreamError::Refused(_) | UpstreamError::SecondFactor => {
             (StatusCode::FORBIDDEN, "Sign-in not allowed")
@@ -56,24 +58,7 @@ fn failure_page(e: &UpstreamError) -> Response {
         UpstreamError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ins"),
         UpstreamError::Busy | UpstreamError::Service(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again"),
     };
-    let text = match e {
-        UpstreamError::Service(_) => "The server cannot complete this now. Please try again.".to_owned(),
-        UpstreamError::Unreachable(_) => {
-            "The sign-in provider could not be reached, or did not answer in time. Please try again later."
-                .to_owned()
-        }
-        other => {
-            let mut t = other.to_string();
-            if let Some(first) = t.get(..1) {
-                let upper = first.to_uppercase();
-                t.replace_range(..1, &upper);
-            }
-            if !t.ends_with('.') {
-                t.push('.');
-            }
-            t
-        }
-    };
+    let text = super::copy::upstream_failure(e);
     let mut resp = message(status, title, &text);
     if let UpstreamError::Throttled(wait) = e
         && let Ok(v) = wait.to_string().parse()

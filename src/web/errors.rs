@@ -431,13 +431,6 @@ pub fn problem_response(
 }
 
 /// Why a page could not show what was asked; each has one status.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the page handlers adopt it when web/pages is reworked (issue #13)"
-    )
-)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageFailure {
     /// The request is invalid (a bad parameter, an unknown client or redirect URI).
@@ -457,13 +450,6 @@ pub enum PageFailure {
 }
 
 /// The status of a page that reports `failure`.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the page handlers adopt it when web/pages is reworked (issue #13)"
-    )
-)]
 pub fn page_status(failure: PageFailure) -> StatusCode {
     match failure {
         PageFailure::Invalid => StatusCode::BAD_REQUEST,

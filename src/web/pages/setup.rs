@@ -10,6 +10,7 @@ use crate::domain::NewUser;
 use crate::service::setup::SetupError;
 use crate::service::throttle::RetryAfter;
 use crate::service::{App, ServiceError, setup};
+use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf};
 
 #[derive(askama::Template)]
@@ -43,7 +44,7 @@ struct SetupForm {
 
 fn invalid_link() -> Response {
     message(
-        StatusCode::NOT_FOUND,
+        page_status(PageFailure::NotFound),
         "Setup link not valid",
         "This setup link is invalid, already used or expired. Restart Latchkey with an empty data file to get a new one, or create a user with `latchkey user add`.",
     )
@@ -51,7 +52,7 @@ fn invalid_link() -> Response {
 
 fn throttled(wait: RetryAfter) -> Response {
     let mut resp = message(
-        StatusCode::TOO_MANY_REQUESTS,
+        page_status(PageFailure::Throttled),
         "Too many attempts",
         &format!(
             "Too many setup links that did not work came from your address. Wait {} seconds and try again.",
@@ -66,7 +67,7 @@ fn throttled(wait: RetryAfter) -> Response {
 fn unavailable(e: ServiceError) -> Response {
     tracing::error!(error = %e, "setup failed");
     message(
-        StatusCode::SERVICE_UNAVAILABLE,
+        page_status(PageFailure::Unavailable),
         "Try again",
         "Latchkey could not complete this request. Please try again.",
     )
@@ -124,7 +125,7 @@ fn form(
 pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupForm>) -> Response {
     if !csrf::verify(req, app, &f.csrf) {
         return message(
-            StatusCode::FORBIDDEN,
+            page_status(PageFailure::Forbidden),
             "Form expired",
             "This form could not be verified. Go back, reload the page and try again.",
         );
@@ -138,7 +139,7 @@ pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupFor
             &f.username,
             &f.name,
             &f.email,
-            StatusCode::BAD_REQUEST,
+            page_status(PageFailure::Invalid),
         )
     };
     if f.password != f.password_repeat {

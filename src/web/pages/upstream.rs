@@ -2,7 +2,7 @@
 //! `GET /login/upstream/{name}/callback` takes its answer. Every failure is an error page that
 //! sets no session.
 
-use poem::http::{StatusCode, header};
+use poem::http::header;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
@@ -10,6 +10,7 @@ use super::message;
 use super::oauth::{safe_return, see_other, with_cookie};
 use crate::service::App;
 use crate::service::upstream::{self, Callback, UpstreamError};
+use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf, session_cookie};
 
 /// The cookie that binds a pending upstream sign-in to the browser that started it.
@@ -46,17 +47,22 @@ fn query_pairs(req: &Request) -> Vec<(String, String)> {
 
 fn failure_page(e: &UpstreamError) -> Response {
     let (status, title) = match e {
-        UpstreamError::NotFound(_) => (StatusCode::NOT_FOUND, "No such sign-in provider"),
+        UpstreamError::NotFound(_) => (page_status(PageFailure::NotFound), "No such sign-in provider"),
         UpstreamError::State(_) | UpstreamError::Invalid(_) | UpstreamError::UserinfoMismatch => {
-            (StatusCode::BAD_REQUEST, "Sign-in failed")
+            (page_status(PageFailure::Invalid), "Sign-in failed")
         }
-        UpstreamError::Provider(_) => (StatusCode::BAD_REQUEST, "Sign-in refused"),
+        UpstreamError::Provider(_) => (page_status(PageFailure::Invalid), "Sign-in refused"),
         UpstreamError::Refused(_) | UpstreamError::SecondFactor => {
-            (StatusCode::FORBIDDEN, "Sign-in not allowed")
+            (page_status(PageFailure::Forbidden), "Sign-in not allowed")
         }
-        UpstreamError::Unreachable(_) => (StatusCode::BAD_GATEWAY, "Sign-in provider unavailable"),
-        UpstreamError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many sign-ins"),
-        UpstreamError::Busy | UpstreamError::Service(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again"),
+        UpstreamError::Unreachable(_) => (
+            page_status(PageFailure::UpstreamUnreachable),
+            "Sign-in provider unavailable",
+        ),
+        UpstreamError::Throttled(_) => (page_status(PageFailure::Throttled), "Too many sign-ins"),
+        UpstreamError::Busy | UpstreamError::Service(_) => {
+            (page_status(PageFailure::Unavailable), "Try again")
+        }
     };
     let text = super::copy::upstream_failure(e);
     let mut resp = message(status, title, &text);

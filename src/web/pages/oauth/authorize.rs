@@ -13,6 +13,7 @@ use crate::protocol::authorize::PageReason;
 use crate::protocol::params::Params;
 use crate::service::authorize::{self as authz, AuthorizeOutcome, ConsentOutcome};
 use crate::service::{App, ServiceError};
+use crate::web::errors::{PageFailure, page_status};
 use crate::web::pages::{message, render};
 use crate::web::{client_ip, csrf};
 
@@ -35,7 +36,7 @@ fn refusal_page(params: &Params, reason: &PageReason) -> Response {
     if !matches!(reason, PageReason::SessionEnded) {
         tracing::info!(client_id = ?sent_id, reason = %detail, "refused an authorization request with an error page");
     }
-    message(StatusCode::BAD_REQUEST, title, &detail)
+    message(page_status(PageFailure::Invalid), title, &detail)
 }
 
 /// `GET` and `POST /oauth/authorize`.
@@ -107,7 +108,7 @@ pub struct ConsentForm {
 pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<ConsentForm>) -> Response {
     if !csrf::verify(req, app, &f.csrf) {
         return message(
-            StatusCode::FORBIDDEN,
+            page_status(PageFailure::Forbidden),
             "Form expired",
             "This form could not be verified. Start again from the application.",
         );

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{copy, safe_return, see_other, session_cookie_value, unavailable, with_cookie};
 use crate::service::login::{self, Begun, Credential, LoginError};
 use crate::service::{App, ServiceError};
+use crate::web::errors::{PageFailure, page_status};
 use crate::web::pages::{message, render};
 use crate::web::{client_ip, csrf, session_cookie};
 
@@ -120,7 +121,10 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         login_page(req, app, &view, status)
     };
     if !csrf::verify(req, app, &f.csrf) {
-        return again("The form expired. Please try again.", StatusCode::FORBIDDEN);
+        return again(
+            "The form expired. Please try again.",
+            page_status(PageFailure::Forbidden),
+        );
     }
     let credential = Credential::Password {
         username: &f.username,
@@ -133,7 +137,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
             Some(session_cookie::set(&signed_in.cookie, app)),
         ),
         Ok(Begun::NeedFactor(_)) => message(
-            StatusCode::FORBIDDEN,
+            page_status(PageFailure::Forbidden),
             "Second step needed",
             "This account needs a second sign-in step, which this server cannot ask for yet.",
         ),
@@ -141,7 +145,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         Err(LoginError::Throttled(r)) => {
             let mut resp = again(
                 "Too many attempts. Wait a moment, then try again.",
-                StatusCode::TOO_MANY_REQUESTS,
+                page_status(PageFailure::Throttled),
             );
             if let Ok(v) = r.0.to_string().parse() {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

@@ -12,6 +12,7 @@ use crate::protocol::logout::After;
 use crate::protocol::params::Params;
 use crate::service::logout::{self, LogoutOutcome};
 use crate::service::{App, ServiceError};
+use crate::web::errors::{PageFailure, page_status};
 use crate::web::pages::{message, render};
 use crate::web::{client_ip, csrf, session_cookie};
 
@@ -43,7 +44,7 @@ fn signed_out(app: &App, text: &str) -> Response {
 pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LogoutForm>) -> Response {
     if !csrf::verify(req, app, &f.csrf) {
         return message(
-            StatusCode::FORBIDDEN,
+            page_status(PageFailure::Forbidden),
             "Form expired",
             "This form could not be verified. Reload the page and try again.",
         );
@@ -65,7 +66,7 @@ fn render_outcome(
 ) -> Response {
     match outcome {
         Ok(LogoutOutcome::Refused(reason)) => message(
-            StatusCode::BAD_REQUEST,
+            page_status(PageFailure::Invalid),
             "Cannot sign out",
             copy::logout_refusal(&reason),
         ),
@@ -131,7 +132,7 @@ pub async fn end_session_confirm(
 ) -> Response {
     if !csrf::verify(req, app, &f.csrf) {
         return message(
-            StatusCode::FORBIDDEN,
+            page_status(PageFailure::Forbidden),
             "Form expired",
             "This form could not be verified. Try again.",
         );

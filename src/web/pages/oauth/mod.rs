@@ -19,6 +19,7 @@ use super::copy;
 use super::message;
 use crate::protocol::params::{Params, ParamsError};
 use crate::service::{App, ServiceError};
+use crate::web::errors::{PageFailure, page_status};
 use crate::web::{csrf, session_cookie};
 
 /// The longest authorization request body or query accepted.
@@ -27,7 +28,7 @@ const MAX_REQUEST: usize = 32 * 1024;
 fn unavailable(e: &ServiceError) -> Response {
     tracing::error!(error = %e, "a page request failed inside");
     message(
-        StatusCode::SERVICE_UNAVAILABLE,
+        page_status(PageFailure::Unavailable),
         "Try again",
         "Latchkey could not complete this request. Please try again in a moment.",
     )
@@ -51,7 +52,11 @@ pub(in crate::web::pages) fn with_cookie(mut resp: Response, cookie: Option<Stri
 }
 
 fn bad_params(e: &ParamsError) -> Response {
-    message(StatusCode::BAD_REQUEST, "Invalid request", &copy::params_error(e))
+    message(
+        page_status(PageFailure::Invalid),
+        "Invalid request",
+        &copy::params_error(e),
+    )
 }
 
 /// This browser's session cookie value, if it sent one.
@@ -63,7 +68,7 @@ fn session_cookie_value<'a>(app: &App, req: &'a Request) -> Option<&'a str> {
 async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
     let too_large = || {
         message(
-            StatusCode::PAYLOAD_TOO_LARGE,
+            page_status(PageFailure::TooLarge),
             "Invalid request",
             "The request is too large.",
         )

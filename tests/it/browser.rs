@@ -137,6 +137,31 @@ impl Browser {
         let _ = self.client.clone().close().await;
     }
 
+    /// Saves a PNG of the current page as `NAME.png` in `target/tmp/screenshots/` (for a person to
+    /// look at; nothing compares it) and returns its path.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).expect("a directory for screenshots");
+        let file: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{file}.png"));
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("cannot take a screenshot of the page: {e}"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        path
+    }
+
     /// Waits (bounded) for an element matching the CSS `selector` on the current page.
     pub async fn wait_for(&self, selector: &str) -> fantoccini::elements::Element {
         self.client
@@ -409,6 +434,8 @@ async fn sign_in_and_answer(
     );
     let submit = "form[action='/login'] button[type='submit']";
     assert_eq!(browser.text(submit).await, "Sign in");
+    let shot = format!("{client_name}-{}", decision.button_value());
+    browser.screenshot(&format!("{shot}-login")).await;
 
     browser.type_into("input#username", USERNAME).await;
     browser.type_into("input#password", PASSWORD).await;
@@ -420,6 +447,7 @@ async fn sign_in_and_answer(
         decision.button_value()
     );
     browser.wait_for(&button).await;
+    browser.screenshot(&format!("{shot}-consent")).await;
     let page = browser.text("main").await;
     assert!(
         page.contains(client_name),

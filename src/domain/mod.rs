@@ -1,6 +1,7 @@
 //! Plain data and validated newtypes shared by every layer. Nothing here performs I/O.
 
 mod amr;
+mod factor;
 mod grant;
 mod ids;
 mod key;
@@ -13,6 +14,7 @@ mod upstream;
 mod user;
 
 pub use amr::Amr;
+pub use factor::{CeremonyKind, CeremonyRecord, Invitation, PasskeyRecord, RecoveryCodesRecord, TotpRecord};
 pub use grant::GrantType;
 pub use ids::{ClientId, InvalidId, Subject, Username};
 pub use key::SigningKeyRecord;

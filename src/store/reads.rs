@@ -3,8 +3,9 @@
 //! its own indexes.
 
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session,
-    SigningKeyRecord, Subject, UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, TotpRecord,
+    UpstreamLink, User,
 };
 
 use super::{AuditRecord, SetupTokenRecord, StoreError};
@@ -88,4 +89,21 @@ pub trait Reads {
     /// The stored size of each pending upstream sign-in (its key and record, in bytes): what an
     /// anonymous start costs the store.
     fn pending_upstream_sizes(&self) -> Result<Vec<usize>, StoreError>;
+
+    /// A passkey, by credential id (base64url).
+    fn passkey(&self, credential_id: &str) -> Result<Option<PasskeyRecord>, StoreError>;
+    /// A user's passkeys, in credential id order (from an index).
+    fn passkeys_of(&self, subject: &Subject) -> Result<Vec<PasskeyRecord>, StoreError>;
+    /// A user's confirmed TOTP factor.
+    fn totp(&self, subject: &Subject) -> Result<Option<TotpRecord>, StoreError>;
+    /// A user's unused recovery codes.
+    fn recovery_codes(&self, subject: &Subject) -> Result<Option<RecoveryCodesRecord>, StoreError>;
+    /// A ceremony in progress, by digest (see [`Writes::take_ceremony`] to use it).
+    fn ceremony(&self, digest: &str) -> Result<Option<CeremonyRecord>, StoreError>;
+    /// How many ceremonies are in progress.
+    fn ceremony_count(&self) -> Result<u64, StoreError>;
+    /// An invitation, by digest.
+    fn invitation(&self, digest: &str) -> Result<Option<Invitation>, StoreError>;
+    /// Every invitation, with its digest, in digest order.
+    fn invitations(&self) -> Result<Vec<(String, Invitation)>, StoreError>;
 }

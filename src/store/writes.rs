@@ -2,8 +2,9 @@
 //! store's indexes exact in the same transaction as the record it changes.
 
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session,
-    SigningKeyRecord, Subject, Timestamp, UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, Timestamp,
+    TotpRecord, UpstreamLink, User,
 };
 
 use super::{AuditRecord, Reads, SetupTokenRecord, StoreError};
@@ -13,7 +14,8 @@ pub trait Writes: Reads {
     /// Inserts or replaces a user and keeps the username and email indexes in step. Fails with
     /// [`StoreError::Exists`] when another user already has the username.
     fn put_user(&self, user: &User) -> Result<(), StoreError>;
-    /// Removes a user and their index entries; false when there was no such user.
+    /// Removes a user, their index entries and their second factors (passkeys, TOTP, recovery
+    /// codes); false when there was no such user.
     fn delete_user(&self, subject: &Subject) -> Result<bool, StoreError>;
     /// Stores a server-wide secret (see [`Reads::server_secret`]).
     fn put_server_secret(&self, name: &str, secret: &[u8]) -> Result<(), StoreError>;
@@ -70,4 +72,29 @@ pub trait Writes: Reads {
     /// Deletes audit entries keyed before the second `cutoff`, at most `limit`, oldest first;
     /// returns how many went.
     fn purge_audit_before(&self, cutoff: Timestamp, limit: usize) -> Result<usize, StoreError>;
+
+    /// Inserts or replaces a passkey, and its entry in the index of its user's passkeys.
+    fn put_passkey(&self, passkey: &PasskeyRecord) -> Result<(), StoreError>;
+    /// Removes a passkey and its index entry; false when there was none.
+    fn delete_passkey(&self, credential_id: &str) -> Result<bool, StoreError>;
+    /// Stores a user's confirmed TOTP factor, replacing any earlier one.
+    fn put_totp(&self, totp: &TotpRecord) -> Result<(), StoreError>;
+    /// Removes a user's TOTP factor; false when there was none.
+    fn delete_totp(&self, subject: &Subject) -> Result<bool, StoreError>;
+    /// Stores a user's unused recovery codes, replacing any earlier set.
+    fn put_recovery_codes(&self, codes: &RecoveryCodesRecord) -> Result<(), StoreError>;
+    /// Removes a user's recovery codes; false when there were none.
+    fn delete_recovery_codes(&self, subject: &Subject) -> Result<bool, StoreError>;
+    /// Removes every second factor of a user (passkeys, TOTP, recovery codes); returns how many
+    /// records went.
+    fn delete_factors(&self, subject: &Subject) -> Result<usize, StoreError>;
+    /// Stores a ceremony in progress under the digest of the browser's value.
+    fn put_ceremony(&self, digest: &str, ceremony: &CeremonyRecord) -> Result<(), StoreError>;
+    /// Reads and deletes a ceremony in one step, so that it works once. `None` when there was
+    /// none; an expired one is deleted and returned, for the caller to refuse by its clock.
+    fn take_ceremony(&self, digest: &str) -> Result<Option<CeremonyRecord>, StoreError>;
+    /// Stores an invitation under its digest.
+    fn put_invitation(&self, digest: &str, invitation: &Invitation) -> Result<(), StoreError>;
+    /// Removes an invitation; false when there was none.
+    fn delete_invitation(&self, digest: &str) -> Result<bool, StoreError>;
 }

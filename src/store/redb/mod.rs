@@ -2,6 +2,8 @@
 //! transaction types behind [`Reads`]/[`Writes`], and group commit. Nothing here is visible
 //! outside `store` except [`Store`] and [`GroupCommit`], whose signatures name no redb type.
 
+#[cfg(test)]
+mod factor_tests;
 mod group_commit;
 mod raw;
 mod reads;

@@ -4,8 +4,9 @@ use super::raw::{Raw, consent_key, link_key, pair_prefix, second};
 use super::record;
 use super::tables;
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session,
-    SigningKeyRecord, Subject, UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, TotpRecord,
+    UpstreamLink, User,
 };
 use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError};
 
@@ -219,5 +220,47 @@ impl<T: Raw> Reads for T {
             .into_iter()
             .map(|(k, v)| k.len() + v.len())
             .collect())
+    }
+
+    fn passkey(&self, credential_id: &str) -> Result<Option<PasskeyRecord>, StoreError> {
+        self.get_record(tables::PASSKEYS, credential_id)
+    }
+
+    fn passkeys_of(&self, subject: &Subject) -> Result<Vec<PasskeyRecord>, StoreError> {
+        let prefix = pair_prefix(subject.as_str());
+        let mut out = Vec::new();
+        for (key, _) in self.raw_prefix(tables::USER_PASSKEYS, &prefix)? {
+            if let Some(passkey) = self.passkey(&second(&key, &prefix))? {
+                out.push(passkey);
+            }
+        }
+        Ok(out)
+    }
+
+    fn totp(&self, subject: &Subject) -> Result<Option<TotpRecord>, StoreError> {
+        self.get_record(tables::TOTP, subject.as_str())
+    }
+
+    fn recovery_codes(&self, subject: &Subject) -> Result<Option<RecoveryCodesRecord>, StoreError> {
+        self.get_record(tables::RECOVERY_CODES, subject.as_str())
+    }
+
+    fn ceremony(&self, digest: &str) -> Result<Option<CeremonyRecord>, StoreError> {
+        self.get_record(tables::CEREMONIES, digest)
+    }
+
+    fn ceremony_count(&self) -> Result<u64, StoreError> {
+        self.count(tables::CEREMONIES)
+    }
+
+    fn invitation(&self, digest: &str) -> Result<Option<Invitation>, StoreError> {
+        self.get_record(tables::INVITATIONS, digest)
+    }
+
+    fn invitations(&self) -> Result<Vec<(String, Invitation)>, StoreError> {
+        let rows = self.raw_scan(tables::INVITATIONS, None, usize::MAX)?;
+        rows.into_iter()
+            .map(|(k, v)| Ok((k, record::decode("invitations", &v)?)))
+            .collect()
     }
 }

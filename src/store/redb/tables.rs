@@ -46,11 +46,25 @@ pub const USER_LINKS: Table = TableDefinition::new("user_links");
 /// Sign-ins sent to an upstream and not yet back, by digest of their `state`.
 pub const UPSTREAM_STATES: Table = TableDefinition::new("upstream_states");
 
+/// Passkeys by credential id.
+pub const PASSKEYS: Table = TableDefinition::new("passkeys");
+/// Subject + U+001F + credential id, with an empty value: a user's passkeys.
+pub const USER_PASSKEYS: Table = TableDefinition::new("user_passkeys");
+/// Confirmed TOTP factors by subject.
+pub const TOTP: Table = TableDefinition::new("totp");
+/// Unused recovery codes by subject.
+pub const RECOVERY_CODES: Table = TableDefinition::new("recovery_codes");
+/// Ceremonies in progress (WebAuthn challenges, sign-ins waiting for a second factor, TOTP
+/// enrolments), by digest of the value the browser holds.
+pub const CEREMONIES: Table = TableDefinition::new("ceremonies");
+/// One-time invitations, by digest.
+pub const INVITATIONS: Table = TableDefinition::new("invitations");
+
 /// The audit feed, by a key that sorts by time (`{seconds:020}-{random}`).
 pub const AUDIT: Table = TableDefinition::new("audit");
 
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 19] = [
+pub const ALL: [Table; 25] = [
     META,
     USERS,
     USERNAMES,
@@ -69,6 +83,12 @@ pub const ALL: [Table; 19] = [
     UPSTREAM_LINKS,
     USER_LINKS,
     UPSTREAM_STATES,
+    PASSKEYS,
+    USER_PASSKEYS,
+    TOTP,
+    RECOVERY_CODES,
+    CEREMONIES,
+    INVITATIONS,
     AUDIT,
 ];
 

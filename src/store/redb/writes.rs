@@ -7,8 +7,9 @@ use super::raw::{Raw, WriteTx, consent_key, email_key, link_key, pair, user_link
 use super::record;
 use super::tables::{self, Table};
 use crate::domain::{
-    AuthorizationCode, Client, ClientId, Consent, Grant, PendingUpstream, RefreshToken, Session,
-    SigningKeyRecord, Subject, Timestamp, UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, Timestamp,
+    TotpRecord, UpstreamLink, User,
 };
 use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError, Writes};
 
@@ -96,6 +97,7 @@ impl Writes for WriteTx {
                 if let Some(email) = &user.email {
                     self.remove(tables::EMAILS, &email_key(email, subject))?;
                 }
+                self.delete_factors(subject)?;
                 self.remove(tables::USERS, subject.as_str())
             }
             None => Ok(false),
@@ -275,6 +277,8 @@ impl Writes for WriteTx {
             (tables::DENIED_JTIS, "denied_jtis"),
             (tables::SETUP_TOKENS, "setup_tokens"),
             (tables::UPSTREAM_STATES, "upstream_states"),
+            (tables::CEREMONIES, "ceremonies"),
+            (tables::INVITATIONS, "invitations"),
         ] {
             let mut doomed = Vec::new();
             for (k, v) in self.raw_scan(table, None, usize::MAX)? {
@@ -305,5 +309,74 @@ impl Writes for WriteTx {
             self.remove(tables::AUDIT, k)?;
         }
         Ok(doomed.len())
+    }
+
+    fn put_passkey(&self, passkey: &PasskeyRecord) -> Result<(), StoreError> {
+        let index = pair(passkey.subject.as_str(), &passkey.credential_id);
+        if let Some(old) = self.passkey(&passkey.credential_id)?
+            && old.subject != passkey.subject
+        {
+            return Err(StoreError::Exists("a passkey with this credential id".into()));
+        }
+        self.put_raw(tables::USER_PASSKEYS, &index, &[])?;
+        self.put(tables::PASSKEYS, &passkey.credential_id, passkey)?;
+        Ok(())
+    }
+
+    fn delete_passkey(&self, credential_id: &str) -> Result<bool, StoreError> {
+        let Some(old) = self.passkey(credential_id)? else {
+            return Ok(false);
+        };
+        self.remove(tables::USER_PASSKEYS, &pair(old.subject.as_str(), credential_id))?;
+        self.remove(tables::PASSKEYS, credential_id)
+    }
+
+    fn put_totp(&self, totp: &TotpRecord) -> Result<(), StoreError> {
+        self.put(tables::TOTP, totp.subject.as_str(), totp)?;
+        Ok(())
+    }
+
+    fn delete_totp(&self, subject: &Subject) -> Result<bool, StoreError> {
+        self.remove(tables::TOTP, subject.as_str())
+    }
+
+    fn put_recovery_codes(&self, codes: &RecoveryCodesRecord) -> Result<(), StoreError> {
+        self.put(tables::RECOVERY_CODES, codes.subject.as_str(), codes)?;
+        Ok(())
+    }
+
+    fn delete_recovery_codes(&self, subject: &Subject) -> Result<bool, StoreError> {
+        self.remove(tables::RECOVERY_CODES, subject.as_str())
+    }
+
+    fn delete_factors(&self, subject: &Subject) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for passkey in self.passkeys_of(subject)? {
+            removed += usize::from(self.delete_passkey(&passkey.credential_id)?);
+        }
+        removed += usize::from(self.delete_totp(subject)?);
+        removed += usize::from(self.delete_recovery_codes(subject)?);
+        Ok(removed)
+    }
+
+    fn put_ceremony(&self, digest: &str, ceremony: &CeremonyRecord) -> Result<(), StoreError> {
+        self.put(tables::CEREMONIES, digest, ceremony)?;
+        Ok(())
+    }
+
+    fn take_ceremony(&self, digest: &str) -> Result<Option<CeremonyRecord>, StoreError> {
+        match self.take(tables::CEREMONIES, digest)? {
+            Some(bytes) => record::decode("ceremonies", &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put_invitation(&self, digest: &str, invitation: &Invitation) -> Result<(), StoreError> {
+        self.put(tables::INVITATIONS, digest, invitation)?;
+        Ok(())
+    }
+
+    fn delete_invitation(&self, digest: &str) -> Result<bool, StoreError> {
+        self.remove(tables::INVITATIONS, digest)
     }
 }

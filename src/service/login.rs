@@ -6,9 +6,10 @@ use std::net::IpAddr;
 
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
-use crate::domain::{Amr, Session, User};
-use crate::protocol::login::{self as rules, FirstFactor, LoginStep};
+use crate::domain::{Amr, Session, Subject, User};
+use crate::protocol::login::{self as rules, Enrolled, FirstFactor, LoginPolicy, LoginStep};
 use crate::service::throttle::RetryAfter;
+use crate::store::{Reads, StoreError};
 
 /// Why a sign-in did not succeed. Every wrong-credential case is the same [`LoginError::Failed`]
 /// so that nothing reveals whether a username exists.
@@ -87,8 +88,8 @@ impl Authenticated {
     }
 }
 
-/// A sign-in that needs another factor before it is complete. Never produced yet: the place a
-/// second factor continues from.
+/// A sign-in that needs another factor (or, for [`Begun::NeedEnrolment`], the enrolment of one)
+/// before it is complete: the place a second factor continues from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingFactor {
     user: User,
@@ -114,6 +115,17 @@ pub enum Begun<T> {
     Done(T),
     /// Another factor is needed.
     NeedFactor(PendingFactor),
+    /// Two factors are required and the user has none: they must enrol one first.
+    NeedEnrolment(PendingFactor),
+}
+
+/// The second factors a user has enrolled, as counts.
+pub fn enrolled(tx: &dyn Reads, subject: &Subject) -> Result<Enrolled, StoreError> {
+    Ok(Enrolled {
+        passkeys: tx.passkeys_of(subject)?.len(),
+        totp: tx.totp(subject)?.is_some(),
+        recovery_codes: tx.recovery_codes(subject)?.map_or(0, |r| r.digests.len()),
+    })
 }
 
 /// Starts a sign-in with its first factor: checks it, then lets [`rules::after_first_factor`]
@@ -135,10 +147,17 @@ pub async fn begin(
             },
         ),
     };
-    Ok(match rules::after_first_factor(&user, &factor) {
-        LoginStep::Done(amr) => Begun::Done(Authenticated { user, amr }),
-        LoginStep::NeedFactor(proven) => Begun::NeedFactor(PendingFactor { user, proven }),
-    })
+    let store = app.store.clone();
+    let subject = user.subject.clone();
+    let factors = blocking(move || Ok(store.read(|tx| enrolled(tx, &subject))?)).await?;
+    let policy = LoginPolicy::default();
+    Ok(
+        match rules::after_first_factor(&user, &factors, &factor, &policy, false) {
+            LoginStep::Done(amr) => Begun::Done(Authenticated { user, amr }),
+            LoginStep::NeedFactor(proven) => Begun::NeedFactor(PendingFactor { user, proven }),
+            LoginStep::NeedEnrolment(proven) => Begun::NeedEnrolment(PendingFactor { user, proven }),
+        },
+    )
 }
 
 /// A browser sign-in that opened a session: the cookie value (a secret), the session and its user.
@@ -160,6 +179,7 @@ pub async fn sign_in(
     let auth = match begin(app, credential, ip).await? {
         Begun::Done(auth) => auth,
         Begun::NeedFactor(pending) => return Ok(Begun::NeedFactor(pending)),
+        Begun::NeedEnrolment(pending) => return Ok(Begun::NeedEnrolment(pending)),
     };
     if let Some(old) = previous {
         end_session(app, old).await?;

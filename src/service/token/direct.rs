@@ -58,7 +58,7 @@ pub(super) async fn password_grant(
     };
     let auth = match login::begin(app, credential, ip).await {
         Ok(login::Begun::Done(auth)) => auth,
-        Ok(login::Begun::NeedFactor(_)) => {
+        Ok(login::Begun::NeedFactor(_) | login::Begun::NeedEnrolment(_)) => {
             return Ok(Err(OAuthError::invalid_grant(
                 "the account needs a second factor, which the password grant cannot provide",
             )));

@@ -93,7 +93,9 @@ pub async fn finish(
             };
             let signed_in = match login::sign_in(app, credential, ip, previous).await {
                 Ok(login::Begun::Done(s)) => s,
-                Ok(login::Begun::NeedFactor(_)) => return Err(UpstreamError::SecondFactor),
+                Ok(login::Begun::NeedFactor(_) | login::Begun::NeedEnrolment(_)) => {
+                    return Err(UpstreamError::SecondFactor);
+                }
                 Err(login::LoginError::Unavailable(e)) => return Err(UpstreamError::Service(e)),
                 Err(login::LoginError::Failed | login::LoginError::Throttled(_)) => {
                     return Err(UpstreamError::Service(ServiceError::Internal(

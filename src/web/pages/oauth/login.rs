@@ -136,7 +136,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
             see_other(&return_to),
             Some(session_cookie::set(&signed_in.cookie, app)),
         ),
-        Ok(Begun::NeedFactor(_)) => message(
+        Ok(Begun::NeedFactor(_) | Begun::NeedEnrolment(_)) => message(
             page_status(PageFailure::Forbidden),
             "Second step needed",
             "This account needs a second sign-in step, which this server cannot ask for yet.",

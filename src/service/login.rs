@@ -129,11 +129,14 @@ pub fn enrolled(tx: &dyn Reads, subject: &Subject) -> Result<Enrolled, StoreErro
 }
 
 /// Starts a sign-in with its first factor: checks it, then lets [`rules::after_first_factor`]
-/// decide whether the sign-in is done.
+/// decide whether the sign-in is done. `two_factors_wanted` says what the sign-in is for asks for
+/// two factors (the authorization request it resumes, read again by
+/// [`super::authorize::two_factors_wanted`]): a user without a second factor must then enrol one.
 pub async fn begin(
     app: &App,
     credential: Credential<'_>,
     ip: IpAddr,
+    two_factors_wanted: bool,
 ) -> Result<Begun<Authenticated>, LoginError> {
     let (user, factor) = match credential {
         Credential::Password { username, password } => (
@@ -152,7 +155,7 @@ pub async fn begin(
     let factors = blocking(move || Ok(store.read(|tx| enrolled(tx, &subject))?)).await?;
     let policy = LoginPolicy::default();
     Ok(
-        match rules::after_first_factor(&user, &factors, &factor, &policy, false) {
+        match rules::after_first_factor(&user, &factors, &factor, &policy, two_factors_wanted) {
             LoginStep::Done(amr) => Begun::Done(Authenticated { user, amr }),
             LoginStep::NeedFactor(proven) => Begun::NeedFactor(PendingFactor { user, proven }),
             LoginStep::NeedEnrolment(proven) => Begun::NeedEnrolment(PendingFactor { user, proven }),
@@ -169,14 +172,16 @@ pub struct NewSession {
 }
 
 /// The browser's sign-in use case: [`begin`], then, when done, a new session. `previous` is the
-/// session cookie the browser had, ended first (a new session id at every sign-in).
+/// session cookie the browser had, ended first (a new session id at every sign-in);
+/// `two_factors_wanted` as for [`begin`].
 pub async fn sign_in(
     app: &App,
     credential: Credential<'_>,
     ip: IpAddr,
     previous: Option<&str>,
+    two_factors_wanted: bool,
 ) -> Result<Begun<NewSession>, LoginError> {
-    let auth = match begin(app, credential, ip).await? {
+    let auth = match begin(app, credential, ip, two_factors_wanted).await? {
         Begun::Done(auth) => auth,
         Begun::NeedFactor(pending) => return Ok(Begun::NeedFactor(pending)),
         Begun::NeedEnrolment(pending) => return Ok(Begun::NeedEnrolment(pending)),

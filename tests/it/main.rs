@@ -42,6 +42,7 @@ mod outbound;
 mod props;
 mod proxy;
 mod routing;
+mod step_up;
 mod tidy;
 mod tls;
 mod token_errors;

@@ -91,7 +91,10 @@ pub async fn finish(
                 user,
                 upstream: &upstream.name,
             };
-            let signed_in = match login::sign_in(app, credential, ip, previous).await {
+            let two_factors = crate::service::authorize::two_factors_wanted(app, &return_to)
+                .await
+                .map_err(UpstreamError::Service)?;
+            let signed_in = match login::sign_in(app, credential, ip, previous, two_factors).await {
                 Ok(login::Begun::Done(s)) => s,
                 Ok(login::Begun::NeedFactor(_) | login::Begun::NeedEnrolment(_)) => {
                     return Err(UpstreamError::SecondFactor);

@@ -7,6 +7,7 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::{copy, safe_return, see_other, session_cookie_value, unavailable, with_cookie};
+use crate::service::authorize;
 use crate::service::login::{self, Begun, Credential, LoginError};
 use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
@@ -131,7 +132,13 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         password: &f.password,
     };
     let previous = session_cookie_value(app, req);
-    match login::sign_in(app, credential, client_ip(req), previous).await {
+    // What the sign-in is for decides whether it needs two factors: the authorization request it
+    // resumes, checked again here, never a field of this form.
+    let two_factors = match authorize::two_factors_wanted(app, &return_to).await {
+        Ok(wanted) => wanted,
+        Err(e) => return unavailable(&e),
+    };
+    match login::sign_in(app, credential, client_ip(req), previous, two_factors).await {
         Ok(Begun::Done(signed_in)) => with_cookie(
             see_other(&return_to),
             Some(session_cookie::set(&signed_in.cookie, app)),

@@ -8,6 +8,7 @@ use poem::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::admin_fixture::{Admin, password_grant};
+use crate::harness::{Server, assert_failure, stdout};
 use crate::inproc::{InProc, PASSWORD, REDIRECT, Reply, basic, claims};
 
 /// The secret of `strict`, a confidential client with `require_factors = 2`.
@@ -279,4 +280,28 @@ async fn require_factors_is_set_and_shown_through_the_admin_api_and_only_1_or_2(
         )
         .await;
     assert_eq!(patched["require_factors"], 1, "{patched}");
+}
+
+/// The CLI's side: `client add --require-factors 2`, `client update --require-factors 1`, the
+/// text view, and a count other than 1 or 2 refused by the flag itself.
+#[test]
+fn client_add_and_client_update_take_require_factors() {
+    let server = Server::new();
+    let added = server.cli_json(&[
+        "client",
+        "add",
+        "vault",
+        "--redirect-uri",
+        "https://vault.example.com/cb",
+        "--require-factors",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(added["require_factors"], 2, "{added}");
+    let shown = stdout(&server.cli(&["client", "show", "vault"]));
+    assert!(shown.contains("require_factors: 2"), "{shown}");
+    let updated = server.cli_json(&["client", "update", "vault", "--require-factors", "1", "--json"]);
+    assert_eq!(updated["require_factors"], 1, "{updated}");
+    let refused = assert_failure(&server.cli(&["client", "update", "vault", "--require-factors", "3"]));
+    assert!(refused.contains("--require-factors"), "{refused}");
 }

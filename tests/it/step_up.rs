@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::admin_fixture::{Admin, password_grant};
 use crate::harness::{Server, assert_failure, stdout};
-use crate::inproc::{InProc, PASSWORD, REDIRECT, Reply, basic, claims};
+use crate::inproc::{InProc, PASSWORD, REDIRECT, Reply, VERIFIER, basic, claims};
 
 /// The secret of `strict`, a confidential client with `require_factors = 2`.
 const STRICT_SECRET: &str = "strict-client-secret-0123456789-abcdefghijkl";
@@ -304,4 +304,119 @@ fn client_add_and_client_update_take_require_factors() {
     assert_eq!(updated["require_factors"], 1, "{updated}");
     let refused = assert_failure(&server.cli(&["client", "update", "vault", "--require-factors", "3"]));
     assert!(refused.contains("--require-factors"), "{refused}");
+}
+
+/// The text between `start` and the next `<` after it in `body`.
+fn text_after(body: &str, start: &str) -> String {
+    let from = body.find(start).unwrap_or_else(|| panic!("no {start} in {body}")) + start.len();
+    let to = body[from..].find('<').expect("the element closes") + from;
+    body[from..to].to_owned()
+}
+
+/// The current TOTP code for a base32 key, at the server's (fixed) clock.
+fn totp_code(s: &InProc, key: &str) -> String {
+    let compact: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+    let seed = totp_rs::Secret::try_from_base32(&compact).expect("a base32 key");
+    // Computed by totp-rs itself (RFC 6238: SHA-1, six digits, 30 s), as an authenticator app would.
+    totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(seed.as_ref().to_vec())
+        .build_noncompliant()
+        .generate(s.app.clock.now().0)
+        .to_string()
+}
+
+/// Follows the browser's redirects inside the server until a page answers.
+async fn follow(s: &mut InProc, mut reply: Reply) -> Reply {
+    while reply.status == StatusCode::SEE_OTHER && reply.location().starts_with('/') {
+        let next = reply.location().to_owned();
+        reply = s.get(&next).await;
+    }
+    reply
+}
+
+#[tokio::test]
+async fn a_client_requiring_two_factors_has_a_password_only_user_enrol_totp_and_gets_acr_2fa() {
+    let mut s = InProc::new(&strict_client()).await;
+    let page = s
+        .get(&InProc::authorize_uri(
+            "strict",
+            STRICT_REDIRECT,
+            &[("nonce", "n-2")],
+        ))
+        .await;
+    assert!(is_login_page(&page), "{} {}", page.status, page.body);
+    let after_password = s.login_from(&page, "alice", PASSWORD).await;
+    let enrol = follow(&mut s, after_password).await;
+    assert!(
+        enrol.body.contains("id=\"enrol-form\""),
+        "{} {}",
+        enrol.status,
+        enrol.body
+    );
+    let key = text_after(&enrol.body, "<code id=\"secret\" class=\"secret\">");
+    let code = totp_code(&s, &key);
+    let confirmed = s
+        .post(
+            "/login/factor/enrol",
+            &[
+                ("csrf", &enrol.field("csrf")),
+                ("enrolment", &enrol.field("enrolment")),
+                ("code", &code),
+            ],
+        )
+        .await;
+    // Signed in with two factors: back to the request, which asks for consent.
+    let consent = follow(&mut s, confirmed).await;
+    assert!(
+        consent.body.contains("action=\"/oauth/consent\""),
+        "{} {}",
+        consent.status,
+        consent.body
+    );
+    let back = s
+        .post(
+            "/oauth/consent",
+            &[
+                ("csrf", &consent.field("csrf")),
+                ("request", &consent.field("request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    let code = back
+        .location_param("code")
+        .unwrap_or_else(|| panic!("no code in {}", back.location()));
+    let tokens = s
+        .post_with(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", STRICT_REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+            &[("authorization", &basic("strict", STRICT_SECRET))],
+        )
+        .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let c = claims(tokens.json()["id_token"].as_str().expect("an ID token"));
+    assert_eq!(c["acr"], "2fa", "{c}");
+    let amr = c["amr"].as_array().expect("amr is a list");
+    for method in ["pwd", "otp", "mfa"] {
+        assert!(amr.contains(&json!(method)), "{method} in {c}");
+    }
+    // The session now has two factors: the strict client gets its code without a page.
+    let again = s
+        .get(&InProc::authorize_uri("strict", STRICT_REDIRECT, &[]))
+        .await;
+    assert!(
+        again.location_param("code").is_some(),
+        "{} {}",
+        again.status,
+        again.body
+    );
 }

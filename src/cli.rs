@@ -255,6 +255,22 @@ pub enum ClientCommand {
         /// Issue refresh tokens to OpenID Connect requests even without `offline_access`.
         #[arg(long)]
         refresh_without_offline_access: bool,
+        /// How many factors a sign-in for this client needs: 1 (default) or 2 (a session without
+        /// a second factor signs in again with one).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        require_factors: Option<u8>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Change a client created with the CLI or the API (declared clients change in identity.toml).
+    Update {
+        client_id: String,
+        /// Display name shown on the consent page.
+        #[arg(long)]
+        name: Option<String>,
+        /// How many factors a sign-in for this client needs: 1 or 2.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        require_factors: Option<u8>,
         #[command(flatten)]
         out: Output,
     },

@@ -13,7 +13,7 @@ use crate::config::{self, Config, Overrides};
 use crate::domain::NewUser;
 use crate::service::App;
 use crate::service::admin::{self as cmd, Actor, execute_as};
-use crate::service::clients::NewClient;
+use crate::service::clients::{ClientUpdate, NewClient};
 use crate::service::users::ListUsers;
 use crate::store::{Store, StoreError};
 
@@ -120,6 +120,7 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
                 post_logout_redirect_uris,
                 backchannel_logout_uri,
                 refresh_without_offline_access,
+                require_factors,
                 out,
             } => {
                 let client = NewClient {
@@ -141,8 +142,22 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
                     refresh_without_offline_access,
                     allow_http_localhost,
                     resources,
+                    require_factors,
                 };
                 admin(c, cmd::ClientAdd { client }, out).await
+            }
+            ClientCommand::Update {
+                client_id,
+                name,
+                require_factors,
+                out,
+            } => {
+                let change = ClientUpdate {
+                    name,
+                    require_factors,
+                    ..ClientUpdate::default()
+                };
+                admin(c, cmd::ClientUpdate { client_id, change }, out).await
             }
             ClientCommand::List { out } => admin(c, cmd::ClientList {}, out).await,
             ClientCommand::Show { client_id, out } => admin(c, cmd::ClientShow { client_id }, out).await,

@@ -224,6 +224,7 @@ fn write_client(o: &mut dyn Write, c: &ClientView) -> std::io::Result<()> {
     if !c.resources.is_empty() {
         writeln!(o, "resources:     {}", c.resources.join(" "))?;
     }
+    writeln!(o, "require_factors: {}", c.require_factors)?;
     writeln!(o, "source:        {:?}", c.source)
 }
 

@@ -7,8 +7,10 @@ use super::validate::Validator;
 use super::{MIN_SECRET_LEN, resolve};
 use crate::crypto;
 use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, Scope, Timestamp,
+    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, RequiredFactors,
+    Scope, Timestamp,
 };
+use crate::protocol::login::Acr;
 
 impl Validator<'_> {
     pub(super) fn client(&mut self, index: usize, rc: RawClient, base: Option<&Path>) -> Option<Client> {
@@ -107,6 +109,7 @@ impl Validator<'_> {
                 }
             },
         };
+        let require_factors = self.required_factors(&rc, &key);
         if self.problems.len() > before {
             return None;
         }
@@ -136,6 +139,7 @@ impl Validator<'_> {
             },
             source: ClientSource::Config,
             created_at: Timestamp(0),
+            require_factors,
         };
         let violations = client.rule_violations();
         for (field, reason) in &violations {
@@ -146,6 +150,44 @@ impl Validator<'_> {
             }
         }
         violations.is_empty().then_some(client)
+    }
+
+    /// `require_factors = 1 | 2`, or the same said as `acr = "1fa" | "2fa"`; not both.
+    fn required_factors(&mut self, rc: &RawClient, key: &dyn Fn(&str) -> String) -> RequiredFactors {
+        match (&rc.require_factors, &rc.acr) {
+            (None, None) => RequiredFactors::default(),
+            (Some(_), Some(acr)) => {
+                self.problem(
+                    &key("acr"),
+                    Some(acr),
+                    "give require_factors or acr, not both (they say the same thing)",
+                );
+                RequiredFactors::default()
+            }
+            (Some(n), None) => u64::try_from(*n.get_ref())
+                .ok()
+                .and_then(RequiredFactors::from_count)
+                .unwrap_or_else(|| {
+                    self.problem(
+                        &key("require_factors"),
+                        Some(n),
+                        "must be 1 (any sign-in) or 2 (a second factor, asked for when the session has none)",
+                    );
+                    RequiredFactors::default()
+                }),
+            (None, Some(acr)) => match Acr::parse(acr.get_ref()) {
+                Some(Acr::OneFactor) => RequiredFactors::One,
+                Some(Acr::TwoFactors) => RequiredFactors::Two,
+                None => {
+                    self.problem(
+                        &key("acr"),
+                        Some(acr),
+                        format!("unknown acr `{}` (expected \"1fa\" or \"2fa\")", acr.get_ref()),
+                    );
+                    RequiredFactors::default()
+                }
+            },
+        }
     }
 
     pub(super) fn client_secret(

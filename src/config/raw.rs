@@ -152,4 +152,7 @@ pub(super) struct RawClient {
     pub(super) allow_http_localhost: bool,
     #[serde(default)]
     pub(super) resources: Vec<Spanned<String>>,
+    pub(super) require_factors: Option<Spanned<i64>>,
+    /// Another spelling of `require_factors`: `"1fa"` or `"2fa"`.
+    pub(super) acr: Option<Spanned<String>>,
 }

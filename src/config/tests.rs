@@ -241,3 +241,29 @@ fn login_require_second_factor_for_lists_groups_once_each() {
         "unknown keys are refused"
     );
 }
+
+#[test]
+fn require_factors_is_1_or_2_and_acr_says_the_same_with_key_and_line() {
+    use crate::domain::RequiredFactors;
+    let client = "[[client]]\nclient_id = \"c\"\npublic = true\nredirect_uris = [\"http://127.0.0.1/cb\"]\n";
+    assert_eq!(parse_ok(client).clients[0].require_factors, RequiredFactors::One);
+    let two = parse_ok(&format!("{client}require_factors = 2\n"));
+    assert_eq!(two.clients[0].require_factors, RequiredFactors::Two);
+    let by_acr = parse_ok(&format!("{client}acr = \"2fa\"\n"));
+    assert_eq!(by_acr.clients[0].require_factors, RequiredFactors::Two);
+    assert_eq!(
+        parse_ok(&format!("{client}acr = \"1fa\"\n")).clients[0].require_factors,
+        RequiredFactors::One
+    );
+    for (extra, key) in [
+        ("require_factors = 3\n", "client[0].require_factors"),
+        ("require_factors = 0\n", "client[0].require_factors"),
+        ("require_factors = -1\n", "client[0].require_factors"),
+        ("acr = \"gold\"\n", "client[0].acr"),
+        ("require_factors = 2\nacr = \"2fa\"\n", "client[0].acr"),
+    ] {
+        let p = problems(&format!("{client}{extra}"));
+        let line = extra.lines().count() + 4;
+        assert_eq!((p[0].key.as_str(), p[0].line), (key, Some(line)), "{extra}");
+    }
+}

@@ -27,5 +27,6 @@ pub use upstream::{
     ClaimMapping, LinkPolicy, PendingUpstream, Upstream, UpstreamIdentity, UpstreamKind, UpstreamLink,
 };
 pub use user::{
-    ADMIN_GROUP, Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, User, valid_resource,
+    ADMIN_GROUP, Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, RequiredFactors, User,
+    valid_resource,
 };

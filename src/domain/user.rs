@@ -90,6 +90,55 @@ pub struct Client {
     /// besides Latchkey's own.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// How many factors a sign-in for this client needs (`require_factors`): two sends a
+    /// password-only session to sign in again with a second factor (step-up).
+    #[serde(default)]
+    pub require_factors: RequiredFactors,
+}
+
+/// How many factors a client's sign-ins need: one (the default) or two. Stored and shown as the
+/// number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum RequiredFactors {
+    /// Any sign-in will do.
+    #[default]
+    One,
+    /// Only a sign-in with two factors (`amr` has `mfa`).
+    Two,
+}
+
+impl RequiredFactors {
+    /// The setting for a count: `None` unless it is 1 or 2.
+    pub fn from_count(count: u64) -> Option<RequiredFactors> {
+        match count {
+            1 => Some(RequiredFactors::One),
+            2 => Some(RequiredFactors::Two),
+            _ => None,
+        }
+    }
+
+    /// The count, 1 or 2.
+    pub fn count(self) -> u8 {
+        match self {
+            RequiredFactors::One => 1,
+            RequiredFactors::Two => 2,
+        }
+    }
+}
+
+impl TryFrom<u8> for RequiredFactors {
+    type Error = String;
+    fn try_from(count: u8) -> Result<Self, Self::Error> {
+        RequiredFactors::from_count(u64::from(count))
+            .ok_or_else(|| format!("require_factors is 1 or 2, not {count}"))
+    }
+}
+
+impl From<RequiredFactors> for u8 {
+    fn from(f: RequiredFactors) -> u8 {
+        f.count()
+    }
 }
 
 /// The JWS algorithm of a client's ID tokens.

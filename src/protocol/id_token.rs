@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
+use super::login::Acr;
 use crate::crypto::b64url;
 use crate::domain::{Amr, IdTokenAlg, ScopeSet, Timestamp, User};
 
@@ -130,6 +131,8 @@ pub fn claims(f: &IdTokenFacts<'_>) -> Map<String, Value> {
     }
     if !f.amr.is_empty() {
         c.insert("amr".into(), json!(f.amr));
+        // The class the same methods reach (`1fa`, or `2fa` with `mfa`), as discovery lists them.
+        c.insert("acr".into(), Value::String(Acr::of(f.amr).as_str().to_owned()));
     }
     // `at_hash` is optional in the code flow (Core 3.1.3.6). For the RFC 9864 name `Ed25519` no
     // rule says which hash goes with it, and verifiers disagree (Authlib derives `sha25519` from

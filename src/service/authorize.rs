@@ -126,6 +126,31 @@ pub async fn consent(
     )
 }
 
+/// Whether the sign-in that resumes `return_to` must have two factors: read again from the
+/// authorization request itself (its client's `require_factors`, its `acr_values`), never from
+/// anything the login form says. `false` for any other address or an invalid request.
+pub async fn two_factors_wanted(app: &App, return_to: &str) -> Result<bool, ServiceError> {
+    let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
+        return Ok(false);
+    };
+    let Ok(params) = Params::parse(query) else {
+        return Ok(false);
+    };
+    let Some(client) = (match params.get("client_id") {
+        Some(id) => load_client(app, id).await?,
+        None => None,
+    }) else {
+        return Ok(false);
+    };
+    let policy = authorize::Policy {
+        require_pkce: app.config.require_pkce,
+    };
+    Ok(match authorize::validate_with(&params, Some(&client), &policy) {
+        Ok(request) => authorize::two_factors_wanted(&request, &client),
+        Err(_) => false,
+    })
+}
+
 /// Loads the client a request names and validates the request against it. A request that fails
 /// becomes its outcome: an error page (audited here, logged by `web`), or an error redirect.
 async fn validated(
@@ -228,6 +253,7 @@ async fn decide(
             SessionFacts {
                 subject: s.subject.to_string(),
                 auth_time: s.auth_time,
+                amr: s.amr.clone(),
             },
             u,
         )

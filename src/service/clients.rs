@@ -7,7 +7,8 @@ use super::views::{ClientCreated, ClientView};
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, Scope,
+    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, RequiredFactors,
+    Scope,
 };
 use crate::store::Reads;
 
@@ -46,6 +47,9 @@ pub struct NewClient {
     /// Resource servers (RFC 8707) the client may ask tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// 1 or 2: how many factors a sign-in for this client needs (`None`: 1).
+    #[serde(default)]
+    pub require_factors: Option<u8>,
 }
 
 /// A new client secret: 256 random bits, base64url, and its digest.
@@ -92,6 +96,12 @@ fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ServiceError> {
         }
     }
     Ok(out)
+}
+
+/// `require_factors` as given: 1 or 2.
+fn parse_factors(count: u8) -> Result<RequiredFactors, ServiceError> {
+    RequiredFactors::from_count(u64::from(count))
+        .ok_or_else(|| ServiceError::invalid("require_factors", "must be 1 or 2"))
 }
 
 fn check_rules(client: &Client) -> Result<(), ServiceError> {
@@ -176,6 +186,11 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
         refresh_without_offline_access: new.refresh_without_offline_access,
         allow_http_localhost: new.allow_http_localhost,
         resources: dedup(&new.resources),
+        require_factors: new
+            .require_factors
+            .map(parse_factors)
+            .transpose()?
+            .unwrap_or_default(),
     };
     check_rules(&client)?;
     let store = app.store.clone();
@@ -235,6 +250,8 @@ pub struct ClientUpdate {
     pub allow_http_localhost: Option<bool>,
     #[serde(default)]
     pub resources: Option<Vec<String>>,
+    #[serde(default)]
+    pub require_factors: Option<u8>,
 }
 
 /// Updates a client created through the CLI or API.
@@ -249,6 +266,7 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
         .map(|u| parse_uris(u, true))
         .transpose()?;
     let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
+    let factors = change.require_factors.map(parse_factors).transpose()?;
     let store = app.store.clone();
     blocking(move || {
         store.write(|tx| {
@@ -279,6 +297,9 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
             }
             if let Some(resources) = &change.resources {
                 client.resources = dedup(resources);
+            }
+            if let Some(factors) = factors {
+                client.require_factors = factors;
             }
             check_rules(&client)?;
             tx.put_client(&client)?;
@@ -355,6 +376,7 @@ pub fn docs_client(issuer: &str) -> Option<Client> {
         refresh_without_offline_access: false,
         allow_http_localhost: localhost,
         resources: vec![],
+        require_factors: RequiredFactors::One,
     })
 }
 

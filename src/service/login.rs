@@ -152,7 +152,8 @@ pub fn login_policy(app: &App) -> LoginPolicy {
 
 /// Starts a sign-in with its first factor: checks it, then lets [`rules::after_first_factor`]
 /// decide whether the sign-in is done. `two_factors_wanted` when what the sign-in is for asks for
-/// two factors (a client's `require_factors`, `acr_values=2fa`).
+/// two factors (a client's `require_factors`, `acr_values=2fa`: the authorization request it
+/// resumes, read again by [`super::authorize::two_factors_wanted`]).
 pub async fn begin(
     app: &App,
     credential: Credential<'_>,

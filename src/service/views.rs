@@ -64,6 +64,13 @@ pub struct ClientView {
     pub refresh_without_offline_access: bool,
     pub allow_http_localhost: bool,
     pub resources: Vec<String>,
+    /// 1 or 2: how many factors a sign-in for this client needs.
+    #[serde(default = "one")]
+    pub require_factors: u8,
+}
+
+fn one() -> u8 {
+    1
 }
 
 impl From<&Client> for ClientView {
@@ -89,6 +96,7 @@ impl From<&Client> for ClientView {
             refresh_without_offline_access: c.refresh_without_offline_access,
             allow_http_localhost: c.allow_http_localhost,
             resources: c.resources.clone(),
+            require_factors: c.require_factors.count(),
         }
     }
 }

@@ -107,6 +107,7 @@ async fn add_reports(s: &InProc) -> String {
             refresh_without_offline_access: false,
             allow_http_localhost: false,
             resources: vec![],
+            require_factors: Default::default(),
         },
     )
     .await

@@ -45,6 +45,7 @@ mod outbound;
 mod props;
 mod proxy;
 mod routing;
+mod step_up;
 mod tidy;
 mod tls;
 mod token_errors;

@@ -1,16 +1,19 @@
 //! What happens next for a valid authorization request: sign in, consent, a code, or an error
 //! for the client, decided from the state the service loaded and the current time.
 
+use super::super::login::is_multi_factor;
 use super::super::params::Params;
 use super::super::{ErrorCode, OAuthError, admin_scope, resource};
 use super::AuthorizationRequest;
-use crate::domain::{Client, Timestamp, User};
+use crate::domain::{Amr, Client, Duration, Timestamp, User};
 
 /// What the browser's session looks like to the authorization endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionFacts {
     pub subject: String,
     pub auth_time: Timestamp,
+    /// How the session's sign-in was proven (RFC 8176), to tell whether it had two factors.
+    pub amr: Vec<Amr>,
 }
 
 /// What happens next for a valid request.
@@ -46,8 +49,11 @@ pub fn next_step(
         None => true,
         Some(s) => {
             let too_old = req.max_age.is_some_and(|max| now.since(s.auth_time) > max);
+            // `max_age=0` asks for a sign-in now, as `prompt=login` does (Core 3.1.2.1), even from
+            // a session that began this very second.
+            let now_please = req.prompt.login || req.max_age == Some(Duration::seconds(0));
             let other_user = hint_subject.is_some_and(|h| h != s.subject);
-            (req.prompt.login && !fresh) || too_old || other_user
+            (now_please && !fresh) || too_old || other_user
         }
     };
     if must_login {
@@ -109,6 +115,21 @@ pub fn decide(issuer: &str, req: &AuthorizationRequest, loaded: &Loaded<'_>, now
     {
         return Next::Error(admin_scope::refusal(ErrorCode::AccessDenied));
     }
+    // Step-up: a session of one factor, when two are wanted, signs in again (the login step then
+    // asks for the second factor, or for its enrolment).
+    if let Some((facts, _)) = loaded.session
+        && super::two_factors_wanted(req, loaded.client)
+        && !is_multi_factor(&facts.amr)
+    {
+        return if req.prompt.none {
+            Next::Error(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "two factors are needed and the session has one: the user must sign in again",
+            ))
+        } else {
+            Next::Login
+        };
+    }
     next_step(
         req,
         loaded.session.map(|(facts, _)| facts),
@@ -120,8 +141,8 @@ pub fn decide(issuer: &str, req: &AuthorizationRequest, loaded: &Loaded<'_>, now
     )
 }
 
-/// The request to come back to after signing in: the same parameters without `prompt=login`,
-/// which the sign-in satisfies.
+/// The request to come back to after signing in: the same parameters without `prompt=login` and
+/// `max_age=0`, which the sign-in satisfies.
 pub fn resume_after_login(params: &Params) -> Params {
     let prompt: Vec<&str> = params
         .get("prompt")
@@ -130,5 +151,9 @@ pub fn resume_after_login(params: &Params) -> Params {
         .filter(|p| !p.is_empty() && *p != "login")
         .collect();
     let prompt = prompt.join(" ");
-    params.with("prompt", Some(prompt.as_str()).filter(|p| !p.is_empty()))
+    let resumed = params.with("prompt", Some(prompt.as_str()).filter(|p| !p.is_empty()));
+    match params.get("max_age") {
+        Some("0") => resumed.with("max_age", None),
+        _ => resumed,
+    }
 }

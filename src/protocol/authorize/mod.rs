@@ -5,6 +5,8 @@
 mod decide;
 mod response;
 #[cfg(test)]
+mod step_up_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 mod validate;
 
@@ -13,7 +15,8 @@ pub use response::{code_response, error_response};
 pub use validate::{validate, validate_with};
 
 use super::OAuthError;
-use crate::domain::{ClientId, Duration, RequestedClaims, ScopeSet};
+use super::login::Acr;
+use crate::domain::{Client, ClientId, Duration, RequestedClaims, RequiredFactors, ScopeSet};
 
 /// The longest `state` or `nonce` accepted; longer ones get `invalid_request`.
 pub const MAX_STATE_LEN: usize = 2048;
@@ -76,6 +79,9 @@ pub struct AuthorizationRequest {
     pub requested_claims: RequestedClaims,
     /// The RFC 8707 `resource` asked for, checked against the client by [`super::resource`].
     pub resource: Option<String>,
+    /// The authentication context classes asked for (`acr_values`, and the `acr` of a `claims`
+    /// request), those Latchkey knows; the others are ignored (OpenID Connect Core 3.1.2.1).
+    pub acr_values: Vec<Acr>,
 }
 
 impl AuthorizationRequest {
@@ -83,6 +89,15 @@ impl AuthorizationRequest {
     pub fn is_oidc(&self) -> bool {
         self.scopes.contains("openid")
     }
+}
+
+/// Whether a sign-in for this request must have two factors: the client requires them
+/// (`require_factors = 2`), or the request asks for `acr` `2fa`. Latchkey's classes are ordered,
+/// so a request that lists both `1fa` and `2fa` is satisfied by the weaker one and wants nothing
+/// more.
+pub fn two_factors_wanted(req: &AuthorizationRequest, client: &Client) -> bool {
+    client.require_factors == RequiredFactors::Two
+        || (!req.acr_values.is_empty() && !req.acr_values.contains(&Acr::OneFactor))
 }
 
 /// The server-wide rules a request is checked by, from the configuration.

@@ -30,6 +30,7 @@ pub(crate) fn client(public: bool) -> Client {
         refresh_without_offline_access: false,
         allow_http_localhost: false,
         resources: vec![],
+        require_factors: Default::default(),
     }
 }
 
@@ -273,6 +274,7 @@ fn next_step_follows_session_prompt_max_age_and_consent() {
     let s = SessionFacts {
         subject: "u".into(),
         auth_time: Timestamp(900),
+        amr: vec![],
     };
     assert_eq!(next_step(&base, None, true, false, false, None, now), Next::Login);
     assert_eq!(

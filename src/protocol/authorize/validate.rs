@@ -1,6 +1,7 @@
 //! Checking an authorization request against the client it names: which failures become an
 //! error page (an untrusted client or redirect URI) and which go back to the client.
 
+use super::super::login::Acr;
 use super::super::params::Params;
 use super::super::pkce;
 use super::super::{ErrorCode, OAuthError};
@@ -91,6 +92,7 @@ pub fn validate_with(
         "claims",
         "response_mode",
         "resource",
+        "acr_values",
     ]) {
         return fail(OAuthError::invalid_request(format!(
             "the parameter {name} appears more than once"
@@ -223,7 +225,19 @@ pub fn validate_with(
             }
         },
     };
+    let mut acr_values: Vec<Acr> = params
+        .get("acr_values")
+        .unwrap_or("")
+        .split(' ')
+        .filter_map(Acr::parse)
+        .collect();
+    for acr in params.get("claims").map(claims_acr).unwrap_or_default() {
+        if !acr_values.contains(&acr) {
+            acr_values.push(acr);
+        }
+    }
     Ok(AuthorizationRequest {
+        acr_values,
         resource: params.get("resource").map(str::to_owned),
         requested_claims,
         client_id: client.client_id.clone(),
@@ -238,6 +252,24 @@ pub fn validate_with(
         login_hint: params.get("login_hint").map(str::to_owned),
         id_token_hint: params.get("id_token_hint").map(str::to_owned),
     })
+}
+
+/// The `acr` values a `claims` request asks of the ID token (`"acr": {"essential": true,
+/// "values": ["2fa"]}`, Core 5.5.1.1), those Latchkey knows. Essential or voluntary, they count
+/// as `acr_values` do: Latchkey asks for the second factor rather than fail the request.
+fn claims_acr(text: &str) -> Vec<Acr> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let Some(acr) = value.get("id_token").and_then(|t| t.get("acr")) else {
+        return Vec::new();
+    };
+    let one = acr.get("value").into_iter();
+    let many = acr.get("values").and_then(|v| v.as_array()).into_iter().flatten();
+    one.chain(many)
+        .filter_map(|v| v.as_str())
+        .filter_map(Acr::parse)
+        .collect()
 }
 
 /// Reads the `claims` parameter (OpenID Connect Core 5.5): the names asked for in `userinfo` and

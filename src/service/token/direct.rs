@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::mint::{Mint, active_key};
 use super::{Attempts, Outcome, TokenError, TokenSuccess};
-use crate::domain::{Client, ScopeSet};
+use crate::domain::{Client, RequiredFactors, ScopeSet};
 use crate::protocol::{ErrorCode, OAuthError, admin_scope, resource, token_request};
 use crate::service::App;
 use crate::service::login::{self, LoginError};
@@ -52,15 +52,27 @@ pub(super) async fn password_grant(
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
+    // The password grant cannot ask for a second factor, so a client that requires one may not
+    // use it: refused before the password is checked.
+    if client.require_factors == RequiredFactors::Two {
+        return Ok(Err(OAuthError::unauthorized_client(
+            "this client requires two factors (require_factors = 2), which the password grant cannot ask for",
+        )));
+    }
     let credential = login::Credential::Password {
         username: &username,
         password: &password,
     };
     let auth = match login::begin(app, credential, ip, false).await {
         Ok(login::Begun::Done(auth)) => auth,
-        Ok(login::Begun::NeedFactor(_) | login::Begun::NeedEnrolment(_)) => {
+        Ok(login::Begun::NeedFactor(_)) => {
             return Ok(Err(OAuthError::invalid_grant(
-                "the account needs a second factor, which the password grant cannot provide",
+                "this account signs in with a second factor, which the password grant cannot ask for",
+            )));
+        }
+        Ok(login::Begun::NeedEnrolment(_)) => {
+            return Ok(Err(OAuthError::invalid_grant(
+                "this account must sign in with two factors, which the password grant cannot ask for",
             )));
         }
         Err(LoginError::Failed) => {

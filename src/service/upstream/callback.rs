@@ -92,9 +92,12 @@ pub async fn finish(
                 user,
                 upstream: &upstream.name,
             };
+            let two_factors = crate::service::authorize::two_factors_wanted(app, &return_to)
+                .await
+                .map_err(UpstreamError::Service)?;
             let purpose = login::Purpose {
                 return_to: &return_to,
-                two_factors_wanted: false,
+                two_factors_wanted: two_factors,
             };
             let step = match login::sign_in(app, credential, ip, previous, purpose).await {
                 Ok(login::Begun::Done(s)) => SignedIn::Done {

@@ -345,6 +345,7 @@ fn clients_round_trip_through_the_record_format() {
         refresh_without_offline_access: false,
         allow_http_localhost: false,
         resources: vec![],
+        require_factors: Default::default(),
     };
     store.write(|tx| tx.put_client(&client)).unwrap();
     assert_eq!(store.read(|tx| tx.clients()).unwrap(), vec![client]);

@@ -122,6 +122,9 @@ pub struct ClientDoc {
     pub allow_http_localhost: bool,
     /// Resource servers (RFC 8707 resource indicators) the client may ask tokens for.
     pub resources: Vec<String>,
+    /// How many factors a sign-in for this client needs: 1, or 2 (a session without a second
+    /// factor signs in again with one; ID tokens then say `acr` `2fa`).
+    pub require_factors: u8,
 }
 
 impl From<views::ClientView> for ClientDoc {
@@ -146,6 +149,7 @@ impl From<views::ClientView> for ClientDoc {
             refresh_without_offline_access: c.refresh_without_offline_access,
             allow_http_localhost: c.allow_http_localhost,
             resources: c.resources,
+            require_factors: c.require_factors,
         }
     }
 }
@@ -215,6 +219,9 @@ pub struct NewClientDoc {
     /// tokens for.
     #[oai(default, validator(max_items = 32))]
     pub resources: Vec<String>,
+    /// How many factors a sign-in for this client needs: 1 (default) or 2.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "2")))]
+    pub require_factors: Option<u8>,
 }
 
 /// Changes to a client; absent fields stay as they are.
@@ -244,6 +251,9 @@ pub struct ClientPatchDoc {
     pub allow_http_localhost: Option<bool>,
     #[oai(nullable, validator(max_items = 32))]
     pub resources: Option<Vec<String>>,
+    /// 1 or 2.
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "2")))]
+    pub require_factors: Option<u8>,
 }
 
 /// The client operations.
@@ -290,6 +300,7 @@ impl ClientsApi {
             refresh_without_offline_access: b.refresh_without_offline_access,
             allow_http_localhost: b.allow_http_localhost,
             resources: b.resources,
+            require_factors: b.require_factors,
         };
         answer(run(&self.app, req, &auth, cmd::ClientAdd { client }).await, |c| {
             ClientCreatedResponse::ok(Json(c.into()))
@@ -330,6 +341,7 @@ impl ClientsApi {
             require_pkce: b.require_pkce,
             allow_http_localhost: b.allow_http_localhost,
             resources: b.resources,
+            require_factors: b.require_factors,
         };
         let command = cmd::ClientUpdate {
             client_id: client_id.0,

@@ -73,6 +73,9 @@ pub struct OpenIdConfiguration {
     pub introspection_endpoint: String,
     pub scopes_supported: Vec<String>,
     pub claims_supported: Vec<String>,
+    /// The `acr` values Latchkey issues and honours in `acr_values`: `1fa` (one factor) and
+    /// `2fa` (two).
+    pub acr_values_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
     pub response_modes_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
@@ -109,6 +112,10 @@ pub fn openid_configuration(issuer: &str) -> OpenIdConfiguration {
         introspection_endpoint: m.introspection_endpoint,
         scopes_supported: m.scopes_supported,
         claims_supported: strings(&crate::protocol::id_token::CLAIMS_SUPPORTED),
+        acr_values_supported: crate::protocol::login::Acr::ALL
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
         response_types_supported: m.response_types_supported,
         response_modes_supported: m.response_modes_supported,
         grant_types_supported: m.grant_types_supported,

@@ -7,6 +7,7 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::{copy, safe_return, see_other, session_cookie_value, unavailable, with_cookie};
+use crate::service::authorize;
 use crate::service::login::{self, Begun, Credential, LoginError, Purpose};
 use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
@@ -146,9 +147,15 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         password: &f.password,
     };
     let previous = session_cookie_value(app, req);
+    // What the sign-in is for decides whether it needs two factors: the authorization request it
+    // resumes, checked again here, never a field of this form.
+    let two_factors = match authorize::two_factors_wanted(app, &return_to).await {
+        Ok(wanted) => wanted,
+        Err(e) => return unavailable(&e),
+    };
     let purpose = Purpose {
         return_to: &return_to,
-        two_factors_wanted: false,
+        two_factors_wanted: two_factors,
     };
     match login::sign_in(app, credential, client_ip(req), previous, purpose).await {
         Ok(Begun::Done(signed_in)) => with_cookie(

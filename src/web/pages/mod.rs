@@ -1,6 +1,8 @@
 //! Server-rendered pages (askama templates) and the embedded stylesheet.
 
+pub mod account;
 mod copy;
+pub mod invite;
 pub mod oauth;
 pub mod setup;
 pub mod upstream;

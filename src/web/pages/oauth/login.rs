@@ -2,7 +2,7 @@
 //! [`service::login::sign_in`](crate::service::login::sign_in) and renders where the sign-in stands.
 
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Form};
+use poem::web::{Data, Form, Query};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
@@ -82,18 +82,41 @@ pub struct LoginForm {
     password: String,
 }
 
-/// `GET /login`: the login page on its own, or the account page when signed in.
+/// Where `GET /login` sends the browser after the sign-in (`return_to`, checked by
+/// [`safe_return`]), and whether it asks a signed-in user to sign in again (`fresh=1`, for a
+/// change on the account page that needs a fresh sign-in).
+#[derive(Debug, Default, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    fresh: Option<String>,
+}
+
+/// `GET /login`: the login page on its own, or where it would return to when signed in (unless
+/// `fresh` asks to sign in again).
 #[handler]
-pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
+pub async fn login_get(req: &Request, Data(app): Data<&App>, Query(q): Query<LoginQuery>) -> Response {
     let current = match session_cookie_value(app, req) {
         Some(cookie) => login::current(app, cookie).await,
         None => Ok(None),
     };
+    let return_to = safe_return(&q.return_to);
+    let fresh = q.fresh.is_some_and(|f| f == "1");
     match current {
-        Ok(Some(_)) => see_other("/"),
+        Ok(Some((_, user))) if fresh => {
+            let view = LoginView {
+                return_to,
+                username: user.username.as_str(),
+                client_name: None,
+                error: Some(copy::ACCOUNT_SIGN_IN_AGAIN),
+            };
+            login_page(req, app, &view, StatusCode::OK)
+        }
+        Ok(Some(_)) => see_other(return_to),
         Ok(None) => {
             let view = LoginView {
-                return_to: "/",
+                return_to,
                 username: "",
                 client_name: None,
                 error: None,

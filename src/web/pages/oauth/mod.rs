@@ -88,9 +88,11 @@ async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
     Params::parse(&raw).map_err(|e| bad_params(&e))
 }
 
-/// Where a login may send the browser next: only back into the authorization endpoint or home.
+/// Where a login may send the browser next: only back into the authorization endpoint, the
+/// account pages or home.
 pub(in crate::web::pages) fn safe_return(return_to: &str) -> &str {
-    let ok = return_to.starts_with("/oauth/authorize?")
+    let account = return_to == "/account" || return_to.starts_with("/account/");
+    let ok = (return_to.starts_with("/oauth/authorize?") || account)
         && !return_to.contains(['\\', '\r', '\n'])
         && !return_to.starts_with("//");
     if ok { return_to } else { "/" }

@@ -94,6 +94,15 @@ async fn an_invitee_accepts_in_a_browser_signs_in_again_and_the_link_is_used_up(
             .contains("This browser.")
     );
     browser.screenshot("account").await;
+    browser
+        .client
+        .execute(
+            "document.getElementById('methods-heading').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("account-methods-and-sessions").await;
 
     // Sign out from the account page, then sign in with the chosen password.
     browser.click("form[action='/logout'] button").await;

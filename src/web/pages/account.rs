@@ -101,10 +101,12 @@ fn page(
         .sessions
         .iter()
         .map(|s| {
-            let methods = if s.amr.is_empty() {
+            let mut words: Vec<String> = s.amr.iter().filter_map(|a| copy::describe_method(a)).collect();
+            words.dedup();
+            let methods = if words.is_empty() {
                 "-".to_owned()
             } else {
-                s.amr.join(", ")
+                words.join(" and ")
             };
             let line = copy::html(
                 copy::ACCOUNT_SESSION_LINE,

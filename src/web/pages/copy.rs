@@ -305,6 +305,21 @@ pub const INVITE_THROTTLED: &str = "Too many invitation links that did not work 
 /// The invitation page when the sign-in after it needs another step.
 pub const INVITE_SIGN_IN: &str = "Your password is set. Sign in with it to continue.";
 
+/// How a sign-in method (an RFC 8176 `amr` value) reads in the sessions list; `None` for values
+/// that say nothing a person needs (`mfa`, `user`, `fed`).
+pub fn describe_method(amr: &str) -> Option<String> {
+    Some(match amr {
+        "pwd" => "a password".to_owned(),
+        "otp" => "an authenticator app".to_owned(),
+        "hwk" | "swk" => "a passkey".to_owned(),
+        "mfa" | "user" | "fed" => return None,
+        other => match other.strip_prefix("upstream:") {
+            Some(name) => name.to_owned(),
+            None => other.to_owned(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

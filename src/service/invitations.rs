@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::login::{self, Begun, Credential, LoginError, NewSession};
+use super::login::{self, Begun, Credential, LoginError, NewSession, Purpose};
 use super::throttle::RetryAfter;
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
@@ -143,8 +143,9 @@ pub async fn check(app: &App, token: String, ip: IpAddr) -> Result<User, InviteE
 }
 
 /// Accepts an invitation: sets the invitee's password (checked by the password policy), uses the
-/// link up, and signs them in through [`login::sign_in`] like the login form. `previous` is the
-/// browser's session cookie, ended first.
+/// link up, and signs them in through [`login::sign_in`] like the login form (which may answer
+/// that a second step is needed, stored for `/login/factor`). `previous` is the browser's session
+/// cookie, ended first.
 pub async fn accept(
     app: &App,
     token: String,
@@ -190,7 +191,13 @@ pub async fn accept(
         username: &username,
         password: &password,
     };
-    login::sign_in(app, credential, ip, previous)
+    // A sign-in that needs a second step (a policy requires two factors of the invitee) comes
+    // back to the account page once it is complete.
+    let purpose = Purpose {
+        return_to: "/account",
+        two_factors_wanted: false,
+    };
+    login::sign_in(app, credential, ip, previous, purpose)
         .await
         .map_err(|e| match e {
             LoginError::Throttled(wait) => InviteError::Throttled(wait),

@@ -17,10 +17,12 @@ pub mod login;
 pub mod logout;
 pub mod outbound;
 pub mod purge;
+pub mod recovery;
 pub mod setup;
 pub mod start;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 pub mod upstream;
 pub mod users;
 pub mod views;
@@ -71,6 +73,8 @@ pub struct App {
     dummy_hash: &'static str,
     /// The key of the CSRF tokens' MAC, loaded at start ([`forms::ensure_key`]).
     pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
+    /// Throttles second-factor guesses (TOTP and recovery codes), per account and address.
+    pub factor_throttle: Arc<throttle::Throttle>,
 }
 
 impl App {
@@ -99,6 +103,7 @@ impl App {
             verifications: Arc::default(),
             dummy_hash,
             form_key: Arc::default(),
+            factor_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::SECOND_FACTORS)),
             upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)?),
             config: Arc::new(config),
         })

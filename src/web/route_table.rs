@@ -56,6 +56,24 @@ pub enum Handler {
     Docs,
     /// The page that receives the docs page's authorization response.
     DocsReceiver,
+    /// The second step of a sign-in.
+    FactorForm,
+    /// The second step's POST (a TOTP or recovery code).
+    FactorSubmit,
+    /// The enrolment of a second factor inside a sign-in that requires one.
+    FactorEnrolForm,
+    /// Its POST (the confirming code).
+    FactorEnrolSubmit,
+    /// The TOTP page of the account.
+    TotpForm,
+    /// Its POST (confirming an enrolment).
+    TotpSubmit,
+    /// Removing the TOTP factor.
+    TotpRemove,
+    /// The recovery codes page of the account.
+    RecoveryForm,
+    /// Its POST (new codes).
+    RecoverySubmit,
     /// The signed-in user's account page.
     Account,
     /// The account page's profile form.
@@ -141,7 +159,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 32] = {
+pub const ROUTES: [RouteSpec; 37] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -174,6 +192,23 @@ pub const ROUTES: [RouteSpec; 32] = {
         page(
             "/login/upstream/{name}/callback",
             &[(M::GET, H::UpstreamCallback)],
+        ),
+        page(
+            "/login/factor",
+            &[(M::GET, H::FactorForm), (M::POST, H::FactorSubmit)],
+        ),
+        page(
+            "/login/factor/enrol",
+            &[(M::GET, H::FactorEnrolForm), (M::POST, H::FactorEnrolSubmit)],
+        ),
+        page(
+            "/account/totp",
+            &[(M::GET, H::TotpForm), (M::POST, H::TotpSubmit)],
+        ),
+        page("/account/totp/remove", &[(M::POST, H::TotpRemove)]),
+        page(
+            "/account/recovery",
+            &[(M::GET, H::RecoveryForm), (M::POST, H::RecoverySubmit)],
         ),
         page("/logout", &[(M::POST, H::Logout)]),
         page(

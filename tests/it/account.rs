@@ -258,7 +258,7 @@ async fn a_password_change_is_refused_without_a_fresh_sign_in_and_works_after_on
     let again = s.get("/login?return_to=%2Faccount&fresh=1").await;
     assert_eq!(again.status, StatusCode::OK);
     assert!(
-        again.body.contains("sign in again to confirm it is you"),
+        again.body.contains("Sign in again to confirm this change."),
         "{}",
         again.body
     );

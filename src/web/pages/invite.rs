@@ -152,10 +152,11 @@ pub async fn accept(
             form(req, app, &token, signed_in.user.username.as_str(), None, true),
             Some(session_cookie::set(&signed_in.cookie, app)),
         ),
-        // The password is set; the sign-in's further step starts from the login page.
-        Ok(Begun::NeedFactor(_) | Begun::NeedEnrolment(_)) => {
-            message(StatusCode::OK, "Password set", copy::INVITE_SIGN_IN)
-        }
+        // The password is set; the sign-in continues with its second step (or the enrolment of one).
+        Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
+            Some(cookie) => super::factor::continue_to_factor(app, cookie),
+            None => message(StatusCode::OK, "Password set", copy::INVITE_SIGN_IN),
+        },
         Err(InviteError::Refused(ServiceError::Invalid { message, .. })) => {
             match invitations::check(app, token.clone(), ip).await {
                 Ok(user) => again(user.username.as_str(), &message),

@@ -2,15 +2,15 @@
 //! [`service::login::sign_in`](crate::service::login::sign_in) and renders where the sign-in stands.
 
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Form, Query};
+use poem::web::{Data, Form};
 use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::{copy, safe_return, see_other, session_cookie_value, unavailable, with_cookie};
-use crate::service::login::{self, Begun, Credential, LoginError};
+use crate::service::login::{self, Begun, Credential, LoginError, Purpose};
 use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
-use crate::web::pages::{message, render};
+use crate::web::pages::{factor, render};
 use crate::web::{client_ip, csrf, session_cookie};
 
 #[derive(askama::Template)]
@@ -33,6 +33,8 @@ pub(super) struct LoginView<'a> {
     pub username: &'a str,
     pub client_name: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// A plain lead when no client sent the browser (a fresh sign-in's reason).
+    pub lead: Option<&'static str>,
 }
 
 /// Renders the login page with a fresh form token.
@@ -63,7 +65,8 @@ pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status:
         username: view.username,
         lead: view
             .client_name
-            .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))])),
+            .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))]))
+            .or_else(|| view.lead.map(|l| copy::html(l, &[]))),
         error: view.error,
         upstreams,
     };
@@ -82,44 +85,32 @@ pub struct LoginForm {
     password: String,
 }
 
-/// Where `GET /login` sends the browser after the sign-in (`return_to`, checked by
-/// [`safe_return`]), and whether it asks a signed-in user to sign in again (`fresh=1`, for a
-/// change on the account page that needs a fresh sign-in).
-#[derive(Debug, Default, Deserialize)]
-pub struct LoginQuery {
-    #[serde(default)]
-    return_to: String,
-    #[serde(default)]
-    fresh: Option<String>,
-}
-
-/// `GET /login`: the login page on its own, or where it would return to when signed in (unless
-/// `fresh` asks to sign in again).
+/// `GET /login?return_to=...`: the login page on its own, or, when signed in, on to `return_to`
+/// (checked by [`safe_return`]). With `fresh=1` the page shows even when signed in: a change that
+/// weakens the account needs a new sign-in (`web::pages::require_fresh`).
 #[handler]
-pub async fn login_get(req: &Request, Data(app): Data<&App>, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .take(8)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let asked = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let return_to = safe_return(asked("return_to").unwrap_or("/"));
+    let fresh = asked("fresh") == Some("1");
     let current = match session_cookie_value(app, req) {
         Some(cookie) => login::current(app, cookie).await,
         None => Ok(None),
     };
-    let return_to = safe_return(&q.return_to);
-    let fresh = q.fresh.is_some_and(|f| f == "1");
     match current {
-        Ok(Some((_, user))) if fresh => {
-            let view = LoginView {
-                return_to,
-                username: user.username.as_str(),
-                client_name: None,
-                error: Some(copy::ACCOUNT_SIGN_IN_AGAIN),
-            };
-            login_page(req, app, &view, StatusCode::OK)
-        }
-        Ok(Some(_)) => see_other(return_to),
-        Ok(None) => {
+        Ok(Some(_)) if !fresh => see_other(return_to),
+        Ok(_) => {
             let view = LoginView {
                 return_to,
                 username: "",
                 client_name: None,
                 error: None,
+                lead: fresh.then_some(copy::SIGN_IN_AGAIN),
             };
             login_page(req, app, &view, StatusCode::OK)
         }
@@ -140,6 +131,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
             username: &f.username,
             client_name: None,
             error: Some(error),
+            lead: None,
         };
         login_page(req, app, &view, status)
     };
@@ -154,16 +146,19 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         password: &f.password,
     };
     let previous = session_cookie_value(app, req);
-    match login::sign_in(app, credential, client_ip(req), previous).await {
+    let purpose = Purpose {
+        return_to: &return_to,
+        two_factors_wanted: false,
+    };
+    match login::sign_in(app, credential, client_ip(req), previous, purpose).await {
         Ok(Begun::Done(signed_in)) => with_cookie(
             see_other(&return_to),
             Some(session_cookie::set(&signed_in.cookie, app)),
         ),
-        Ok(Begun::NeedFactor(_) | Begun::NeedEnrolment(_)) => message(
-            page_status(PageFailure::Forbidden),
-            "Second step needed",
-            "This account needs a second sign-in step, which this server cannot ask for yet.",
-        ),
+        Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
+            Some(cookie) => factor::continue_to_factor(app, cookie),
+            None => unavailable(&ServiceError::Internal("a pending sign-in was not stored".into())),
+        },
         Err(LoginError::Failed) => again(LOGIN_FAILED, StatusCode::OK),
         Err(LoginError::Throttled(r)) => {
             let mut resp = again(

@@ -185,6 +185,37 @@ pub enum UserCommand {
     Link(LinkArgs),
     /// Remove a link: that upstream identity no longer signs in as the user.
     Unlink(LinkArgs),
+    /// Invite a user: create them without a password and print a one-time link through which
+    /// they choose one.
+    Invite {
+        /// The username (unique, compared case-insensitively).
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Mark the email address as verified.
+        #[arg(long)]
+        email_verified: bool,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A group to add the user to (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// How long the link works, in hours (default 72, at most 720).
+        #[arg(long)]
+        expires_in: Option<u32>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove a user's second factors (passkeys, TOTP, recovery codes), end their sessions and
+    /// revoke their tokens, for someone who lost a factor.
+    ResetFactors {
+        /// A username or subject.
+        #[arg(allow_hyphen_values = true)]
+        user: String,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 /// A user and one upstream identity.

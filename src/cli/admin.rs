@@ -102,6 +102,29 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
                 };
                 admin(c, command, out).await
             }
+            UserCommand::Invite {
+                username,
+                email,
+                email_verified,
+                name,
+                groups,
+                expires_in,
+                out,
+            } => {
+                let user = NewUser {
+                    username,
+                    name,
+                    email,
+                    email_verified,
+                    groups,
+                };
+                let command = cmd::UserInvite {
+                    user,
+                    expires_in_hours: expires_in,
+                };
+                admin(c, command, out).await
+            }
+            UserCommand::ResetFactors { user, out } => admin(c, cmd::UserResetFactors { user }, out).await,
         },
         Command::Client(cc) => match cc {
             ClientCommand::Add {

@@ -10,6 +10,7 @@ use super::{CliError, Output};
 use crate::service::admin::{BackupReport, Done};
 use crate::service::audit::AuditEvent;
 use crate::service::authorize::ConsentView;
+use crate::service::invitations::InvitationView;
 use crate::service::login::SessionView;
 use crate::service::upstream::LinkView;
 use crate::service::views::{ClientCreated, ClientView, KeyView, Page, UserView};
@@ -185,6 +186,18 @@ impl Report for LinkView {
 impl Report for Done {
     fn text(&self, o: &mut dyn Write) -> std::io::Result<()> {
         writeln!(o, "done ({})", self.count)
+    }
+}
+
+impl Report for InvitationView {
+    fn text(&self, o: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(o, "username:   {}", self.username)?;
+        writeln!(o, "url:        {}", self.url)?;
+        writeln!(o, "expires_at: {}", self.expires_at)?;
+        writeln!(
+            o,
+            "(the link works once and is shown only now: send it to the person)"
+        )
     }
 }
 

@@ -31,7 +31,8 @@ pub use links::{LinkAdd, LinkRemove, LinksList};
 pub use sessions::{ConsentRevoke, ConsentsList, SessionsList, SessionsRevoke};
 pub use system::{AuditList, Backup, KeysList, KeysRotate};
 pub use users::{
-    ProfileChange, UserAdd, UserDelete, UserList, UserPasswd, UserSetDisabled, UserShow, UserUpdate,
+    ProfileChange, UserAdd, UserDelete, UserInvite, UserList, UserPasswd, UserResetFactors, UserSetDisabled,
+    UserShow, UserUpdate,
 };
 
 /// One administrative command and the type of its answer.
@@ -125,6 +126,8 @@ commands! {
     LinksList,
     LinkAdd,
     LinkRemove,
+    UserInvite,
+    UserResetFactors,
 }
 
 /// A command's output as JSON, for the admin socket.

@@ -3,6 +3,7 @@
 //!
 //! The CLI (directly or through the admin socket) and the web layer call the same functions.
 
+pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod authorize;
@@ -10,6 +11,7 @@ pub mod clients;
 mod error;
 pub mod forms;
 pub mod hashing;
+pub mod invitations;
 pub mod keys;
 pub mod login;
 pub mod logout;

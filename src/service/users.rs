@@ -289,3 +289,20 @@ pub async fn delete(app: &App, ident: String) -> Result<UserView, ServiceError> 
     })
     .await
 }
+
+/// Removes every second factor of a user (passkeys, TOTP, recovery codes), ends their sessions
+/// and revokes their grants, so that whoever held a lost factor keeps nothing; returns how many
+/// factor records went.
+pub async fn reset_factors(app: &App, ident: String) -> Result<usize, ServiceError> {
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        store.write(|tx| {
+            let user = find_or_404(tx, &ident)?;
+            let removed = tx.delete_factors(&user.subject)?;
+            end_sessions_and_grants(tx, &user.subject, now)?;
+            Ok(removed)
+        })
+    })
+    .await
+}

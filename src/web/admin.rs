@@ -147,6 +147,7 @@ admin_response!(Done, 204, "Done.");
 /// Every admin API operation, by resource, in the order the OpenAPI document lists them.
 pub type AdminApi = (
     users::UsersApi,
+    users::InvitationsApi,
     sessions::SessionsApi,
     links::LinksApi,
     clients::ClientsApi,
@@ -157,6 +158,7 @@ pub type AdminApi = (
 pub fn apis(app: &App) -> AdminApi {
     (
         users::UsersApi { app: app.clone() },
+        users::InvitationsApi { app: app.clone() },
         sessions::SessionsApi { app: app.clone() },
         links::LinksApi { app: app.clone() },
         clients::ClientsApi { app: app.clone() },

@@ -156,6 +156,13 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::TotpRemove => pages::totp::remove.map_to_response().boxed(),
         Handler::RecoveryForm => pages::recovery::show.map_to_response().boxed(),
         Handler::RecoverySubmit => pages::recovery::generate.map_to_response().boxed(),
+        Handler::Account => pages::account::show.map_to_response().boxed(),
+        Handler::AccountProfile => pages::account::profile.map_to_response().boxed(),
+        Handler::AccountPassword => pages::account::password.map_to_response().boxed(),
+        Handler::AccountSessions => pages::account::end_sessions.map_to_response().boxed(),
+        Handler::AccountRevokeApplication => pages::account::revoke_application.map_to_response().boxed(),
+        Handler::InviteForm => pages::invite::show.map_to_response().boxed(),
+        Handler::InviteSubmit => pages::invite::accept.map_to_response().boxed(),
     }
 }
 

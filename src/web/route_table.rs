@@ -74,6 +74,20 @@ pub enum Handler {
     RecoveryForm,
     /// Its POST (new codes).
     RecoverySubmit,
+    /// The signed-in user's account page.
+    Account,
+    /// The account page's profile form.
+    AccountProfile,
+    /// The account page's password form.
+    AccountPassword,
+    /// The account page's session forms (sign out one, or every other).
+    AccountSessions,
+    /// The account page's "revoke" form for an application.
+    AccountRevokeApplication,
+    /// An invitation link's page.
+    InviteForm,
+    /// The invitation page's POST.
+    InviteSubmit,
 }
 
 /// How a route is served and which methods it answers.
@@ -145,7 +159,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 31] = {
+pub const ROUTES: [RouteSpec; 37] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -209,6 +223,18 @@ pub const ROUTES: [RouteSpec; 31] = {
         page("/oauth/logout/confirm", &[(M::POST, H::EndSessionConfirm)]),
         page("/setup", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
         page("/setup/", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
+        page("/account", &[(M::GET, H::Account)]),
+        page("/account/profile", &[(M::POST, H::AccountProfile)]),
+        page("/account/password", &[(M::POST, H::AccountPassword)]),
+        page("/account/sessions", &[(M::POST, H::AccountSessions)]),
+        page(
+            "/account/applications/revoke",
+            &[(M::POST, H::AccountRevokeApplication)],
+        ),
+        page(
+            "/invite/{token}",
+            &[(M::GET, H::InviteForm), (M::POST, H::InviteSubmit)],
+        ),
         fixed("/static/style.css", &[(M::GET, H::Stylesheet)]),
         fixed("/openapi.json", &[(M::GET, H::Document)]),
         fixed("/docs", &[(M::GET, H::Docs)]),

@@ -369,6 +369,12 @@ pub fn operations() -> Vec<(Method, &'static str, Option<Value>)> {
         (Method::POST, "/api/v1/clients/web/rotate-secret", None),
         (Method::POST, "/api/v1/keys/rotate", None),
         (Method::GET, "/api/v1/audit", None),
+        (
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({ "username": "eve" })),
+        ),
+        (Method::POST, "/api/v1/users/alice/reset-factors", None),
     ]
 }
 

@@ -8,11 +8,13 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod account;
 mod admin_audit;
 mod admin_auth;
 mod admin_cli;
 mod admin_clients;
 mod admin_errors;
+mod admin_factors;
 mod admin_fixture;
 mod admin_keys;
 mod admin_links;
@@ -32,6 +34,8 @@ mod foundation;
 mod full_disk;
 mod harness;
 mod inproc;
+mod invitations;
+mod invitations_browser;
 mod jwks;
 mod lifecycle;
 mod limits;

@@ -300,7 +300,7 @@ async fn every_admin_operation_requires_the_admin_scope_and_nothing_else_require
             assert!(requirements.is_empty(), "{method} {path} needs no bearer token");
         }
     }
-    assert_eq!(admin_ops, 25, "every admin operation was checked");
+    assert_eq!(admin_ops, 27, "every admin operation was checked");
     assert!(
         wrong.is_empty(),
         "these admin operations do not require `{scheme}` with the `admin` scope:\n{}",

@@ -1,10 +1,11 @@
 //! The user commands: create, list, show, change the password, profile and groups, disable or
-//! enable, delete.
+//! enable, delete, invite, reset the second factors.
 
 use serde::{Deserialize, Serialize};
 
-use super::Command;
+use super::{Command, Done};
 use crate::domain::NewUser;
+use crate::service::invitations::{self, InvitationView};
 use crate::service::users::{self, ListUsers};
 use crate::service::views::{Page, UserView};
 use crate::service::{App, ServiceError};
@@ -178,5 +179,56 @@ impl Command for UserUpdate {
     async fn run(self, app: &App) -> Result<UserView, ServiceError> {
         let c = self.change;
         users::update_profile(app, self.user, c.name, c.email, c.email_verified, c.groups).await
+    }
+}
+
+/// Creates a user without a password and a one-time invitation link through which they choose
+/// one (72 hours unless `expires_in_hours` says otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInvite {
+    pub user: NewUser,
+    #[serde(default)]
+    pub expires_in_hours: Option<u32>,
+}
+
+impl Command for UserInvite {
+    type Output = InvitationView;
+    const NAME: &'static str = "user invite";
+
+    fn audit_action(&self) -> Option<&'static str> {
+        Some("user.invite")
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.user.username.clone())
+    }
+
+    async fn run(self, app: &App) -> Result<InvitationView, ServiceError> {
+        invitations::create(app, self.user, self.expires_in_hours, "admin".into()).await
+    }
+}
+
+/// Removes a user's second factors (passkeys, TOTP, recovery codes), ends their sessions and
+/// revokes their grants; `count` is how many factor records went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserResetFactors {
+    pub user: String,
+}
+
+impl Command for UserResetFactors {
+    type Output = Done;
+    const NAME: &'static str = "user reset-factors";
+
+    fn audit_action(&self) -> Option<&'static str> {
+        Some("user.reset_factors")
+    }
+
+    fn target(&self) -> Option<String> {
+        Some(self.user.clone())
+    }
+
+    async fn run(self, app: &App) -> Result<Done, ServiceError> {
+        let count = users::reset_factors(app, self.user).await?;
+        Ok(Done { count })
     }
 }

@@ -1,4 +1,5 @@
-//! The admin API's users: list, create, show, update, set a password, disable, enable, delete.
+//! The admin API's users: list, create, show, update, set a password, disable, enable, delete,
+//! invite, reset the second factors.
 
 use poem::Request;
 use poem_openapi::OpenApi;
@@ -14,6 +15,12 @@ use crate::service::{App, views};
 
 admin_response!(UserResponse, 200, "The user.", Json<UserDoc>);
 admin_response!(UserCreated, 201, "The user was created.", Json<UserDoc>);
+admin_response!(
+    InvitationCreated,
+    201,
+    "The user and the invitation were created; the link is shown only now.",
+    Json<InvitationDoc>
+);
 admin_response!(
     UserPageResponse,
     200,
@@ -95,6 +102,34 @@ pub struct UserPatchDoc {
     pub email_verified: Option<bool>,
     #[oai(nullable)]
     pub groups: Option<Vec<String>>,
+}
+
+/// A user to invite: created without a password, with a one-time link to choose one.
+#[derive(Object, Debug)]
+pub struct NewInvitationDoc {
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub username: String,
+    /// Up to 200 characters, no control characters.
+    #[oai(nullable, validator(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$"))]
+    pub name: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<String>,
+    #[oai(default)]
+    pub email_verified: bool,
+    #[oai(default)]
+    pub groups: Vec<String>,
+    /// How long the link works, in hours (1 to 720; default 72).
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "720")))]
+    pub expires_in_hours: Option<u32>,
+}
+
+/// A new invitation, exactly as `latchkey user invite --json` prints it.
+#[derive(Object, Debug)]
+pub struct InvitationDoc {
+    pub username: String,
+    /// The one-time link; only its digest is stored.
+    pub url: String,
+    pub expires_at: u64,
 }
 
 /// A new password.
@@ -251,6 +286,56 @@ impl UsersApi {
     ) -> Done {
         done(run(&self.app, req, &auth, cmd::UserDelete { user: user.0 }).await)
     }
+}
+
+#[OpenApi(prefix_path = "/api/v1")]
+impl InvitationsApi {
+    /// Invites a user: creates them without a password and answers a one-time link (72 hours by
+    /// default) through which they choose one and are signed in.
+    #[oai(path = "/invitations", method = "post", tag = "AdminTag::Users")]
+    async fn create_invitation(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        body: Json<NewInvitationDoc>,
+    ) -> InvitationCreated {
+        let b = body.0;
+        let user = NewUser {
+            username: b.username,
+            name: b.name,
+            email: b.email,
+            email_verified: b.email_verified,
+            groups: b.groups,
+        };
+        let command = cmd::UserInvite {
+            user,
+            expires_in_hours: b.expires_in_hours,
+        };
+        answer(run(&self.app, req, &auth, command).await, |i| {
+            InvitationCreated::ok(Json(InvitationDoc {
+                username: i.username,
+                url: i.url,
+                expires_at: i.expires_at,
+            }))
+        })
+    }
+
+    /// Removes a user's second factors (passkeys, TOTP, recovery codes), ends their sessions and
+    /// revokes their tokens; `count` is how many factor records went.
+    #[oai(path = "/users/:user/reset-factors", method = "post", tag = "AdminTag::Users")]
+    async fn reset_factors(
+        &self,
+        req: &Request,
+        #[oai(scope = "AdminScopes::Admin")] auth: AdminAuth,
+        user: Path<String>,
+    ) -> Done {
+        done(run(&self.app, req, &auth, cmd::UserResetFactors { user: user.0 }).await)
+    }
+}
+
+/// The invitation operations, and resetting a user's factors.
+pub struct InvitationsApi {
+    pub app: App,
 }
 
 fn some_or_clear(v: Option<String>) -> Option<Option<String>> {

@@ -297,6 +297,69 @@ pub const NOTHING_TO_REMOVE: &str = "There is no authenticator app to remove.";
 /// The login page's lead when a change needs a fresh sign-in.
 pub const SIGN_IN_AGAIN: &str = "Sign in again to confirm this change.";
 
+// The account page and invitations (`/account`, `/invite/{token}`).
+
+/// The account page's notice after the profile was saved.
+pub const ACCOUNT_PROFILE_SAVED: &str = "Your profile was saved.";
+/// The account page's notice after a password change.
+pub const ACCOUNT_PASSWORD_CHANGED: &str = "Your password was changed. Your other sessions were signed out, and \
+     applications must ask you to sign in again.";
+/// The account page's notice after "sign out other sessions".
+pub const ACCOUNT_OTHERS_SIGNED_OUT: &str = "Your other sessions were signed out.";
+/// The account page's notice after one session was signed out.
+pub const ACCOUNT_SESSION_ENDED: &str = "The session was signed out.";
+/// The account page's notice after an application was revoked.
+pub const ACCOUNT_APPLICATION_REVOKED: &str = "The application can no longer use your account; it must ask for \
+     your consent again.";
+/// The account page's error when the two new passwords differ.
+pub const ACCOUNT_PASSWORDS_DIFFER: &str = "The two new passwords do not match.";
+/// The account page's error for a wrong current password.
+pub const ACCOUNT_WRONG_PASSWORD: &str = "The current password is not correct.";
+/// The account page's error after too many wrong current passwords.
+pub const ACCOUNT_THROTTLED: &str = "Too many attempts. Wait {seconds} seconds, then try again.";
+/// The account page's error for a session or application that is no longer there.
+pub const ACCOUNT_GONE: &str = "That session or application is no longer there.";
+/// The "Sign-in methods" line for passkeys.
+pub const ACCOUNT_PASSKEYS: &str = "Passkeys: {count} registered.";
+/// The "Sign-in methods" line for an authenticator app that is set up.
+pub const ACCOUNT_TOTP_ON: &str = "Authenticator app (TOTP): set up.";
+/// The "Sign-in methods" line for an authenticator app that is not.
+pub const ACCOUNT_TOTP_OFF: &str = "Authenticator app (TOTP): not set up.";
+/// The "Sign-in methods" line for recovery codes.
+pub const ACCOUNT_RECOVERY: &str = "Recovery codes: {count} unused.";
+/// The sessions list's line for one session.
+pub const ACCOUNT_SESSION_LINE: &str = "Signed in {created} with {methods}; ends {expires}.";
+/// The applications list's line for one application.
+pub const ACCOUNT_APPLICATION_LINE: &str = "{client} may {scopes} (since {granted}).";
+/// The invitation page's lead.
+pub const INVITE_LEAD: &str = "Choose a password for your new account {username}.";
+/// The invitation page after the invitation was accepted.
+pub const INVITE_DONE: &str = "Your account {username} is ready and you are signed in. This invitation link no \
+     longer works.";
+/// The page for an invitation link that does not work.
+pub const INVITE_INVALID: &str = "This invitation link is invalid, already used or expired. Ask your \
+     administrator for a new one.";
+/// The page after too many invitation links that did not work.
+pub const INVITE_THROTTLED: &str = "Too many invitation links that did not work came from your address. Wait \
+     {seconds} seconds and try again.";
+/// The invitation page when the sign-in after it needs another step.
+pub const INVITE_SIGN_IN: &str = "Your password is set. Sign in with it to continue.";
+
+/// How a sign-in method (an RFC 8176 `amr` value) reads in the sessions list; `None` for values
+/// that say nothing a person needs (`mfa`, `user`, `fed`).
+pub fn describe_method(amr: &str) -> Option<String> {
+    Some(match amr {
+        "pwd" => "a password".to_owned(),
+        "otp" => "an authenticator app".to_owned(),
+        "hwk" | "swk" => "a passkey".to_owned(),
+        "mfa" | "user" | "fed" => return None,
+        other => match other.strip_prefix("upstream:") {
+            Some(name) => name.to_owned(),
+            None => other.to_owned(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,10 @@
 //! Server-rendered pages (askama templates) and the embedded stylesheet.
 
+pub mod account;
 mod copy;
 pub mod factor;
 mod guard;
+pub mod invite;
 pub mod oauth;
 pub mod recovery;
 pub mod setup;

@@ -1,0 +1,168 @@
+//! `/invite/{token}`: the page of an invitation link, where the invitee chooses a password and
+//! is signed in (then offered to add a passkey). Every look at a token is throttled per address
+//! in [`service::invitations`](crate::service::invitations).
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Form, Path};
+use poem::{Request, Response, handler};
+use serde::Deserialize;
+
+use super::oauth::with_cookie;
+use super::{copy, message, render};
+use crate::service::invitations::{self, InviteError};
+use crate::service::login::Begun;
+use crate::service::throttle::RetryAfter;
+use crate::service::{App, ServiceError};
+use crate::web::errors::{PageFailure, page_status};
+use crate::web::{client_ip, csrf, session_cookie};
+
+/// The longest token looked up; real ones are shorter.
+const MAX_TOKEN: usize = 64;
+
+#[derive(askama::Template)]
+#[template(path = "invite.html")]
+struct InvitePage<'a> {
+    /// The form's target, `/invite/{token}`.
+    action: &'a str,
+    csrf: &'a str,
+    /// [`copy::INVITE_LEAD`] or, once accepted, [`copy::INVITE_DONE`], as HTML.
+    lead: String,
+    error: Option<&'a str>,
+    /// Accepted: the page offers a passkey and the account page instead of the form.
+    done: bool,
+    username: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_repeat: String,
+}
+
+fn invalid_link() -> Response {
+    message(
+        page_status(PageFailure::NotFound),
+        "Invitation not valid",
+        copy::INVITE_INVALID,
+    )
+}
+
+fn throttled(wait: RetryAfter) -> Response {
+    let text = copy::text(copy::INVITE_THROTTLED, &[("seconds", &wait.0.to_string())]);
+    let mut resp = message(page_status(PageFailure::Throttled), "Too many attempts", &text);
+    resp.headers_mut().insert(header::RETRY_AFTER, wait.0.into());
+    resp
+}
+
+fn unavailable(e: &ServiceError) -> Response {
+    tracing::error!(error = %e, "an invitation request failed inside");
+    message(
+        page_status(PageFailure::Unavailable),
+        "Try again",
+        "Latchkey could not complete this request. Please try again.",
+    )
+}
+
+/// Renders the page; `done` once the invitation was accepted.
+fn form(req: &Request, app: &App, token: &str, username: &str, error: Option<&str>, done: bool) -> Response {
+    let (csrf_token, cookie) = match csrf::issue(req, app) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
+    };
+    let sentence = if done {
+        copy::INVITE_DONE
+    } else {
+        copy::INVITE_LEAD
+    };
+    let action = format!("/invite/{token}");
+    let page = InvitePage {
+        action: &action,
+        csrf: &csrf_token,
+        lead: copy::html(sentence, &[("username", copy::Value::Strong(username))]),
+        error,
+        done,
+        username,
+    };
+    let status = if error.is_some() {
+        page_status(PageFailure::Invalid)
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = with_cookie(render(&page, status), cookie);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// `GET /invite/{token}`.
+#[handler]
+pub async fn show(req: &Request, Data(app): Data<&App>, Path(token): Path<String>) -> Response {
+    if token.len() > MAX_TOKEN {
+        return invalid_link();
+    }
+    match invitations::check(app, token.clone(), client_ip(req)).await {
+        Ok(user) => form(req, app, &token, user.username.as_str(), None, false),
+        Err(e) => refused(&e),
+    }
+}
+
+fn refused(e: &InviteError) -> Response {
+    match e {
+        InviteError::Invalid => invalid_link(),
+        InviteError::Throttled(wait) => throttled(*wait),
+        InviteError::Refused(e) => unavailable(e),
+    }
+}
+
+/// `POST /invite/{token}`: choose the password, accept, sign in.
+#[handler]
+pub async fn accept(
+    req: &Request,
+    Data(app): Data<&App>,
+    Path(token): Path<String>,
+    Form(f): Form<InviteForm>,
+) -> Response {
+    if token.len() > MAX_TOKEN {
+        return invalid_link();
+    }
+    if !csrf::verify(req, app, &f.csrf) {
+        return message(
+            page_status(PageFailure::Forbidden),
+            "Form expired",
+            "This form could not be verified. Go back, reload the page and try again.",
+        );
+    }
+    let ip = client_ip(req);
+    let again = |user: &str, error: &str| form(req, app, &token, user, Some(error), false);
+    if f.password != f.password_repeat {
+        return match invitations::check(app, token.clone(), ip).await {
+            Ok(user) => again(user.username.as_str(), copy::ACCOUNT_PASSWORDS_DIFFER),
+            Err(e) => refused(&e),
+        };
+    }
+    let previous = csrf::read_cookie(req, session_cookie::name(app.config.is_https()));
+    match invitations::accept(app, token.clone(), f.password, ip, previous).await {
+        Ok(Begun::Done(signed_in)) => with_cookie(
+            form(req, app, &token, signed_in.user.username.as_str(), None, true),
+            Some(session_cookie::set(&signed_in.cookie, app)),
+        ),
+        // The password is set; the sign-in continues with its second step (or the enrolment of one).
+        Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
+            Some(cookie) => super::factor::continue_to_factor(app, cookie),
+            None => message(StatusCode::OK, "Password set", copy::INVITE_SIGN_IN),
+        },
+        Err(InviteError::Refused(ServiceError::Invalid { message, .. })) => {
+            match invitations::check(app, token.clone(), ip).await {
+                Ok(user) => again(user.username.as_str(), &message),
+                Err(e) => refused(&e),
+            }
+        }
+        Err(e) => refused(&e),
+    }
+}

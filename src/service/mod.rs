@@ -14,6 +14,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod outbound;
+pub mod passkeys;
 pub mod purge;
 pub mod setup;
 pub mod start;
@@ -69,6 +70,9 @@ pub struct App {
     dummy_hash: &'static str,
     /// The key of the CSRF tokens' MAC, loaded at start ([`forms::ensure_key`]).
     pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
+    /// The WebAuthn relying party of the issuer, built once; `None` when the issuer's host
+    /// cannot be an RP ID (an IP address), which turns passkeys off.
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl App {
@@ -97,6 +101,7 @@ impl App {
             verifications: Arc::default(),
             dummy_hash,
             form_key: Arc::default(),
+            passkeys: passkeys::relying_party(&config.issuer),
             upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)?),
             config: Arc::new(config),
         })

@@ -56,6 +56,22 @@ pub enum Handler {
     Docs,
     /// The page that receives the docs page's authorization response.
     DocsReceiver,
+    /// The one script: the WebAuthn ceremonies of the passkey pages.
+    PasskeyScript,
+    /// A signed-in user's passkeys.
+    PasskeysPage,
+    /// Renaming a passkey (a form POST).
+    PasskeyRename,
+    /// Removing a passkey (a form POST).
+    PasskeyRemove,
+    /// The options for registering a passkey (JSON).
+    PasskeyRegisterStart,
+    /// The authenticator's answer to a registration (JSON).
+    PasskeyRegisterFinish,
+    /// The options for a passkey-first sign-in (JSON).
+    PasskeySignInStart,
+    /// The authenticator's answer to a passkey-first sign-in (JSON).
+    PasskeySignInFinish,
 }
 
 /// How a route is served and which methods it answers.
@@ -127,7 +143,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 26] = {
+pub const ROUTES: [RouteSpec; 34] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -174,7 +190,21 @@ pub const ROUTES: [RouteSpec; 26] = {
         page("/oauth/logout/confirm", &[(M::POST, H::EndSessionConfirm)]),
         page("/setup", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
         page("/setup/", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
+        page("/account/passkeys", &[(M::GET, H::PasskeysPage)]),
+        page("/account/passkeys/rename", &[(M::POST, H::PasskeyRename)]),
+        page("/account/passkeys/remove", &[(M::POST, H::PasskeyRemove)]),
+        page(
+            "/account/passkeys/register/start",
+            &[(M::POST, H::PasskeyRegisterStart)],
+        ),
+        page(
+            "/account/passkeys/register/finish",
+            &[(M::POST, H::PasskeyRegisterFinish)],
+        ),
+        page("/login/passkey/start", &[(M::POST, H::PasskeySignInStart)]),
+        page("/login/passkey/finish", &[(M::POST, H::PasskeySignInFinish)]),
         fixed("/static/style.css", &[(M::GET, H::Stylesheet)]),
+        fixed("/static/passkey.js", &[(M::GET, H::PasskeyScript)]),
         fixed("/openapi.json", &[(M::GET, H::Document)]),
         fixed("/docs", &[(M::GET, H::Docs)]),
         fixed("/docs/", &[(M::GET, H::Docs)]),

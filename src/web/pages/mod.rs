@@ -2,6 +2,7 @@
 
 mod copy;
 pub mod oauth;
+pub mod passkeys;
 pub mod setup;
 pub mod upstream;
 

@@ -25,6 +25,10 @@ struct LoginPage<'a> {
     /// "Sign in with ..." buttons: the upstream's name, the button's words and the link that
     /// starts the sign-in.
     upstreams: Vec<(String, String, String)>,
+    /// Whether passkeys are on: the script, the passkey button and `webauthn` autofill.
+    passkeys: bool,
+    passkey_button: &'a str,
+    passkey_failed: &'a str,
 }
 
 /// What the login page shows.
@@ -66,8 +70,16 @@ pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status:
             .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))])),
         error: view.error,
         upstreams,
+        passkeys: app.passkeys.is_some(),
+        passkey_button: copy::PASSKEY_SIGN_IN,
+        passkey_failed: copy::PASSKEY_BROWSER_FAILED,
     };
-    with_cookie(render(&page, status), cookie)
+    let resp = with_cookie(render(&page, status), cookie);
+    if page.passkeys {
+        crate::web::pages::passkeys::with_script(resp)
+    } else {
+        resp
+    }
 }
 
 #[derive(Deserialize)]
@@ -92,8 +104,12 @@ pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
     match current {
         Ok(Some(_)) => see_other("/"),
         Ok(None) => {
+            let asked = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "return_to")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
             let view = LoginView {
-                return_to: "/",
+                return_to: safe_return(&asked),
                 username: "",
                 client_name: None,
                 error: None,

@@ -90,7 +90,7 @@ async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
 
 /// Where a login may send the browser next: only back into the authorization endpoint or home.
 pub(in crate::web::pages) fn safe_return(return_to: &str) -> &str {
-    let ok = return_to.starts_with("/oauth/authorize?")
+    let ok = (return_to.starts_with("/oauth/authorize?") || return_to == "/account/passkeys")
         && !return_to.contains(['\\', '\r', '\n'])
         && !return_to.starts_with("//");
     if ok { return_to } else { "/" }

@@ -39,6 +39,7 @@ mod oidc_conformance;
 mod oidc_rp;
 mod openapi;
 mod outbound;
+mod passkeys;
 mod passkeys_browser;
 mod props;
 mod proxy;

@@ -160,6 +160,8 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     /// How long audit entries are kept before the purge task deletes them (`[audit] retain`).
     pub audit_retain: Duration,
+    /// `[login] require_second_factor_for`: members of these groups must sign in with two factors.
+    pub require_second_factor_for: Vec<String>,
 }
 
 /// Which header trusted proxies write the client's address into.

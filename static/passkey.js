@@ -178,8 +178,7 @@
 
   // A passkey as the second factor on /login/factor.
   function setUpSecondFactor(button) {
-    const form = button.closest("form") || document.querySelector('input[name="csrf"]').form;
-    const token = field(form, "csrf");
+    const token = button.dataset.csrf || "";
     button.hidden = false;
     button.addEventListener("click", async function (event) {
       event.preventDefault();

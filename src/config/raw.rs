@@ -32,6 +32,15 @@ pub(super) struct RawConfig {
     pub(super) outbound: RawOutbound,
     #[serde(default)]
     pub(super) audit: RawAudit,
+    #[serde(default)]
+    pub(super) login: RawLogin,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLogin {
+    #[serde(default)]
+    pub(super) require_second_factor_for: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

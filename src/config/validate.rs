@@ -192,6 +192,7 @@ impl Validator<'_> {
             allow_networks: self.networks("outbound.allow_networks", &raw.outbound.allow_networks),
         };
         let audit_retain = self.duration("audit.retain", &raw.audit.retain, Duration::days(90));
+        let require_second_factor_for = self.second_factor_groups(&raw.login.require_second_factor_for);
 
         let mut clients: Vec<Client> = Vec::new();
         for (i, rc) in raw.clients.into_iter().enumerate() {
@@ -233,7 +234,25 @@ impl Validator<'_> {
             require_pkce: raw.require_pkce,
             outbound: self.outbound.clone(),
             audit_retain,
+            require_second_factor_for,
         }
+    }
+
+    /// `[login] require_second_factor_for`: group names, each once.
+    fn second_factor_groups(&mut self, raw: &[Spanned<String>]) -> Vec<String> {
+        let mut groups: Vec<String> = Vec::new();
+        for g in raw {
+            let name = g.get_ref().trim();
+            let key = "login.require_second_factor_for";
+            if name.is_empty() || name.len() > 256 {
+                self.problem(key, Some(g), "a group name must have 1 to 256 characters");
+            } else if groups.iter().any(|have| have == name) {
+                self.problem(key, Some(g), format!("`{}` is listed twice", name.escape_debug()));
+            } else {
+                groups.push(name.to_owned());
+            }
+        }
+        groups
     }
 
     pub(super) fn password_policy(&mut self, raw: &RawPasswordPolicy) -> PasswordPolicy {

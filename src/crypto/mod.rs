@@ -4,6 +4,7 @@ pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod random;
+pub mod seal;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

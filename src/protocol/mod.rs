@@ -17,6 +17,7 @@ pub mod pkce;
 pub mod refresh;
 pub mod resource;
 pub mod token_request;
+pub mod totp;
 pub mod upstream;
 
 pub use error::{ErrorCode, OAuthError};

@@ -1,6 +1,13 @@
-//! Signing in: the login state machine (`begin -> Done | NeedFactor`), the only way to a session,
-//! used by the password form, the upstream callback and the password grant; browser sessions;
-//! signing out.
+//! Signing in: the login state machine (`begin -> Done | NeedFactor | NeedEnrolment`), the only
+//! way to a session, used by the password form, the upstream callback and the password grant; the
+//! second step of a browser sign-in (`second_step`); browser sessions; signing out.
+
+mod second_step;
+
+pub use second_step::{
+    Completed, FactorError, PENDING_LIFETIME, PendingView, complete_enrolment, complete_pending,
+    complete_with_recovery_code, complete_with_totp, discard_pending, pending,
+};
 
 use std::net::IpAddr;
 
@@ -102,6 +109,9 @@ impl Authenticated {
 pub struct PendingFactor {
     user: User,
     proven: Vec<Amr>,
+    /// The `latchkey_pending` cookie value under whose digest [`sign_in`] stored the sign-in, to
+    /// continue at `/login/factor` (`None` from [`begin`], which stores nothing).
+    cookie: Option<String>,
 }
 
 impl PendingFactor {
@@ -113,6 +123,11 @@ impl PendingFactor {
     /// What the first factor proved.
     pub fn proven(&self) -> &[Amr] {
         &self.proven
+    }
+
+    /// The `latchkey_pending` cookie value to set, when [`sign_in`] stored the sign-in.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
     }
 }
 
@@ -136,12 +151,21 @@ pub fn enrolled(tx: &dyn Reads, subject: &Subject) -> Result<Enrolled, StoreErro
     })
 }
 
+/// The server-wide sign-in policy (`[login]` in the configuration).
+pub fn login_policy(app: &App) -> LoginPolicy {
+    LoginPolicy {
+        require_second_factor_for: app.config.require_second_factor_for.clone(),
+    }
+}
+
 /// Starts a sign-in with its first factor: checks it, then lets [`rules::after_first_factor`]
-/// decide whether the sign-in is done.
+/// decide whether the sign-in is done. `two_factors_wanted` when what the sign-in is for asks for
+/// two factors (a client's `require_factors`, `acr_values=2fa`).
 pub async fn begin(
     app: &App,
     credential: Credential<'_>,
     ip: IpAddr,
+    two_factors_wanted: bool,
 ) -> Result<Begun<Authenticated>, LoginError> {
     let (user, factor) = match credential {
         Credential::Password { username, password } => (
@@ -163,14 +187,30 @@ pub async fn begin(
     let store = app.store.clone();
     let subject = user.subject.clone();
     let factors = blocking(move || Ok(store.read(|tx| enrolled(tx, &subject))?)).await?;
-    let policy = LoginPolicy::default();
+    let policy = login_policy(app);
     Ok(
-        match rules::after_first_factor(&user, &factors, &factor, &policy, false) {
+        match rules::after_first_factor(&user, &factors, &factor, &policy, two_factors_wanted) {
             LoginStep::Done(amr) => Begun::Done(Authenticated { user, amr }),
-            LoginStep::NeedFactor(proven) => Begun::NeedFactor(PendingFactor { user, proven }),
-            LoginStep::NeedEnrolment(proven) => Begun::NeedEnrolment(PendingFactor { user, proven }),
+            LoginStep::NeedFactor(proven) => Begun::NeedFactor(PendingFactor {
+                user,
+                proven,
+                cookie: None,
+            }),
+            LoginStep::NeedEnrolment(proven) => Begun::NeedEnrolment(PendingFactor {
+                user,
+                proven,
+                cookie: None,
+            }),
         },
     )
+}
+
+/// What a browser sign-in is for: where the browser goes once it is complete, and whether that
+/// asks for two factors. Both are kept with a sign-in that waits for its second step.
+#[derive(Debug, Clone, Copy)]
+pub struct Purpose<'a> {
+    pub return_to: &'a str,
+    pub two_factors_wanted: bool,
 }
 
 /// A browser sign-in that opened a session: the cookie value (a secret), the session and its user.
@@ -182,17 +222,26 @@ pub struct NewSession {
 }
 
 /// The browser's sign-in use case: [`begin`], then, when done, a new session. `previous` is the
-/// session cookie the browser had, ended first (a new session id at every sign-in).
+/// session cookie the browser had, ended first (a new session id at every sign-in). When a second
+/// step is needed, the sign-in is stored for [`PENDING_LIFETIME`] with `purpose`, and the pending
+/// variant carries the `latchkey_pending` cookie value ([`PendingFactor::cookie`]).
 pub async fn sign_in(
     app: &App,
     credential: Credential<'_>,
     ip: IpAddr,
     previous: Option<&str>,
+    purpose: Purpose<'_>,
 ) -> Result<Begun<NewSession>, LoginError> {
-    let auth = match begin(app, credential, ip).await? {
+    let auth = match begin(app, credential, ip, purpose.two_factors_wanted).await? {
         Begun::Done(auth) => auth,
-        Begun::NeedFactor(pending) => return Ok(Begun::NeedFactor(pending)),
-        Begun::NeedEnrolment(pending) => return Ok(Begun::NeedEnrolment(pending)),
+        Begun::NeedFactor(mut pending) => {
+            pending.cookie = Some(second_step::store(app, &pending, purpose, false).await?);
+            return Ok(Begun::NeedFactor(pending));
+        }
+        Begun::NeedEnrolment(mut pending) => {
+            pending.cookie = Some(second_step::store(app, &pending, purpose, true).await?);
+            return Ok(Begun::NeedEnrolment(pending));
+        }
     };
     if let Some(old) = previous {
         end_session(app, old).await?;

@@ -16,10 +16,12 @@ pub mod logout;
 pub mod outbound;
 pub mod passkeys;
 pub mod purge;
+pub mod recovery;
 pub mod setup;
 pub mod start;
 pub mod throttle;
 pub mod token;
+pub mod totp;
 pub mod upstream;
 pub mod users;
 pub mod views;
@@ -70,6 +72,8 @@ pub struct App {
     dummy_hash: &'static str,
     /// The key of the CSRF tokens' MAC, loaded at start ([`forms::ensure_key`]).
     pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
+    /// Throttles second-factor guesses (TOTP and recovery codes), per account and address.
+    pub factor_throttle: Arc<throttle::Throttle>,
     /// The WebAuthn relying party of the issuer, built once; `None` when the issuer's host
     /// cannot be an RP ID (an IP address), which turns passkeys off.
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
@@ -101,6 +105,7 @@ impl App {
             verifications: Arc::default(),
             dummy_hash,
             form_key: Arc::default(),
+            factor_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::SECOND_FACTORS)),
             passkeys: passkeys::relying_party(&config.issuer),
             upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)?),
             config: Arc::new(config),

@@ -66,6 +66,14 @@ impl Limits {
         account: u32::MAX,
         in_flight: 1024,
     };
+    /// For second factors (TOTP and recovery codes, at sign-in and at enrolment): a check is cheap,
+    /// but a TOTP code is only six digits, so few failures pass before the delays start.
+    pub const SECOND_FACTORS: Limits = Limits {
+        pair: 5,
+        address: 30,
+        account: 50,
+        in_flight: 2,
+    };
     pub const BEARER_TOKENS: Limits = Limits {
         pair: 50,
         address: 50,

@@ -151,6 +151,8 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::PasskeyRegisterFinish => pages::passkeys::register_finish.map_to_response().boxed(),
         Handler::PasskeySignInStart => pages::passkeys::sign_in_start.map_to_response().boxed(),
         Handler::PasskeySignInFinish => pages::passkeys::sign_in_finish.map_to_response().boxed(),
+        Handler::PasskeyFactorStart => pages::passkeys::factor_start.map_to_response().boxed(),
+        Handler::PasskeyFactorFinish => pages::passkeys::factor_finish.map_to_response().boxed(),
         Handler::Document => {
             let document = document.to_owned();
             poem::endpoint::make_sync(move |_| {
@@ -162,6 +164,15 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         }
         Handler::Docs => docs.ui(),
         Handler::DocsReceiver => docs.receiver(),
+        Handler::FactorForm => pages::factor::factor_get.map_to_response().boxed(),
+        Handler::FactorSubmit => pages::factor::factor_post.map_to_response().boxed(),
+        Handler::FactorEnrolForm => pages::factor::enrol_get.map_to_response().boxed(),
+        Handler::FactorEnrolSubmit => pages::factor::enrol_post.map_to_response().boxed(),
+        Handler::TotpForm => pages::totp::show.map_to_response().boxed(),
+        Handler::TotpSubmit => pages::totp::confirm.map_to_response().boxed(),
+        Handler::TotpRemove => pages::totp::remove.map_to_response().boxed(),
+        Handler::RecoveryForm => pages::recovery::show.map_to_response().boxed(),
+        Handler::RecoverySubmit => pages::recovery::generate.map_to_response().boxed(),
     }
 }
 

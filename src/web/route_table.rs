@@ -56,6 +56,24 @@ pub enum Handler {
     Docs,
     /// The page that receives the docs page's authorization response.
     DocsReceiver,
+    /// The second step of a sign-in.
+    FactorForm,
+    /// The second step's POST (a TOTP or recovery code).
+    FactorSubmit,
+    /// The enrolment of a second factor inside a sign-in that requires one.
+    FactorEnrolForm,
+    /// Its POST (the confirming code).
+    FactorEnrolSubmit,
+    /// The TOTP page of the account.
+    TotpForm,
+    /// Its POST (confirming an enrolment).
+    TotpSubmit,
+    /// Removing the TOTP factor.
+    TotpRemove,
+    /// The recovery codes page of the account.
+    RecoveryForm,
+    /// Its POST (new codes).
+    RecoverySubmit,
     /// The one script: the WebAuthn ceremonies of the passkey pages.
     PasskeyScript,
     /// A signed-in user's passkeys.
@@ -72,6 +90,10 @@ pub enum Handler {
     PasskeySignInStart,
     /// The authenticator's answer to a passkey-first sign-in (JSON).
     PasskeySignInFinish,
+    /// The options for a passkey as the second step of a sign-in (JSON).
+    PasskeyFactorStart,
+    /// The authenticator's answer to it (JSON).
+    PasskeyFactorFinish,
 }
 
 /// How a route is served and which methods it answers.
@@ -143,7 +165,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 34] = {
+pub const ROUTES: [RouteSpec; 41] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -177,6 +199,23 @@ pub const ROUTES: [RouteSpec; 34] = {
             "/login/upstream/{name}/callback",
             &[(M::GET, H::UpstreamCallback)],
         ),
+        page(
+            "/login/factor",
+            &[(M::GET, H::FactorForm), (M::POST, H::FactorSubmit)],
+        ),
+        page(
+            "/login/factor/enrol",
+            &[(M::GET, H::FactorEnrolForm), (M::POST, H::FactorEnrolSubmit)],
+        ),
+        page(
+            "/account/totp",
+            &[(M::GET, H::TotpForm), (M::POST, H::TotpSubmit)],
+        ),
+        page("/account/totp/remove", &[(M::POST, H::TotpRemove)]),
+        page(
+            "/account/recovery",
+            &[(M::GET, H::RecoveryForm), (M::POST, H::RecoverySubmit)],
+        ),
         page("/logout", &[(M::POST, H::Logout)]),
         page(
             "/oauth/authorize",
@@ -203,6 +242,11 @@ pub const ROUTES: [RouteSpec; 34] = {
         ),
         page("/login/passkey/start", &[(M::POST, H::PasskeySignInStart)]),
         page("/login/passkey/finish", &[(M::POST, H::PasskeySignInFinish)]),
+        page("/login/factor/passkey/start", &[(M::POST, H::PasskeyFactorStart)]),
+        page(
+            "/login/factor/passkey/finish",
+            &[(M::POST, H::PasskeyFactorFinish)],
+        ),
         fixed("/static/style.css", &[(M::GET, H::Stylesheet)]),
         fixed("/static/passkey.js", &[(M::GET, H::PasskeyScript)]),
         fixed("/openapi.json", &[(M::GET, H::Document)]),

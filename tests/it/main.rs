@@ -24,6 +24,7 @@ mod cors;
 mod crash;
 mod datafile;
 mod docs;
+mod factors_totp;
 mod flows;
 mod foundation;
 mod full_disk;

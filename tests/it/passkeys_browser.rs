@@ -1,7 +1,8 @@
 //! Passkeys in headless Chromium with the DevTools virtual authenticator (a CTAP2 platform
 //! authenticator with resident keys and user verification): a passkey is registered on
-//! `/account/passkeys`, the user signs out, signs in with the passkey alone through an
-//! authorization code flow, and the ID token's `amr` says how.
+//! `/account/passkeys`, the user signs out, signs in with the passkey alone (the button, then the
+//! autofill) through an authorization code flow, and the ID token's `amr` says how; the same
+//! with the passkey as the second step after a password.
 
 use std::fmt;
 
@@ -101,6 +102,18 @@ async fn virtual_authenticator(browser: &Browser) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no authenticator id in {added}"))
         .to_owned()
+}
+
+/// Makes every page say conditional mediation is unavailable (until the returned script is
+/// removed), or the virtual authenticator would answer the login page's autofill request with
+/// the passkey it holds as soon as the page loads.
+async fn hide_conditional_mediation(browser: &Browser) -> Value {
+    cdp(
+        browser,
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": "PublicKeyCredential.isConditionalMediationAvailable = async () => false;" }),
+    )
+    .await
 }
 
 /// The credentials the virtual authenticator holds.
@@ -208,14 +221,8 @@ async fn a_passkey_registered_on_the_account_page_signs_in_alone_and_the_id_toke
     assert!(page.contains("Last used never"), "{page}");
     sign_out(&browser, &base).await;
 
-    // The button: conditional mediation is hidden from the page, or the virtual authenticator
-    // would answer the autofill request before the button is clicked.
-    let hidden = cdp(
-        &browser,
-        "Page.addScriptToEvaluateOnNewDocument",
-        json!({ "source": "PublicKeyCredential.isConditionalMediationAvailable = async () => false;" }),
-    )
-    .await;
+    // The button (conditional mediation hidden, so that the autofill does not answer first).
+    let hidden = hide_conditional_mediation(&browser).await;
     let mut callback = Callback::start();
     let request = code_request(&callback);
     goto(&browser, &request.url(&base)).await;
@@ -254,5 +261,32 @@ async fn a_passkey_registered_on_the_account_page_signs_in_alone_and_the_id_toke
     assert!(!page.contains("Last used never"), "{page}");
     let held = credentials(&browser, &authenticator).await;
     assert!(held[0]["signCount"].as_u64().unwrap_or(0) >= 1, "{held:?}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_passkey_as_the_second_step_after_a_password_gives_pwd_hwk_user_mfa() {
+    let server = passkey_server();
+    let base = base(&server);
+    let browser = Browser::start().await;
+    goto(&browser, &format!("{base}/login")).await;
+    virtual_authenticator(&browser).await;
+    hide_conditional_mediation(&browser).await;
+    register_passkey(&browser, &base, "Security key").await;
+    sign_out(&browser, &base).await;
+
+    let mut callback = Callback::start();
+    let request = code_request(&callback);
+    goto(&browser, &request.url(&base)).await;
+    sign_in_with_password(&browser).await;
+    browser.wait_for("button#passkey-second-factor").await;
+    let page = browser.text("main").await;
+    assert!(page.contains(USERNAME), "{page}");
+    browser.screenshot("passkeys-second-step").await;
+    browser.click("button#passkey-second-factor").await;
+    let authorized = allow(&browser, &mut callback, request).await;
+
+    let amr = amr_of(&base, &authorized).await;
+    assert_eq!(amr, ["pwd", "hwk", "user", "mfa"], "a password, then the passkey");
     browser.close().await;
 }

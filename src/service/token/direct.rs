@@ -56,7 +56,7 @@ pub(super) async fn password_grant(
         username: &username,
         password: &password,
     };
-    let auth = match login::begin(app, credential, ip).await {
+    let auth = match login::begin(app, credential, ip, false).await {
         Ok(login::Begun::Done(auth)) => auth,
         Ok(login::Begun::NeedFactor(_) | login::Begun::NeedEnrolment(_)) => {
             return Ok(Err(OAuthError::invalid_grant(

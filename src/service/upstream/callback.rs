@@ -87,15 +87,30 @@ pub async fn finish(
     let result = finish_checked(app, upstream, callback, browser).await;
     match result {
         Ok((user, return_to)) => {
+            let username = user.username.clone();
             let credential = login::Credential::Upstream {
                 user,
                 upstream: &upstream.name,
             };
-            let signed_in = match login::sign_in(app, credential, ip, previous).await {
-                Ok(login::Begun::Done(s)) => s,
-                Ok(login::Begun::NeedFactor(_) | login::Begun::NeedEnrolment(_)) => {
-                    return Err(UpstreamError::SecondFactor);
-                }
+            let purpose = login::Purpose {
+                return_to: &return_to,
+                two_factors_wanted: false,
+            };
+            let step = match login::sign_in(app, credential, ip, previous, purpose).await {
+                Ok(login::Begun::Done(s)) => SignedIn::Done {
+                    cookie: s.cookie,
+                    return_to,
+                },
+                Ok(login::Begun::NeedFactor(p) | login::Begun::NeedEnrolment(p)) => match p.cookie() {
+                    Some(pending) => SignedIn::SecondStep {
+                        pending: pending.to_owned(),
+                    },
+                    None => {
+                        return Err(UpstreamError::Service(ServiceError::Internal(
+                            "a pending sign-in was not stored".into(),
+                        )));
+                    }
+                },
                 Err(login::LoginError::Unavailable(e)) => return Err(UpstreamError::Service(e)),
                 Err(login::LoginError::Failed | login::LoginError::Throttled(_)) => {
                     return Err(UpstreamError::Service(ServiceError::Internal(
@@ -103,26 +118,16 @@ pub async fn finish(
                     )));
                 }
             };
-            let login::NewSession {
-                cookie,
-                session,
-                user,
-            } = signed_in;
             crate::service::audit::note(
                 app,
-                user.username.as_str(),
+                username.as_str(),
                 "login.upstream",
                 Some(&upstream.name),
                 Some(ip),
                 true,
             )
             .await;
-            Ok(SignedIn {
-                cookie,
-                session,
-                user,
-                return_to,
-            })
+            Ok(step)
         }
         Err(e) => {
             tracing::warn!(upstream = %upstream.name, error = %e, "an upstream sign-in failed");

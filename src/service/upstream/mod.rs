@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::outbound::Outbound;
 use super::{App, ServiceError};
-use crate::domain::{Duration, Session, Upstream, User};
+use crate::domain::{Duration, Upstream};
 use crate::protocol::upstream::UpstreamRefusal;
 
 /// How long a sign-in may stay at the upstream before its `state` expires.
@@ -69,9 +69,6 @@ pub enum UpstreamError {
     /// Too many sign-ins are pending at once.
     #[error("too many sign-ins are in progress; try again in a few minutes")]
     Busy,
-    /// The account needs a second factor after the upstream's word (never yet: no user has one).
-    #[error("the account needs a second factor, which this server cannot ask for yet")]
-    SecondFactor,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -111,11 +108,13 @@ pub struct Callback {
 
 /// A finished upstream sign-in.
 #[derive(Debug)]
-pub struct SignedIn {
-    pub cookie: String,
-    pub session: Session,
-    pub user: User,
-    pub return_to: String,
+pub enum SignedIn {
+    /// A session started: its cookie value, and where the browser goes (from the binding
+    /// cookie, to be checked again).
+    Done { cookie: String, return_to: String },
+    /// The account needs its second step: the `latchkey_pending` cookie value; the browser goes
+    /// to `/login/factor`, which returns to the stored address when the sign-in completes.
+    SecondStep { pending: String },
 }
 
 fn redirect_uri(app: &App, upstream: &Upstream) -> String {

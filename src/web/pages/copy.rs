@@ -204,9 +204,6 @@ pub fn upstream_failure(e: &UpstreamError) -> String {
             &[("seconds", &seconds.to_string())],
         ),
         UpstreamError::Busy => "Too many sign-ins are in progress; try again in a few minutes.".to_owned(),
-        UpstreamError::SecondFactor => {
-            "This account needs a second sign-in step, which this server cannot ask for yet.".to_owned()
-        }
     }
 }
 
@@ -254,6 +251,51 @@ fn upstream_refusal(refusal: &UpstreamRefusal) -> String {
         }
     }
 }
+
+// The second step of a sign-in, TOTP and recovery codes (`pages::factor`, `pages::totp`,
+// `pages::recovery`).
+
+/// The second-step page's lead.
+pub const FACTOR_LEAD: &str = "Signing in as {username}. Confirm it is you with a second step.";
+/// A TOTP or recovery code that did not match (or was already used).
+pub const FACTOR_WRONG: &str = "That code is not correct, or it was already used. Please try again.";
+/// Too many wrong codes.
+pub const FACTOR_THROTTLED: &str = "Too many wrong codes. Wait a moment, then try again.";
+/// The form token did not verify.
+pub const FORM_EXPIRED: &str = "The form expired. Please try again.";
+/// The sign-in waited too long for its second step, or was already completed.
+pub const PENDING_GONE: &str = "This sign-in expired or was already completed. Please sign in again.";
+/// The enrolment page's lead during a sign-in that requires two factors.
+pub const ENROL_AT_SIGN_IN: &str = "Your account {username} must sign in with two factors. Set up an \
+     authenticator app to continue.";
+/// The enrolment page's lead on the account page.
+pub const ENROL_LEAD: &str = "Scan the QR code with an authenticator app, or type the key into it, then \
+     enter the six-digit code it shows.";
+/// An enrolment whose seed waited too long.
+pub const ENROL_EXPIRED: &str = "That setup expired. Here is a new key: scan it again.";
+/// TOTP was already set up.
+pub const ENROL_ALREADY: &str = "An authenticator app is already set up for this account.";
+/// The TOTP page when an app is set up.
+pub const TOTP_ON: &str = "An authenticator app is set up for {username}.";
+/// The continue page after a recovery code.
+pub const RECOVERY_USED: &str = "You signed in with a recovery code. {count} unused codes remain.";
+/// The continue page after the last recovery code.
+pub const RECOVERY_USED_LAST: &str = "You signed in with your last recovery code. Make new codes on the \
+     recovery codes page now.";
+/// The recovery page's count.
+pub const RECOVERY_REMAINING: &str = "You have {count} unused recovery codes.";
+/// The recovery page without codes.
+pub const RECOVERY_NONE: &str = "You have no recovery codes.";
+/// The recovery page when it shows new codes.
+pub const RECOVERY_SHOWN_ONCE: &str = "Keep these codes somewhere safe: each works once, and they are shown \
+     only now. Making new codes makes these stop working.";
+/// A factor the policy requires.
+pub const LAST_REQUIRED_FACTOR: &str = "Your account must sign in with two factors, and this is your last \
+     second factor. Add another one first.";
+/// Nothing to remove.
+pub const NOTHING_TO_REMOVE: &str = "There is no authenticator app to remove.";
+/// The login page's lead when a change needs a fresh sign-in.
+pub const SIGN_IN_AGAIN: &str = "Sign in again to confirm this change.";
 
 // Passkeys: the account page's passkey list, passkey-first sign-in and the passkey second factor.
 

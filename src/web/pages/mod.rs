@@ -1,10 +1,16 @@
 //! Server-rendered pages (askama templates) and the embedded stylesheet.
 
 mod copy;
+pub mod factor;
+mod guard;
 pub mod oauth;
 pub mod passkeys;
+pub mod recovery;
 pub mod setup;
+pub mod totp;
 pub mod upstream;
+
+pub use guard::{require_fresh, require_fresh_sign_in, require_session};
 
 use askama::Template;
 use poem::http::StatusCode;
@@ -44,4 +50,13 @@ pub fn render(template: &impl Template, status: StatusCode) -> Response {
 /// An error or notice page.
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     render(&MessagePage { title, message: text }, status)
+}
+
+/// A page with a title, one message and a "Continue" link (after a sign-in that has news).
+#[derive(Template)]
+#[template(path = "continue.html")]
+pub struct ContinuePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub next: &'a str,
 }

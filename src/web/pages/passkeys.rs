@@ -1,6 +1,7 @@
 //! Passkeys in the browser: the embedded script (`/static/passkey.js`), a signed-in user's
 //! passkey page (`/account/passkeys`: list, rename and remove as plain forms), and the JSON
-//! halves of the WebAuthn ceremonies the script drives (registration, passkey-first sign-in).
+//! halves of the WebAuthn ceremonies the script drives (registration, passkey-first sign-in,
+//! a passkey as the second step of a sign-in on `/login/factor`).
 //! Each handler parses, calls one use case in [`service::passkeys`](crate::service::passkeys)
 //! and renders its outcome; JSON posts carry the page's form token in `X-CSRF-Token`.
 
@@ -12,10 +13,10 @@ use serde::de::DeserializeOwned;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::oauth::{safe_return, see_other, with_cookie};
-use super::{copy, render};
+use super::{copy, factor, render};
 use crate::domain::{Session, Timestamp, User};
-use crate::protocol::login::LoginPolicy;
-use crate::service::login::{self, Begun, Credential, LoginError};
+use crate::protocol::login::{LoginPolicy, SecondFactor};
+use crate::service::login::{self, Begun, Credential, LoginError, Purpose};
 use crate::service::passkeys::{self, PasskeyError, PasskeyView};
 use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
@@ -49,8 +50,8 @@ pub(in crate::web::pages) fn with_script(mut resp: Response) -> Response {
 }
 
 /// The sign-in policy the removal rules follow.
-fn policy(_app: &App) -> LoginPolicy {
-    LoginPolicy::default()
+fn policy(app: &App) -> LoginPolicy {
+    login::login_policy(app)
 }
 
 fn failure_of(e: &PasskeyError) -> PageFailure {
@@ -450,17 +451,107 @@ pub async fn sign_in_finish(req: &Request, Data(app): Data<&App>, body: Body) ->
     };
     let return_to = safe_return(&finish.return_to).to_owned();
     let previous = session_cookie_value(app, req);
-    match login::sign_in(app, credential, ip, previous).await {
+    let purpose = Purpose {
+        return_to: &return_to,
+        two_factors_wanted: false,
+    };
+    match login::sign_in(app, credential, ip, previous, purpose).await {
         Ok(Begun::Done(signed_in)) => with_cookie(
             json(StatusCode::OK, &serde_json::json!({ "redirect": return_to })),
             Some(session_cookie::set(&signed_in.cookie, app)),
         ),
-        Ok(Begun::NeedFactor(_) | Begun::NeedEnrolment(_)) => json_failure(
-            PageFailure::Forbidden,
-            "This account needs a second sign-in step, which this server cannot ask for yet.",
-        ),
+        // A passkey that did not verify the user is one factor: the second step follows.
+        Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
+            Some(cookie) => with_cookie(
+                json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "redirect": factor::FACTOR_PATH }),
+                ),
+                Some(factor::set_pending_cookie(app, cookie)),
+            ),
+            None => json_unavailable(&ServiceError::Internal("a pending sign-in was not stored".into())),
+        },
         Err(LoginError::Throttled(_)) => json_passkey_error(&PasskeyError::Throttled(1)),
         Err(LoginError::Failed) => json_passkey_error(&PasskeyError::Refused),
+        Err(LoginError::Unavailable(e)) => json_unavailable(&e),
+    }
+}
+
+/// The pending sign-in of this browser (its cookie and view) for a JSON post whose token
+/// verifies, or the answer to send instead.
+async fn json_pending(req: &Request, app: &App) -> Result<(String, login::PendingView), Response> {
+    if !csrf_ok(req, app) {
+        return Err(csrf_refused());
+    }
+    let gone = || json_failure(PageFailure::Forbidden, copy::PENDING_GONE);
+    let Some(cookie) = factor::pending_cookie(app, req) else {
+        return Err(gone());
+    };
+    match login::pending(app, cookie).await {
+        Ok(Some(view)) => Ok((cookie.to_owned(), view)),
+        Ok(None) => Err(gone()),
+        Err(e) => Err(json_unavailable(&e)),
+    }
+}
+
+/// `POST /login/factor/passkey/start`: the options for the signed-in-so-far user's passkeys.
+#[handler]
+pub async fn factor_start(req: &Request, Data(app): Data<&App>) -> Response {
+    let (_, view) = match json_pending(req, app).await {
+        Ok(found) => found,
+        Err(resp) => return resp,
+    };
+    match passkeys::start_second_factor(app, &view.subject).await {
+        Ok(started) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "ceremony": started.ceremony, "options": started.options }),
+        ),
+        Err(e) => json_passkey_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct FactorFinish {
+    ceremony: String,
+    credential: PublicKeyCredential,
+}
+
+/// `POST /login/factor/passkey/finish`: the authenticator's answer; completes the pending
+/// sign-in ([`login::complete_pending`] with [`SecondFactor::Passkey`]).
+#[handler]
+pub async fn factor_finish(req: &Request, Data(app): Data<&App>, body: Body) -> Response {
+    let (cookie, view) = match json_pending(req, app).await {
+        Ok(found) => found,
+        Err(resp) => return resp,
+    };
+    let finish: FactorFinish = match read_json(body).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let synced = match passkeys::finish_second_factor(
+        app,
+        &view.subject,
+        &finish.ceremony,
+        &finish.credential,
+    )
+    .await
+    {
+        Ok(synced) => synced,
+        Err(e) => return json_passkey_error(&e),
+    };
+    let previous = session_cookie_value(app, req);
+    let second = SecondFactor::Passkey { synced };
+    match login::complete_pending(app, &cookie, second, client_ip(req), previous).await {
+        Ok(new) => {
+            let next = safe_return(&view.return_to);
+            let resp = with_cookie(
+                json(StatusCode::OK, &serde_json::json!({ "redirect": next })),
+                Some(session_cookie::set(&new.cookie, app)),
+            );
+            with_cookie(resp, Some(factor::clear_pending_cookie(app)))
+        }
+        Err(LoginError::Failed) => json_failure(PageFailure::Forbidden, copy::PENDING_GONE),
+        Err(LoginError::Throttled(_)) => json_passkey_error(&PasskeyError::Throttled(1)),
         Err(LoginError::Unavailable(e)) => json_unavailable(&e),
     }
 }

@@ -9,7 +9,7 @@ use poem::{Request, Response, handler};
 use super::message;
 use super::oauth::{safe_return, see_other, with_cookie};
 use crate::service::App;
-use crate::service::upstream::{self, Callback, UpstreamError};
+use crate::service::upstream::{self, Callback, SignedIn, UpstreamError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf, session_cookie};
 
@@ -52,9 +52,7 @@ fn failure_page(e: &UpstreamError) -> Response {
             (page_status(PageFailure::Invalid), "Sign-in failed")
         }
         UpstreamError::Provider(_) => (page_status(PageFailure::Invalid), "Sign-in refused"),
-        UpstreamError::Refused(_) | UpstreamError::SecondFactor => {
-            (page_status(PageFailure::Forbidden), "Sign-in not allowed")
-        }
+        UpstreamError::Refused(_) => (page_status(PageFailure::Forbidden), "Sign-in not allowed"),
         UpstreamError::Unreachable(_) => (
             page_status(PageFailure::UpstreamUnreachable),
             "Sign-in provider unavailable",
@@ -118,11 +116,22 @@ pub async fn callback(req: &Request, Path(name): Path<String>, Data(app): Data<&
     // A new session id at every sign-in: any session the browser had is ended.
     let previous = csrf::read_cookie(req, session_cookie::name(https));
     match upstream::finish(app, &name, cb, browser, previous, client_ip(req)).await {
-        Ok(signed_in) => {
+        Ok(SignedIn::Done { cookie, return_to }) => {
             // The return address came back in a cookie: it is checked again.
             let mut resp = with_cookie(
-                see_other(safe_return(&signed_in.return_to)),
-                Some(session_cookie::set(&signed_in.cookie, app)),
+                see_other(safe_return(&return_to)),
+                Some(session_cookie::set(&cookie, app)),
+            );
+            if let Ok(v) = cleared.parse() {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Ok(SignedIn::SecondStep { pending }) => {
+            // Like a password sign-in whose account has a second factor.
+            let mut resp = with_cookie(
+                see_other(super::factor::FACTOR_PATH),
+                Some(super::factor::set_pending_cookie(app, &pending)),
             );
             if let Ok(v) = cleared.parse() {
                 resp.headers_mut().append(header::SET_COOKIE, v);

@@ -61,6 +61,7 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
                 username: &login_hint,
                 client_name: Some(&client_name),
                 error: None,
+                lead: None,
             };
             login_page(req, app, &view, StatusCode::OK)
         }

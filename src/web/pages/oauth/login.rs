@@ -7,10 +7,10 @@ use poem::{Request, Response, handler};
 use serde::Deserialize;
 
 use super::{copy, safe_return, see_other, session_cookie_value, unavailable, with_cookie};
-use crate::service::login::{self, Begun, Credential, LoginError};
+use crate::service::login::{self, Begun, Credential, LoginError, Purpose};
 use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
-use crate::web::pages::{message, render};
+use crate::web::pages::{factor, render};
 use crate::web::{client_ip, csrf, session_cookie};
 
 #[derive(askama::Template)]
@@ -37,6 +37,8 @@ pub(super) struct LoginView<'a> {
     pub username: &'a str,
     pub client_name: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// A plain lead when no client sent the browser (a fresh sign-in's reason).
+    pub lead: Option<&'static str>,
 }
 
 /// Renders the login page with a fresh form token.
@@ -67,7 +69,8 @@ pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status:
         username: view.username,
         lead: view
             .client_name
-            .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))])),
+            .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))]))
+            .or_else(|| view.lead.map(|l| copy::html(l, &[]))),
         error: view.error,
         upstreams,
         passkeys: app.passkeys.is_some(),
@@ -94,25 +97,32 @@ pub struct LoginForm {
     password: String,
 }
 
-/// `GET /login`: the login page on its own, or the account page when signed in.
+/// `GET /login?return_to=...`: the login page on its own, or, when signed in, on to `return_to`
+/// (checked by [`safe_return`]). With `fresh=1` the page shows even when signed in: a change that
+/// weakens the account needs a new sign-in (`web::pages::require_fresh`).
 #[handler]
 pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .take(8)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let asked = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let return_to = safe_return(asked("return_to").unwrap_or("/"));
+    let fresh = asked("fresh") == Some("1");
     let current = match session_cookie_value(app, req) {
         Some(cookie) => login::current(app, cookie).await,
         None => Ok(None),
     };
     match current {
-        Ok(Some(_)) => see_other("/"),
-        Ok(None) => {
-            let asked = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-                .find(|(k, _)| k == "return_to")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
+        Ok(Some(_)) if !fresh => see_other(return_to),
+        Ok(_) => {
             let view = LoginView {
-                return_to: safe_return(&asked),
+                return_to,
                 username: "",
                 client_name: None,
                 error: None,
+                lead: fresh.then_some(copy::SIGN_IN_AGAIN),
             };
             login_page(req, app, &view, StatusCode::OK)
         }
@@ -133,6 +143,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
             username: &f.username,
             client_name: None,
             error: Some(error),
+            lead: None,
         };
         login_page(req, app, &view, status)
     };
@@ -147,16 +158,19 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         password: &f.password,
     };
     let previous = session_cookie_value(app, req);
-    match login::sign_in(app, credential, client_ip(req), previous).await {
+    let purpose = Purpose {
+        return_to: &return_to,
+        two_factors_wanted: false,
+    };
+    match login::sign_in(app, credential, client_ip(req), previous, purpose).await {
         Ok(Begun::Done(signed_in)) => with_cookie(
             see_other(&return_to),
             Some(session_cookie::set(&signed_in.cookie, app)),
         ),
-        Ok(Begun::NeedFactor(_) | Begun::NeedEnrolment(_)) => message(
-            page_status(PageFailure::Forbidden),
-            "Second step needed",
-            "This account needs a second sign-in step, which this server cannot ask for yet.",
-        ),
+        Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
+            Some(cookie) => factor::continue_to_factor(app, cookie),
+            None => unavailable(&ServiceError::Internal("a pending sign-in was not stored".into())),
+        },
         Err(LoginError::Failed) => again(LOGIN_FAILED, StatusCode::OK),
         Err(LoginError::Throttled(r)) => {
             let mut resp = again(

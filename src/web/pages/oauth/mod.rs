@@ -60,7 +60,7 @@ fn bad_params(e: &ParamsError) -> Response {
 }
 
 /// This browser's session cookie value, if it sent one.
-fn session_cookie_value<'a>(app: &App, req: &'a Request) -> Option<&'a str> {
+pub(in crate::web::pages) fn session_cookie_value<'a>(app: &App, req: &'a Request) -> Option<&'a str> {
     csrf::read_cookie(req, session_cookie::name(app.config.is_https()))
 }
 
@@ -88,9 +88,12 @@ async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
     Params::parse(&raw).map_err(|e| bad_params(&e))
 }
 
-/// Where a login may send the browser next: only back into the authorization endpoint or home.
+/// Where a login may send the browser next: only back into the authorization endpoint, the
+/// account pages (after a fresh sign-in), or home.
 pub(in crate::web::pages) fn safe_return(return_to: &str) -> &str {
-    let ok = (return_to.starts_with("/oauth/authorize?") || return_to == "/account/passkeys")
+    let account =
+        return_to == "/account" || return_to.starts_with("/account/") || return_to.starts_with("/account?");
+    let ok = (return_to.starts_with("/oauth/authorize?") || account)
         && !return_to.contains(['\\', '\r', '\n'])
         && !return_to.starts_with("//");
     if ok { return_to } else { "/" }

@@ -471,7 +471,7 @@ pub async fn sign_in_finish(req: &Request, Data(app): Data<&App>, body: Body) ->
             ),
             None => json_unavailable(&ServiceError::Internal("a pending sign-in was not stored".into())),
         },
-        Err(LoginError::Throttled(_)) => json_passkey_error(&PasskeyError::Throttled(1)),
+        Err(LoginError::Throttled(r)) => json_passkey_error(&PasskeyError::Throttled(r.0)),
         Err(LoginError::Failed) => json_passkey_error(&PasskeyError::Refused),
         Err(LoginError::Unavailable(e)) => json_unavailable(&e),
     }
@@ -551,7 +551,7 @@ pub async fn factor_finish(req: &Request, Data(app): Data<&App>, body: Body) -> 
             with_cookie(resp, Some(factor::clear_pending_cookie(app)))
         }
         Err(LoginError::Failed) => json_failure(PageFailure::Forbidden, copy::PENDING_GONE),
-        Err(LoginError::Throttled(_)) => json_passkey_error(&PasskeyError::Throttled(1)),
+        Err(LoginError::Throttled(r)) => json_passkey_error(&PasskeyError::Throttled(r.0)),
         Err(LoginError::Unavailable(e)) => json_unavailable(&e),
     }
 }

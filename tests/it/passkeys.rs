@@ -365,3 +365,81 @@ async fn the_passkey_json_endpoints_need_the_form_token_and_a_passkey_signs_in_o
     assert!(listed.body.contains("Soft key"), "{}", listed.body);
     assert!(!listed.body.contains("Last used never"), "{}", listed.body);
 }
+
+#[tokio::test]
+async fn a_passkey_completes_the_second_step_of_a_password_sign_in_over_http() {
+    let mut s = InProc::new("").await;
+    let alice = user(&s, "alice").await;
+    let mut key = registered(&s, &alice).await;
+
+    let page = s.get("/login").await;
+    let token = page.field("csrf");
+    let nothing = s
+        .send_json(
+            Method::POST,
+            "/login/factor/passkey/start",
+            None,
+            &[("x-csrf-token", token.as_str())],
+        )
+        .await;
+    assert_eq!(
+        nothing.status,
+        StatusCode::FORBIDDEN,
+        "no first factor, no second step"
+    );
+
+    let after = s.login_from(&page, "alice", PASSWORD).await;
+    assert_eq!(
+        after.location(),
+        "/login/factor",
+        "alice has a passkey, so a second step"
+    );
+    let factor = s.get("/login/factor").await;
+    assert!(
+        factor
+            .header("content-security-policy")
+            .is_some_and(|csp| csp.contains("script-src 'self'")),
+        "the second step may run the passkey script"
+    );
+    let marker = "data-csrf=\"";
+    let at = factor
+        .body
+        .find(marker)
+        .expect("the passkey button carries the form token")
+        + marker.len();
+    let token = factor.body[at..].split('"').next().unwrap().to_owned();
+    let headers = [("x-csrf-token", token.as_str())];
+    let started = s
+        .send_json(Method::POST, "/login/factor/passkey/start", None, &headers)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let started = started.json();
+    let body = json!({ "ceremony": started["ceremony"], "credential": key.sign(&started["options"], None) });
+    let done = s
+        .send_json(
+            Method::POST,
+            "/login/factor/passkey/finish",
+            Some(&body),
+            &headers,
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.json()["redirect"], "/");
+
+    let sessions = s.app.store.read(|tx| tx.sessions_of(&alice.subject)).unwrap();
+    let amr: Vec<String> = sessions[0].1.amr.iter().map(|a| a.as_string()).collect();
+    assert_eq!(amr, ["pwd", "hwk", "user", "mfa"]);
+    let again = s
+        .send_json(
+            Method::POST,
+            "/login/factor/passkey/finish",
+            Some(&body),
+            &headers,
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::FORBIDDEN,
+        "the sign-in was completed once"
+    );
+}

@@ -221,3 +221,23 @@ fn audit_entries_are_kept_90_days_unless_audit_retain_says_otherwise() {
         "unknown keys are refused"
     );
 }
+
+#[test]
+fn login_require_second_factor_for_lists_groups_once_each() {
+    assert!(parse_ok("").require_second_factor_for.is_empty());
+    assert_eq!(
+        parse_ok("[login]\nrequire_second_factor_for = [\"admins\", \"ops\"]\n").require_second_factor_for,
+        ["admins", "ops"]
+    );
+    let p = problems("[login]\nrequire_second_factor_for = [\"admins\", \"admins\"]\n");
+    assert_eq!(
+        (p[0].key.as_str(), p[0].line),
+        ("login.require_second_factor_for", Some(2))
+    );
+    assert_eq!(problems("[login]\nrequire_second_factor_for = [\"\"]\n").len(), 1);
+    assert_eq!(
+        problems("[login]\nrequire = []\n").len(),
+        1,
+        "unknown keys are refused"
+    );
+}

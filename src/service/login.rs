@@ -6,7 +6,7 @@ mod second_step;
 
 pub use second_step::{
     Completed, FactorError, PENDING_LIFETIME, PendingView, complete_enrolment, complete_pending,
-    complete_with_recovery_code, complete_with_totp, discard_pending, pending,
+    complete_with_recovery_code, complete_with_totp, pending,
 };
 
 use std::net::IpAddr;

@@ -24,6 +24,8 @@ mod cors;
 mod crash;
 mod datafile;
 mod docs;
+mod factors_browser;
+mod factors_recovery;
 mod factors_totp;
 mod flows;
 mod foundation;

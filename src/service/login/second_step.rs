@@ -137,13 +137,6 @@ pub async fn pending(app: &App, cookie: &str) -> Result<Option<PendingView>, Ser
     .await
 }
 
-/// Forgets a pending sign-in (the user cancelled it).
-pub async fn discard_pending(app: &App, cookie: &str) -> Result<(), ServiceError> {
-    let key = digest(cookie);
-    let store = app.store.clone();
-    blocking(move || Ok(store.write(|tx| tx.take_ceremony(&key).map(|_| ()))?)).await
-}
-
 fn factor_name(second: SecondFactor) -> &'static str {
     match second {
         SecondFactor::Totp => "totp",

@@ -12,6 +12,7 @@
 mod callback;
 mod id_token;
 mod links;
+mod second_factor;
 mod sign_in;
 
 use std::collections::{BTreeMap, HashMap};

@@ -73,6 +73,14 @@ pub enum Credential<'a> {
     Password { username: &'a str, password: &'a str },
     /// An upstream provider vouched for `user` (the callback checked it and linked the user).
     Upstream { user: User, upstream: &'a str },
+    /// A passkey signed a sign-in challenge for `user` (`service::passkeys::finish_sign_in`
+    /// checked it): `synced` when it may be backed up, `verified` when the authenticator
+    /// verified the user.
+    Passkey {
+        user: User,
+        synced: bool,
+        verified: bool,
+    },
 }
 
 /// A sign-in that is complete: the user and how they proved themselves. Only [`begin`] makes
@@ -171,6 +179,11 @@ pub async fn begin(
                 name: upstream.to_owned(),
             },
         ),
+        Credential::Passkey {
+            user,
+            synced,
+            verified,
+        } => (user, FirstFactor::Passkey { synced, verified }),
     };
     let store = app.store.clone();
     let subject = user.subject.clone();

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod outbound;
+pub mod passkeys;
 pub mod purge;
 pub mod recovery;
 pub mod setup;
@@ -75,6 +76,9 @@ pub struct App {
     pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
     /// Throttles second-factor guesses (TOTP and recovery codes), per account and address.
     pub factor_throttle: Arc<throttle::Throttle>,
+    /// The WebAuthn relying party of the issuer, built once; `None` when the issuer's host
+    /// cannot be an RP ID (an IP address), which turns passkeys off.
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl App {
@@ -104,6 +108,7 @@ impl App {
             dummy_hash,
             form_key: Arc::default(),
             factor_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::SECOND_FACTORS)),
+            passkeys: passkeys::relying_party(&config.issuer),
             upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)?),
             config: Arc::new(config),
         })

@@ -37,9 +37,16 @@ pub use route_table::{Cors, Handler, Kind, ROUTES, RouteSpec, Serve, allow_value
 pub const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The CSP of the pages that run the one embedded script (`/static/passkey.js`, the WebAuthn
+/// ceremonies): [`PAGE_CSP`] plus scripts and `fetch` to the server's own origin, no inline script.
+pub const PAGE_CSP_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+     style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The page headers. The CSP is not among them: [`security_headers`] adds [`PAGE_CSP`] to every
+/// response that has none, so that a page running the passkey script can set
+/// [`PAGE_CSP_WITH_SCRIPT`] instead.
 fn page_headers() -> SetHeader {
     SetHeader::new()
-        .overriding("Content-Security-Policy", PAGE_CSP)
         .overriding("X-Frame-Options", "DENY")
         .overriding("Referrer-Policy", "no-referrer")
         .overriding("X-Content-Type-Options", "nosniff")
@@ -136,6 +143,16 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::SetupForm => pages::setup::show.map_to_response().boxed(),
         Handler::SetupSubmit => pages::setup::submit.map_to_response().boxed(),
         Handler::Stylesheet => pages::stylesheet.map_to_response().boxed(),
+        Handler::PasskeyScript => pages::passkeys::script.map_to_response().boxed(),
+        Handler::PasskeysPage => pages::passkeys::show.map_to_response().boxed(),
+        Handler::PasskeyRename => pages::passkeys::rename.map_to_response().boxed(),
+        Handler::PasskeyRemove => pages::passkeys::remove.map_to_response().boxed(),
+        Handler::PasskeyRegisterStart => pages::passkeys::register_start.map_to_response().boxed(),
+        Handler::PasskeyRegisterFinish => pages::passkeys::register_finish.map_to_response().boxed(),
+        Handler::PasskeySignInStart => pages::passkeys::sign_in_start.map_to_response().boxed(),
+        Handler::PasskeySignInFinish => pages::passkeys::sign_in_finish.map_to_response().boxed(),
+        Handler::PasskeyFactorStart => pages::passkeys::factor_start.map_to_response().boxed(),
+        Handler::PasskeyFactorFinish => pages::passkeys::factor_finish.map_to_response().boxed(),
         Handler::Document => {
             let document = document.to_owned();
             poem::endpoint::make_sync(move |_| {

@@ -88,6 +88,26 @@ pub enum Handler {
     InviteForm,
     /// The invitation page's POST.
     InviteSubmit,
+    /// The one script: the WebAuthn ceremonies of the passkey pages.
+    PasskeyScript,
+    /// A signed-in user's passkeys.
+    PasskeysPage,
+    /// Renaming a passkey (a form POST).
+    PasskeyRename,
+    /// Removing a passkey (a form POST).
+    PasskeyRemove,
+    /// The options for registering a passkey (JSON).
+    PasskeyRegisterStart,
+    /// The authenticator's answer to a registration (JSON).
+    PasskeyRegisterFinish,
+    /// The options for a passkey-first sign-in (JSON).
+    PasskeySignInStart,
+    /// The authenticator's answer to a passkey-first sign-in (JSON).
+    PasskeySignInFinish,
+    /// The options for a passkey as the second step of a sign-in (JSON).
+    PasskeyFactorStart,
+    /// The authenticator's answer to it (JSON).
+    PasskeyFactorFinish,
 }
 
 /// How a route is served and which methods it answers.
@@ -159,7 +179,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 37] = {
+pub const ROUTES: [RouteSpec; 47] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -235,7 +255,26 @@ pub const ROUTES: [RouteSpec; 37] = {
             "/invite/{token}",
             &[(M::GET, H::InviteForm), (M::POST, H::InviteSubmit)],
         ),
+        page("/account/passkeys", &[(M::GET, H::PasskeysPage)]),
+        page("/account/passkeys/rename", &[(M::POST, H::PasskeyRename)]),
+        page("/account/passkeys/remove", &[(M::POST, H::PasskeyRemove)]),
+        page(
+            "/account/passkeys/register/start",
+            &[(M::POST, H::PasskeyRegisterStart)],
+        ),
+        page(
+            "/account/passkeys/register/finish",
+            &[(M::POST, H::PasskeyRegisterFinish)],
+        ),
+        page("/login/passkey/start", &[(M::POST, H::PasskeySignInStart)]),
+        page("/login/passkey/finish", &[(M::POST, H::PasskeySignInFinish)]),
+        page("/login/factor/passkey/start", &[(M::POST, H::PasskeyFactorStart)]),
+        page(
+            "/login/factor/passkey/finish",
+            &[(M::POST, H::PasskeyFactorFinish)],
+        ),
         fixed("/static/style.css", &[(M::GET, H::Stylesheet)]),
+        fixed("/static/passkey.js", &[(M::GET, H::PasskeyScript)]),
         fixed("/openapi.json", &[(M::GET, H::Document)]),
         fixed("/docs", &[(M::GET, H::Docs)]),
         fixed("/docs/", &[(M::GET, H::Docs)]),

@@ -46,6 +46,8 @@ mod oidc_conformance;
 mod oidc_rp;
 mod openapi;
 mod outbound;
+mod passkeys;
+mod passkeys_browser;
 mod props;
 mod proxy;
 mod routing;

@@ -360,6 +360,63 @@ pub fn describe_method(amr: &str) -> Option<String> {
     })
 }
 
+// Passkeys: the account page's passkey list, passkey-first sign-in and the passkey second factor.
+
+/// The passkey page's lead.
+pub const PASSKEYS_LEAD: &str = "Passkeys let {username} sign in without a password: your device checks your \
+     fingerprint, face or PIN, and no secret ever leaves it.";
+/// The passkey page when the user has none.
+pub const PASSKEYS_NONE: &str = "You have no passkeys yet.";
+/// One passkey's dates.
+pub const PASSKEY_DATES: &str = "Added {created}. Last used {last_used}.";
+/// A passkey never used yet.
+pub const PASSKEY_NEVER_USED: &str = "never";
+/// A passkey that is backed up (synced between devices).
+pub const PASSKEY_SYNCED: &str = "Synced between your devices.";
+/// A passkey that may be backed up but is not (yet).
+pub const PASSKEY_SYNCABLE: &str = "Can be synced, not backed up yet.";
+/// A passkey bound to one device.
+pub const PASSKEY_DEVICE_BOUND: &str = "Kept on one device only.";
+/// The notice after adding a passkey.
+pub const PASSKEY_ADDED: &str = "The passkey was added.";
+/// The notice after renaming a passkey.
+pub const PASSKEY_RENAMED: &str = "The passkey was renamed.";
+/// The notice after removing a passkey.
+pub const PASSKEY_REMOVED: &str = "The passkey was removed.";
+/// Shown without JavaScript, where the add button would be.
+pub const PASSKEY_NEEDS_SCRIPT: &str =
+    "Adding a passkey needs JavaScript. Renaming and removing passkeys work without it.";
+/// What the script shows when the browser or the authenticator gave up (cancelled, timed out,
+/// no passkey).
+pub const PASSKEY_BROWSER_FAILED: &str =
+    "The passkey could not be used. Try again, or choose another way to sign in.";
+/// The passkey-first sign-in button.
+pub const PASSKEY_SIGN_IN: &str = "Sign in with a passkey";
+/// The link that asks for a recent sign-in before a passkey is removed.
+pub const PASSKEY_SIGN_IN_AGAIN: &str = "Removing a passkey needs a recent sign-in. {link}, then remove it.";
+/// The words of that link.
+pub const PASSKEY_SIGN_IN_AGAIN_LINK: &str = "Sign in again";
+
+/// Why a passkey use case failed, as one sentence.
+pub fn passkey_error(e: &crate::service::passkeys::PasskeyError) -> &'static str {
+    use crate::service::passkeys::PasskeyError as E;
+    match e {
+        E::Off => "Passkeys are not available on this server: its address has no host name.",
+        E::NoCeremony => "This passkey request expired or was already used. Please try again.",
+        E::WrongUser => "This passkey request was started for another sign-in. Please try again.",
+        E::Refused => "The passkey could not be verified.",
+        E::Duplicate => "This passkey is registered already.",
+        E::InvalidName => "Give the passkey a name of 1 to 64 characters.",
+        E::NotFound => "There is no such passkey.",
+        E::NotFresh => "Removing a passkey needs a recent sign-in.",
+        E::LastRequiredFactor => {
+            "This is your last second factor, and your account must have one. Add another one first."
+        }
+        E::Throttled(_) => "Too many attempts. Wait a moment, then try again.",
+        E::Unavailable(_) => "Latchkey could not complete this request. Please try again in a moment.",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

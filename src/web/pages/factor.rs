@@ -43,7 +43,7 @@ pub fn set_pending_cookie(app: &App, value: &str) -> String {
 }
 
 /// The `Set-Cookie` value that removes it.
-fn clear_pending_cookie(app: &App) -> String {
+pub fn clear_pending_cookie(app: &App) -> String {
     let https = app.config.is_https();
     csrf::set_cookie(pending_cookie_name(https), "", https, "Lax", Some(0))
 }
@@ -99,6 +99,7 @@ struct FactorPage<'a> {
     totp: bool,
     passkeys: bool,
     recovery: bool,
+    passkey_failed: &'a str,
 }
 
 fn factor_page(
@@ -112,6 +113,7 @@ fn factor_page(
         Ok(pair) => pair,
         Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
+    let passkeys = view.enrolled.passkeys > 0 && app.passkeys.is_some();
     let page = FactorPage {
         csrf: &token,
         lead: copy::html(
@@ -120,10 +122,16 @@ fn factor_page(
         ),
         error,
         totp: view.enrolled.totp,
-        passkeys: view.enrolled.passkeys > 0,
+        passkeys,
         recovery: view.enrolled.recovery_codes > 0,
+        passkey_failed: copy::PASSKEY_BROWSER_FAILED,
     };
-    with_cookie(render(&page, status), cookie)
+    let resp = with_cookie(render(&page, status), cookie);
+    if passkeys {
+        super::passkeys::with_script(resp)
+    } else {
+        resp
+    }
 }
 
 fn with_retry_after(mut resp: Response, seconds: u64) -> Response {

@@ -6,6 +6,7 @@ pub mod factor;
 mod guard;
 pub mod invite;
 pub mod oauth;
+pub mod passkeys;
 pub mod recovery;
 pub mod setup;
 pub mod totp;

@@ -26,6 +26,10 @@ struct LoginPage<'a> {
     /// "Sign in with ..." buttons: the upstream's name, the button's words and the link that
     /// starts the sign-in.
     upstreams: Vec<(String, String, String)>,
+    /// Whether passkeys are on: the script, the passkey button and `webauthn` autofill.
+    passkeys: bool,
+    passkey_button: &'a str,
+    passkey_failed: &'a str,
 }
 
 /// What the login page shows.
@@ -70,8 +74,16 @@ pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status:
             .or_else(|| view.lead.map(|l| copy::html(l, &[]))),
         error: view.error,
         upstreams,
+        passkeys: app.passkeys.is_some(),
+        passkey_button: copy::PASSKEY_SIGN_IN,
+        passkey_failed: copy::PASSKEY_BROWSER_FAILED,
     };
-    with_cookie(render(&page, status), cookie)
+    let resp = with_cookie(render(&page, status), cookie);
+    if page.passkeys {
+        crate::web::pages::passkeys::with_script(resp)
+    } else {
+        resp
+    }
 }
 
 #[derive(Deserialize)]

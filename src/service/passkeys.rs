@@ -25,6 +25,12 @@ use crate::store::Reads;
 pub const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
 /// The longest name a passkey may have, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
+/// The most ceremonies in progress before an anonymous passkey sign-in start is refused: each
+/// start stores a row, so however many addresses an attacker has, the table stays bounded (the
+/// purge removes expired rows).
+pub const MAX_CEREMONIES: u64 = 10_000;
+/// How long a start refused by [`MAX_CEREMONIES`] is asked to wait, in seconds.
+const FULL_RETRY_AFTER: u64 = 60;
 /// The throttle's account for passkey sign-in starts (each stores a ceremony record).
 const THROTTLE_ACCOUNT: &str = "passkey-sign-in";
 
@@ -150,7 +156,21 @@ async fn put_ceremony(
     };
     let key = digest(&id);
     let store = app.store.clone();
-    blocking(move || Ok(store.write(|tx| tx.put_ceremony(&key, &record))?)).await?;
+    let anonymous = record.subject.is_none();
+    let stored = blocking(move || {
+        store.write(|tx| -> Result<bool, ServiceError> {
+            // An anonymous start (passkey-first sign-in) is bounded in all, not only per address.
+            if anonymous && tx.ceremony_count()? >= MAX_CEREMONIES {
+                return Ok(false);
+            }
+            tx.put_ceremony(&key, &record)?;
+            Ok(true)
+        })
+    })
+    .await?;
+    if !stored {
+        return Err(PasskeyError::Throttled(FULL_RETRY_AFTER));
+    }
     Ok(id)
 }
 

@@ -443,3 +443,42 @@ async fn a_passkey_completes_the_second_step_of_a_password_sign_in_over_http() {
         "the sign-in was completed once"
     );
 }
+
+#[tokio::test]
+async fn anonymous_passkey_sign_in_starts_stop_while_the_most_ceremonies_are_stored() {
+    use latchkey::domain::{CeremonyKind, CeremonyRecord, Timestamp};
+    let s = InProc::new("").await;
+    let filler = CeremonyRecord {
+        kind: CeremonyKind::PasskeyAuthentication,
+        subject: None,
+        state: "{}".into(),
+        created_at: Timestamp(0),
+        expires_at: Timestamp(u64::MAX),
+    };
+    s.app
+        .store
+        .write(|tx| -> Result<(), latchkey::store::StoreError> {
+            for i in 0..passkeys::MAX_CEREMONIES - 1 {
+                tx.put_ceremony(&format!("filler-{i}"), &filler)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        passkeys::start_sign_in(&s.app, IP).await.is_ok(),
+        "the last free place is used"
+    );
+    let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    assert!(
+        matches!(
+            passkeys::start_sign_in(&s.app, other).await,
+            Err(PasskeyError::Throttled(_))
+        ),
+        "a new address is refused too once the table is full"
+    );
+    let alice = user(&s, "alice").await;
+    assert!(
+        passkeys::start_registration(&s.app, &alice).await.is_ok(),
+        "a signed-in user's ceremony is not anonymous and is not refused"
+    );
+}

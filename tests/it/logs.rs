@@ -262,6 +262,102 @@ impl Browser {
     }
 }
 
+/// The text between `start` and the next `end` in `body`.
+fn between(body: &str, start: &str, end: &str) -> String {
+    let at = body
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in {body}"))
+        + start.len();
+    let len = body[at..]
+        .find(end)
+        .unwrap_or_else(|| panic!("no {end:?} after {start:?}"));
+    body[at..at + len].trim().to_owned()
+}
+
+/// The second factors: TOTP set up on the account page of the signed-in `browser` (its key
+/// recorded), recovery codes made (each recorded), and then two sign-ins that take the password
+/// and a second step through the pending cookie: one with a TOTP code, one with a recovery code.
+async fn second_factors(base: &str, browser: &Browser, secrets: &mut Secrets) {
+    let enrol = browser.get("/account/totp").await;
+    assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.body);
+    let key = between(&enrol.body, "id=\"secret\" class=\"secret\">", "<");
+    secrets.random("the TOTP key", &key);
+    let seed = totp_rs::Secret::try_from_base32(&key)
+        .expect("a base32 key")
+        .as_bytes()
+        .to_vec();
+    let csrf = form_field(&enrol.body, "csrf").expect("a csrf field");
+    secrets.random("a CSRF token", &csrf);
+    let enrolment = form_field(&enrol.body, "enrolment").expect("an enrolment field");
+    secrets.random("a TOTP enrolment id", &enrolment);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs();
+    let code = latchkey::protocol::totp::code_at(&seed, now, 6);
+    let confirmed = browser
+        .post(
+            "/account/totp",
+            &[("csrf", &csrf), ("enrolment", &enrolment), ("code", &code)],
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.body);
+
+    let page = browser.get("/account/recovery").await;
+    let csrf = form_field(&page.body, "csrf").expect("a csrf field");
+    let made = browser.post("/account/recovery", &[("csrf", &csrf)]).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let codes: Vec<String> = between(&made.body, "id=\"recovery-codes\">", "</ol>")
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "{}", made.body);
+    for code in &codes {
+        secrets.chosen("a recovery code", code);
+        secrets.random("a recovery code without dashes", &code.replace('-', ""));
+    }
+
+    // The next step's code (the window allows one step ahead): the enrolment used this step's.
+    let next = latchkey::protocol::totp::code_at(&seed, now + 30, 6);
+    for (method, second) in [("totp", next.as_str()), ("recovery", codes[0].as_str())] {
+        let fresh = Browser::new(base);
+        let login = fresh.get("/login").await;
+        let csrf = form_field(&login.body, "csrf").expect("a csrf field");
+        let first = fresh
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("return_to", "/"),
+                    ("username", USER),
+                    ("password", SECOND_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(first.location.as_deref(), Some("/login/factor"), "{}", first.body);
+        fresh.record_cookies(secrets);
+        let step = fresh.get("/login/factor").await;
+        assert_eq!(step.status, StatusCode::OK, "{}", step.body);
+        let csrf = form_field(&step.body, "csrf").expect("a csrf field");
+        let done = fresh
+            .post(
+                "/login/factor",
+                &[("csrf", &csrf), ("method", method), ("code", second)],
+            )
+            .await;
+        // A code goes on at once; a recovery code first says how many are left.
+        let expected = if method == "totp" {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(done.status, expected, "{method}: {}", done.body);
+        assert!(!done.body.contains("role=\"alert\""), "{method}: {}", done.body);
+        fresh.record_cookies(secrets);
+    }
+}
+
 /// A token endpoint request that must succeed; its tokens are recorded.
 async fn tokens(
     http: &reqwest::Client,
@@ -519,6 +615,8 @@ async fn full_flow(format: &str) -> (Secrets, String) {
         &mut secrets,
     )
     .await;
+
+    second_factors(&base, &again, &mut secrets).await;
 
     // RP-initiated logout with an ID token hint in the query, then signing out by form.
     let hint = format!("/oauth/logout?id_token_hint={first_id_token}&client_id={CLIENT_ID}");

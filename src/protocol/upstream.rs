@@ -142,7 +142,8 @@ pub struct EmailMatch {
 }
 
 /// Whether a user may be linked to an upstream identity on the upstream's word about an email
-/// alone: never an administrator, never a user with a password or any other way to sign in.
+/// alone: never an administrator, never a user with a password or any other way to sign in
+/// (another linked identity, a passkey or an authenticator app).
 pub fn may_link_by_email(candidate: &EmailMatch) -> bool {
     !candidate.user.is_admin() && candidate.user.password_hash.is_none() && !candidate.other_sign_in
 }

@@ -33,8 +33,10 @@ pub(super) async fn link_user(
                     let mut matches = Vec::new();
                     for user in tx.users_by_email(email)? {
                         // Any identity already linked to the user is another way in (this one is
-                        // not linked, or `linked` would be set).
-                        let other_sign_in = !tx.links_of(&user.subject)?.is_empty();
+                        // not linked, or `linked` would be set), and so is a passkey or an
+                        // authenticator app: such a user has credentials of their own.
+                        let other_sign_in = !tx.links_of(&user.subject)?.is_empty()
+                            || crate::service::login::enrolled(tx, &user.subject)?.has_second_factor();
                         matches.push(EmailMatch { user, other_sign_in });
                     }
                     matches

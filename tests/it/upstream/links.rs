@@ -140,6 +140,57 @@ async fn link_by_email_never_links_a_user_already_linked_to_another_identity() {
 }
 
 #[tokio::test]
+async fn link_by_email_never_links_a_user_with_a_passkey_or_an_authenticator_app() {
+    use latchkey::domain::{PasskeyRecord, Timestamp, TotpRecord};
+    for factor in ["passkey", "totp"] {
+        let mut person = dana();
+        person["email"] = json!("erin@example.com");
+        let (mut s, fake) = setup("link-by-email", "", person).await;
+        add_erin(&s, &[]).await;
+        let erin = s
+            .app
+            .store
+            .read(|tx| tx.user_by_username_key("erin"))
+            .map_err(|e: latchkey::store::StoreError| e)
+            .unwrap()
+            .unwrap();
+        s.app
+            .store
+            .write(|tx| -> Result<(), latchkey::store::StoreError> {
+                match factor {
+                    "passkey" => tx.put_passkey(&PasskeyRecord {
+                        subject: erin.subject.clone(),
+                        credential_id: "erin-key".into(),
+                        name: "Phone".into(),
+                        credential: "{}".into(),
+                        backup_eligible: false,
+                        backup_state: false,
+                        created_at: Timestamp(1),
+                        last_used_at: None,
+                    }),
+                    _ => tx.put_totp(&TotpRecord {
+                        subject: erin.subject.clone(),
+                        seed: "sealed".into(),
+                        created_at: Timestamp(1),
+                        last_step: 0,
+                    }),
+                }
+            })
+            .unwrap();
+        let before = Before::of(&s);
+        let reply = sign_in(&mut s, &fake).await;
+        before.assert_refused(
+            &s,
+            &reply,
+            StatusCode::FORBIDDEN,
+            "must be linked to your account by an administrator",
+            factor,
+        );
+        assert!(links(&s, "erin").await.is_empty(), "{factor}");
+    }
+}
+
+#[tokio::test]
 async fn link_by_email_refuses_an_email_the_provider_did_not_verify() {
     for (case, verified) in [("false", Some(json!(false))), ("missing", None)] {
         let mut person = dana();

@@ -12,7 +12,7 @@ use super::login::{self, Begun, Credential, LoginError, NewSession, Purpose};
 use super::throttle::RetryAfter;
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
-use crate::domain::{Duration, Invitation, NewUser, Subject, Timestamp, User};
+use crate::domain::{Duration, Invitation, NewUser, Timestamp, User};
 use crate::store::Reads;
 
 /// How long an invitation works unless the administrator says otherwise.
@@ -71,21 +71,7 @@ pub async fn create(
     let now = app.clock.now();
     let expires_at = now.plus(Duration::hours(u64::from(hours)));
     let token = random::token()?;
-    let mut groups = new.groups;
-    groups.sort();
-    groups.dedup();
-    let user = User {
-        subject: Subject::from_string(random::subject()?),
-        username,
-        name: new.name,
-        email: new.email,
-        email_verified: new.email_verified,
-        groups,
-        disabled: false,
-        password_hash: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let user = super::users::new_user(new, username, None, now)?;
     let invitation = Invitation {
         subject: user.subject.clone(),
         created_by,

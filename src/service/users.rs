@@ -71,21 +71,18 @@ fn check_password(app: &App, password: &str) -> Result<(), ServiceError> {
     }
 }
 
-/// Creates a user, with a password when one is given.
-pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<UserView, ServiceError> {
-    let username = check_profile(&new)?;
-    if let Some(p) = &password {
-        check_password(app, p)?;
-    }
-    let password_hash = match password {
-        Some(p) => Some(app.hash_password(p).await?),
-        None => None,
-    };
-    let now = app.clock.now();
+/// The record of a new user checked by [`check_profile`]: a fresh subject, groups sorted once
+/// each.
+pub(super) fn new_user(
+    new: NewUser,
+    username: Username,
+    password_hash: Option<String>,
+    now: Timestamp,
+) -> Result<User, ServiceError> {
     let mut groups = new.groups;
     groups.sort();
     groups.dedup();
-    let user = User {
+    Ok(User {
         subject: Subject::from_string(random::subject()?),
         username,
         name: new.name,
@@ -96,7 +93,20 @@ pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<Us
         password_hash,
         created_at: now,
         updated_at: now,
+    })
+}
+
+/// Creates a user, with a password when one is given.
+pub async fn add(app: &App, new: NewUser, password: Option<String>) -> Result<UserView, ServiceError> {
+    let username = check_profile(&new)?;
+    if let Some(p) = &password {
+        check_password(app, p)?;
+    }
+    let password_hash = match password {
+        Some(p) => Some(app.hash_password(p).await?),
+        None => None,
     };
+    let user = new_user(new, username, password_hash, app.clock.now())?;
     let store = app.store.clone();
     blocking(move || {
         store.write(|tx| {

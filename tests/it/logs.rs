@@ -290,10 +290,7 @@ async fn second_factors(base: &str, browser: &Browser, secrets: &mut Secrets) {
     secrets.random("a CSRF token", &csrf);
     let enrolment = form_field(&enrol.body, "enrolment").expect("an enrolment field");
     secrets.random("a TOTP enrolment id", &enrolment);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs();
+    let now = latchkey::clock::Clock::System.now().0;
     let code = latchkey::protocol::totp::code_at(&seed, now, 6);
     let confirmed = browser
         .post(

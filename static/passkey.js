@@ -1,5 +1,5 @@
 // Latchkey's one script: the browser half of the WebAuthn ceremonies. It adds a passkey on
-// /account/passkeys, signs in with a passkey on /login (a button, and the browser's autofill
+// /account/passkeys (and on an invitation's page, /invite/{token}), signs in with a passkey on /login (a button, and the browser's autofill
 // through conditional mediation), and presents a passkey as the second factor on /login/factor.
 // Every page works without it for password users; the server checks everything it sends.
 "use strict";
@@ -114,16 +114,19 @@
     show(error && error.fromServer ? error.message : "");
   }
 
-  // Adding a passkey on /account/passkeys.
+  // Adding a passkey on /account/passkeys or an invitation's page: the form's data-start and
+  // data-finish name its two JSON endpoints.
   function setUpRegistration(form) {
+    const start = form.dataset.start || "/account/passkeys/register/start";
+    const finish = form.dataset.finish || "/account/passkeys/register/finish";
     form.hidden = false;
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       const token = field(form, "csrf");
       try {
-        const started = await post("/account/passkeys/register/start", token);
+        const started = await post(start, token);
         const credential = await navigator.credentials.create(creationOptions(started.options));
-        const done = await post("/account/passkeys/register/finish", token, {
+        const done = await post(finish, token, {
           ceremony: started.ceremony,
           name: field(form, "name"),
           credential: registration(credential),

@@ -1,14 +1,16 @@
 //! Invitations: an administrator creates a user without a password and a one-time link
 //! (`{issuer}/invite/{token}`, stored only as the token's digest, 72 hours by default) through
-//! which the invitee chooses a password and is signed in. Every check of a link's token is
-//! throttled per source address, as the setup link's are ([`super::setup::TOKEN_GUESSES`], on the
-//! same throttle under its own account name).
+//! which the invitee chooses a password or registers a passkey, and is signed in. Every check of
+//! a link's token is throttled per source address, as the setup link's are
+//! ([`super::setup::TOKEN_GUESSES`], on the same throttle under its own account name).
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::login::{self, Begun, Credential, LoginError, NewSession, Purpose};
+use super::passkeys::{self, PasskeyError, Started};
 use super::throttle::RetryAfter;
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
@@ -168,7 +170,7 @@ pub async fn accept(
         app,
         &username,
         "invitation.accept",
-        Some(&username),
+        Some("password"),
         Some(ip),
         true,
     )
@@ -177,8 +179,18 @@ pub async fn accept(
         username: &username,
         password: &password,
     };
-    // A sign-in that needs a second step (a policy requires two factors of the invitee) comes
-    // back to the account page once it is complete.
+    signed_in(app, credential, ip, previous).await
+}
+
+/// Signs the invitee in with the credential they just chose. A sign-in that needs a second step
+/// (a policy requires two factors of the invitee) comes back to the account page once it is
+/// complete.
+async fn signed_in(
+    app: &App,
+    credential: Credential<'_>,
+    ip: IpAddr,
+    previous: Option<&str>,
+) -> Result<Begun<NewSession>, InviteError> {
     let purpose = Purpose {
         return_to: "/account",
         two_factors_wanted: false,
@@ -189,7 +201,108 @@ pub async fn accept(
             LoginError::Throttled(wait) => InviteError::Throttled(wait),
             LoginError::Unavailable(e) => InviteError::Refused(e),
             LoginError::Failed => InviteError::Refused(ServiceError::Internal(
-                "the new password did not sign the invitee in".into(),
+                "the new credential did not sign the invitee in".into(),
             )),
         })
+}
+
+/// Why accepting an invitation with a passkey did not work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitePasskeyError {
+    /// The link did not work (or the sign-in after it failed).
+    Invite(InviteError),
+    /// The passkey ceremony did not work.
+    Passkey(PasskeyError),
+}
+
+impl From<InviteError> for InvitePasskeyError {
+    fn from(e: InviteError) -> Self {
+        InvitePasskeyError::Invite(e)
+    }
+}
+
+impl From<PasskeyError> for InvitePasskeyError {
+    fn from(e: PasskeyError) -> Self {
+        InvitePasskeyError::Passkey(e)
+    }
+}
+
+impl From<ServiceError> for InvitePasskeyError {
+    fn from(e: ServiceError) -> Self {
+        InvitePasskeyError::Invite(InviteError::Refused(e))
+    }
+}
+
+/// Starts registering a passkey for the invitee of a live invitation (checked by [`check`],
+/// throttled, not used up).
+pub async fn start_passkey(
+    app: &App,
+    token: String,
+    ip: IpAddr,
+) -> Result<Started<serde_json::Value>, InvitePasskeyError> {
+    let user = check(app, token, ip).await?;
+    Ok(passkeys::start_registration(app, &user).await?)
+}
+
+/// Accepts an invitation with a passkey: the answer must verify for a ceremony started for this
+/// invitation's user; the invitation is then used up in the same write that stores the passkey
+/// (so a link works once even when two finishes race), and the invitee is signed in with the
+/// passkey through [`login::sign_in`]. `previous` is the browser's session cookie, ended first.
+pub async fn accept_passkey(
+    app: &App,
+    token: String,
+    ceremony: &str,
+    name: &str,
+    answer: &RegisterPublicKeyCredential,
+    ip: IpAddr,
+    previous: Option<&str>,
+) -> Result<Begun<NewSession>, InvitePasskeyError> {
+    let user = check(app, token.clone(), ip).await?;
+    let record = passkeys::verify_registration(app, &user, ceremony, name, answer).await?;
+    let now = app.clock.now();
+    let store = app.store.clone();
+    let put = record.clone();
+    let subject = user.subject.clone();
+    let outcome = blocking(move || {
+        store.write(|tx| -> Result<Result<User, InvitePasskeyError>, ServiceError> {
+            let key = digest(&token);
+            let Some(user) = invited(tx, &key, now)?.filter(|u| u.subject == subject) else {
+                return Ok(Err(InviteError::Invalid.into()));
+            };
+            if tx.passkey(&put.credential_id)?.is_some() {
+                return Ok(Err(PasskeyError::Duplicate.into()));
+            }
+            tx.delete_invitation(&key)?;
+            tx.put_passkey(&put)?;
+            Ok(Ok(user))
+        })
+    })
+    .await?;
+    let user = outcome?;
+    let username = user.username.as_str().to_owned();
+    super::audit::note(
+        app,
+        &username,
+        "passkey.register",
+        Some(&record.name),
+        Some(ip),
+        true,
+    )
+    .await;
+    super::audit::note(
+        app,
+        &username,
+        "invitation.accept",
+        Some("passkey"),
+        Some(ip),
+        true,
+    )
+    .await;
+    let credential = Credential::Passkey {
+        user,
+        synced: record.backup_eligible,
+        // A passkey registration verifies only with user verification (the library's rule).
+        verified: true,
+    };
+    Ok(signed_in(app, credential, ip, previous).await?)
 }

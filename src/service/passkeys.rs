@@ -248,15 +248,14 @@ pub async fn start_registration(app: &App, user: &User) -> Result<Started<serde_
     Ok(Started { ceremony, options })
 }
 
-/// Finishes a registration that `user` started: the ceremony is used up whatever happens; the
-/// answer must verify; the credential must be new. Stores and returns the passkey.
-pub async fn finish_registration(
+/// Checks the answer to a registration that `user` started, without storing anything but the
+/// ceremony's use (it is used up whatever happens): the passkey record to store.
+pub(crate) async fn verify_registration(
     app: &App,
     user: &User,
     ceremony: &str,
     name: &str,
     answer: &RegisterPublicKeyCredential,
-    ip: IpAddr,
 ) -> Result<PasskeyRecord, PasskeyError> {
     let webauthn = webauthn(app)?;
     let name = clean_name(name)?;
@@ -285,6 +284,20 @@ pub async fn finish_registration(
         created_at: app.clock.now(),
         last_used_at: None,
     };
+    Ok(stored)
+}
+
+/// Finishes a registration that `user` started: the ceremony is used up whatever happens; the
+/// answer must verify; the credential must be new. Stores and returns the passkey.
+pub async fn finish_registration(
+    app: &App,
+    user: &User,
+    ceremony: &str,
+    name: &str,
+    answer: &RegisterPublicKeyCredential,
+    ip: IpAddr,
+) -> Result<PasskeyRecord, PasskeyError> {
+    let stored = verify_registration(app, user, ceremony, name, answer).await?;
     let store = app.store.clone();
     let put = stored.clone();
     let added = blocking(move || {

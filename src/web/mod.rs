@@ -180,6 +180,8 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::AccountRevokeApplication => pages::account::revoke_application.map_to_response().boxed(),
         Handler::InviteForm => pages::invite::show.map_to_response().boxed(),
         Handler::InviteSubmit => pages::invite::accept.map_to_response().boxed(),
+        Handler::InvitePasskeyStart => pages::invite::passkey_start.map_to_response().boxed(),
+        Handler::InvitePasskeyFinish => pages::invite::passkey_finish.map_to_response().boxed(),
     }
 }
 

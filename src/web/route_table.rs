@@ -88,6 +88,10 @@ pub enum Handler {
     InviteForm,
     /// The invitation page's POST.
     InviteSubmit,
+    /// The options for registering a passkey through an invitation (JSON).
+    InvitePasskeyStart,
+    /// The authenticator's answer to that registration: accepts the invitation (JSON).
+    InvitePasskeyFinish,
     /// The one script: the WebAuthn ceremonies of the passkey pages.
     PasskeyScript,
     /// A signed-in user's passkeys.
@@ -179,7 +183,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 47] = {
+pub const ROUTES: [RouteSpec; 49] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -254,6 +258,14 @@ pub const ROUTES: [RouteSpec; 47] = {
         page(
             "/invite/{token}",
             &[(M::GET, H::InviteForm), (M::POST, H::InviteSubmit)],
+        ),
+        page(
+            "/invite/{token}/passkey/start",
+            &[(M::POST, H::InvitePasskeyStart)],
+        ),
+        page(
+            "/invite/{token}/passkey/finish",
+            &[(M::POST, H::InvitePasskeyFinish)],
         ),
         page("/account/passkeys", &[(M::GET, H::PasskeysPage)]),
         page("/account/passkeys/rename", &[(M::POST, H::PasskeyRename)]),

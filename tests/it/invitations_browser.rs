@@ -1,21 +1,38 @@
 //! An invitation end to end in headless Chromium: an administrator invites through the admin
 //! API, the invitee opens the link, chooses a password and is signed in, looks at the account
 //! page, signs out, signs in with the new password, and finds the link used up. Screenshots of the
-//! invitation page and the account page land in `target/tmp/screenshots/`.
+//! invitation page and the account page land in `target/tmp/screenshots/`. Another invitee
+//! registers a passkey on the invitation page instead (the DevTools virtual authenticator) and
+//! lands signed in on the account page.
 
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
 use crate::flows::basic_authorization;
 use crate::harness::{Server, default_config, http};
+use crate::passkeys_browser::{credentials, virtual_authenticator};
 
 const ROBOT_SECRET: &str = "invitation-robot-secret-0123456789-abcdefgh";
 const CHOSEN: &str = "grace's chosen password, 2026";
 
 /// A server with `robot`, a client allowed client_credentials and `admin`.
 fn server() -> Server {
+    server_with(default_config)
+}
+
+/// [`server`] with the issuer `http://localhost:PORT`, where passkeys work (a secure context
+/// with a valid RP ID, which `127.0.0.1` is not).
+fn localhost_server() -> Server {
+    server_with(|port| {
+        format!(
+            "issuer = \"http://localhost:{port}\"\nlisten = \"127.0.0.1:{port}\"\ndata = \"data/identity.redb\"\n"
+        )
+    })
+}
+
+fn server_with(top: fn(u16) -> String) -> Server {
     let mut server = Server::with_config(|port| {
-        default_config(port)
+        top(port)
             + r#"
 [[client]]
 client_id = "robot"
@@ -123,6 +140,44 @@ async fn an_invitee_accepts_in_a_browser_signs_in_again_and_the_link_is_used_up(
     browser.click("form[action='/login'] button[type='submit']").await;
     browser.wait_for("a[href='/account']").await;
     assert!(browser.text("p.lead").await.contains("grace"));
+
+    // The link worked once.
+    browser.client.goto(&url).await.unwrap();
+    browser.wait_for("h1").await;
+    assert_eq!(browser.text("h1").await, "Invitation not valid");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_invitee_registers_a_passkey_in_a_browser_and_lands_signed_in_on_the_account_page() {
+    let server = localhost_server();
+    let base = format!("http://localhost:{}", server.port());
+    let invited = invite(&base, "hedy").await;
+    let url = invited["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{base}/invite/")), "{url}");
+
+    let browser = Browser::start().await;
+    let authenticator = virtual_authenticator(&browser).await;
+    browser.client.goto(&url).await.unwrap();
+    browser
+        .wait_for("form[data-passkey='register']:not([hidden])")
+        .await;
+    assert_eq!(
+        browser.text("#passkey-register").await,
+        "Register a passkey instead"
+    );
+    browser.screenshot("invitation-passkey").await;
+    browser.click("#passkey-register").await;
+
+    browser
+        .wait_for("section[aria-labelledby='methods-heading']")
+        .await;
+    assert_eq!(browser.text("h1").await, "Your account");
+    assert!(
+        browser.text("ul.sessions li.current").await.contains("a passkey"),
+        "the session was signed in with the passkey"
+    );
+    assert_eq!(credentials(&browser, &authenticator).await.len(), 1);
 
     // The link worked once.
     browser.client.goto(&url).await.unwrap();

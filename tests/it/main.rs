@@ -36,6 +36,7 @@ mod harness;
 mod inproc;
 mod invitations;
 mod invitations_browser;
+mod invitations_passkey;
 mod jwks;
 mod lifecycle;
 mod limits;

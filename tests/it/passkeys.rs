@@ -44,7 +44,7 @@ fn cbor_small(n: i8) -> u8 {
 }
 
 /// A software passkey: one ES256 key with a credential id, its user handle and a counter.
-struct SoftKey {
+pub(crate) struct SoftKey {
     key: EcdsaKeyPair,
     id: Vec<u8>,
     counter: u32,
@@ -53,7 +53,7 @@ struct SoftKey {
 }
 
 impl SoftKey {
-    fn new() -> SoftKey {
+    pub(crate) fn new() -> SoftKey {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).expect("a P-256 key");
         let mut id = vec![0u8; 16];
         getrandom::fill(&mut id).expect("random bytes");
@@ -90,7 +90,7 @@ impl SoftKey {
     }
 
     /// Answers a registration's options (as the start endpoint sends them).
-    fn register(&mut self, options: &Value) -> Value {
+    pub(crate) fn register(&mut self, options: &Value) -> Value {
         let pk = &options["publicKey"];
         let challenge = pk["challenge"].as_str().unwrap();
         self.user_handle = b64url_decode(pk["user"]["id"].as_str().unwrap()).unwrap();
@@ -122,7 +122,7 @@ impl SoftKey {
     }
 
     /// Answers a sign-in's options with the next counter value (or `counter`, when given).
-    fn sign(&mut self, options: &Value, counter: Option<u32>) -> Value {
+    pub(crate) fn sign(&mut self, options: &Value, counter: Option<u32>) -> Value {
         let challenge = options["publicKey"]["challenge"].as_str().unwrap();
         self.counter = counter.unwrap_or(self.counter + 1);
         let client_data = Self::client_data("webauthn.get", challenge);

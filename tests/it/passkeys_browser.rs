@@ -83,7 +83,7 @@ async fn cdp(browser: &Browser, cmd: &'static str, params: Value) -> Value {
 
 /// Adds a virtual CTAP2 platform authenticator with resident keys and user verification that
 /// answers every request at once; returns its id.
-async fn virtual_authenticator(browser: &Browser) -> String {
+pub(crate) async fn virtual_authenticator(browser: &Browser) -> String {
     cdp(browser, "WebAuthn.enable", json!({ "enableUI": false })).await;
     let added = cdp(
         browser,
@@ -117,7 +117,7 @@ async fn hide_conditional_mediation(browser: &Browser) -> Value {
 }
 
 /// The credentials the virtual authenticator holds.
-async fn credentials(browser: &Browser, authenticator: &str) -> Vec<Value> {
+pub(crate) async fn credentials(browser: &Browser, authenticator: &str) -> Vec<Value> {
     let listed = cdp(
         browser,
         "WebAuthn.getCredentials",

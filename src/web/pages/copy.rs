@@ -342,6 +342,13 @@ pub const INVITE_INVALID: &str = "This invitation link is invalid, already used 
 /// The page after too many invitation links that did not work.
 pub const INVITE_THROTTLED: &str = "Too many invitation links that did not work came from your address. Wait \
      {seconds} seconds and try again.";
+/// The invitation page's button that registers a passkey instead of choosing a password.
+pub const INVITE_PASSKEY: &str = "Register a passkey instead";
+/// The invitation page's line above that button.
+pub const INVITE_PASSKEY_LEAD: &str = "Or skip the password: register a passkey, and your device signs you in with \
+     your fingerprint, face or PIN.";
+/// The invitation page's default name for the passkey.
+pub const INVITE_PASSKEY_NAME: &str = "Passkey";
 /// The invitation page when the sign-in after it needs another step.
 pub const INVITE_SIGN_IN: &str = "Your password is set. Sign in with it to continue.";
 

@@ -1,15 +1,21 @@
 //! `/invite/{token}`: the page of an invitation link, where the invitee chooses a password and
-//! is signed in (then offered to add a passkey). Every look at a token is throttled per address
-//! in [`service::invitations`](crate::service::invitations).
+//! is signed in (then offered to add a passkey), or, when passkeys are on, registers a passkey
+//! instead through the script and the two JSON posts `/invite/{token}/passkey/start|finish`.
+//! Every look at a token is throttled per address in
+//! [`service::invitations`](crate::service::invitations).
 
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Form, Path};
-use poem::{Request, Response, handler};
+use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::oauth::with_cookie;
-use super::{copy, message, render};
-use crate::service::invitations::{self, InviteError};
+use super::passkeys::{
+    csrf_ok, csrf_refused, json, json_failure, json_passkey_error, json_unavailable, read_json, with_script,
+};
+use super::{copy, factor, message, render};
+use crate::service::invitations::{self, InviteError, InvitePasskeyError};
 use crate::service::login::Begun;
 use crate::service::throttle::RetryAfter;
 use crate::service::{App, ServiceError};
@@ -31,6 +37,16 @@ struct InvitePage<'a> {
     /// Accepted: the page offers a passkey and the account page instead of the form.
     done: bool,
     username: &'a str,
+    /// The passkey form's words, when passkeys are on.
+    passkey: Option<PasskeyWords>,
+}
+
+/// The words of the invitation page's passkey form.
+struct PasskeyWords {
+    lead: &'static str,
+    name: &'static str,
+    button: &'static str,
+    failed: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -86,13 +102,23 @@ fn form(req: &Request, app: &App, token: &str, username: &str, error: Option<&st
         error,
         done,
         username,
+        passkey: app.passkeys.is_some().then_some(PasskeyWords {
+            lead: copy::INVITE_PASSKEY_LEAD,
+            name: copy::INVITE_PASSKEY_NAME,
+            button: copy::INVITE_PASSKEY,
+            failed: copy::PASSKEY_BROWSER_FAILED,
+        }),
     };
+    let scripted = page.passkey.is_some() && !done;
     let status = if error.is_some() {
         page_status(PageFailure::Invalid)
     } else {
         StatusCode::OK
     };
     let mut resp = with_cookie(render(&page, status), cookie);
+    if scripted {
+        resp = with_script(resp);
+    }
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -164,5 +190,103 @@ pub async fn accept(
             }
         }
         Err(e) => refused(&e),
+    }
+}
+
+/// An invitation failure as the script's JSON answer.
+fn json_refused(e: &InviteError) -> Response {
+    match e {
+        InviteError::Invalid => json_failure(PageFailure::NotFound, copy::INVITE_INVALID),
+        InviteError::Throttled(wait) => {
+            let text = copy::text(copy::INVITE_THROTTLED, &[("seconds", &wait.0.to_string())]);
+            let mut resp = json_failure(PageFailure::Throttled, &text);
+            resp.headers_mut().insert(header::RETRY_AFTER, wait.0.into());
+            resp
+        }
+        InviteError::Refused(e) => json_unavailable(e),
+    }
+}
+
+fn json_passkey_refused(e: &InvitePasskeyError) -> Response {
+    match e {
+        InvitePasskeyError::Invite(e) => json_refused(e),
+        InvitePasskeyError::Passkey(e) => json_passkey_error(e),
+    }
+}
+
+/// `POST /invite/{token}/passkey/start`: the options for `navigator.credentials.create`, for
+/// the invitee of a live invitation (the link is not used up).
+#[handler]
+pub async fn passkey_start(req: &Request, Data(app): Data<&App>, Path(token): Path<String>) -> Response {
+    if !csrf_ok(req, app) {
+        return csrf_refused();
+    }
+    if token.len() > MAX_TOKEN {
+        return json_refused(&InviteError::Invalid);
+    }
+    match invitations::start_passkey(app, token, client_ip(req)).await {
+        Ok(started) => json(
+            StatusCode::OK,
+            &serde_json::json!({ "ceremony": started.ceremony, "options": started.options }),
+        ),
+        Err(e) => json_passkey_refused(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasskeyFinish {
+    ceremony: String,
+    #[serde(default)]
+    name: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+/// `POST /invite/{token}/passkey/finish`: the authenticator's answer; uses the invitation up,
+/// stores the passkey, signs the invitee in with it and says where to go next.
+#[handler]
+pub async fn passkey_finish(
+    req: &Request,
+    Data(app): Data<&App>,
+    Path(token): Path<String>,
+    body: Body,
+) -> Response {
+    if !csrf_ok(req, app) {
+        return csrf_refused();
+    }
+    if token.len() > MAX_TOKEN {
+        return json_refused(&InviteError::Invalid);
+    }
+    let finish: PasskeyFinish = match read_json(body).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let ip = client_ip(req);
+    let previous = csrf::read_cookie(req, session_cookie::name(app.config.is_https()));
+    let accepted = invitations::accept_passkey(
+        app,
+        token,
+        &finish.ceremony,
+        &finish.name,
+        &finish.credential,
+        ip,
+        previous,
+    )
+    .await;
+    match accepted {
+        Ok(Begun::Done(signed_in)) => with_cookie(
+            json(StatusCode::OK, &serde_json::json!({ "redirect": "/account" })),
+            Some(session_cookie::set(&signed_in.cookie, app)),
+        ),
+        Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
+            Some(cookie) => with_cookie(
+                json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "redirect": factor::FACTOR_PATH }),
+                ),
+                Some(factor::set_pending_cookie(app, cookie)),
+            ),
+            None => json_unavailable(&ServiceError::Internal("a pending sign-in was not stored".into())),
+        },
+        Err(e) => json_passkey_refused(&e),
     }
 }

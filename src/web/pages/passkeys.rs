@@ -75,7 +75,7 @@ fn log_unavailable(e: &PasskeyError) {
 }
 
 /// A JSON answer.
-fn json(status: StatusCode, value: &serde_json::Value) -> Response {
+pub(in crate::web::pages) fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     Response::builder()
         .status(status)
         .content_type("application/json")
@@ -84,11 +84,11 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response {
 }
 
 /// A JSON failure: the status from the error policy and the sentence for the script to show.
-fn json_failure(failure: PageFailure, message: &str) -> Response {
+pub(in crate::web::pages) fn json_failure(failure: PageFailure, message: &str) -> Response {
     json(page_status(failure), &serde_json::json!({ "error": message }))
 }
 
-fn json_passkey_error(e: &PasskeyError) -> Response {
+pub(in crate::web::pages) fn json_passkey_error(e: &PasskeyError) -> Response {
     log_unavailable(e);
     let mut resp = json_failure(failure_of(e), copy::passkey_error(e));
     if let PasskeyError::Throttled(after) = e
@@ -99,12 +99,12 @@ fn json_passkey_error(e: &PasskeyError) -> Response {
     resp
 }
 
-fn json_unavailable(e: &ServiceError) -> Response {
+pub(in crate::web::pages) fn json_unavailable(e: &ServiceError) -> Response {
     json_passkey_error(&PasskeyError::Unavailable(e.clone()))
 }
 
 /// Whether a JSON post's form token verifies (and, through [`csrf::verify`], its origin).
-fn csrf_ok(req: &Request, app: &App) -> bool {
+pub(in crate::web::pages) fn csrf_ok(req: &Request, app: &App) -> bool {
     let token = req
         .headers()
         .get(CSRF_HEADER)
@@ -114,7 +114,7 @@ fn csrf_ok(req: &Request, app: &App) -> bool {
 }
 
 /// The answer to a JSON post whose form token did not verify.
-fn csrf_refused() -> Response {
+pub(in crate::web::pages) fn csrf_refused() -> Response {
     json_failure(
         PageFailure::Forbidden,
         "The form expired. Please reload the page and try again.",
@@ -122,7 +122,7 @@ fn csrf_refused() -> Response {
 }
 
 /// Reads a bounded JSON body.
-async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, Response> {
+pub(in crate::web::pages) async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, Response> {
     let invalid = || json_failure(PageFailure::Invalid, "The request is not valid.");
     let bytes = body.into_bytes_limit(MAX_JSON).await.map_err(|_| invalid())?;
     serde_json::from_slice(&bytes).map_err(|_| invalid())

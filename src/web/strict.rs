@@ -80,9 +80,53 @@ pub fn document(spec: &str) -> String {
     if all_set { text } else { spec.to_owned() }
 }
 
+/// The fields a JSON body may have, and which of them the document types as text: poem-openapi
+/// would read `false` or `7` into a string field as `"false"` or `"7"`, which the document does
+/// not allow, so those are refused here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Every declared field.
+    pub names: Vec<String>,
+    /// Fields of type string: their value must be a string (or null).
+    pub text: Vec<String>,
+    /// Fields of type array of strings: every item must be a string.
+    pub text_lists: Vec<String>,
+}
+
+impl Fields {
+    fn of(props: &serde_json::Map<String, serde_json::Value>) -> Fields {
+        let is = |schema: &serde_json::Value, kind: &str| {
+            schema.get("type").and_then(|t| t.as_str()) == Some(kind)
+        };
+        let mut fields = Fields::default();
+        for (name, schema) in props {
+            fields.names.push(name.clone());
+            if is(schema, "string") {
+                fields.text.push(name.clone());
+            } else if is(schema, "array") && schema.get("items").is_some_and(|i| is(i, "string")) {
+                fields.text_lists.push(name.clone());
+            }
+        }
+        fields
+    }
+
+    /// The first field whose value is not the text the document promises.
+    fn mistyped(&self, body: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+        use serde_json::Value;
+        body.iter()
+            .find(|(k, v)| {
+                (self.text.contains(k) && !matches!(v, Value::String(_) | Value::Null))
+                    || (self.text_lists.contains(k)
+                        && v.as_array()
+                            .is_some_and(|items| items.iter().any(|i| !i.is_string())))
+            })
+            .map(|(k, _)| k.clone())
+    }
+}
+
 /// The fields each admin operation's JSON body may have, from the OpenAPI document.
 #[derive(Debug, Clone)]
-pub struct ApiRules(Arc<Vec<(Method, Pattern, Vec<String>)>>);
+pub struct ApiRules(Arc<Vec<(Method, Pattern, Fields)>>);
 
 impl ApiRules {
     pub fn new(spec: &str) -> ApiRules {
@@ -91,18 +135,17 @@ impl ApiRules {
             .into_iter()
             .filter_map(|(method, template, name)| {
                 let props = doc.pointer(&format!("/components/schemas/{name}/properties"))?;
-                let fields = props.as_object()?.keys().cloned().collect();
-                Some((method, Pattern::parse(&template), fields))
+                Some((method, Pattern::parse(&template), Fields::of(props.as_object()?)))
             })
             .collect();
         ApiRules(Arc::new(rows))
     }
 
-    fn fields(&self, method: &Method, path: &str) -> Option<&[String]> {
+    fn fields(&self, method: &Method, path: &str) -> Option<&Fields> {
         self.0
             .iter()
             .find(|(m, p, _)| m == method && p.matches(path))
-            .map(|(_, _, f)| f.as_slice())
+            .map(|(_, _, f)| f)
     }
 }
 
@@ -163,7 +206,7 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 
 /// A 400 problem for a body with a repeated key or an undeclared field; `None` when the body
 /// passes (a body that is not JSON at all is left to the operation, which says why).
-fn check_body(body: &[u8], fields: Option<&[String]>) -> Option<Response> {
+fn check_body(body: &[u8], fields: Option<&Fields>) -> Option<Response> {
     let repeated = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_slice(body);
     if (NoRepeats(&repeated).deserialize(&mut de)).is_err() {
@@ -190,14 +233,21 @@ fn check_body(body: &[u8], fields: Option<&[String]>) -> Option<Response> {
     }
     let fields = fields?;
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let unknown: Vec<String> = value
-        .as_object()?
+    let object = value.as_object()?;
+    let unknown: Vec<String> = object
         .keys()
-        .filter(|k| !fields.contains(k))
+        .filter(|k| !fields.names.contains(k))
         .cloned()
         .collect();
     if unknown.is_empty() {
-        return None;
+        let field = fields.mistyped(object)?;
+        return Some(problem_response(
+            400,
+            "bad-request",
+            "Bad request",
+            format!("the field \"{field}\" must be text (a JSON string), as the document says"),
+            vec![(field, "must be a JSON string".to_owned())],
+        ));
     }
     let errors = unknown
         .iter()
@@ -313,8 +363,21 @@ mod tests {
     use super::*;
 
     fn refused(body: &str) -> Option<(u16, String)> {
-        let fields = ["name".to_owned(), "groups".to_owned()];
+        let fields = Fields {
+            names: vec!["name".to_owned(), "groups".to_owned(), "count".to_owned()],
+            text: vec!["name".to_owned()],
+            text_lists: vec!["groups".to_owned()],
+        };
         check_body(body.as_bytes(), Some(&fields)).map(|r| (r.status().as_u16(), String::new()))
+    }
+
+    #[test]
+    fn a_boolean_or_number_where_the_document_says_text_is_refused() {
+        assert_eq!(refused(r#"{"name": null, "groups": [], "count": 3}"#), None);
+        assert_eq!(refused(r#"{"name": false}"#).map(|r| r.0), Some(400));
+        assert_eq!(refused(r#"{"name": 7}"#).map(|r| r.0), Some(400));
+        assert_eq!(refused(r#"{"groups": ["a", false]}"#).map(|r| r.0), Some(400));
+        assert_eq!(refused(r#"{"groups": [1]}"#).map(|r| r.0), Some(400));
     }
 
     #[test]
@@ -342,7 +405,9 @@ mod tests {
         assert!(text.find("\"b\"").unwrap() < text.find("\"a\"").unwrap());
         let rules = ApiRules::new(&text);
         assert_eq!(
-            rules.fields(&Method::POST, "/api/v1/users"),
+            rules
+                .fields(&Method::POST, "/api/v1/users")
+                .map(|f| f.names.as_slice()),
             Some(&["a".to_owned(), "b".to_owned()][..])
         );
         assert_eq!(rules.fields(&Method::PATCH, "/api/v1/users"), None);

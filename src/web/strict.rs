@@ -89,8 +89,11 @@ pub struct Fields {
     pub names: Vec<String>,
     /// Fields of type string: their value must be a string (or null).
     pub text: Vec<String>,
-    /// Fields of type array of strings: every item must be a string.
+    /// Fields of type array of strings: the value must be an array (null only where the
+    /// document says `nullable`) and every item a string.
     pub text_lists: Vec<String>,
+    /// Fields the document marks `nullable`.
+    pub nullable: Vec<String>,
 }
 
 impl Fields {
@@ -101,6 +104,9 @@ impl Fields {
         let mut fields = Fields::default();
         for (name, schema) in props {
             fields.names.push(name.clone());
+            if schema.get("nullable").and_then(|n| n.as_bool()) == Some(true) {
+                fields.nullable.push(name.clone());
+            }
             if is(schema, "string") {
                 fields.text.push(name.clone());
             } else if is(schema, "array") && schema.get("items").is_some_and(|i| is(i, "string")) {
@@ -117,8 +123,11 @@ impl Fields {
             .find(|(k, v)| {
                 (self.text.contains(k) && !matches!(v, Value::String(_) | Value::Null))
                     || (self.text_lists.contains(k)
-                        && v.as_array()
-                            .is_some_and(|items| items.iter().any(|i| !i.is_string())))
+                        && match v {
+                            Value::Array(items) => items.iter().any(|i| !i.is_string()),
+                            Value::Null => !self.nullable.contains(k),
+                            _ => true,
+                        })
             })
             .map(|(k, _)| k.clone())
     }
@@ -367,6 +376,7 @@ mod tests {
             names: vec!["name".to_owned(), "groups".to_owned(), "count".to_owned()],
             text: vec!["name".to_owned()],
             text_lists: vec!["groups".to_owned()],
+            nullable: vec![],
         };
         check_body(body.as_bytes(), Some(&fields)).map(|r| (r.status().as_u16(), String::new()))
     }
@@ -378,6 +388,12 @@ mod tests {
         assert_eq!(refused(r#"{"name": 7}"#).map(|r| r.0), Some(400));
         assert_eq!(refused(r#"{"groups": ["a", false]}"#).map(|r| r.0), Some(400));
         assert_eq!(refused(r#"{"groups": [1]}"#).map(|r| r.0), Some(400));
+        assert_eq!(
+            refused(r#"{"groups": null}"#).map(|r| r.0),
+            Some(400),
+            "not nullable"
+        );
+        assert_eq!(refused(r#"{"groups": "a"}"#).map(|r| r.0), Some(400));
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub struct Fields {
     /// Fields of type array of strings: the value must be an array (null only where the
     /// document says `nullable`) and every item a string.
     pub text_lists: Vec<String>,
-    /// Fields the document marks `nullable`.
+    /// Fields the document marks `nullable`: only these may be null.
     pub nullable: Vec<String>,
 }
 
@@ -121,7 +121,8 @@ impl Fields {
         use serde_json::Value;
         body.iter()
             .find(|(k, v)| {
-                (self.text.contains(k) && !matches!(v, Value::String(_) | Value::Null))
+                (v.is_null() && !self.nullable.contains(k))
+                    || (self.text.contains(k) && !matches!(v, Value::String(_) | Value::Null))
                     || (self.text_lists.contains(k)
                         && match v {
                             Value::Array(items) => items.iter().any(|i| !i.is_string()),
@@ -376,14 +377,20 @@ mod tests {
             names: vec!["name".to_owned(), "groups".to_owned(), "count".to_owned()],
             text: vec!["name".to_owned()],
             text_lists: vec!["groups".to_owned()],
-            nullable: vec![],
+            nullable: vec!["name".to_owned()],
         };
         check_body(body.as_bytes(), Some(&fields)).map(|r| (r.status().as_u16(), String::new()))
     }
 
     #[test]
     fn a_boolean_or_number_where_the_document_says_text_is_refused() {
-        assert_eq!(refused(r#"{"name": null, "groups": [], "count": 3}"#), None);
+        assert_eq!(refused(r#"{"groups": [], "count": 3}"#), None);
+        assert_eq!(
+            refused(r#"{"count": null}"#).map(|r| r.0),
+            Some(400),
+            "not nullable"
+        );
+        assert_eq!(refused(r#"{"name": null}"#), None, "nullable");
         assert_eq!(refused(r#"{"name": false}"#).map(|r| r.0), Some(400));
         assert_eq!(refused(r#"{"name": 7}"#).map(|r| r.0), Some(400));
         assert_eq!(refused(r#"{"groups": ["a", false]}"#).map(|r| r.0), Some(400));

@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
-use crate::domain::{Client, Duration, OutboundPolicy, Upstream};
+use crate::domain::{Client, Duration, ForwardAuth, OutboundPolicy, Upstream};
 use crate::tls::TlsFiles;
 
 mod clients;
+mod forward_auth;
+#[cfg(test)]
+mod forward_auth_tests;
 mod networks;
 mod raw;
 #[cfg(test)]
@@ -162,6 +165,9 @@ pub struct Config {
     pub audit_retain: Duration,
     /// `[login] require_second_factor_for`: members of these groups must sign in with two factors.
     pub require_second_factor_for: Vec<String>,
+    /// `[forward_auth]`: the cookie domains and access rules for reverse proxies; `None` when the
+    /// file has no such section (the forward-auth endpoints then answer 404).
+    pub forward_auth: Option<ForwardAuth>,
 }
 
 /// Which header trusted proxies write the client's address into.

@@ -34,6 +34,7 @@ pub(super) struct RawConfig {
     pub(super) audit: RawAudit,
     #[serde(default)]
     pub(super) login: RawLogin,
+    pub(super) forward_auth: Option<RawForwardAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +42,45 @@ pub(super) struct RawConfig {
 pub(super) struct RawLogin {
     #[serde(default)]
     pub(super) require_second_factor_for: Vec<Spanned<String>>,
+}
+
+/// A string or a list of strings (`domain = "a"` or `domain = ["a", "b"]`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub(super) fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawForwardAuth {
+    pub(super) cookie_domain: Option<Spanned<OneOrMany>>,
+    pub(super) default_policy: Option<Spanned<String>>,
+    pub(super) require_https: Option<bool>,
+    #[serde(default)]
+    pub(super) rule: Vec<Spanned<RawAccessRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccessRule {
+    pub(super) domain: Option<Spanned<OneOrMany>>,
+    pub(super) path: Option<Spanned<String>>,
+    pub(super) methods: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    pub(super) networks: Vec<Spanned<String>>,
+    pub(super) subject: Option<Spanned<OneOrMany>>,
+    pub(super) policy: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -193,6 +193,14 @@ impl Validator<'_> {
         };
         let audit_retain = self.duration("audit.retain", &raw.audit.retain, Duration::days(90));
         let require_second_factor_for = self.second_factor_groups(&raw.login.require_second_factor_for);
+        let issuer_host = url::Url::parse(&issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        let forward_auth = raw
+            .forward_auth
+            .as_ref()
+            .map(|f| self.forward_auth(f, &issuer_host));
 
         let mut clients: Vec<Client> = Vec::new();
         for (i, rc) in raw.clients.into_iter().enumerate() {
@@ -235,6 +243,7 @@ impl Validator<'_> {
             outbound: self.outbound.clone(),
             audit_retain,
             require_second_factor_for,
+            forward_auth,
         }
     }
 

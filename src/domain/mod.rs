@@ -1,5 +1,6 @@
 //! Plain data and validated newtypes shared by every layer. Nothing here performs I/O.
 
+mod access;
 mod amr;
 mod factor;
 mod grant;
@@ -13,6 +14,7 @@ mod time;
 mod upstream;
 mod user;
 
+pub use access::{AccessRule, DomainPattern, ForwardAuth, ForwardAuthSession, Policy, RuleSubject};
 pub use amr::Amr;
 pub use factor::{CeremonyKind, CeremonyRecord, Invitation, PasskeyRecord, RecoveryCodesRecord, TotpRecord};
 pub use grant::GrantType;

@@ -2,12 +2,14 @@
 //! the current time go in; a decision or an [`OAuthError`] comes out. Nothing here knows HTTP,
 //! storage, the clock or the random number generator.
 
+pub mod access;
 pub mod access_token;
 pub mod admin_scope;
 pub mod authorize;
 pub mod client_auth;
 pub mod code;
 pub mod error;
+pub mod forward_auth;
 pub mod id_token;
 pub mod introspection;
 pub mod login;

@@ -3,7 +3,7 @@
 //! its own indexes.
 
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
     PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, TotpRecord,
     UpstreamLink, User,
 };
@@ -106,4 +106,6 @@ pub trait Reads {
     fn invitation(&self, digest: &str) -> Result<Option<Invitation>, StoreError>;
     /// Every invitation, with its digest, in digest order.
     fn invitations(&self) -> Result<Vec<(String, Invitation)>, StoreError>;
+    /// A forward-auth cookie's record, by digest.
+    fn forward_auth_session(&self, digest: &str) -> Result<Option<ForwardAuthSession>, StoreError>;
 }

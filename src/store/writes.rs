@@ -2,7 +2,7 @@
 //! store's indexes exact in the same transaction as the record it changes.
 
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
     PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, Timestamp,
     TotpRecord, UpstreamLink, User,
 };
@@ -97,4 +97,6 @@ pub trait Writes: Reads {
     fn put_invitation(&self, digest: &str, invitation: &Invitation) -> Result<(), StoreError>;
     /// Removes an invitation; false when there was none.
     fn delete_invitation(&self, digest: &str) -> Result<bool, StoreError>;
+    /// Stores a forward-auth cookie's record under the cookie's digest.
+    fn put_forward_auth_session(&self, digest: &str, session: &ForwardAuthSession) -> Result<(), StoreError>;
 }

@@ -150,3 +150,27 @@ fn a_ceremony_is_taken_once_and_expired_ceremonies_and_invitations_are_purged() 
         })
         .unwrap();
 }
+
+#[test]
+fn a_forward_auth_cookie_record_reads_back_until_the_purge_takes_it() {
+    let store = Store::in_memory().unwrap();
+    let record = |expires_at| crate::domain::ForwardAuthSession {
+        session: "session-digest".into(),
+        subject: subject("s1"),
+        created_at: Timestamp(1),
+        expires_at: Timestamp(expires_at),
+    };
+    store
+        .write(|tx| {
+            tx.put_forward_auth_session("live", &record(100))?;
+            tx.put_forward_auth_session("old", &record(10))
+        })
+        .unwrap();
+    assert_eq!(
+        store.read(|tx| tx.forward_auth_session("live")).unwrap(),
+        Some(record(100))
+    );
+    assert_eq!(store.write(|tx| tx.purge_expired(Timestamp(50), 1000)).unwrap(), 1);
+    assert_eq!(store.read(|tx| tx.forward_auth_session("old")).unwrap(), None);
+    assert!(store.read(|tx| tx.forward_auth_session("live")).unwrap().is_some());
+}

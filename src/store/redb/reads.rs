@@ -4,7 +4,7 @@ use super::raw::{Raw, consent_key, link_key, pair_prefix, second};
 use super::record;
 use super::tables;
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
     PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, TotpRecord,
     UpstreamLink, User,
 };
@@ -251,6 +251,10 @@ impl<T: Raw> Reads for T {
 
     fn ceremony_count(&self) -> Result<u64, StoreError> {
         self.count(tables::CEREMONIES)
+    }
+
+    fn forward_auth_session(&self, digest: &str) -> Result<Option<ForwardAuthSession>, StoreError> {
+        self.get_record(tables::FORWARD_AUTH_SESSIONS, digest)
     }
 
     fn invitation(&self, digest: &str) -> Result<Option<Invitation>, StoreError> {

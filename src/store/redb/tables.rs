@@ -59,12 +59,14 @@ pub const RECOVERY_CODES: Table = TableDefinition::new("recovery_codes");
 pub const CEREMONIES: Table = TableDefinition::new("ceremonies");
 /// One-time invitations, by digest.
 pub const INVITATIONS: Table = TableDefinition::new("invitations");
+/// Domain-scoped forward-auth cookies, by digest; each names the session it stands for.
+pub const FORWARD_AUTH_SESSIONS: Table = TableDefinition::new("forward_auth_sessions");
 
 /// The audit feed, by a key that sorts by time (`{seconds:020}-{random}`).
 pub const AUDIT: Table = TableDefinition::new("audit");
 
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 25] = [
+pub const ALL: [Table; 26] = [
     META,
     USERS,
     USERNAMES,
@@ -89,6 +91,7 @@ pub const ALL: [Table; 25] = [
     RECOVERY_CODES,
     CEREMONIES,
     INVITATIONS,
+    FORWARD_AUTH_SESSIONS,
     AUDIT,
 ];
 

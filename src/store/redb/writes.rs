@@ -7,7 +7,7 @@ use super::raw::{Raw, WriteTx, consent_key, email_key, link_key, pair, user_link
 use super::record;
 use super::tables::{self, Table};
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, Grant, Invitation, PasskeyRecord,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
     PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, Timestamp,
     TotpRecord, UpstreamLink, User,
 };
@@ -279,6 +279,7 @@ impl Writes for WriteTx {
             (tables::UPSTREAM_STATES, "upstream_states"),
             (tables::CEREMONIES, "ceremonies"),
             (tables::INVITATIONS, "invitations"),
+            (tables::FORWARD_AUTH_SESSIONS, "forward_auth_sessions"),
         ] {
             let mut doomed = Vec::new();
             for (k, v) in self.raw_scan(table, None, usize::MAX)? {
@@ -357,6 +358,11 @@ impl Writes for WriteTx {
         removed += usize::from(self.delete_totp(subject)?);
         removed += usize::from(self.delete_recovery_codes(subject)?);
         Ok(removed)
+    }
+
+    fn put_forward_auth_session(&self, digest: &str, session: &ForwardAuthSession) -> Result<(), StoreError> {
+        self.put(tables::FORWARD_AUTH_SESSIONS, digest, session)?;
+        Ok(())
     }
 
     fn put_ceremony(&self, digest: &str, ceremony: &CeremonyRecord) -> Result<(), StoreError> {

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check-config`, and the user, client, key and backup commands.
+//! The command line: `serve`, `check-config`, `access explain`, and the user, client, key and
+//! backup commands.
 //!
 //! Administrative commands reach a running server through its admin socket, or open the data
 //! file themselves when no server holds it. Either way they run `service::admin::execute_as` with
@@ -17,6 +18,7 @@ use crate::service::ServiceError;
 use crate::service::clients::digest_text;
 use crate::store::{StoreError, files};
 
+mod access;
 mod admin;
 mod print;
 
@@ -59,6 +61,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Forward-auth access rules.
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// Write a consistent copy of the data file to FILE, even while the server runs.
     Backup {
         /// Where to write the copy; must not exist yet.
@@ -333,6 +338,27 @@ pub enum ClientCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Say which `[[forward_auth.rule]]` a request to URL matches, and why, and what the proxy
+    /// is told.
+    Explain {
+        /// The address the proxy asks about (https://app.example.test/path?query).
+        url: String,
+        /// The signed-in user (anonymous without it).
+        #[arg(long)]
+        user: Option<String>,
+        /// The request's method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The client's address (without it, rules with `networks` do not match).
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// List signing keys.
     List {
@@ -414,8 +440,17 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
                         .collect(),
                 }));
             }
+            let forward_auth = match &config.forward_auth {
+                Some(fa) => format!(
+                    ", forward-auth for {} with {} rule{}",
+                    fa.cookie_domains.join(", "),
+                    fa.rules.len(),
+                    if fa.rules.len() == 1 { "" } else { "s" }
+                ),
+                None => String::new(),
+            };
             println!(
-                "{}: ok (issuer {}, listen {}, data {}, {} declared client{})",
+                "{}: ok (issuer {}, listen {}, data {}, {} declared client{}{forward_auth})",
                 config.origin,
                 config.issuer,
                 config.listen,
@@ -435,6 +470,13 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             println!("{}", digest_text(&secret));
             Ok(())
         }
+        Command::Access(AccessCommand::Explain {
+            url,
+            user,
+            method,
+            ip,
+            out,
+        }) => access::explain(config_path.as_deref(), &url, user, &method, ip, out).await,
         other => admin::run(config_path.as_deref(), other).await,
     }
 }

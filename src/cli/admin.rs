@@ -196,7 +196,7 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
             let path = absolute(&file)?;
             admin(c, cmd::Backup { path }, out).await
         }
-        Command::Serve(_) | Command::CheckConfig => {
+        Command::Serve(_) | Command::CheckConfig | Command::Access(_) => {
             Err(CliError::Usage("not an administrative command".into()))
         }
     }

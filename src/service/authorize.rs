@@ -130,6 +130,12 @@ pub async fn consent(
 /// authorization request itself (its client's `require_factors`, its `acr_values`), never from
 /// anything the login form says. `false` for any other address or an invalid request.
 pub async fn two_factors_wanted(app: &App, return_to: &str) -> Result<bool, ServiceError> {
+    // The forward-auth round trip asks for two when its target needs them (`factors=2`): a
+    // request can only make its own sign-in stricter this way, and the round trip and every
+    // forward-auth check judge the session again.
+    if let Some(query) = return_to.strip_prefix("/forward-auth/session?") {
+        return Ok(Params::parse(query).is_ok_and(|p| p.get("factors") == Some("2")));
+    }
     let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
         return Ok(false);
     };

@@ -10,6 +10,7 @@ pub mod authorize;
 pub mod clients;
 mod error;
 pub mod forms;
+pub mod forward_auth;
 pub mod hashing;
 pub mod invitations;
 pub mod keys;

@@ -3,9 +3,9 @@
 //! its own indexes.
 
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
-    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, TotpRecord,
-    UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
+    PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
+    TotpRecord, UpstreamLink, User,
 };
 
 use super::{AuditRecord, SetupTokenRecord, StoreError};

@@ -2,9 +2,9 @@
 //! store's indexes exact in the same transaction as the record it changes.
 
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
-    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, Timestamp,
-    TotpRecord, UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
+    PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
+    Timestamp, TotpRecord, UpstreamLink, User,
 };
 
 use super::{AuditRecord, Reads, SetupTokenRecord, StoreError};

@@ -10,22 +10,32 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 use super::route_table::{ROUTES, allow_value};
 
-/// One path pattern: literal segments, and `None` for a `{parameter}` segment.
+/// One segment of a path pattern.
 #[derive(Debug, Clone)]
-pub(super) struct Pattern(Vec<Option<String>>);
+enum Segment {
+    Literal(String),
+    /// `{parameter}`: any one non-empty segment.
+    Parameter,
+    /// `{*rest}`, last: whatever remains, even nothing.
+    Tail,
+}
+
+/// One path pattern.
+#[derive(Debug, Clone)]
+pub(super) struct Pattern(Vec<Segment>);
 
 impl Pattern {
     pub(super) fn parse(template: &str) -> Pattern {
         Pattern(
             template
                 .split('/')
-                .map(|seg| {
-                    if seg.starts_with('{') && seg.ends_with('}') {
-                        None
-                    } else {
-                        Some(seg.to_owned())
-                    }
-                })
+                .map(
+                    |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) if name.starts_with('*') => Segment::Tail,
+                        Some(_) => Segment::Parameter,
+                        None => Segment::Literal(seg.to_owned()),
+                    },
+                )
                 .collect(),
         )
     }
@@ -34,8 +44,9 @@ impl Pattern {
         let mut segs = path.split('/');
         for want in &self.0 {
             match (want, segs.next()) {
-                (Some(lit), Some(seg)) if lit == seg => {}
-                (None, Some(seg)) if !seg.is_empty() => {}
+                (Segment::Tail, Some(_)) => return true,
+                (Segment::Literal(lit), Some(seg)) if lit == seg => {}
+                (Segment::Parameter, Some(seg)) if !seg.is_empty() => {}
                 _ => return false,
             }
         }

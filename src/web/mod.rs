@@ -9,6 +9,7 @@ mod cors;
 mod csrf;
 pub mod docs;
 mod errors;
+mod forward_auth;
 mod limits;
 mod oauth;
 mod pages;
@@ -153,6 +154,10 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::PasskeySignInFinish => pages::passkeys::sign_in_finish.map_to_response().boxed(),
         Handler::PasskeyFactorStart => pages::passkeys::factor_start.map_to_response().boxed(),
         Handler::PasskeyFactorFinish => pages::passkeys::factor_finish.map_to_response().boxed(),
+        Handler::ForwardAuth => forward_auth::forward_auth.map_to_response().boxed(),
+        Handler::AuthRequest => forward_auth::auth_request.map_to_response().boxed(),
+        Handler::ExtAuthz => forward_auth::ext_authz.map_to_response().boxed(),
+        Handler::ForwardAuthSession => pages::forward_auth::round_trip.map_to_response().boxed(),
         Handler::Document => {
             let document = document.to_owned();
             poem::endpoint::make_sync(move |_| {

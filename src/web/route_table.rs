@@ -112,6 +112,14 @@ pub enum Handler {
     PasskeyFactorStart,
     /// The authenticator's answer to it (JSON).
     PasskeyFactorFinish,
+    /// Forward-auth for Traefik and Caddy (`X-Forwarded-*`).
+    ForwardAuth,
+    /// Forward-auth for nginx's `auth_request` (`X-Original-URL`).
+    AuthRequest,
+    /// Forward-auth for Envoy's `ext_authz` HTTP service.
+    ExtAuthz,
+    /// The round trip that gives a signed-in browser its forward-auth cookie.
+    ForwardAuthSession,
 }
 
 /// How a route is served and which methods it answers.
@@ -139,7 +147,8 @@ pub enum Cors {
 /// One row of the route table.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
-    /// The path; a `{name}` segment matches any one non-empty segment.
+    /// The path; a `{name}` segment matches any one non-empty segment, and a last `{*name}`
+    /// segment whatever remains (even nothing).
     pub path: &'static str,
     /// What answers the route.
     pub kind: Kind,
@@ -172,6 +181,18 @@ const fn fixed(path: &'static str, handler: &'static [(Method, Handler)]) -> Rou
     }
 }
 
+/// A forward-auth endpoint under `/api`: a handler (not an OpenAPI operation: its answers are
+/// statuses and headers for a proxy), RFC 9457 problems for its errors.
+const fn authz(path: &'static str, handlers: &'static [(Method, Handler)]) -> RouteSpec {
+    RouteSpec {
+        path,
+        kind: Kind::Api,
+        serve: Serve::Handlers(handlers),
+        cors: Cors::None,
+        form_params: false,
+    }
+}
+
 const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_params: bool) -> RouteSpec {
     RouteSpec {
         path,
@@ -183,7 +204,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 49] = {
+pub const ROUTES: [RouteSpec; 53] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -203,6 +224,19 @@ pub const ROUTES: [RouteSpec; 49] = {
         json("/.well-known/jwks.json", GET, Cors::AnyOrigin, false),
         json("/healthz", GET, Cors::None, false),
         json("/readyz", GET, Cors::None, false),
+        authz("/api/authz/forward-auth", &[(M::GET, H::ForwardAuth)]),
+        authz("/api/authz/auth-request", &[(M::GET, H::AuthRequest)]),
+        authz(
+            "/api/authz/ext-authz/{*path}",
+            &[
+                (M::GET, H::ExtAuthz),
+                (M::POST, H::ExtAuthz),
+                (M::PUT, H::ExtAuthz),
+                (M::PATCH, H::ExtAuthz),
+                (M::DELETE, H::ExtAuthz),
+                (M::OPTIONS, H::ExtAuthz),
+            ],
+        ),
         RouteSpec {
             path: "/api",
             kind: Kind::Api,
@@ -211,6 +245,7 @@ pub const ROUTES: [RouteSpec; 49] = {
             form_params: false,
         },
         page("/", &[(M::GET, H::Home)]),
+        page("/forward-auth/session", &[(M::GET, H::ForwardAuthSession)]),
         page("/login", &[(M::GET, H::LoginForm), (M::POST, H::LoginSubmit)]),
         page("/login/upstream/{name}", &[(M::GET, H::UpstreamStart)]),
         page(
@@ -334,6 +369,7 @@ impl RouteSpec {
             .split('/')
             .map(
                 |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) if name.starts_with('*') => name.to_owned(),
                     Some(name) => format!(":{name}"),
                     None => seg.to_owned(),
                 },
@@ -365,6 +401,7 @@ fn template_matches(template: &str, path: &str) -> bool {
     loop {
         match (want.next(), have.next()) {
             (None, None) => return true,
+            (Some(w), Some(_)) if w.starts_with("{*") => return true,
             (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => {
                 if h.is_empty() {
                     return false;

@@ -170,7 +170,15 @@ fn a_forward_auth_cookie_record_reads_back_until_the_purge_takes_it() {
         store.read(|tx| tx.forward_auth_session("live")).unwrap(),
         Some(record(100))
     );
-    assert_eq!(store.write(|tx| tx.purge_expired(Timestamp(50), 1000)).unwrap(), 1);
+    assert_eq!(
+        store.write(|tx| tx.purge_expired(Timestamp(50), 1000)).unwrap(),
+        1
+    );
     assert_eq!(store.read(|tx| tx.forward_auth_session("old")).unwrap(), None);
-    assert!(store.read(|tx| tx.forward_auth_session("live")).unwrap().is_some());
+    assert!(
+        store
+            .read(|tx| tx.forward_auth_session("live"))
+            .unwrap()
+            .is_some()
+    );
 }

@@ -4,9 +4,9 @@ use super::raw::{Raw, consent_key, link_key, pair_prefix, second};
 use super::record;
 use super::tables;
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
-    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, TotpRecord,
-    UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
+    PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
+    TotpRecord, UpstreamLink, User,
 };
 use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError};
 

@@ -7,9 +7,9 @@ use super::raw::{Raw, WriteTx, consent_key, email_key, link_key, pair, user_link
 use super::record;
 use super::tables::{self, Table};
 use crate::domain::{
-    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation, PasskeyRecord,
-    PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject, Timestamp,
-    TotpRecord, UpstreamLink, User,
+    AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
+    PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
+    Timestamp, TotpRecord, UpstreamLink, User,
 };
 use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError, Writes};
 

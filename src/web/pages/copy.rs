@@ -297,6 +297,17 @@ pub const NOTHING_TO_REMOVE: &str = "There is no authenticator app to remove.";
 /// The login page's lead when a change needs a fresh sign-in.
 pub const SIGN_IN_AGAIN: &str = "Sign in again to confirm this change.";
 
+// Forward-auth (`/login?rd=...`, `/forward-auth/session`).
+
+/// The title of the page for a return address that is refused.
+pub const RD_REFUSED_TITLE: &str = "Cannot return there";
+/// Its text: the address is not one this server protects (or is malformed).
+pub const RD_REFUSED: &str = "The sign-in was asked to send you on to an address that this server does not protect, \
+     so it will not go there. Open the application you wanted again.";
+/// The page when a return address is given and forward-auth is not configured.
+pub const FORWARD_AUTH_OFF: &str = "This server does not protect applications behind a proxy, so it cannot send \
+     you on to one.";
+
 // The account page and invitations (`/account`, `/invite/{token}`).
 
 /// The account page's notice after the profile was saved.

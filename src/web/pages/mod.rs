@@ -3,6 +3,7 @@
 pub mod account;
 mod copy;
 pub mod factor;
+pub mod forward_auth;
 mod guard;
 pub mod invite;
 pub mod oauth;

@@ -99,7 +99,8 @@ pub struct LoginForm {
 }
 
 /// `GET /login?return_to=...`: the login page on its own, or, when signed in, on to `return_to`
-/// (checked by [`safe_return`]). With `fresh=1` the page shows even when signed in: a change that
+/// (checked by [`safe_return`]). `GET /login?rd=URL`, from a proxy's forward-auth redirect: the
+/// same, then on to the forward-auth round trip for `URL`. With `fresh=1` the page shows even when signed in: a change that
 /// weakens the account needs a new sign-in (`web::pages::require_fresh`).
 #[handler]
 pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
@@ -109,7 +110,19 @@ pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
     let asked = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let return_to = safe_return(asked("return_to").unwrap_or("/"));
+    // `rd`: a proxy sent the browser here for a protected app; after the sign-in it goes on to
+    // the forward-auth round trip for that address (checked now, and again there).
+    let round_trip = match asked("rd") {
+        Some(rd) => match crate::web::pages::forward_auth::checked_rd(app, Some(rd)) {
+            Ok(target) => Some(crate::web::pages::forward_auth::path(&target.url, false)),
+            Err(page) => return page,
+        },
+        None => None,
+    };
+    let return_to = match &round_trip {
+        Some(path) => path.as_str(),
+        None => safe_return(asked("return_to").unwrap_or("/")),
+    };
     let fresh = asked("fresh") == Some("1");
     let current = match session_cookie_value(app, req) {
         Some(cookie) => login::current(app, cookie).await,

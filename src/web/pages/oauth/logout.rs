@@ -33,10 +33,15 @@ pub struct LogoutForm {
 
 /// The "signed out" page, which also clears the session cookie.
 fn signed_out(app: &App, text: &str) -> Response {
-    with_cookie(
-        message(StatusCode::OK, "Signed out", text),
-        Some(session_cookie::clear(app)),
-    )
+    cookies_ended(app, message(StatusCode::OK, "Signed out", text))
+}
+
+/// Removes the session cookie and every forward-auth cookie: signing out ends both.
+fn cookies_ended(app: &App, resp: Response) -> Response {
+    let resp = with_cookie(resp, Some(session_cookie::clear(app)));
+    crate::web::forward_auth::clear_cookies(app)
+        .into_iter()
+        .fold(resp, |resp, c| with_cookie(resp, Some(c)))
 }
 
 /// `POST /logout`: ends the browser session.
@@ -86,9 +91,7 @@ fn render_outcome(
             };
             with_cookie(render(&page, StatusCode::OK), cookie)
         }
-        Ok(LogoutOutcome::SignedOut(After::Redirect(uri))) => {
-            with_cookie(see_other(&uri), Some(session_cookie::clear(app)))
-        }
+        Ok(LogoutOutcome::SignedOut(After::Redirect(uri))) => cookies_ended(app, see_other(&uri)),
         Ok(LogoutOutcome::SignedOut(After::Unregistered { uri, client_id })) => signed_out(
             app,
             &copy::text(

@@ -1,0 +1,103 @@
+//! The round trip that gives a signed-in browser its forward-auth cookie: the sign-in page, given
+//! `rd` (the address the proxy was asked about), comes back here; this sets the domain-scoped
+//! cookie (the `__Host-` session cookie cannot carry a Domain) and sends the browser on to `rd`,
+//! or first to sign in again when `rd` needs a second factor the session lacks.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Request, Response, handler};
+
+use super::copy;
+use super::factor::unavailable;
+use super::message;
+use super::oauth::{see_other, session_cookie_value, with_cookie};
+use crate::protocol::forward_auth::{Target, from_url};
+use crate::service::forward_auth::{RoundTrip, round_trip as start};
+use crate::service::{App, login};
+use crate::web::client_ip;
+use crate::web::errors::{PageFailure, page_status};
+use crate::web::forward_auth::set_cookie;
+
+/// The path of the round trip for `rd`; `factors=2` when the sign-in before it must have two.
+pub fn path(rd: &str, two_factors: bool) -> String {
+    let rd: String = url::form_urlencoded::byte_serialize(rd.as_bytes()).collect();
+    if two_factors {
+        format!("/forward-auth/session?rd={rd}&factors=2")
+    } else {
+        format!("/forward-auth/session?rd={rd}")
+    }
+}
+
+/// `rd` checked against the access rules' domains, or the page that refuses it.
+pub fn checked_rd(app: &App, rd: Option<&str>) -> Result<Target, Response> {
+    let Some(rules) = &app.config.forward_auth else {
+        return Err(message(
+            page_status(PageFailure::Invalid),
+            copy::RD_REFUSED_TITLE,
+            copy::FORWARD_AUTH_OFF,
+        ));
+    };
+    from_url(rd, "rd", rules).map_err(|_| {
+        message(
+            page_status(PageFailure::Invalid),
+            copy::RD_REFUSED_TITLE,
+            copy::RD_REFUSED,
+        )
+    })
+}
+
+fn login_for(back: &str, fresh: bool) -> Response {
+    let back: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    if fresh {
+        see_other(&format!("/login?return_to={back}&fresh=1"))
+    } else {
+        see_other(&format!("/login?return_to={back}"))
+    }
+}
+
+/// `GET /forward-auth/session?rd=...`.
+#[handler]
+pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .take(4)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let asked = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let target = match checked_rd(app, asked("rd")) {
+        Ok(t) => t,
+        Err(page) => return page,
+    };
+    let here = path(&target.url, asked("factors") == Some("2"));
+    let Some(cookie) = session_cookie_value(app, req) else {
+        return login_for(&here, false);
+    };
+    let (session, user) = match login::current(app, cookie).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None) => return login_for(&here, false),
+        Err(e) => return unavailable(&e),
+    };
+    let Some(rules) = &app.config.forward_auth else {
+        return message(
+            StatusCode::NOT_FOUND,
+            copy::RD_REFUSED_TITLE,
+            copy::FORWARD_AUTH_OFF,
+        );
+    };
+    match start(app, rules, &target, client_ip(req), cookie, &session, &user).await {
+        Ok(RoundTrip::Cookie { value, expires_at }) => {
+            let Some(domain) = rules.cookie_domain_for(&target.host) else {
+                return message(
+                    page_status(PageFailure::Invalid),
+                    copy::RD_REFUSED_TITLE,
+                    copy::RD_REFUSED,
+                );
+            };
+            let max_age = expires_at.0.saturating_sub(app.clock.now().0);
+            let cookie = set_cookie(app.config.is_https(), domain, &value, max_age);
+            with_cookie(see_other(&target.url), Some(cookie))
+        }
+        Ok(RoundTrip::SecondFactor) => login_for(&path(&target.url, true), true),
+        Err(e) => unavailable(&e),
+    }
+}

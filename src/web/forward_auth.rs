@@ -72,8 +72,9 @@ enum Family {
 
 /// The single value of a header, if it is sent once and is text; a header sent twice counts as
 /// malformed (two proxies disagreeing, or a client adding its own).
+/// `name` is the header's name as written in messages (`X-Forwarded-Host`).
 fn single<'r>(req: &'r Request, name: &'static str) -> Result<Option<&'r str>, TargetError> {
-    let mut values = req.headers().get_all(name).iter();
+    let mut values = req.headers().get_all(name.to_ascii_lowercase()).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(v), None) => v
@@ -109,19 +110,19 @@ fn read(
     let ip = client(req, app, peer)?;
     let (target, method) = match family {
         Family::ForwardAuth => {
-            let method = target::method(single(req, "x-forwarded-method")?, "X-Forwarded-Method")?;
+            let method = target::method(single(req, "X-Forwarded-Method")?, "X-Forwarded-Method")?;
             let target = target::from_parts(
-                single(req, "x-forwarded-proto")?,
-                single(req, "x-forwarded-host")?,
-                single(req, "x-forwarded-uri")?,
+                single(req, "X-Forwarded-Proto")?,
+                single(req, "X-Forwarded-Host")?,
+                single(req, "X-Forwarded-Uri")?,
                 ["X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri"],
                 rules,
             )?;
             (target, method)
         }
         Family::AuthRequest => {
-            let method = target::method(single(req, "x-original-method")?, "X-Original-Method")?;
-            let target = target::from_url(single(req, "x-original-url")?, "X-Original-URL", rules)?;
+            let method = target::method(single(req, "X-Original-Method")?, "X-Original-Method")?;
+            let target = target::from_url(single(req, "X-Original-URL")?, "X-Original-URL", rules)?;
             (target, method)
         }
         Family::ExtAuthz => {
@@ -136,8 +137,8 @@ fn read(
                 None => below.to_owned(),
             };
             let target = target::from_parts(
-                single(req, "x-forwarded-proto")?,
-                single(req, "host")?,
+                single(req, "X-Forwarded-Proto")?,
+                single(req, "Host")?,
                 Some(&path),
                 ["X-Forwarded-Proto", "Host", "path"],
                 rules,

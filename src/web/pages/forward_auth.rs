@@ -28,22 +28,23 @@ pub fn path(rd: &str, two_factors: bool) -> String {
     }
 }
 
-/// `rd` checked against the access rules' domains, or the page that refuses it.
-pub fn checked_rd(app: &App, rd: Option<&str>) -> Result<Target, Response> {
+/// Why an `rd` is refused: its sentence.
+#[derive(Debug, Clone, Copy)]
+pub struct RdRefused(&'static str);
+
+impl RdRefused {
+    /// The page that says so (400).
+    pub fn page(self) -> Response {
+        message(page_status(PageFailure::Invalid), copy::RD_REFUSED_TITLE, self.0)
+    }
+}
+
+/// `rd` checked against the access rules' domains.
+pub fn checked_rd(app: &App, rd: Option<&str>) -> Result<Target, RdRefused> {
     let Some(rules) = &app.config.forward_auth else {
-        return Err(message(
-            page_status(PageFailure::Invalid),
-            copy::RD_REFUSED_TITLE,
-            copy::FORWARD_AUTH_OFF,
-        ));
+        return Err(RdRefused(copy::FORWARD_AUTH_OFF));
     };
-    from_url(rd, "rd", rules).map_err(|_| {
-        message(
-            page_status(PageFailure::Invalid),
-            copy::RD_REFUSED_TITLE,
-            copy::RD_REFUSED,
-        )
-    })
+    from_url(rd, "rd", rules).map_err(|_| RdRefused(copy::RD_REFUSED))
 }
 
 fn login_for(back: &str, fresh: bool) -> Response {
@@ -66,7 +67,7 @@ pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
     let asked = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let target = match checked_rd(app, asked("rd")) {
         Ok(t) => t,
-        Err(page) => return page,
+        Err(refused) => return refused.page(),
     };
     let here = path(&target.url, asked("factors") == Some("2"));
     let Some(cookie) = session_cookie_value(app, req) else {
@@ -87,11 +88,7 @@ pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
     match start(app, rules, &target, client_ip(req), cookie, &session, &user).await {
         Ok(RoundTrip::Cookie { value, expires_at }) => {
             let Some(domain) = rules.cookie_domain_for(&target.host) else {
-                return message(
-                    page_status(PageFailure::Invalid),
-                    copy::RD_REFUSED_TITLE,
-                    copy::RD_REFUSED,
-                );
+                return RdRefused(copy::RD_REFUSED).page();
             };
             let max_age = expires_at.0.saturating_sub(app.clock.now().0);
             let cookie = set_cookie(app.config.is_https(), domain, &value, max_age);

@@ -115,7 +115,7 @@ pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
     let round_trip = match asked("rd") {
         Some(rd) => match crate::web::pages::forward_auth::checked_rd(app, Some(rd)) {
             Ok(target) => Some(crate::web::pages::forward_auth::path(&target.url, false)),
-            Err(page) => return page,
+            Err(refused) => return refused.page(),
         },
         None => None,
     };

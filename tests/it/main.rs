@@ -20,6 +20,7 @@ mod admin_keys;
 mod admin_links;
 mod admin_sessions;
 mod admin_users;
+mod allowed_groups;
 mod browser;
 mod concurrency;
 mod cors;

@@ -296,6 +296,18 @@ pub const LAST_REQUIRED_FACTOR: &str = "Your account must sign in with two facto
 pub const NOTHING_TO_REMOVE: &str = "There is no authenticator app to remove.";
 /// The login page's lead when a change needs a fresh sign-in.
 pub const SIGN_IN_AGAIN: &str = "Sign in again to confirm this change.";
+/// The title of the page that refuses a user outside a client's `allowed_groups`.
+pub const GROUPS_REFUSED_TITLE: &str = "Not available to this account";
+/// Its lead: who is signed in, and that the application is limited to certain groups.
+pub const GROUPS_REFUSED_LEAD: &str = "You are signed in as {username}. {client} is limited to certain groups, \
+     and this account is in none of them.";
+/// What the user can do about it.
+pub const GROUPS_REFUSED_HINT: &str = "Ask an administrator to add your account to one of those groups, or \
+     sign in with another account.";
+/// The link that signs in with another account and tries the application again.
+pub const GROUPS_REFUSED_SWITCH: &str = "Sign in with another account";
+/// A sign-out button.
+pub const SIGN_OUT: &str = "Sign out";
 
 // The account page and invitations (`/account`, `/invite/{token}`).
 

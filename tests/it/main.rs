@@ -21,6 +21,8 @@ mod admin_links;
 mod admin_sessions;
 mod admin_users;
 mod allowed_groups;
+mod apps;
+mod apps_browser;
 mod browser;
 mod concurrency;
 mod cors;

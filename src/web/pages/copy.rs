@@ -308,6 +308,16 @@ pub const GROUPS_REFUSED_HINT: &str = "Ask an administrator to add your account 
 pub const GROUPS_REFUSED_SWITCH: &str = "Sign in with another account";
 /// A sign-out button.
 pub const SIGN_OUT: &str = "Sign out";
+/// The app launcher's title.
+pub const APPS_TITLE: &str = "Your applications";
+/// The app launcher's lead.
+pub const APPS_LEAD: &str = "Applications you can open with your account {username}.";
+/// The app launcher when no application is listed for the user.
+pub const APPS_NONE: &str = "There are no applications to open here yet.";
+/// The app launcher's link to the account page.
+pub const APPS_TO_ACCOUNT: &str = "Your account";
+/// The account page's link to the app launcher.
+pub const ACCOUNT_TO_APPS: &str = "Your applications";
 
 // The account page and invitations (`/account`, `/invite/{token}`).
 

@@ -295,6 +295,17 @@ pub enum ClientCommand {
         /// a second factor signs in again with one).
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
         require_factors: Option<u8>,
+        /// A group whose members may use the client (repeatable); without any, everyone may.
+        #[arg(long = "allowed-group")]
+        allowed_groups: Vec<String>,
+        /// Where the app launcher (/apps) opens the client: an https URL (http only on
+        /// localhost with --allow-http-localhost).
+        #[arg(long)]
+        launch_url: Option<String>,
+        /// The client's picture on the app launcher: an https URL, or a data:image/png;base64,
+        /// or data:image/svg+xml;base64, URL of at most 16 KiB.
+        #[arg(long)]
+        icon: Option<String>,
         #[command(flatten)]
         out: Output,
     },
@@ -307,6 +318,18 @@ pub enum ClientCommand {
         /// How many factors a sign-in for this client needs: 1 or 2.
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
         require_factors: Option<u8>,
+        /// A group whose members may use the client (repeatable): replaces the list.
+        #[arg(long = "allowed-group", conflicts_with = "all_groups")]
+        allowed_groups: Vec<String>,
+        /// Let every user use the client again (empties the allowed groups).
+        #[arg(long)]
+        all_groups: bool,
+        /// Where the app launcher opens the client; "" removes it.
+        #[arg(long)]
+        launch_url: Option<String>,
+        /// The client's picture on the app launcher; "" removes it.
+        #[arg(long)]
+        icon: Option<String>,
         #[command(flatten)]
         out: Output,
     },

@@ -144,6 +144,9 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
                 backchannel_logout_uri,
                 refresh_without_offline_access,
                 require_factors,
+                allowed_groups,
+                launch_url,
+                icon,
                 out,
             } => {
                 let client = NewClient {
@@ -166,6 +169,9 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
                     allow_http_localhost,
                     resources,
                     require_factors,
+                    allowed_groups,
+                    launch_url,
+                    icon,
                 };
                 admin(c, cmd::ClientAdd { client }, out).await
             }
@@ -173,11 +179,18 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
                 client_id,
                 name,
                 require_factors,
+                allowed_groups,
+                all_groups,
+                launch_url,
+                icon,
                 out,
             } => {
                 let change = ClientUpdate {
                     name,
                     require_factors,
+                    allowed_groups: (all_groups || !allowed_groups.is_empty()).then_some(allowed_groups),
+                    launch_url,
+                    icon,
                     ..ClientUpdate::default()
                 };
                 admin(c, cmd::ClientUpdate { client_id, change }, out).await

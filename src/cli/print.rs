@@ -238,6 +238,21 @@ fn write_client(o: &mut dyn Write, c: &ClientView) -> std::io::Result<()> {
         writeln!(o, "resources:     {}", c.resources.join(" "))?;
     }
     writeln!(o, "require_factors: {}", c.require_factors)?;
+    if !c.allowed_groups.is_empty() {
+        writeln!(o, "allowed_groups: {}", c.allowed_groups.join(" "))?;
+    }
+    if let Some(url) = &c.launch_url {
+        writeln!(o, "launch_url:    {url}")?;
+    }
+    if let Some(icon) = &c.icon {
+        // A data: URL can be 16 KiB long: its kind and size are enough here (--json has it whole).
+        match icon.split_once(',') {
+            Some((kind, data)) if icon.starts_with("data:") => {
+                writeln!(o, "icon:          {kind},... ({} characters)", data.len())?
+            }
+            _ => writeln!(o, "icon:          {icon}")?,
+        }
+    }
     writeln!(o, "source:        {:?}", c.source)
 }
 

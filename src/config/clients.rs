@@ -7,8 +7,8 @@ use super::validate::Validator;
 use super::{MIN_SECRET_LEN, resolve};
 use crate::crypto;
 use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, RequiredFactors,
-    Scope, Timestamp,
+    Client, ClientIcon, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, LaunchUrl,
+    RedirectUri, RequiredFactors, Scope, Timestamp, valid_group,
 };
 use crate::protocol::login::Acr;
 
@@ -110,6 +110,30 @@ impl Validator<'_> {
             },
         };
         let require_factors = self.required_factors(&rc, &key);
+        let mut allowed_groups = Vec::new();
+        for g in &rc.allowed_groups {
+            if valid_group(g.get_ref()) {
+                allowed_groups.push(g.get_ref().clone());
+            } else {
+                self.problem(
+                    &key("allowed_groups"),
+                    Some(g),
+                    "a group is 1 to 64 letters, digits, '.', '_' or '-'",
+                );
+            }
+        }
+        allowed_groups.sort();
+        allowed_groups.dedup();
+        let launch_url = rc.launch_url.as_ref().and_then(|u| {
+            LaunchUrl::parse(u.get_ref())
+                .map_err(|e| self.problem(&key("launch_url"), Some(u), e.0))
+                .ok()
+        });
+        let icon = rc.icon.as_ref().and_then(|i| {
+            ClientIcon::parse(i.get_ref())
+                .map_err(|e| self.problem(&key("icon"), Some(i), e.0))
+                .ok()
+        });
         if self.problems.len() > before {
             return None;
         }
@@ -140,12 +164,18 @@ impl Validator<'_> {
             source: ClientSource::Config,
             created_at: Timestamp(0),
             require_factors,
+            allowed_groups,
+            launch_url,
+            icon,
         };
         let violations = client.rule_violations();
         for (field, reason) in &violations {
             match (*field, rc.require_pkce.as_ref(), rc.resources.first()) {
                 ("require_pkce", Some(at), _) => self.problem(&key(field), Some(at), *reason),
                 ("resources", _, Some(at)) => self.problem(&key(field), Some(at), *reason),
+                ("launch_url", _, _) if rc.launch_url.is_some() => {
+                    self.problem(&key(field), rc.launch_url.as_ref(), *reason)
+                }
                 _ => self.problem(&key(field), Some(&rc.client_id), *reason),
             }
         }

@@ -195,4 +195,8 @@ pub(super) struct RawClient {
     pub(super) require_factors: Option<Spanned<i64>>,
     /// Another spelling of `require_factors`: `"1fa"` or `"2fa"`.
     pub(super) acr: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) allowed_groups: Vec<Spanned<String>>,
+    pub(super) launch_url: Option<Spanned<String>>,
+    pub(super) icon: Option<Spanned<String>>,
 }

@@ -267,3 +267,45 @@ fn require_factors_is_1_or_2_and_acr_says_the_same_with_key_and_line() {
         assert_eq!((p[0].key.as_str(), p[0].line), (key, Some(line)), "{extra}");
     }
 }
+
+#[test]
+fn allowed_groups_launch_url_and_icon_are_read_and_checked_with_key_and_line() {
+    let client = "[[client]]\nclient_id = \"c\"\npublic = true\nredirect_uris = [\"http://127.0.0.1/cb\"]\n";
+    let plain = parse_ok(client);
+    assert!(plain.clients[0].allowed_groups.is_empty());
+    assert_eq!(
+        (&plain.clients[0].launch_url, &plain.clients[0].icon),
+        (&None, &None)
+    );
+    let full = parse_ok(&format!(
+        "{client}allowed_groups = [\"staff\", \"ops\", \"staff\"]\nlaunch_url = \"https://c.example.com/\"\n\
+         icon = \"https://c.example.com/icon.svg\"\n"
+    ));
+    let c = &full.clients[0];
+    assert_eq!(c.allowed_groups, ["ops", "staff"]);
+    assert_eq!(
+        c.launch_url.as_ref().map(|u| u.as_str()),
+        Some("https://c.example.com/")
+    );
+    assert_eq!(
+        c.icon.as_ref().map(|i| i.as_str()),
+        Some("https://c.example.com/icon.svg")
+    );
+    let local = parse_ok(&format!(
+        "{client}allow_http_localhost = true\nlaunch_url = \"http://localhost:3000/\"\n"
+    ));
+    assert!(local.clients[0].launch_url.is_some());
+    for (extra, key) in [
+        ("allowed_groups = [\"a b\"]\n", "client[0].allowed_groups"),
+        ("launch_url = \"http://c.example.com/\"\n", "client[0].launch_url"),
+        ("launch_url = \"javascript:alert(1)\"\n", "client[0].launch_url"),
+        (
+            "launch_url = \"http://localhost:3000/\"\n",
+            "client[0].launch_url",
+        ),
+        ("icon = \"data:text/html;base64,PGI+\"\n", "client[0].icon"),
+    ] {
+        let p = problems(&format!("{client}{extra}"));
+        assert_eq!((p[0].key.as_str(), p[0].line), (key, Some(5)), "{extra}");
+    }
+}

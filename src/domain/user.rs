@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientId, GrantType, RedirectUri, Scope, Subject, Timestamp, Username};
+use super::{ClientIcon, ClientId, GrantType, LaunchUrl, RedirectUri, Scope, Subject, Timestamp, Username};
 
 /// The group whose members may use the admin API.
 pub const ADMIN_GROUP: &str = "admins";
@@ -94,6 +94,17 @@ pub struct Client {
     /// password-only session to sign in again with a second factor (step-up).
     #[serde(default)]
     pub require_factors: RequiredFactors,
+    /// The groups whose members may use this client (sorted, without repeats); empty: everyone.
+    /// A signed-in user in none of them is refused at the authorization endpoint, and the
+    /// password and refresh grants refuse them too.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// Where the app launcher (`/apps`) opens this client; a client without one is not listed.
+    #[serde(default)]
+    pub launch_url: Option<LaunchUrl>,
+    /// The client's picture on the app launcher.
+    #[serde(default)]
+    pub icon: Option<ClientIcon>,
 }
 
 /// How many factors a client's sign-ins need: one (the default) or two. Stored and shown as the
@@ -191,6 +202,12 @@ impl Client {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// Whether `user` may use this client: it names no `allowed_groups`, or the user is in one
+    /// of them.
+    pub fn admits(&self, user: &User) -> bool {
+        self.allowed_groups.is_empty() || user.groups.iter().any(|g| self.allowed_groups.contains(g))
+    }
 }
 
 impl Client {
@@ -227,6 +244,18 @@ impl Client {
             out.push((
                 "redirect_uris",
                 "an http://localhost URI needs allow_http_localhost = true; or use http://127.0.0.1",
+            ));
+        }
+        if self.launch_url.as_ref().is_some_and(LaunchUrl::is_plain_http) && !self.allow_http_localhost {
+            out.push((
+                "launch_url",
+                "an http:// launch URL (on localhost, 127.0.0.1 or [::1] only) needs allow_http_localhost = true",
+            ));
+        }
+        if self.allowed_groups.iter().any(|g| !super::valid_group(g)) {
+            out.push((
+                "allowed_groups",
+                "a group is 1 to 64 letters, digits, '.', '_' or '-'",
             ));
         }
         for resource in &self.resources {

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod access_token;
 pub mod admin_scope;
+pub mod allowed_groups;
 pub mod authorize;
 pub mod client_auth;
 pub mod code;

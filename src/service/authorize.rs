@@ -38,6 +38,14 @@ pub enum AuthorizeOutcome {
         username: String,
         scopes: ScopeSet,
     },
+    /// The signed-in user is in none of the client's `allowed_groups` (audited): a page says so
+    /// and offers to sign in with another account through `switch_account` (the same request
+    /// with `prompt=login`).
+    OutsideAllowedGroups {
+        client_name: String,
+        username: String,
+        switch_account: Params,
+    },
     /// Redirect to the client: a code, or an error (logged and audited).
     Redirect(String),
 }
@@ -86,6 +94,14 @@ pub async fn authorize(
                 },
                 None => AuthorizeOutcome::Page(PageReason::SessionEnded),
             },
+            Step::OutsideAllowedGroups => match session {
+                Some((_, user)) => AuthorizeOutcome::OutsideAllowedGroups {
+                    client_name: client.name,
+                    username: user.username.as_str().to_owned(),
+                    switch_account: params.with("prompt", Some("login")),
+                },
+                None => AuthorizeOutcome::Page(PageReason::SessionEnded),
+            },
             Step::Redirect(location) => AuthorizeOutcome::Redirect(location),
         },
     )
@@ -121,7 +137,9 @@ pub async fn consent(
     Ok(
         match decide(app, &request, &client, Some(&session), true, ip).await? {
             Step::Redirect(location) => ConsentOutcome::Redirect(location),
-            Step::Login | Step::Consent => ConsentOutcome::Restart,
+            // The endpoint shows the refusal page (a user who left the group while the consent
+            // form was open gets no code).
+            Step::Login | Step::Consent | Step::OutsideAllowedGroups => ConsentOutcome::Restart,
         },
     )
 }
@@ -221,11 +239,33 @@ fn refuse(app: &App, request: &AuthorizationRequest, error: &OAuthError, ip: IpA
     )
 }
 
+/// Records that `user` was refused `request`'s client for its `allowed_groups` (action
+/// `authorize.refused`, target `group client:ID`), and logs it at `info`.
+async fn refuse_outside_groups(app: &App, request: &AuthorizationRequest, user: &User, ip: IpAddr) {
+    let target = format!("group client:{}", request.client_id);
+    super::audit::note(
+        app,
+        user.username.as_str(),
+        "authorize.refused",
+        Some(&target),
+        Some(ip),
+        false,
+    )
+    .await;
+    tracing::info!(
+        client_id = %request.client_id,
+        subject = %user.subject,
+        "refused an authorization request: the user is in none of the client's allowed groups"
+    );
+}
+
 /// What the authorization endpoint and the consent form do next, decided by one set of rules.
 #[derive(Debug)]
 enum Step {
     Login,
     Consent,
+    /// The user is in none of the client's `allowed_groups` (audited already).
+    OutsideAllowedGroups,
     /// A code was issued (and, when the user just allowed it, the consent remembered), or an error
     /// is sent back: redirect.
     Redirect(String),
@@ -279,6 +319,10 @@ async fn decide(
             (Next::Error(e), _) => Step::Redirect(refuse(app, request, &e, ip)),
             (Next::Login, _) | (_, None) => Step::Login,
             (Next::Consent, Some(_)) => Step::Consent,
+            (Next::OutsideAllowedGroups, Some((_, user))) => {
+                refuse_outside_groups(app, request, user, ip).await;
+                Step::OutsideAllowedGroups
+            }
             (Next::IssueCode, Some((s, _))) => {
                 if consented_now {
                     remember_consent(app, &s.subject, &request.client_id, &request.scopes).await?;

@@ -7,8 +7,8 @@ use super::views::{ClientCreated, ClientView};
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{
-    Client, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, RedirectUri, RequiredFactors,
-    Scope,
+    Client, ClientIcon, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, LaunchUrl,
+    RedirectUri, RequiredFactors, Scope,
 };
 use crate::store::Reads;
 
@@ -50,6 +50,16 @@ pub struct NewClient {
     /// 1 or 2: how many factors a sign-in for this client needs (`None`: 1).
     #[serde(default)]
     pub require_factors: Option<u8>,
+    /// The groups whose members may use the client; empty: everyone.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// Where the app launcher opens the client (https, or http on a loopback host with
+    /// `allow_http_localhost`).
+    #[serde(default)]
+    pub launch_url: Option<String>,
+    /// The client's picture on the app launcher: an https URL or a PNG/SVG `data:` URL.
+    #[serde(default)]
+    pub icon: Option<String>,
 }
 
 /// A new client secret: 256 random bits, base64url, and its digest.
@@ -102,6 +112,43 @@ fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ServiceError> {
 fn parse_factors(count: u8) -> Result<RequiredFactors, ServiceError> {
     RequiredFactors::from_count(u64::from(count))
         .ok_or_else(|| ServiceError::invalid("require_factors", "must be 1 or 2"))
+}
+
+/// `allowed_groups` as given, sorted and without repeats; each must be a group name.
+fn parse_groups(raw: &[String]) -> Result<Vec<String>, ServiceError> {
+    if let Some(bad) = raw.iter().find(|g| !crate::domain::valid_group(g)) {
+        return Err(ServiceError::invalid(
+            "allowed_groups",
+            format!(
+                "group `{}` must be 1 to 64 letters, digits, '.', '_' or '-'",
+                bad.escape_debug()
+            ),
+        ));
+    }
+    let mut out = raw.to_vec();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A `launch_url` as given; the empty string (in an update) means none.
+fn parse_launch_url(raw: &str) -> Result<Option<LaunchUrl>, ServiceError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    LaunchUrl::parse(raw)
+        .map(Some)
+        .map_err(|e| ServiceError::invalid("launch_url", e.0))
+}
+
+/// An `icon` as given; the empty string (in an update) means none.
+fn parse_icon(raw: &str) -> Result<Option<ClientIcon>, ServiceError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    ClientIcon::parse(raw)
+        .map(Some)
+        .map_err(|e| ServiceError::invalid("icon", e.0))
 }
 
 fn check_rules(client: &Client) -> Result<(), ServiceError> {
@@ -191,6 +238,9 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
             .map(parse_factors)
             .transpose()?
             .unwrap_or_default(),
+        allowed_groups: parse_groups(&new.allowed_groups)?,
+        launch_url: parse_launch_url(new.launch_url.as_deref().unwrap_or(""))?,
+        icon: parse_icon(new.icon.as_deref().unwrap_or(""))?,
     };
     check_rules(&client)?;
     let store = app.store.clone();
@@ -252,6 +302,15 @@ pub struct ClientUpdate {
     pub resources: Option<Vec<String>>,
     #[serde(default)]
     pub require_factors: Option<u8>,
+    /// The new list of groups whose members may use the client; an empty list admits everyone.
+    #[serde(default)]
+    pub allowed_groups: Option<Vec<String>>,
+    /// The new launch URL; the empty string removes it.
+    #[serde(default)]
+    pub launch_url: Option<String>,
+    /// The new icon; the empty string removes it.
+    #[serde(default)]
+    pub icon: Option<String>,
 }
 
 /// Updates a client created through the CLI or API.
@@ -267,6 +326,9 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
         .transpose()?;
     let scopes = change.scopes.as_deref().map(parse_scopes).transpose()?;
     let factors = change.require_factors.map(parse_factors).transpose()?;
+    let groups = change.allowed_groups.as_deref().map(parse_groups).transpose()?;
+    let launch_url = change.launch_url.as_deref().map(parse_launch_url).transpose()?;
+    let icon = change.icon.as_deref().map(parse_icon).transpose()?;
     let store = app.store.clone();
     blocking(move || {
         store.write(|tx| {
@@ -300,6 +362,15 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
             }
             if let Some(factors) = factors {
                 client.require_factors = factors;
+            }
+            if let Some(groups) = groups {
+                client.allowed_groups = groups;
+            }
+            if let Some(launch_url) = launch_url {
+                client.launch_url = launch_url;
+            }
+            if let Some(icon) = icon {
+                client.icon = icon;
             }
             check_rules(&client)?;
             tx.put_client(&client)?;
@@ -377,6 +448,9 @@ pub fn docs_client(issuer: &str) -> Option<Client> {
         allow_http_localhost: localhost,
         resources: vec![],
         require_factors: RequiredFactors::One,
+        allowed_groups: vec![],
+        launch_url: None,
+        icon: None,
     })
 }
 

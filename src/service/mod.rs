@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod apps;
 pub mod audit;
 pub mod authorize;
 pub mod clients;

@@ -47,11 +47,7 @@ pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
         ));
     }
     for g in &new.groups {
-        let ok = !g.is_empty()
-            && g.len() <= 64
-            && g.chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !ok {
+        if !crate::domain::valid_group(g) {
             return Err(ServiceError::invalid(
                 "groups",
                 format!(

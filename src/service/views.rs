@@ -67,6 +67,15 @@ pub struct ClientView {
     /// 1 or 2: how many factors a sign-in for this client needs.
     #[serde(default = "one")]
     pub require_factors: u8,
+    /// The groups whose members may use the client; empty: everyone.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// Where the app launcher opens the client.
+    #[serde(default)]
+    pub launch_url: Option<String>,
+    /// The client's picture on the app launcher.
+    #[serde(default)]
+    pub icon: Option<String>,
 }
 
 fn one() -> u8 {
@@ -97,6 +106,9 @@ impl From<&Client> for ClientView {
             allow_http_localhost: c.allow_http_localhost,
             resources: c.resources.clone(),
             require_factors: c.require_factors.count(),
+            allowed_groups: c.allowed_groups.clone(),
+            launch_url: c.launch_url.as_ref().map(|u| u.to_string()),
+            icon: c.icon.as_ref().map(|i| i.as_str().to_owned()),
         }
     }
 }

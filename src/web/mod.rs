@@ -43,6 +43,13 @@ pub const PAGE_CSP: &str =
 pub const PAGE_CSP_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
      style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The CSP of the app launcher (`/apps`): [`PAGE_CSP`] with images from `data:` URLs and any
+/// https origin, because a client's icon (set by an administrator, `domain::ClientIcon`) is a
+/// PNG or SVG `data:` URL or an https URL. Only this page loads them, so every other page keeps
+/// `img-src 'self'`, and the user's browser fetches an https icon only from the URL the operator
+/// registered.
+pub const PAGE_CSP_APPS: &str = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; base-uri 'none'; frame-ancestors 'none'";
+
 /// The page headers. The CSP is not among them: [`security_headers`] adds [`PAGE_CSP`] to every
 /// response that has none, so that a page running the passkey script can set
 /// [`PAGE_CSP_WITH_SCRIPT`] instead.
@@ -179,6 +186,7 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::RecoveryForm => pages::recovery::show.map_to_response().boxed(),
         Handler::RecoverySubmit => pages::recovery::generate.map_to_response().boxed(),
         Handler::Account => pages::account::show.map_to_response().boxed(),
+        Handler::Apps => pages::apps::show.map_to_response().boxed(),
         Handler::AccountProfile => pages::account::profile.map_to_response().boxed(),
         Handler::AccountPassword => pages::account::password.map_to_response().boxed(),
         Handler::AccountSessions => pages::account::end_sessions.map_to_response().boxed(),

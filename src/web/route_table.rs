@@ -76,6 +76,8 @@ pub enum Handler {
     RecoverySubmit,
     /// The signed-in user's account page.
     Account,
+    /// The app launcher: the applications the signed-in user may open.
+    Apps,
     /// The account page's profile form.
     AccountProfile,
     /// The account page's password form.
@@ -204,7 +206,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 53] = {
+pub const ROUTES: [RouteSpec; 54] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -283,6 +285,7 @@ pub const ROUTES: [RouteSpec; 53] = {
         page("/setup", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
         page("/setup/", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
         page("/account", &[(M::GET, H::Account)]),
+        page("/apps", &[(M::GET, H::Apps)]),
         page("/account/profile", &[(M::POST, H::AccountProfile)]),
         page("/account/password", &[(M::POST, H::AccountPassword)]),
         page("/account/sessions", &[(M::POST, H::AccountSessions)]),
@@ -434,6 +437,7 @@ mod tests {
         assert_eq!(kind("/api"), Some(Kind::Api));
         assert_eq!(kind("/api/v1/users/bob"), Some(Kind::Api));
         assert_eq!(kind("/apix"), None);
+        assert_eq!(kind("/apps"), Some(Kind::Page));
         assert_eq!(kind("/docs/oauth-receiver.html"), Some(Kind::Static));
         assert_eq!(kind("/nowhere"), None);
     }

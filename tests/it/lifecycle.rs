@@ -108,6 +108,9 @@ async fn add_reports(s: &InProc) -> String {
             allow_http_localhost: false,
             resources: vec![],
             require_factors: Default::default(),
+            allowed_groups: vec![],
+            launch_url: None,
+            icon: None,
         },
     )
     .await

@@ -25,6 +25,9 @@ pub enum Next {
     Consent,
     /// Issue a code to the signed-in user.
     IssueCode,
+    /// The signed-in user is in none of the client's `allowed_groups`: a page says so (no code,
+    /// no consent, no redirect to the client, whose request cannot change that).
+    OutsideAllowedGroups,
     /// Redirect this error to the client.
     Error(OAuthError),
 }
@@ -45,18 +48,7 @@ pub fn next_step(
     hint_subject: Option<&str>,
     now: Timestamp,
 ) -> Next {
-    let must_login = match session {
-        None => true,
-        Some(s) => {
-            let too_old = req.max_age.is_some_and(|max| now.since(s.auth_time) > max);
-            // `max_age=0` asks for a sign-in now, as `prompt=login` does (Core 3.1.2.1), even from
-            // a session that began this very second.
-            let now_please = req.prompt.login || req.max_age == Some(Duration::seconds(0));
-            let other_user = hint_subject.is_some_and(|h| h != s.subject);
-            (now_please && !fresh) || too_old || other_user
-        }
-    };
-    if must_login {
+    if must_sign_in(req, session, fresh, hint_subject, now) {
         return if req.prompt.none {
             Next::Error(OAuthError::new(ErrorCode::LoginRequired, "the user must sign in"))
         } else {
@@ -79,6 +71,29 @@ pub fn next_step(
     Next::IssueCode
 }
 
+/// Whether the request needs a sign-in before anything else: no session, `prompt=login` or
+/// `max_age=0` (unless the user signed in during this very request), a session older than
+/// `max_age`, or an `id_token_hint` naming another user.
+fn must_sign_in(
+    req: &AuthorizationRequest,
+    session: Option<&SessionFacts>,
+    fresh: bool,
+    hint_subject: Option<&str>,
+    now: Timestamp,
+) -> bool {
+    match session {
+        None => true,
+        Some(s) => {
+            let too_old = req.max_age.is_some_and(|max| now.since(s.auth_time) > max);
+            // `max_age=0` asks for a sign-in now, as `prompt=login` does (Core 3.1.2.1), even from
+            // a session that began this very second.
+            let now_please = req.prompt.login || req.max_age == Some(Duration::seconds(0));
+            let other_user = hint_subject.is_some_and(|h| h != s.subject);
+            (now_please && !fresh) || too_old || other_user
+        }
+    }
+}
+
 /// The state the service loaded for one authorization decision.
 #[derive(Debug, Clone, Copy)]
 pub struct Loaded<'a> {
@@ -96,7 +111,10 @@ pub struct Loaded<'a> {
 }
 
 /// The one decision for the authorization endpoint and the consent form's Allow: the
-/// `id_token_hint`, the `resource`, the admin-scope rule, then [`next_step`].
+/// `id_token_hint`, the `resource`, the client's `allowed_groups`, the admin-scope rule, step-up,
+/// then [`next_step`]. A user outside the allowed groups is refused before consent or a second
+/// factor is asked for, unless the request makes them sign in first anyway (`prompt=login`,
+/// `max_age`, a hint naming someone else), since someone else may then sign in.
 pub fn decide(issuer: &str, req: &AuthorizationRequest, loaded: &Loaded<'_>, now: Timestamp) -> Next {
     let hint_subject = match loaded.hint {
         None => None,
@@ -109,6 +127,12 @@ pub fn decide(issuer: &str, req: &AuthorizationRequest, loaded: &Loaded<'_>, now
     };
     if let Err(e) = resource::audience(issuer, loaded.client, &req.scopes, req.resource.as_deref()) {
         return Next::Error(e);
+    }
+    if let Some((facts, user)) = loaded.session
+        && !loaded.client.admits(user)
+        && !must_sign_in(req, Some(facts), false, hint_subject, now)
+    {
+        return Next::OutsideAllowedGroups;
     }
     if let Some((_, user)) = loaded.session
         && !admin_scope::may_have(user, &req.scopes)

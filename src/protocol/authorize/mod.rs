@@ -3,6 +3,8 @@
 //! signed in.
 
 mod decide;
+#[cfg(test)]
+mod groups_tests;
 mod response;
 #[cfg(test)]
 mod step_up_tests;

@@ -31,6 +31,9 @@ pub(crate) fn client(public: bool) -> Client {
         allow_http_localhost: false,
         resources: vec![],
         require_factors: Default::default(),
+        allowed_groups: vec![],
+        launch_url: None,
+        icon: None,
     }
 }
 

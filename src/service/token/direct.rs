@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::mint::{Mint, active_key};
 use super::{Attempts, Outcome, TokenError, TokenSuccess};
 use crate::domain::{Client, RequiredFactors, ScopeSet};
-use crate::protocol::{ErrorCode, OAuthError, admin_scope, resource, token_request};
+use crate::protocol::{ErrorCode, OAuthError, admin_scope, allowed_groups, resource, token_request};
 use crate::service::App;
 use crate::service::login::{self, LoginError};
 
@@ -87,6 +87,9 @@ pub(super) async fn password_grant(
         Err(LoginError::Unavailable(e)) => return Err(e.into()),
     };
     let user = auth.user().clone();
+    if let Err(e) = allowed_groups::check(&client, &user) {
+        return Ok(Err(e));
+    }
     let amr = auth.amr().to_vec();
     let scopes = match scope {
         // No scope asked for: the client's defaults, less what this user may not have.

@@ -5,7 +5,7 @@ use super::Outcome;
 use super::mint::{Mint, active_key, revoke_grant, same_resource, user_is_active};
 use crate::domain::{Client, ScopeSet};
 use crate::protocol::refresh::{self, RefreshDecision};
-use crate::protocol::{OAuthError, resource};
+use crate::protocol::{OAuthError, allowed_groups, resource};
 use crate::service::App;
 use crate::service::login::digest;
 
@@ -41,6 +41,15 @@ pub(super) async fn rotate(
                 {
                     revoke_grant(tx, &grant.id, now)?;
                     return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
+                }
+                // A user who left every group the client is limited to keeps nothing: the grant
+                // and its access tokens are revoked, so rejoining later needs a new sign-in.
+                if let Some(subject) = &grant.subject
+                    && let Some(user) = tx.user(subject)?
+                    && let Err(e) = allowed_groups::check(&client, &user)
+                {
+                    revoke_grant(tx, &grant.id, now)?;
+                    return Ok(Err(e));
                 }
                 let requested = match same_resource(grant.resource.as_deref(), resource.as_deref()) {
                     Ok(r) => r,

@@ -346,9 +346,23 @@ fn clients_round_trip_through_the_record_format() {
         allow_http_localhost: false,
         resources: vec![],
         require_factors: Default::default(),
+        allowed_groups: vec!["staff".into()],
+        launch_url: Some(crate::domain::LaunchUrl::parse("https://app.example.com/").unwrap()),
+        icon: Some(crate::domain::ClientIcon::parse("https://app.example.com/icon.png").unwrap()),
     };
     store.write(|tx| tx.put_client(&client)).unwrap();
-    assert_eq!(store.read(|tx| tx.clients()).unwrap(), vec![client]);
+    assert_eq!(store.read(|tx| tx.clients()).unwrap(), vec![client.clone()]);
+    // A record written before `allowed_groups`, `launch_url` and `icon` existed still reads, as a
+    // client open to everyone and missing from the app launcher.
+    let mut old = serde_json::to_value(&client).unwrap();
+    for field in ["allowed_groups", "launch_url", "icon"] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    let read: Client = serde_json::from_value(old).unwrap();
+    assert_eq!(
+        (read.allowed_groups, read.launch_url, read.icon),
+        (vec![], None, None)
+    );
 }
 
 /// Writes a data file as schema version 1 left it: records, the username index, and none of the

@@ -125,6 +125,16 @@ pub struct ClientDoc {
     /// How many factors a sign-in for this client needs: 1, or 2 (a session without a second
     /// factor signs in again with one; ID tokens then say `acr` `2fa`).
     pub require_factors: u8,
+    /// The groups whose members may use the client (sorted); empty: everyone. A signed-in user
+    /// in none of them is refused at the authorization endpoint, and by the password and refresh
+    /// grants.
+    pub allowed_groups: Vec<String>,
+    /// Where the app launcher (`/apps`) opens the client; `null`: not listed there.
+    #[oai(nullable)]
+    pub launch_url: Option<String>,
+    /// The client's picture on the app launcher: an https URL, or a PNG or SVG `data:` URL.
+    #[oai(nullable)]
+    pub icon: Option<String>,
 }
 
 impl From<views::ClientView> for ClientDoc {
@@ -150,6 +160,9 @@ impl From<views::ClientView> for ClientDoc {
             allow_http_localhost: c.allow_http_localhost,
             resources: c.resources,
             require_factors: c.require_factors,
+            allowed_groups: c.allowed_groups,
+            launch_url: c.launch_url,
+            icon: c.icon,
         }
     }
 }
@@ -222,6 +235,18 @@ pub struct NewClientDoc {
     /// How many factors a sign-in for this client needs: 1 (default) or 2.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "2")))]
     pub require_factors: Option<u8>,
+    /// The groups whose members may use the client (1 to 64 letters, digits, `.`, `_` or `-`
+    /// each); empty or absent: everyone.
+    #[oai(default, validator(max_items = 64))]
+    pub allowed_groups: Vec<String>,
+    /// Where the app launcher (`/apps`) opens the client: an absolute https URL (http only on
+    /// localhost, 127.0.0.1 or [::1], with `allow_http_localhost`).
+    #[oai(nullable)]
+    pub launch_url: Option<String>,
+    /// The client's picture on the app launcher: an absolute https URL of an image, or a
+    /// `data:image/png;base64,` or `data:image/svg+xml;base64,` URL; at most 16 KiB.
+    #[oai(nullable)]
+    pub icon: Option<String>,
 }
 
 /// Changes to a client; absent fields stay as they are.
@@ -254,6 +279,15 @@ pub struct ClientPatchDoc {
     /// 1 or 2.
     #[oai(nullable, validator(minimum(value = "1"), maximum(value = "2")))]
     pub require_factors: Option<u8>,
+    /// The groups whose members may use the client; an empty list admits everyone.
+    #[oai(nullable, validator(max_items = 64))]
+    pub allowed_groups: Option<Vec<String>>,
+    /// The app launcher's link to the client; the empty string removes it.
+    #[oai(nullable)]
+    pub launch_url: Option<String>,
+    /// The client's picture on the app launcher; the empty string removes it.
+    #[oai(nullable)]
+    pub icon: Option<String>,
 }
 
 /// The client operations.
@@ -301,6 +335,9 @@ impl ClientsApi {
             allow_http_localhost: b.allow_http_localhost,
             resources: b.resources,
             require_factors: b.require_factors,
+            allowed_groups: b.allowed_groups,
+            launch_url: b.launch_url,
+            icon: b.icon,
         };
         answer(run(&self.app, req, &auth, cmd::ClientAdd { client }).await, |c| {
             ClientCreatedResponse::ok(Json(c.into()))
@@ -342,6 +379,9 @@ impl ClientsApi {
             allow_http_localhost: b.allow_http_localhost,
             resources: b.resources,
             require_factors: b.require_factors,
+            allowed_groups: b.allowed_groups,
+            launch_url: b.launch_url,
+            icon: b.icon,
         };
         let command = cmd::ClientUpdate {
             client_id: client_id.0,

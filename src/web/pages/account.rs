@@ -41,6 +41,8 @@ struct AccountPage<'a> {
     sessions: Vec<(String, String, bool)>,
     /// Each application: its client id and its line (HTML).
     applications: Vec<(String, String)>,
+    /// The link to the app launcher.
+    to_apps: &'a str,
 }
 
 /// A Unix time as a UTC date and minute (`2026-12-01 14:05 UTC`).
@@ -163,6 +165,7 @@ fn page(
         ),
         sessions,
         applications,
+        to_apps: copy::ACCOUNT_TO_APPS,
     };
     let mut resp = with_cookie(render(&page, status), set_cookie);
     resp.headers_mut().insert(

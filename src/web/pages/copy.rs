@@ -296,6 +296,30 @@ pub const LAST_REQUIRED_FACTOR: &str = "Your account must sign in with two facto
 pub const NOTHING_TO_REMOVE: &str = "There is no authenticator app to remove.";
 /// The login page's lead when a change needs a fresh sign-in.
 pub const SIGN_IN_AGAIN: &str = "Sign in again to confirm this change.";
+/// The title of the page that refuses a user outside a client's `allowed_groups`.
+pub const GROUPS_REFUSED_TITLE: &str = "Not available to this account";
+/// Its lead: who is signed in, and that the application is limited to certain groups.
+pub const GROUPS_REFUSED_LEAD: &str = "You are signed in as {username}. {client} is limited to certain groups, \
+     and this account is in none of them.";
+/// What the user can do about it.
+pub const GROUPS_REFUSED_HINT: &str = "Ask an administrator to add your account to one of those groups, or \
+     sign in with another account.";
+/// The link that signs in with another account and tries the application again.
+pub const GROUPS_REFUSED_SWITCH: &str = "Sign in with another account";
+/// A sign-out button.
+pub const SIGN_OUT: &str = "Sign out";
+/// The app launcher's title.
+pub const APPS_TITLE: &str = "Your applications";
+/// The app launcher's lead.
+pub const APPS_LEAD: &str = "Applications you can open with your account {username}.";
+/// The app launcher when no application is listed for the user.
+pub const APPS_NONE: &str = "There are no applications to open here yet.";
+/// The heading of the launcher's list of sites behind the proxy (forward-auth).
+pub const APPS_SITES: &str = "Sites behind the proxy";
+/// The app launcher's link to the account page.
+pub const APPS_TO_ACCOUNT: &str = "Your account";
+/// The account page's link to the app launcher.
+pub const ACCOUNT_TO_APPS: &str = "Your applications";
 
 // Forward-auth (`/login?rd=...`, `/forward-auth/session`).
 

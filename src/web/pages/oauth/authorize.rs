@@ -27,6 +27,53 @@ struct ConsentPage<'a> {
     scopes: Vec<String>,
 }
 
+#[derive(askama::Template)]
+#[template(path = "outside_groups.html")]
+struct OutsideGroupsPage<'a> {
+    title: &'a str,
+    /// [`copy::GROUPS_REFUSED_LEAD`] filled in, as HTML.
+    lead: &'a str,
+    hint: &'a str,
+    switch_href: &'a str,
+    switch_label: &'a str,
+    csrf: &'a str,
+    sign_out: &'a str,
+}
+
+/// The page for a signed-in user outside the client's `allowed_groups` (403): who is signed in,
+/// that the application is limited to certain groups, a link that signs in with another account
+/// (the same request with `prompt=login`) and a sign-out button. No code, no redirect.
+fn outside_groups_page(
+    req: &Request,
+    app: &App,
+    client_name: &str,
+    username: &str,
+    switch: &Params,
+) -> Response {
+    let (token, cookie) = match csrf::issue(req, app) {
+        Ok(pair) => pair,
+        Err(e) => return unavailable(&ServiceError::Internal(e)),
+    };
+    let lead = copy::html(
+        copy::GROUPS_REFUSED_LEAD,
+        &[
+            ("username", copy::Value::Strong(username)),
+            ("client", copy::Value::Strong(client_name)),
+        ],
+    );
+    let switch_href = format!("/oauth/authorize?{}", switch.encode());
+    let page = OutsideGroupsPage {
+        title: copy::GROUPS_REFUSED_TITLE,
+        lead: &lead,
+        hint: copy::GROUPS_REFUSED_HINT,
+        switch_href: &switch_href,
+        switch_label: copy::GROUPS_REFUSED_SWITCH,
+        csrf: &token,
+        sign_out: copy::SIGN_OUT,
+    };
+    with_cookie(render(&page, page_status(PageFailure::Forbidden)), cookie)
+}
+
 /// The error page for a request whose client or redirect URI cannot be trusted, logged once at
 /// `info` with the client id as sent and the words shown.
 fn refusal_page(params: &Params, reason: &PageReason) -> Response {
@@ -89,6 +136,11 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
             };
             with_cookie(render(&page, StatusCode::OK), cookie)
         }
+        Ok(AuthorizeOutcome::OutsideAllowedGroups {
+            client_name,
+            username,
+            switch_account,
+        }) => outside_groups_page(req, app, &client_name, &username, &switch_account),
         Ok(AuthorizeOutcome::Redirect(location)) => see_other(&location),
         Err(e) => unavailable(&e),
     }

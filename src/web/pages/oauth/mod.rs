@@ -89,11 +89,13 @@ async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
 }
 
 /// Where a login may send the browser next: only back into the authorization endpoint, the
-/// account pages (after a fresh sign-in), the forward-auth round trip (which checks its `rd`
-/// again), or home.
+/// account pages (after a fresh sign-in), the app launcher, the forward-auth round trip (which
+/// checks its `rd` again), or home.
 pub(in crate::web::pages) fn safe_return(return_to: &str) -> &str {
-    let account =
-        return_to == "/account" || return_to.starts_with("/account/") || return_to.starts_with("/account?");
+    let account = return_to == "/account"
+        || return_to.starts_with("/account/")
+        || return_to.starts_with("/account?")
+        || return_to == "/apps";
     let ok = (return_to.starts_with("/oauth/authorize?")
         || return_to.starts_with("/forward-auth/session?")
         || account)

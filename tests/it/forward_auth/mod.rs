@@ -15,6 +15,7 @@ mod nginx;
 mod proxies;
 mod readme;
 mod scenarios;
+mod session;
 mod spoofing;
 mod traefik;
 mod upstream;

@@ -83,7 +83,10 @@ async fn disguise_does_not_change_the_decision(
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // Caddy appends the original query to the `uri` it asks Latchkey at, so a query naming `rd`
     // must not steer the answer either.
-    let target = proxy.url("app.example.test", "/admin?rd=https%3A%2F%2Fpublic.example.test%2F");
+    let target = proxy.url(
+        "app.example.test",
+        "/admin?rd=https%3A%2F%2Fpublic.example.test%2F",
+    );
 
     let anonymous = rig.visitor().get(&target, &headers).await;
     assert_unchanged(&anonymous, StatusCode::FOUND, &rig, 0, "anonymous, disguised");

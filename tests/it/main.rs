@@ -34,6 +34,7 @@ mod factors_browser;
 mod factors_recovery;
 mod factors_totp;
 mod flows;
+mod forward_auth;
 mod foundation;
 mod full_disk;
 mod harness;

@@ -615,3 +615,28 @@ async fn rd_must_be_https_on_a_protected_domain_so_there_is_no_open_redirect() {
         r.location()
     );
 }
+
+#[tokio::test]
+async fn the_launcher_lists_the_protected_hosts_the_rules_let_the_user_open() {
+    let mut s = server().await;
+    sign_in_through_rd(&mut s, "https://wiki.example.test/").await;
+    let page = s.get("/apps").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // Rule order; wildcards name no host; secure needs a second factor alice can add.
+    let hosts: Vec<&str> = ["public.example.test", "app.example.test", "secure.example.test"]
+        .into_iter()
+        .filter(|h| page.body.contains(&format!("href=\"https://{h}/\"")))
+        .collect();
+    assert_eq!(
+        hosts,
+        ["public.example.test", "app.example.test", "secure.example.test"]
+    );
+    assert!(page.body.contains("Sites behind the proxy"));
+    // Out of the readers group, app.example.test's front page is no longer hers.
+    users::update_profile(&s.app, "alice".into(), None, None, None, Some(vec![]))
+        .await
+        .expect("groups changed");
+    let page = s.get("/apps").await;
+    assert!(!page.body.contains("href=\"https://app.example.test/\""));
+    assert!(page.body.contains("href=\"https://public.example.test/\""));
+}

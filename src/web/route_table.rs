@@ -449,11 +449,29 @@ mod tests {
         paths.sort_unstable();
         paths.dedup();
         assert_eq!(paths.len(), count, "a path is listed twice");
-        let upstream = ROUTES
-            .iter()
-            .find(|r| r.path.contains('{'))
-            .map(RouteSpec::poem_path);
-        assert_eq!(upstream.as_deref(), Some("/login/upstream/:name"));
+        let poem_path = |path: &str| ROUTES.iter().find(|r| r.path == path).map(RouteSpec::poem_path);
+        assert_eq!(
+            poem_path("/login/upstream/{name}").as_deref(),
+            Some("/login/upstream/:name")
+        );
+        assert_eq!(
+            poem_path("/api/authz/ext-authz/{*path}").as_deref(),
+            Some("/api/authz/ext-authz/*path")
+        );
+    }
+
+    #[test]
+    fn a_tail_parameter_takes_the_rest_of_the_path() {
+        let kind = |p: &str| find(p).map(|r| (r.path, r.kind));
+        let ext = Some(("/api/authz/ext-authz/{*path}", Kind::Api));
+        assert_eq!(kind("/api/authz/ext-authz/"), ext);
+        assert_eq!(kind("/api/authz/ext-authz/a/b/c"), ext);
+        assert_eq!(
+            kind("/api/authz/forward-auth").map(|k| k.0),
+            Some("/api/authz/forward-auth")
+        );
+        // Anything else under /api is still the admin API's tree.
+        assert_eq!(kind("/api/authz/other").map(|k| k.0), Some("/api"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod access_cli;
 mod account;
 mod admin_audit;
 mod admin_auth;

@@ -303,7 +303,7 @@ pub async fn password(req: &Request, Data(app): Data<&App>, Form(f): Form<Passwo
     let result = if f.password == f.password_repeat {
         account::change_password(app, c, f.current, f.password, client_ip(req)).await
     } else {
-        Err(ServiceError::invalid("password", &copy::t(copy::ACCOUNT_PASSWORDS_DIFFER)).into())
+        Err(ServiceError::invalid("password", copy::t(copy::ACCOUNT_PASSWORDS_DIFFER)).into())
     };
     outcome(req, app, c, result, "password").await
 }

@@ -146,8 +146,6 @@ pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
     }
 }
 
-/// The one message for every failed sign-in, so that nothing tells which part was wrong.
-
 /// `POST /login`.
 #[handler]
 pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LoginForm>) -> Response {

@@ -10,7 +10,7 @@ mod csrf;
 pub mod docs;
 mod errors;
 mod forward_auth;
-pub mod i18n;
+mod i18n;
 mod limits;
 mod oauth;
 mod pages;

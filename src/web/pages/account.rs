@@ -87,7 +87,8 @@ fn page(
         Ok(pair) => pair,
         Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
-    let count = |n: usize| n.to_string();
+    // Counts go in as numbers, so that a catalog may choose plural forms by them.
+    let count = |n: usize| copy::Value::Number(u64::try_from(n).unwrap_or(u64::MAX));
     let sessions = view
         .sessions
         .iter()
@@ -141,7 +142,7 @@ fn page(
         has_password: user.password_hash.is_some(),
         passkeys: copy::html(
             copy::ACCOUNT_PASSKEYS,
-            &[("count", copy::Value::Text(&count(view.enrolled.passkeys)))],
+            &[("count", count(view.enrolled.passkeys))],
         ),
         totp: if view.enrolled.totp {
             &copy::t(copy::ACCOUNT_TOTP_ON)
@@ -150,7 +151,7 @@ fn page(
         },
         recovery: copy::html(
             copy::ACCOUNT_RECOVERY,
-            &[("count", copy::Value::Text(&count(view.enrolled.recovery_codes)))],
+            &[("count", count(view.enrolled.recovery_codes))],
         ),
         sessions,
         applications,

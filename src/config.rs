@@ -168,6 +168,9 @@ pub struct Config {
     /// `[forward_auth]`: the cookie domains and access rules for reverse proxies; `None` when the
     /// file has no such section (the forward-auth endpoints then answer 404).
     pub forward_auth: Option<ForwardAuth>,
+    /// `[ui] default_language`: the pages' language when neither the request (`ui_locales`),
+    /// the language cookie nor `Accept-Language` names a supported one. Default English.
+    pub default_language: crate::domain::Language,
 }
 
 /// Which header trusted proxies write the client's address into.

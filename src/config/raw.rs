@@ -35,6 +35,14 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) login: RawLogin,
     pub(super) forward_auth: Option<RawForwardAuth>,
+    #[serde(default)]
+    pub(super) ui: RawUi,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUi {
+    pub(super) default_language: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,7 +10,7 @@ use super::raw::{RawConfig, RawPasswordPolicy};
 use super::{
     Clients, Config, ForwardedHeader, Lifetimes, Overrides, PasswordPolicy, Problem, line_of, resolve,
 };
-use crate::domain::{Client, Duration, OutboundPolicy, Upstream};
+use crate::domain::{Client, Duration, Language, OutboundPolicy, Upstream};
 
 pub(super) struct Validator<'t> {
     pub(super) text: &'t str,
@@ -193,6 +193,18 @@ impl Validator<'_> {
         };
         let audit_retain = self.duration("audit.retain", &raw.audit.retain, Duration::days(90));
         let require_second_factor_for = self.second_factor_groups(&raw.login.require_second_factor_for);
+        let default_language = match &raw.ui.default_language {
+            None => Language::En,
+            Some(code) => Language::from_code(code.get_ref()).unwrap_or_else(|| {
+                let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+                self.problem(
+                    "ui.default_language",
+                    Some(code),
+                    format!("must be one of {}", known.join(", ")),
+                );
+                Language::En
+            }),
+        };
         let issuer_host = url::Url::parse(&issuer)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
@@ -244,6 +256,7 @@ impl Validator<'_> {
             audit_retain,
             require_second_factor_for,
             forward_auth,
+            default_language,
         }
     }
 

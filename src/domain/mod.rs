@@ -6,6 +6,7 @@ mod factor;
 mod grant;
 mod ids;
 mod key;
+mod language;
 mod launch;
 mod oauth;
 mod outbound;
@@ -21,6 +22,7 @@ pub use factor::{CeremonyKind, CeremonyRecord, Invitation, PasskeyRecord, Recove
 pub use grant::GrantType;
 pub use ids::{ClientId, InvalidId, Subject, Username};
 pub use key::SigningKeyRecord;
+pub use language::Language;
 pub use launch::{ClientIcon, InvalidLink, LaunchUrl, MAX_ICON_LEN, valid_group};
 pub use oauth::{AuthorizationCode, Consent, Grant, RefreshToken, RequestedClaims, Session};
 pub use outbound::{AddressClass, OutboundPolicy, OutboundRefusal, address_class};

@@ -79,9 +79,69 @@ pub fn set_cookie(name: &str, value: &str, https: bool, same_site: &str, max_age
 }
 
 /// The token to put in a form, and a `Set-Cookie` value when the browser has no valid cookie.
+/// Inside a page request every call shares one token (the language switcher's form and the
+/// page's own), and only the first gets the `Set-Cookie`.
 pub fn issue(req: &Request, app: &App) -> Result<(String, Option<String>), String> {
-    let key = forms::key(app).map_err(|e| e.to_string())?;
-    issue_with(req, app.config.is_https(), &key).map_err(|e| e.to_string())
+    if let Some(shared) = crate::web::i18n::shared_form_token() {
+        return shared;
+    }
+    issue_from(&source(req, app)?)
+        .map(|i| (i.token, i.cookie))
+        .map_err(|e| e.to_string())
+}
+
+/// What issuing a form token needs from a request, taken once so that a template can issue one
+/// later (the language switcher of every page).
+#[derive(Debug, Clone)]
+pub struct Source {
+    https: bool,
+    key: [u8; 32],
+    /// The browser's form cookie, if it sent one.
+    cookie: Option<String>,
+    /// The browser's session cookie ("" without one).
+    session: String,
+}
+
+/// A form token, and the `Set-Cookie` value still to send when the browser had no valid cookie.
+#[derive(Debug)]
+pub struct Issued {
+    pub token: String,
+    pub cookie: Option<String>,
+}
+
+/// Takes what [`issue_from`] needs from the request.
+pub fn source(req: &Request, app: &App) -> Result<Source, String> {
+    let https = app.config.is_https();
+    Ok(Source {
+        https,
+        key: forms::key(app).map_err(|e| e.to_string())?,
+        cookie: read_cookie(req, cookie_name(https)).map(str::to_owned),
+        session: session_of(req, https).to_owned(),
+    })
+}
+
+/// Issues a form token for the request [`source`] read.
+pub fn issue_from(source: &Source) -> Result<Issued, random::RngError> {
+    let key = &source.key;
+    if let Some(nonce) = source.cookie.as_deref().and_then(|c| cookie_nonce(c, key)) {
+        return Ok(Issued {
+            token: form_token(key, nonce, &source.session),
+            cookie: None,
+        });
+    }
+    let nonce = random::token()?;
+    let tag = b64url(&crypto::hmac_sha256(key, &[b"csrf-cookie", nonce.as_bytes()]));
+    let cookie = set_cookie(
+        cookie_name(source.https),
+        &format!("{nonce}.{tag}"),
+        source.https,
+        "Strict",
+        None,
+    );
+    Ok(Issued {
+        token: form_token(key, &nonce, &source.session),
+        cookie: Some(cookie),
+    })
 }
 
 /// Whether the form's token verifies for this browser's cookie and session, and the POST comes
@@ -132,25 +192,20 @@ fn same_origin(req: &Request, issuer: &str) -> Result<(), String> {
     }
 }
 
+/// [`issue_from`] for a request, as the tests call it.
+#[cfg(test)]
 fn issue_with(
     req: &Request,
     https: bool,
     key: &[u8; 32],
 ) -> Result<(String, Option<String>), random::RngError> {
-    let session = session_of(req, https);
-    if let Some(nonce) = read_cookie(req, cookie_name(https)).and_then(|c| cookie_nonce(c, key)) {
-        return Ok((form_token(key, nonce, session), None));
-    }
-    let nonce = random::token()?;
-    let tag = b64url(&crypto::hmac_sha256(key, &[b"csrf-cookie", nonce.as_bytes()]));
-    let cookie = set_cookie(
-        cookie_name(https),
-        &format!("{nonce}.{tag}"),
+    let source = Source {
         https,
-        "Strict",
-        None,
-    );
-    Ok((form_token(key, &nonce, session), Some(cookie)))
+        key: *key,
+        cookie: read_cookie(req, cookie_name(https)).map(str::to_owned),
+        session: session_of(req, https).to_owned(),
+    };
+    issue_from(&source).map(|i| (i.token, i.cookie))
 }
 
 fn verify_with(req: &Request, https: bool, key: &[u8; 32], form: &str) -> bool {

@@ -10,6 +10,7 @@ mod csrf;
 pub mod docs;
 mod errors;
 mod forward_auth;
+mod i18n;
 mod limits;
 mod oauth;
 mod pages;
@@ -165,6 +166,7 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::AuthRequest => forward_auth::auth_request.map_to_response().boxed(),
         Handler::ExtAuthz => forward_auth::ext_authz.map_to_response().boxed(),
         Handler::ForwardAuthSession => pages::forward_auth::round_trip.map_to_response().boxed(),
+        Handler::Language => i18n::choose_language.map_to_response().boxed(),
         Handler::Document => {
             let document = document.to_owned();
             poem::endpoint::make_sync(move |_| {
@@ -219,7 +221,10 @@ pub fn routes(app: App) -> impl Endpoint {
                     methods = methods.method(method.clone(), endpoint(*handler, &docs, &document));
                 }
                 match spec.kind {
-                    Kind::Page => route.at(spec.poem_path(), methods.with(page_headers())),
+                    Kind::Page => route.at(
+                        spec.poem_path(),
+                        methods.with(page_headers()).around(i18n::context),
+                    ),
                     Kind::Static | Kind::OAuth | Kind::Api => route.at(spec.poem_path(), methods),
                 }
             }

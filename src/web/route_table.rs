@@ -122,6 +122,8 @@ pub enum Handler {
     ExtAuthz,
     /// The round trip that gives a signed-in browser its forward-auth cookie.
     ForwardAuthSession,
+    /// The language switcher's POST (sets the language cookie, back to the page).
+    Language,
 }
 
 /// How a route is served and which methods it answers.
@@ -206,7 +208,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 54] = {
+pub const ROUTES: [RouteSpec; 55] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -272,6 +274,7 @@ pub const ROUTES: [RouteSpec; 54] = {
             &[(M::GET, H::RecoveryForm), (M::POST, H::RecoverySubmit)],
         ),
         page("/logout", &[(M::POST, H::Logout)]),
+        page("/language", &[(M::POST, H::Language)]),
         page(
             "/oauth/authorize",
             &[(M::GET, H::Authorize), (M::POST, H::Authorize)],

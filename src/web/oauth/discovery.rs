@@ -90,6 +90,8 @@ pub struct OpenIdConfiguration {
     pub display_values_supported: Vec<String>,
     pub claim_types_supported: Vec<String>,
     pub claims_parameter_supported: bool,
+    /// The languages of the pages (`ui_locales`, OpenID Connect Core 3.1.2.1).
+    pub ui_locales_supported: Vec<String>,
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
     pub require_request_uri_registration: bool,
@@ -130,6 +132,10 @@ pub fn openid_configuration(issuer: &str) -> OpenIdConfiguration {
         display_values_supported: strings(&["page", "popup", "touch", "wap"]),
         claim_types_supported: strings(&["normal"]),
         claims_parameter_supported: true,
+        ui_locales_supported: crate::domain::Language::ALL
+            .iter()
+            .map(|l| l.code().to_owned())
+            .collect(),
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         require_request_uri_registration: false,

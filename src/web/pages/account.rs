@@ -16,6 +16,8 @@ use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf, session_cookie};
 
+use crate::web::i18n::filters;
+
 /// Where a browser that is not signed in goes, to come back here.
 const SIGN_IN: &str = "/login?return_to=%2Faccount";
 /// Where a change that needs a fresh sign-in sends the browser.
@@ -45,38 +47,25 @@ struct AccountPage<'a> {
     to_apps: &'a str,
 }
 
-/// A Unix time as a UTC date and minute (`2026-12-01 14:05 UTC`).
+/// A Unix time as a UTC date and minute, the page's way (`2026-12-01 14:05 UTC`).
 fn date(t: Timestamp) -> String {
-    let secs = t.0;
-    let days = (secs / 86_400) as i64;
-    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+    crate::web::i18n::date_time(t)
 }
 
 fn unavailable(e: &ServiceError) -> Response {
     tracing::error!(error = %e, "an account page request failed inside");
     message(
         page_status(PageFailure::Unavailable),
-        "Try again",
-        "Latchkey could not complete this request. Please try again in a moment.",
+        &copy::t(copy::TRY_AGAIN_TITLE),
+        &copy::t(copy::UNAVAILABLE),
     )
 }
 
 fn expired_form() -> Response {
     message(
         page_status(PageFailure::Forbidden),
-        "Form expired",
-        "This form could not be verified. Go back, reload the page and try again.",
+        &copy::t(copy::FORM_EXPIRED_TITLE),
+        &copy::t(copy::FORM_EXPIRED_RELOAD),
     )
 }
 
@@ -98,7 +87,8 @@ fn page(
         Ok(pair) => pair,
         Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
-    let count = |n: usize| n.to_string();
+    // Counts go in as numbers, so that a catalog may choose plural forms by them.
+    let count = |n: usize| copy::Value::Number(u64::try_from(n).unwrap_or(u64::MAX));
     let sessions = view
         .sessions
         .iter()
@@ -108,7 +98,7 @@ fn page(
             let methods = if words.is_empty() {
                 "-".to_owned()
             } else {
-                words.join(" and ")
+                crate::web::i18n::and_list(&words)
             };
             let line = copy::html(
                 copy::ACCOUNT_SESSION_LINE,
@@ -152,20 +142,20 @@ fn page(
         has_password: user.password_hash.is_some(),
         passkeys: copy::html(
             copy::ACCOUNT_PASSKEYS,
-            &[("count", copy::Value::Text(&count(view.enrolled.passkeys)))],
+            &[("count", count(view.enrolled.passkeys))],
         ),
         totp: if view.enrolled.totp {
-            copy::ACCOUNT_TOTP_ON
+            &copy::t(copy::ACCOUNT_TOTP_ON)
         } else {
-            copy::ACCOUNT_TOTP_OFF
+            &copy::t(copy::ACCOUNT_TOTP_OFF)
         },
         recovery: copy::html(
             copy::ACCOUNT_RECOVERY,
-            &[("count", copy::Value::Text(&count(view.enrolled.recovery_codes)))],
+            &[("count", count(view.enrolled.recovery_codes))],
         ),
         sessions,
         applications,
-        to_apps: copy::ACCOUNT_TO_APPS,
+        to_apps: &copy::t(copy::ACCOUNT_TO_APPS),
     };
     let mut resp = with_cookie(render(&page, status), set_cookie);
     resp.headers_mut().insert(
@@ -182,13 +172,13 @@ pub struct AccountQuery {
 }
 
 /// The notice for a `done` value of the page's address (after a change redirected here).
-fn notice(done: Option<&str>) -> Option<&'static str> {
+fn notice(done: Option<&str>) -> Option<String> {
     Some(match done? {
-        "profile" => copy::ACCOUNT_PROFILE_SAVED,
-        "password" => copy::ACCOUNT_PASSWORD_CHANGED,
-        "others" => copy::ACCOUNT_OTHERS_SIGNED_OUT,
-        "session" => copy::ACCOUNT_SESSION_ENDED,
-        "application" => copy::ACCOUNT_APPLICATION_REVOKED,
+        "profile" => copy::t(copy::ACCOUNT_PROFILE_SAVED),
+        "password" => copy::t(copy::ACCOUNT_PASSWORD_CHANGED),
+        "others" => copy::t(copy::ACCOUNT_OTHERS_SIGNED_OUT),
+        "session" => copy::t(copy::ACCOUNT_SESSION_ENDED),
+        "application" => copy::t(copy::ACCOUNT_APPLICATION_REVOKED),
         _ => return None,
     })
 }
@@ -200,7 +190,14 @@ pub async fn show(req: &Request, Data(app): Data<&App>, Query(q): Query<AccountQ
         return see_other(SIGN_IN);
     };
     match account::overview(app, c).await {
-        Ok(view) => page(req, app, &view, notice(q.done.as_deref()), None, StatusCode::OK),
+        Ok(view) => page(
+            req,
+            app,
+            &view,
+            notice(q.done.as_deref()).as_deref(),
+            None,
+            StatusCode::OK,
+        ),
         Err(e) => failed_with(req, app, None, e),
     }
 }
@@ -211,7 +208,7 @@ fn failed_with(req: &Request, app: &App, view: Option<AccountView>, e: AccountEr
         AccountError::NotSignedIn => return see_other(SIGN_IN),
         AccountError::NotFresh => return see_other(SIGN_IN_AGAIN),
         AccountError::WrongPassword => (
-            copy::ACCOUNT_WRONG_PASSWORD.to_owned(),
+            copy::t(copy::ACCOUNT_WRONG_PASSWORD),
             page_status(PageFailure::Forbidden),
             None,
         ),
@@ -224,7 +221,7 @@ fn failed_with(req: &Request, app: &App, view: Option<AccountView>, e: AccountEr
             (message.clone(), page_status(PageFailure::Invalid), None)
         }
         AccountError::Service(ServiceError::NotFound(_)) => (
-            copy::ACCOUNT_GONE.to_owned(),
+            copy::t(copy::ACCOUNT_GONE),
             page_status(PageFailure::NotFound),
             None,
         ),
@@ -307,7 +304,7 @@ pub async fn password(req: &Request, Data(app): Data<&App>, Form(f): Form<Passwo
     let result = if f.password == f.password_repeat {
         account::change_password(app, c, f.current, f.password, client_ip(req)).await
     } else {
-        Err(ServiceError::invalid("password", copy::ACCOUNT_PASSWORDS_DIFFER).into())
+        Err(ServiceError::invalid("password", copy::t(copy::ACCOUNT_PASSWORDS_DIFFER)).into())
     };
     outcome(req, app, c, result, "password").await
 }

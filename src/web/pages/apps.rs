@@ -13,6 +13,8 @@ use crate::service::App;
 use crate::service::apps::{self, AppLink};
 use crate::web::PAGE_CSP_APPS;
 
+use crate::web::i18n::filters;
+
 #[derive(askama::Template)]
 #[template(path = "apps.html")]
 struct AppsPage<'a> {
@@ -38,16 +40,16 @@ pub async fn show(req: &Request, Data(app): Data<&App>) -> Response {
         Err(e) => return unavailable(&e),
     };
     let page = AppsPage {
-        title: copy::APPS_TITLE,
+        title: &copy::t(copy::APPS_TITLE),
         lead: copy::html(
             copy::APPS_LEAD,
             &[("username", copy::Value::Strong(user.username.as_str()))],
         ),
-        none: copy::APPS_NONE,
+        none: &copy::t(copy::APPS_NONE),
         clients: &launcher.clients,
-        sites: copy::APPS_SITES,
+        sites: &copy::t(copy::APPS_SITES),
         domains: &launcher.domains,
-        to_account: copy::APPS_TO_ACCOUNT,
+        to_account: &copy::t(copy::APPS_TO_ACCOUNT),
     };
     let mut resp = render(&page, StatusCode::OK);
     resp.headers_mut().insert(

@@ -1,160 +1,319 @@
-//! The words of the pages: every reason a use case returns is worded here, and sentences that
-//! carry values are whole sentences with named placeholders (`{client}`), ready for a message
-//! catalog. A value that needs markup is rendered as markup into its placeholder, so no sentence
-//! is ever split around a tag.
+//! Which catalog message says what: every reason a use case returns is mapped here to a message
+//! id of the catalogs (`locales/<language>/*.ftl`), and every sentence a handler shows is named by
+//! a [`Msg`] constant. No words live here: they are in the catalogs, in the request's language
+//! (`web::i18n`). A value that needs markup is rendered as markup into its variable
+//! ([`Value::Strong`]), so no sentence is ever split around a tag.
 
 use crate::protocol::authorize::PageReason;
 use crate::protocol::logout::LogoutRefusal;
 use crate::protocol::params::ParamsError;
 use crate::protocol::upstream::{ClaimProblem, MAX_SUBJECT_LEN, UpstreamRefusal};
 use crate::service::upstream::{StateProblem, UpstreamError};
+use crate::web::i18n;
+
+pub use crate::web::i18n::Value;
+
+/// The id of a catalog message. A type of its own, so an id is never shown as if it were words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Msg(pub &'static str);
+
+/// A message as plain text in the page's language (a template escapes it).
+pub fn t(msg: Msg) -> String {
+    i18n::t(msg.0)
+}
+
+/// A message with its variables filled, as HTML: the words and values escaped, [`Value::Strong`]
+/// values in `<strong>`.
+pub fn html(msg: Msg, values: &[(&str, Value<'_>)]) -> String {
+    i18n::html(msg.0, values)
+}
+
+/// A message with its variables filled, as plain text (for a page that escapes it itself).
+pub fn text(msg: Msg, values: &[(&str, &str)]) -> String {
+    let values: Vec<(&str, Value<'_>)> = values.iter().map(|(n, v)| (*n, Value::Text(v))).collect();
+    i18n::text(msg.0, &values)
+}
 
 /// The consent page's lead: which client asks for which account.
-pub const CONSENT_LEAD: &str = "{client} asks to use your account {username}.";
+pub const CONSENT_LEAD: Msg = Msg("consent-lead");
 /// The login page's lead when a client sent the browser.
-pub const LOGIN_LEAD: &str = "to continue to {client}";
+pub const LOGIN_LEAD: Msg = Msg("login-lead");
 /// A "Sign in with ..." button.
-pub const SIGN_IN_WITH: &str = "Sign in with {provider}";
+pub const SIGN_IN_WITH: Msg = Msg("sign-in-with");
 /// The account page's lead when signed in.
-pub const HOME_SIGNED_IN: &str = "You are signed in as {username}.";
+pub const HOME_SIGNED_IN: Msg = Msg("home-signed-in");
 /// The logout confirmation's lead when the request named a client.
-pub const LOGOUT_ASKED_BY: &str = "{client} asks to sign you out of Latchkey.";
+pub const LOGOUT_ASKED_BY: Msg = Msg("logout-asked-by");
 /// The logout confirmation's lead when it did not.
-pub const LOGOUT_ASKED: &str = "An application asks to sign you out of Latchkey.";
+pub const LOGOUT_ASKED: Msg = Msg("logout-asked");
 /// The signed-out page.
-pub const SIGNED_OUT: &str = "You are signed out of Latchkey.";
+pub const SIGNED_OUT: Msg = Msg("signed-out");
 /// The signed-out page when the client asked for a return address it did not register.
-pub const SIGNED_OUT_UNREGISTERED: &str = "You are signed out of Latchkey. The application asked to send you on \
-     to {uri}, which is not registered for it, so you stay here. Its administrator can register that address \
-     as a post-logout redirect URI of the client {client_id}.";
+pub const SIGNED_OUT_UNREGISTERED: Msg = Msg("signed-out-unregistered");
+/// The second-step page's lead.
+pub const FACTOR_LEAD: Msg = Msg("factor-lead");
+/// A TOTP or recovery code that did not match (or was already used).
+pub const FACTOR_WRONG: Msg = Msg("factor-wrong");
+/// Too many wrong codes.
+pub const FACTOR_THROTTLED: Msg = Msg("factor-throttled");
+/// The form token did not verify.
+pub const FORM_EXPIRED: Msg = Msg("form-expired");
+/// The sign-in waited too long for its second step, or was already completed.
+pub const PENDING_GONE: Msg = Msg("pending-gone");
+/// The enrolment page's lead during a sign-in that requires two factors.
+pub const ENROL_AT_SIGN_IN: Msg = Msg("enrol-at-sign-in");
+/// The enrolment page's lead on the account page.
+pub const ENROL_LEAD: Msg = Msg("enrol-lead");
+/// An enrolment whose seed waited too long.
+pub const ENROL_EXPIRED: Msg = Msg("enrol-expired");
+/// TOTP was already set up.
+pub const ENROL_ALREADY: Msg = Msg("enrol-already");
+/// The TOTP page when an app is set up.
+pub const TOTP_ON: Msg = Msg("totp-on");
+/// The continue page after a recovery code.
+pub const RECOVERY_USED: Msg = Msg("recovery-used");
+/// The continue page after the last recovery code.
+pub const RECOVERY_USED_LAST: Msg = Msg("recovery-used-last");
+/// The recovery page's count.
+pub const RECOVERY_REMAINING: Msg = Msg("recovery-remaining");
+/// The recovery page without codes.
+pub const RECOVERY_NONE: Msg = Msg("recovery-none");
+/// The recovery page when it shows new codes.
+pub const RECOVERY_SHOWN_ONCE: Msg = Msg("recovery-shown-once");
+/// A factor the policy requires.
+pub const LAST_REQUIRED_FACTOR: Msg = Msg("totp-last-required");
+/// Nothing to remove.
+pub const NOTHING_TO_REMOVE: Msg = Msg("totp-nothing");
+/// The login page's lead when a change needs a fresh sign-in.
+pub const SIGN_IN_AGAIN: Msg = Msg("login-sign-in-again");
+/// The title of the page that refuses a user outside a client's `allowed_groups`.
+pub const GROUPS_REFUSED_TITLE: Msg = Msg("groups-refused-title");
+/// Its lead: who is signed in, and that the application is limited to certain groups.
+pub const GROUPS_REFUSED_LEAD: Msg = Msg("groups-refused-lead");
+/// What the user can do about it.
+pub const GROUPS_REFUSED_HINT: Msg = Msg("groups-refused-hint");
+/// The link that signs in with another account and tries the application again.
+pub const GROUPS_REFUSED_SWITCH: Msg = Msg("groups-refused-switch");
+/// A sign-out button.
+pub const SIGN_OUT: Msg = Msg("sign-out");
+/// The app launcher's title.
+pub const APPS_TITLE: Msg = Msg("your-applications");
+/// The app launcher's lead.
+pub const APPS_LEAD: Msg = Msg("apps-lead");
+/// The app launcher when no application is listed for the user.
+pub const APPS_NONE: Msg = Msg("apps-none");
+/// The heading of the launcher's list of sites behind the proxy (forward-auth).
+pub const APPS_SITES: Msg = Msg("apps-sites");
+/// The app launcher's link to the account page.
+pub const APPS_TO_ACCOUNT: Msg = Msg("your-account");
+/// The account page's link to the app launcher.
+pub const ACCOUNT_TO_APPS: Msg = Msg("your-applications");
+/// The title of the page for a return address that is refused.
+pub const RD_REFUSED_TITLE: Msg = Msg("rd-refused-title");
+/// Its text: the address is not one this server protects (or is malformed).
+pub const RD_REFUSED: Msg = Msg("rd-refused");
+/// The page when a return address is given and forward-auth is not configured.
+pub const FORWARD_AUTH_OFF: Msg = Msg("forward-auth-off");
+/// The account page's notice after the profile was saved.
+pub const ACCOUNT_PROFILE_SAVED: Msg = Msg("account-profile-saved");
+/// The account page's notice after a password change.
+pub const ACCOUNT_PASSWORD_CHANGED: Msg = Msg("account-password-changed");
+/// The account page's notice after "sign out other sessions".
+pub const ACCOUNT_OTHERS_SIGNED_OUT: Msg = Msg("account-others-signed-out");
+/// The account page's notice after one session was signed out.
+pub const ACCOUNT_SESSION_ENDED: Msg = Msg("account-session-ended");
+/// The account page's notice after an application was revoked.
+pub const ACCOUNT_APPLICATION_REVOKED: Msg = Msg("account-application-revoked");
+/// The account page's error when the two new passwords differ.
+pub const ACCOUNT_PASSWORDS_DIFFER: Msg = Msg("account-passwords-differ");
+/// The account page's error for a wrong current password.
+pub const ACCOUNT_WRONG_PASSWORD: Msg = Msg("account-wrong-password");
+/// The account page's error after too many wrong current passwords.
+pub const ACCOUNT_THROTTLED: Msg = Msg("account-throttled");
+/// The account page's error for a session or application that is no longer there.
+pub const ACCOUNT_GONE: Msg = Msg("account-gone");
+/// The "Sign-in methods" line for passkeys.
+pub const ACCOUNT_PASSKEYS: Msg = Msg("account-passkeys");
+/// The "Sign-in methods" line for an authenticator app that is set up.
+pub const ACCOUNT_TOTP_ON: Msg = Msg("account-totp-on");
+/// The "Sign-in methods" line for an authenticator app that is not.
+pub const ACCOUNT_TOTP_OFF: Msg = Msg("account-totp-off");
+/// The "Sign-in methods" line for recovery codes.
+pub const ACCOUNT_RECOVERY: Msg = Msg("account-recovery");
+/// The sessions list's line for one session.
+pub const ACCOUNT_SESSION_LINE: Msg = Msg("account-session-line");
+/// The applications list's line for one application.
+pub const ACCOUNT_APPLICATION_LINE: Msg = Msg("account-application-line");
+/// The invitation page's lead.
+pub const INVITE_LEAD: Msg = Msg("invite-lead");
+/// The invitation page after the invitation was accepted.
+pub const INVITE_DONE: Msg = Msg("invite-done");
+/// The page for an invitation link that does not work.
+pub const INVITE_INVALID: Msg = Msg("invite-invalid");
+/// The page after too many invitation links that did not work.
+pub const INVITE_THROTTLED: Msg = Msg("invite-throttled");
+/// The invitation page's button that registers a passkey instead of choosing a password.
+pub const INVITE_PASSKEY: Msg = Msg("invite-passkey");
+/// The invitation page's line above that button.
+pub const INVITE_PASSKEY_LEAD: Msg = Msg("invite-passkey-lead");
+/// The invitation page's default name for the passkey.
+pub const INVITE_PASSKEY_NAME: Msg = Msg("passkey-default-name");
+/// The invitation page when the sign-in after it needs another step.
+pub const INVITE_SIGN_IN: Msg = Msg("invite-sign-in");
+/// The passkey page's lead.
+pub const PASSKEYS_LEAD: Msg = Msg("passkeys-lead");
+/// The passkey page when the user has none.
+pub const PASSKEYS_NONE: Msg = Msg("passkeys-none");
+/// One passkey's dates.
+pub const PASSKEY_DATES: Msg = Msg("passkey-dates");
+/// A passkey never used yet.
+pub const PASSKEY_NEVER_USED: Msg = Msg("passkey-never-used");
+/// A passkey that is backed up (synced between devices).
+pub const PASSKEY_SYNCED: Msg = Msg("passkey-synced");
+/// A passkey that may be backed up but is not (yet).
+pub const PASSKEY_SYNCABLE: Msg = Msg("passkey-syncable");
+/// A passkey bound to one device.
+pub const PASSKEY_DEVICE_BOUND: Msg = Msg("passkey-device-bound");
+/// The notice after adding a passkey.
+pub const PASSKEY_ADDED: Msg = Msg("passkey-added");
+/// The notice after renaming a passkey.
+pub const PASSKEY_RENAMED: Msg = Msg("passkey-renamed");
+/// The notice after removing a passkey.
+pub const PASSKEY_REMOVED: Msg = Msg("passkey-removed");
+/// Shown without JavaScript, where the add button would be.
+pub const PASSKEY_NEEDS_SCRIPT: Msg = Msg("passkey-needs-script");
+/// What the script shows when the browser or the authenticator gave up (cancelled, timed out,
+/// no passkey).
+pub const PASSKEY_BROWSER_FAILED: Msg = Msg("passkey-browser-failed");
+/// The passkey-first sign-in button.
+pub const PASSKEY_SIGN_IN: Msg = Msg("passkey-sign-in");
+/// The link that asks for a recent sign-in before a passkey is removed.
+pub const PASSKEY_SIGN_IN_AGAIN: Msg = Msg("passkey-sign-in-again");
+/// The words of that link.
+pub const PASSKEY_SIGN_IN_AGAIN_LINK: Msg = Msg("sign-in-again");
 
-/// A value for a placeholder: text (escaped) or text shown in bold.
-#[derive(Debug, Clone, Copy)]
-pub enum Value<'a> {
-    Text(&'a str),
-    Strong(&'a str),
-}
+// Sentences the handlers show that are not a use case's reason.
 
-/// Escapes text for HTML exactly as askama does, so filled sentences read as the templates did.
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("&#34;"),
-            '&' => out.push_str("&#38;"),
-            '\'' => out.push_str("&#39;"),
-            '<' => out.push_str("&#60;"),
-            '>' => out.push_str("&#62;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Fills a sentence's named placeholders; the result is HTML (the sentence and the values
-/// escaped, [`Value::Strong`] values in `<strong>`). An unknown placeholder is kept as written.
-pub fn html(sentence: &str, values: &[(&str, Value<'_>)]) -> String {
-    let mut out = String::with_capacity(sentence.len() + 64);
-    let mut rest = sentence;
-    while let Some(open) = rest.find('{') {
-        escape(&rest[..open], &mut out);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            escape(&rest[open..], &mut out);
-            return out;
-        };
-        let name = &after[..close];
-        match values.iter().find(|(n, _)| *n == name) {
-            Some((_, Value::Text(v))) => escape(v, &mut out),
-            Some((_, Value::Strong(v))) => {
-                out.push_str("<strong>");
-                escape(v, &mut out);
-                out.push_str("</strong>");
-            }
-            None => escape(&rest[open..open + close + 2], &mut out),
-        }
-        rest = &after[close + 1..];
-    }
-    escape(rest, &mut out);
-    out
-}
-
-/// Fills a sentence's named placeholders as plain text (for a page that escapes it itself).
-/// Each placeholder is filled once: a value that itself looks like a placeholder stays as it is.
-pub fn text(sentence: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(sentence.len() + 64);
-    let mut rest = sentence;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        match values.iter().find(|(n, _)| *n == &after[..close]) {
-            Some((_, v)) => out.push_str(v),
-            None => out.push_str(&rest[open..open + close + 2]),
-        }
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
+/// The title of a page after an internal failure.
+pub const TRY_AGAIN_TITLE: Msg = Msg("try-again-title");
+/// An internal failure.
+pub const UNAVAILABLE: Msg = Msg("unavailable");
+/// An internal failure (the shorter form of setup and invitations).
+pub const UNAVAILABLE_SHORT: Msg = Msg("unavailable-short");
+/// The title of a page for a malformed request.
+pub const INVALID_REQUEST_TITLE: Msg = Msg("invalid-request-title");
+/// A request body or query over the bound.
+pub const REQUEST_TOO_LARGE: Msg = Msg("request-too-large");
+/// A JSON request of the passkey script that does not parse.
+pub const REQUEST_NOT_VALID: Msg = Msg("request-not-valid");
+/// The title of a page for a form token that did not verify.
+pub const FORM_EXPIRED_TITLE: Msg = Msg("form-expired-title");
+/// A form token that did not verify (account, setup and invitation forms).
+pub const FORM_EXPIRED_RELOAD: Msg = Msg("form-expired-reload");
+/// A form token that did not verify (the local sign-out).
+pub const FORM_EXPIRED_RETRY: Msg = Msg("form-expired-retry");
+/// A form token that did not verify (the passkey script).
+pub const FORM_EXPIRED_RELOAD_PAGE: Msg = Msg("form-expired-reload-page");
+/// A form token that did not verify (the consent form).
+pub const CONSENT_FORM_EXPIRED: Msg = Msg("consent-form-expired");
+/// A form token that did not verify (the RP-initiated logout confirmation).
+pub const LOGOUT_FORM_EXPIRED: Msg = Msg("logout-form-expired");
+/// The title of a throttled page.
+pub const TOO_MANY_ATTEMPTS_TITLE: Msg = Msg("too-many-attempts-title");
+/// A throttled sign-in or passkey use.
+pub const TOO_MANY_ATTEMPTS: Msg = Msg("too-many-attempts");
+/// A passkey request whose session ended.
+pub const SESSION_ENDED_SIGN_IN: Msg = Msg("session-ended-sign-in");
+/// The one message for every failed sign-in, so that nothing tells which part was wrong.
+pub const LOGIN_FAILED: Msg = Msg("login-failed");
+/// The title of the signed-out page.
+pub const SIGNED_OUT_TITLE: Msg = Msg("signed-out-title");
+/// The title of the page that refuses a logout request.
+pub const LOGOUT_REFUSED_TITLE: Msg = Msg("logout-refused-title");
+/// The title of the page after a recovery code.
+pub const RECOVERY_USED_TITLE: Msg = Msg("recovery-used-title");
+/// The link back to the sign-in (after a pending sign-in is gone).
+pub const SIGN_IN_AGAIN_TITLE: Msg = Msg("sign-in-again");
+/// The title of the passkey pages.
+pub const PASSKEYS_TITLE: Msg = Msg("passkeys-title");
+/// The title of the page with nothing to remove.
+pub const NOTHING_TO_REMOVE_TITLE: Msg = Msg("totp-nothing-title");
+/// Invitations: the title of the page for a link that does not work.
+pub const INVITE_INVALID_TITLE: Msg = Msg("invite-invalid-title");
+/// Invitations: the title of the page after the password was set.
+pub const INVITE_PASSWORD_SET_TITLE: Msg = Msg("invite-password-set-title");
+/// Setup: the title of the page for a link that does not work.
+pub const SETUP_INVALID_TITLE: Msg = Msg("setup-invalid-title");
+/// Setup: a link that does not work.
+pub const SETUP_INVALID: Msg = Msg("setup-invalid");
+/// Setup: too many links that did not work.
+pub const SETUP_THROTTLED: Msg = Msg("setup-throttled");
+/// Setup: the two passwords differ.
+pub const SETUP_PASSWORDS_DIFFER: Msg = Msg("setup-passwords-differ");
+/// Setup: the title of the page after the administrator was created.
+pub const SETUP_DONE_TITLE: Msg = Msg("setup-done-title");
+/// Setup: the administrator was created.
+pub const SETUP_DONE: Msg = Msg("setup-done");
+/// Upstream sign-in failures' titles.
+pub const UPSTREAM_NOT_FOUND_TITLE: Msg = Msg("upstream-not-found-title");
+pub const UPSTREAM_FAILED_TITLE: Msg = Msg("upstream-failed-title");
+pub const UPSTREAM_REFUSED_TITLE: Msg = Msg("upstream-refused-title");
+pub const UPSTREAM_NOT_ALLOWED_TITLE: Msg = Msg("upstream-not-allowed-title");
+pub const UPSTREAM_UNAVAILABLE_TITLE: Msg = Msg("upstream-unavailable-title");
+pub const UPSTREAM_THROTTLED_TITLE: Msg = Msg("upstream-throttled-title");
 
 /// The title and text of the page for a request whose client or redirect URI cannot be trusted.
-pub fn page_reason(reason: &PageReason) -> (&'static str, String) {
+pub fn page_reason(reason: &PageReason) -> (String, String) {
+    let invalid = || i18n::t("invalid-request-title");
     match reason {
         PageReason::RepeatedParameter { name } => (
-            "Invalid request",
-            text(
-                "The parameter `{name}` appears more than once.",
-                &[("name", name)],
-            ),
+            invalid(),
+            text(Msg("reason-repeated-parameter"), &[("name", name)]),
         ),
-        PageReason::MissingClientId => ("Invalid request", "The request has no client_id.".to_owned()),
+        PageReason::MissingClientId => (invalid(), i18n::t("reason-missing-client-id")),
         PageReason::UnknownClient => (
-            "Unknown application",
-            "No application is registered with this client_id.".to_owned(),
+            i18n::t("reason-unknown-client-title"),
+            i18n::t("reason-unknown-client"),
         ),
         PageReason::UnregisteredRedirectUri => (
-            "Invalid redirect",
-            "The redirect_uri is not registered for this application.".to_owned(),
+            i18n::t("reason-redirect-title"),
+            i18n::t("reason-unregistered-redirect"),
         ),
-        PageReason::AmbiguousRedirectUri => (
-            "Invalid request",
-            "The request has no redirect_uri, and the application has more than one.".to_owned(),
+        PageReason::AmbiguousRedirectUri => (invalid(), i18n::t("reason-ambiguous-redirect")),
+        PageReason::SessionEnded => (
+            i18n::t("reason-session-ended-title"),
+            i18n::t("reason-session-ended"),
         ),
-        PageReason::SessionEnded => ("Sign in first", "Your session has ended; start again.".to_owned()),
     }
 }
 
-/// The text of the page that refuses a logout request (titled "Cannot sign out").
-pub fn logout_refusal(reason: &LogoutRefusal) -> &'static str {
-    match reason {
-        LogoutRefusal::ClientMismatch => "The client_id does not match the id_token_hint.",
-        LogoutRefusal::UnknownClient => "The client_id names no registered application.",
-        LogoutRefusal::RedirectWithoutClient => {
-            "A post_logout_redirect_uri needs a client_id or an id_token_hint."
-        }
-    }
+/// The text of the page that refuses a logout request (titled [`LOGOUT_REFUSED_TITLE`]).
+pub fn logout_refusal(reason: &LogoutRefusal) -> String {
+    i18n::t(match reason {
+        LogoutRefusal::ClientMismatch => "logout-client-mismatch",
+        LogoutRefusal::UnknownClient => "logout-unknown-client",
+        LogoutRefusal::RedirectWithoutClient => "logout-redirect-without-client",
+    })
 }
 
 /// The text of the page for parameters over a bound.
 pub fn params_error(e: &ParamsError) -> String {
     match e {
-        ParamsError::TooMany => "The request has too many parameters.".to_owned(),
-        ParamsError::TooLong(name) => text("The parameter `{name}` is too long.", &[("name", name)]),
+        ParamsError::TooMany => i18n::t("params-too-many"),
+        ParamsError::TooLong(name) => text(Msg("params-too-long"), &[("name", name)]),
     }
 }
 
 /// How a scope reads on the consent page.
 pub fn describe_scope(scope: &str) -> String {
     match scope {
-        "openid" => "confirm who you are".to_owned(),
-        "profile" => "see your name and username".to_owned(),
-        "email" => "see your email address".to_owned(),
-        "groups" => "see the groups you belong to".to_owned(),
-        "offline_access" => "keep access while you are away, without asking again".to_owned(),
-        "admin" => "administer this Latchkey server".to_owned(),
-        other => text("use the permission \u{201c}{scope}\u{201d}", &[("scope", other)]),
+        "openid" => i18n::t("scope-openid"),
+        "profile" => i18n::t("scope-profile"),
+        "email" => i18n::t("scope-email"),
+        "groups" => i18n::t("scope-groups"),
+        "offline_access" => i18n::t("scope-offline-access"),
+        "admin" => i18n::t("scope-admin"),
+        other => text(Msg("scope-other"), &[("scope", other)]),
     }
 }
 
@@ -169,41 +328,26 @@ fn full_stop(mut sentence: String) -> String {
 /// The text of the page for a failed upstream sign-in.
 pub fn upstream_failure(e: &UpstreamError) -> String {
     match e {
-        UpstreamError::Service(_) => "The server cannot complete this now. Please try again.".to_owned(),
-        UpstreamError::Unreachable(_) => {
-            "The sign-in provider could not be reached, or did not answer in time. Please try again later."
-                .to_owned()
+        UpstreamError::Service(_) => i18n::t("upstream-service"),
+        UpstreamError::Unreachable(_) => i18n::t("upstream-unreachable"),
+        UpstreamError::NotFound(name) => text(Msg("upstream-not-found"), &[("name", name)]),
+        UpstreamError::State(problem) => i18n::t(match problem {
+            StateProblem::Missing => "upstream-state-missing",
+            StateProblem::Unknown => "upstream-state-unknown",
+            StateProblem::OtherProvider => "upstream-state-other-provider",
+            StateProblem::Expired => "upstream-state-expired",
+            StateProblem::OtherBrowser => "upstream-state-other-browser",
+        }),
+        UpstreamError::Provider(detail) => {
+            full_stop(text(Msg("upstream-provider-refused"), &[("detail", detail)]))
         }
-        UpstreamError::NotFound(name) => {
-            text("There is no sign-in provider called `{name}`.", &[("name", name)])
-        }
-        UpstreamError::State(problem) => match problem {
-            StateProblem::Missing => "The provider's answer has no state.",
-            StateProblem::Unknown => "This sign-in is unknown or was already used; start again.",
-            StateProblem::OtherProvider => "This answer is for another provider; start again.",
-            StateProblem::Expired => "This sign-in took too long; start again.",
-            StateProblem::OtherBrowser => "This sign-in was started in another browser; start again here.",
-        }
-        .to_owned(),
-        UpstreamError::Provider(detail) => full_stop(text(
-            "The provider refused the sign-in: {detail}",
-            &[("detail", detail)],
-        )),
-        UpstreamError::Invalid(detail) => full_stop(text(
-            "The provider's answer could not be trusted: {detail}",
-            &[("detail", detail)],
-        )),
-        UpstreamError::UserinfoMismatch => {
-            "The provider's answer could not be trusted: the provider's user info is \
-                                            for someone else than its ID token."
-                .to_owned()
-        }
+        UpstreamError::Invalid(detail) => full_stop(text(Msg("upstream-invalid"), &[("detail", detail)])),
+        UpstreamError::UserinfoMismatch => i18n::t("upstream-userinfo-mismatch-full"),
         UpstreamError::Refused(refusal) => upstream_refusal(refusal),
-        UpstreamError::Throttled(seconds) => text(
-            "Too many sign-ins were started from your address; try again in {seconds} seconds.",
-            &[("seconds", &seconds.to_string())],
-        ),
-        UpstreamError::Busy => "Too many sign-ins are in progress; try again in a few minutes.".to_owned(),
+        UpstreamError::Throttled(seconds) => {
+            text(Msg("upstream-throttled"), &[("seconds", &seconds.to_string())])
+        }
+        UpstreamError::Busy => i18n::t("upstream-busy"),
     }
 }
 
@@ -213,187 +357,33 @@ fn upstream_refusal(refusal: &UpstreamRefusal) -> String {
         UpstreamRefusal::Claims(problem) => {
             let what = match problem {
                 ClaimProblem::NotStringOrInteger { claim } => {
-                    text("`{claim}` is not a string or an integer", &[("claim", claim)])
+                    text(Msg("upstream-claim-not-string"), &[("claim", claim)])
                 }
-                ClaimProblem::Missing { claim } => text("no `{claim}` claim", &[("claim", claim)]),
+                ClaimProblem::Missing { claim } => text(Msg("upstream-claim-missing"), &[("claim", claim)]),
                 ClaimProblem::Invalid { claim } => text(
-                    "`{claim}` is longer than {max} bytes or has control characters",
+                    Msg("upstream-claim-invalid"),
                     &[("claim", claim), ("max", &MAX_SUBJECT_LEN.to_string())],
                 ),
             };
-            text(
-                "The provider did not say who you are ({what}).",
-                &[("what", &what)],
-            )
+            text(Msg("upstream-no-subject"), &[("what", &what)])
         }
-        UpstreamRefusal::UserinfoMismatch => {
-            "The provider's user info is for someone else than its ID token.".to_owned()
-        }
-        UpstreamRefusal::NotLinked => {
-            "This account is not linked to a user here; ask an administrator to link it.".to_owned()
-        }
-        UpstreamRefusal::UnverifiedEmail => {
-            "The provider did not confirm your email address, so it cannot be matched to a user here."
-                .to_owned()
-        }
-        UpstreamRefusal::NoEmailMatch => {
-            "No user here has this verified email address; ask an administrator to link your account."
-                .to_owned()
-        }
-        UpstreamRefusal::AmbiguousEmail => {
-            "More than one user here has this email address; ask an administrator to link your account."
-                .to_owned()
-        }
-        UpstreamRefusal::Disabled => "The user this account is linked to is disabled.".to_owned(),
-        UpstreamRefusal::NeedsExplicitLink => {
-            "The user here with this email address must be linked to your account by an administrator."
-                .to_owned()
-        }
+        UpstreamRefusal::UserinfoMismatch => i18n::t("upstream-userinfo-mismatch"),
+        UpstreamRefusal::NotLinked => i18n::t("upstream-not-linked"),
+        UpstreamRefusal::UnverifiedEmail => i18n::t("upstream-unverified-email"),
+        UpstreamRefusal::NoEmailMatch => i18n::t("upstream-no-email-match"),
+        UpstreamRefusal::AmbiguousEmail => i18n::t("upstream-ambiguous-email"),
+        UpstreamRefusal::Disabled => i18n::t("upstream-disabled"),
+        UpstreamRefusal::NeedsExplicitLink => i18n::t("upstream-needs-explicit-link"),
     }
 }
-
-// The second step of a sign-in, TOTP and recovery codes (`pages::factor`, `pages::totp`,
-// `pages::recovery`).
-
-/// The second-step page's lead.
-pub const FACTOR_LEAD: &str = "Signing in as {username}. Confirm it is you with a second step.";
-/// A TOTP or recovery code that did not match (or was already used).
-pub const FACTOR_WRONG: &str = "That code is not correct, or it was already used. Please try again.";
-/// Too many wrong codes.
-pub const FACTOR_THROTTLED: &str = "Too many wrong codes. Wait a moment, then try again.";
-/// The form token did not verify.
-pub const FORM_EXPIRED: &str = "The form expired. Please try again.";
-/// The sign-in waited too long for its second step, or was already completed.
-pub const PENDING_GONE: &str = "This sign-in expired or was already completed. Please sign in again.";
-/// The enrolment page's lead during a sign-in that requires two factors.
-pub const ENROL_AT_SIGN_IN: &str = "Your account {username} must sign in with two factors. Set up an \
-     authenticator app to continue.";
-/// The enrolment page's lead on the account page.
-pub const ENROL_LEAD: &str = "Scan the QR code with an authenticator app, or type the key into it, then \
-     enter the six-digit code it shows.";
-/// An enrolment whose seed waited too long.
-pub const ENROL_EXPIRED: &str = "That setup expired. Here is a new key: scan it again.";
-/// TOTP was already set up.
-pub const ENROL_ALREADY: &str = "An authenticator app is already set up for this account.";
-/// The TOTP page when an app is set up.
-pub const TOTP_ON: &str = "An authenticator app is set up for {username}.";
-/// The continue page after a recovery code.
-pub const RECOVERY_USED: &str = "You signed in with a recovery code. {count} unused codes remain.";
-/// The continue page after the last recovery code.
-pub const RECOVERY_USED_LAST: &str = "You signed in with your last recovery code. Make new codes on the \
-     recovery codes page now.";
-/// The recovery page's count.
-pub const RECOVERY_REMAINING: &str = "You have {count} unused recovery codes.";
-/// The recovery page without codes.
-pub const RECOVERY_NONE: &str = "You have no recovery codes.";
-/// The recovery page when it shows new codes.
-pub const RECOVERY_SHOWN_ONCE: &str = "Keep these codes somewhere safe: each works once, and they are shown \
-     only now. Making new codes makes these stop working.";
-/// A factor the policy requires.
-pub const LAST_REQUIRED_FACTOR: &str = "Your account must sign in with two factors, and this is your last \
-     second factor. Add another one first.";
-/// Nothing to remove.
-pub const NOTHING_TO_REMOVE: &str = "There is no authenticator app to remove.";
-/// The login page's lead when a change needs a fresh sign-in.
-pub const SIGN_IN_AGAIN: &str = "Sign in again to confirm this change.";
-/// The title of the page that refuses a user outside a client's `allowed_groups`.
-pub const GROUPS_REFUSED_TITLE: &str = "Not available to this account";
-/// Its lead: who is signed in, and that the application is limited to certain groups.
-pub const GROUPS_REFUSED_LEAD: &str = "You are signed in as {username}. {client} is limited to certain groups, \
-     and this account is in none of them.";
-/// What the user can do about it.
-pub const GROUPS_REFUSED_HINT: &str = "Ask an administrator to add your account to one of those groups, or \
-     sign in with another account.";
-/// The link that signs in with another account and tries the application again.
-pub const GROUPS_REFUSED_SWITCH: &str = "Sign in with another account";
-/// A sign-out button.
-pub const SIGN_OUT: &str = "Sign out";
-/// The app launcher's title.
-pub const APPS_TITLE: &str = "Your applications";
-/// The app launcher's lead.
-pub const APPS_LEAD: &str = "Applications you can open with your account {username}.";
-/// The app launcher when no application is listed for the user.
-pub const APPS_NONE: &str = "There are no applications to open here yet.";
-/// The heading of the launcher's list of sites behind the proxy (forward-auth).
-pub const APPS_SITES: &str = "Sites behind the proxy";
-/// The app launcher's link to the account page.
-pub const APPS_TO_ACCOUNT: &str = "Your account";
-/// The account page's link to the app launcher.
-pub const ACCOUNT_TO_APPS: &str = "Your applications";
-
-// Forward-auth (`/login?rd=...`, `/forward-auth/session`).
-
-/// The title of the page for a return address that is refused.
-pub const RD_REFUSED_TITLE: &str = "Cannot return there";
-/// Its text: the address is not one this server protects (or is malformed).
-pub const RD_REFUSED: &str = "The sign-in was asked to send you on to an address that this server does not protect, \
-     so it will not go there. Open the application you wanted again.";
-/// The page when a return address is given and forward-auth is not configured.
-pub const FORWARD_AUTH_OFF: &str = "This server does not protect applications behind a proxy, so it cannot send \
-     you on to one.";
-
-// The account page and invitations (`/account`, `/invite/{token}`).
-
-/// The account page's notice after the profile was saved.
-pub const ACCOUNT_PROFILE_SAVED: &str = "Your profile was saved.";
-/// The account page's notice after a password change.
-pub const ACCOUNT_PASSWORD_CHANGED: &str = "Your password was changed. Your other sessions were signed out, and \
-     applications must ask you to sign in again.";
-/// The account page's notice after "sign out other sessions".
-pub const ACCOUNT_OTHERS_SIGNED_OUT: &str = "Your other sessions were signed out.";
-/// The account page's notice after one session was signed out.
-pub const ACCOUNT_SESSION_ENDED: &str = "The session was signed out.";
-/// The account page's notice after an application was revoked.
-pub const ACCOUNT_APPLICATION_REVOKED: &str = "The application can no longer use your account; it must ask for \
-     your consent again.";
-/// The account page's error when the two new passwords differ.
-pub const ACCOUNT_PASSWORDS_DIFFER: &str = "The two new passwords do not match.";
-/// The account page's error for a wrong current password.
-pub const ACCOUNT_WRONG_PASSWORD: &str = "The current password is not correct.";
-/// The account page's error after too many wrong current passwords.
-pub const ACCOUNT_THROTTLED: &str = "Too many attempts. Wait {seconds} seconds, then try again.";
-/// The account page's error for a session or application that is no longer there.
-pub const ACCOUNT_GONE: &str = "That session or application is no longer there.";
-/// The "Sign-in methods" line for passkeys.
-pub const ACCOUNT_PASSKEYS: &str = "Passkeys: {count} registered.";
-/// The "Sign-in methods" line for an authenticator app that is set up.
-pub const ACCOUNT_TOTP_ON: &str = "Authenticator app (TOTP): set up.";
-/// The "Sign-in methods" line for an authenticator app that is not.
-pub const ACCOUNT_TOTP_OFF: &str = "Authenticator app (TOTP): not set up.";
-/// The "Sign-in methods" line for recovery codes.
-pub const ACCOUNT_RECOVERY: &str = "Recovery codes: {count} unused.";
-/// The sessions list's line for one session.
-pub const ACCOUNT_SESSION_LINE: &str = "Signed in {created} with {methods}; ends {expires}.";
-/// The applications list's line for one application.
-pub const ACCOUNT_APPLICATION_LINE: &str = "{client} may {scopes} (since {granted}).";
-/// The invitation page's lead.
-pub const INVITE_LEAD: &str = "Choose a password for your new account {username}.";
-/// The invitation page after the invitation was accepted.
-pub const INVITE_DONE: &str = "Your account {username} is ready and you are signed in. This invitation link no \
-     longer works.";
-/// The page for an invitation link that does not work.
-pub const INVITE_INVALID: &str = "This invitation link is invalid, already used or expired. Ask your \
-     administrator for a new one.";
-/// The page after too many invitation links that did not work.
-pub const INVITE_THROTTLED: &str = "Too many invitation links that did not work came from your address. Wait \
-     {seconds} seconds and try again.";
-/// The invitation page's button that registers a passkey instead of choosing a password.
-pub const INVITE_PASSKEY: &str = "Register a passkey instead";
-/// The invitation page's line above that button.
-pub const INVITE_PASSKEY_LEAD: &str = "Or skip the password: register a passkey, and your device signs you in with \
-     your fingerprint, face or PIN.";
-/// The invitation page's default name for the passkey.
-pub const INVITE_PASSKEY_NAME: &str = "Passkey";
-/// The invitation page when the sign-in after it needs another step.
-pub const INVITE_SIGN_IN: &str = "Your password is set. Sign in with it to continue.";
 
 /// How a sign-in method (an RFC 8176 `amr` value) reads in the sessions list; `None` for values
 /// that say nothing a person needs (`mfa`, `user`, `fed`).
 pub fn describe_method(amr: &str) -> Option<String> {
     Some(match amr {
-        "pwd" => "a password".to_owned(),
-        "otp" => "an authenticator app".to_owned(),
-        "hwk" | "swk" => "a passkey".to_owned(),
+        "pwd" => i18n::t("method-password"),
+        "otp" => i18n::t("method-totp"),
+        "hwk" | "swk" => i18n::t("method-passkey"),
         "mfa" | "user" | "fed" => return None,
         other => match other.strip_prefix("upstream:") {
             Some(name) => name.to_owned(),
@@ -402,61 +392,22 @@ pub fn describe_method(amr: &str) -> Option<String> {
     })
 }
 
-// Passkeys: the account page's passkey list, passkey-first sign-in and the passkey second factor.
-
-/// The passkey page's lead.
-pub const PASSKEYS_LEAD: &str = "Passkeys let {username} sign in without a password: your device checks your \
-     fingerprint, face or PIN, and no secret ever leaves it.";
-/// The passkey page when the user has none.
-pub const PASSKEYS_NONE: &str = "You have no passkeys yet.";
-/// One passkey's dates.
-pub const PASSKEY_DATES: &str = "Added {created}. Last used {last_used}.";
-/// A passkey never used yet.
-pub const PASSKEY_NEVER_USED: &str = "never";
-/// A passkey that is backed up (synced between devices).
-pub const PASSKEY_SYNCED: &str = "Synced between your devices.";
-/// A passkey that may be backed up but is not (yet).
-pub const PASSKEY_SYNCABLE: &str = "Can be synced, not backed up yet.";
-/// A passkey bound to one device.
-pub const PASSKEY_DEVICE_BOUND: &str = "Kept on one device only.";
-/// The notice after adding a passkey.
-pub const PASSKEY_ADDED: &str = "The passkey was added.";
-/// The notice after renaming a passkey.
-pub const PASSKEY_RENAMED: &str = "The passkey was renamed.";
-/// The notice after removing a passkey.
-pub const PASSKEY_REMOVED: &str = "The passkey was removed.";
-/// Shown without JavaScript, where the add button would be.
-pub const PASSKEY_NEEDS_SCRIPT: &str =
-    "Adding a passkey needs JavaScript. Renaming and removing passkeys work without it.";
-/// What the script shows when the browser or the authenticator gave up (cancelled, timed out,
-/// no passkey).
-pub const PASSKEY_BROWSER_FAILED: &str =
-    "The passkey could not be used. Try again, or choose another way to sign in.";
-/// The passkey-first sign-in button.
-pub const PASSKEY_SIGN_IN: &str = "Sign in with a passkey";
-/// The link that asks for a recent sign-in before a passkey is removed.
-pub const PASSKEY_SIGN_IN_AGAIN: &str = "Removing a passkey needs a recent sign-in. {link}, then remove it.";
-/// The words of that link.
-pub const PASSKEY_SIGN_IN_AGAIN_LINK: &str = "Sign in again";
-
 /// Why a passkey use case failed, as one sentence.
-pub fn passkey_error(e: &crate::service::passkeys::PasskeyError) -> &'static str {
+pub fn passkey_error(e: &crate::service::passkeys::PasskeyError) -> String {
     use crate::service::passkeys::PasskeyError as E;
-    match e {
-        E::Off => "Passkeys are not available on this server: its address has no host name.",
-        E::NoCeremony => "This passkey request expired or was already used. Please try again.",
-        E::WrongUser => "This passkey request was started for another sign-in. Please try again.",
-        E::Refused => "The passkey could not be verified.",
-        E::Duplicate => "This passkey is registered already.",
-        E::InvalidName => "Give the passkey a name of 1 to 64 characters.",
-        E::NotFound => "There is no such passkey.",
-        E::NotFresh => "Removing a passkey needs a recent sign-in.",
-        E::LastRequiredFactor => {
-            "This is your last second factor, and your account must have one. Add another one first."
-        }
-        E::Throttled(_) => "Too many attempts. Wait a moment, then try again.",
-        E::Unavailable(_) => "Latchkey could not complete this request. Please try again in a moment.",
-    }
+    i18n::t(match e {
+        E::Off => "passkey-off",
+        E::NoCeremony => "passkey-no-ceremony",
+        E::WrongUser => "passkey-wrong-user",
+        E::Refused => "passkey-refused",
+        E::Duplicate => "passkey-duplicate",
+        E::InvalidName => "passkey-invalid-name",
+        E::NotFound => "passkey-not-found",
+        E::NotFresh => "passkey-not-fresh",
+        E::LastRequiredFactor => "passkey-last-required",
+        E::Throttled(_) => "too-many-attempts",
+        E::Unavailable(_) => "unavailable",
+    })
 }
 
 #[cfg(test)]
@@ -476,7 +427,9 @@ mod tests {
             out,
             "<strong>A&#60;B</strong> asks to use your account <strong>bob</strong>."
         );
-        assert_eq!(html("{x} & {y}", &[("x", Value::Text("'"))]), "&#39; &#38; {y}");
-        assert_eq!(text("{a}{b}", &[("a", "{b}"), ("b", "!")]), "{b}!");
+        assert_eq!(
+            text(Msg("params-too-long"), &[("name", "{ $name }")]),
+            "The parameter `{ $name }` is too long."
+        );
     }
 }

@@ -16,6 +16,8 @@ use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf, session_cookie};
 
+use crate::web::i18n::filters;
+
 /// Where a sign-in continues after its first factor.
 pub const FACTOR_PATH: &str = "/login/factor";
 /// Where a sign-in that must enrol a second factor continues.
@@ -63,8 +65,8 @@ pub(super) fn unavailable(e: &ServiceError) -> Response {
     tracing::error!(error = %e, "a page request failed inside");
     super::message(
         page_status(PageFailure::Unavailable),
-        "Try again",
-        "Latchkey could not complete this request. Please try again in a moment.",
+        &copy::t(copy::TRY_AGAIN_TITLE),
+        &copy::t(copy::UNAVAILABLE),
     )
 }
 
@@ -72,8 +74,8 @@ pub(super) fn unavailable(e: &ServiceError) -> Response {
 fn start_again(app: &App) -> Response {
     let page = super::message(
         page_status(PageFailure::Forbidden),
-        "Sign in again",
-        copy::PENDING_GONE,
+        &copy::t(copy::SIGN_IN_AGAIN_TITLE),
+        &copy::t(copy::PENDING_GONE),
     );
     with_cookie(page, Some(clear_pending_cookie(app)))
 }
@@ -84,7 +86,11 @@ async fn live(req: &Request, app: &App) -> Result<(String, PendingView), Respons
         return Err(see_other("/login"));
     };
     match login::pending(app, cookie).await {
-        Ok(Some(view)) => Ok((cookie.to_owned(), view)),
+        Ok(Some(view)) => {
+            // The authorization request the sign-in resumes may name the page's language.
+            crate::web::i18n::prefer_ui_locales_in(&view.return_to);
+            Ok((cookie.to_owned(), view))
+        }
         Ok(None) => Err(start_again(app)),
         Err(e) => Err(unavailable(&e)),
     }
@@ -124,7 +130,7 @@ fn factor_page(
         totp: view.enrolled.totp,
         passkeys,
         recovery: view.enrolled.recovery_codes > 0,
-        passkey_failed: copy::PASSKEY_BROWSER_FAILED,
+        passkey_failed: &copy::t(copy::PASSKEY_BROWSER_FAILED),
     };
     let resp = with_cookie(render(&page, status), cookie);
     if passkeys {
@@ -171,13 +177,13 @@ fn signed_in(app: &App, done: &Completed) -> Response {
         None => see_other(next),
         Some(left) => {
             let message = if left == 0 {
-                copy::RECOVERY_USED_LAST.to_owned()
+                copy::t(copy::RECOVERY_USED_LAST)
             } else {
                 copy::text(copy::RECOVERY_USED, &[("count", &left.to_string())])
             };
             render(
                 &super::ContinuePage {
-                    title: "Signed in",
+                    title: &copy::t(copy::RECOVERY_USED_TITLE),
                     message: &message,
                     next,
                 },
@@ -204,7 +210,7 @@ pub async fn factor_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Fac
             req,
             app,
             &view,
-            Some(copy::FORM_EXPIRED),
+            Some(&copy::t(copy::FORM_EXPIRED)),
             page_status(PageFailure::Forbidden),
         );
     }
@@ -216,15 +222,19 @@ pub async fn factor_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Fac
     };
     match outcome {
         Ok(done) => signed_in(app, &done),
-        Err(FactorError::Wrong | FactorError::AlreadyEnrolled) => {
-            factor_page(req, app, &view, Some(copy::FACTOR_WRONG), StatusCode::OK)
-        }
+        Err(FactorError::Wrong | FactorError::AlreadyEnrolled) => factor_page(
+            req,
+            app,
+            &view,
+            Some(&copy::t(copy::FACTOR_WRONG)),
+            StatusCode::OK,
+        ),
         Err(FactorError::Throttled(r)) => with_retry_after(
             factor_page(
                 req,
                 app,
                 &view,
-                Some(copy::FACTOR_THROTTLED),
+                Some(&copy::t(copy::FACTOR_THROTTLED)),
                 page_status(PageFailure::Throttled),
             ),
             r.0,
@@ -272,12 +282,19 @@ pub async fn enrol_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Fact
         Err(resp) => return resp,
     };
     let (shown, id) = (&view, f.enrolment.as_str());
-    let again = |error: &'static str, status: StatusCode| async move {
+    let again = |error: copy::Msg, status: StatusCode| async move {
         let view = shown;
         match crate::service::totp::enrolment(app, &view.user, id).await {
-            Ok(Some(enrolment)) => enrol_page(req, app, view, &enrolment, Some(error), status),
+            Ok(Some(enrolment)) => enrol_page(req, app, view, &enrolment, Some(&copy::t(error)), status),
             Ok(None) => match crate::service::totp::start_enrolment(app, &view.user).await {
-                Ok(enrolment) => enrol_page(req, app, view, &enrolment, Some(copy::ENROL_EXPIRED), status),
+                Ok(enrolment) => enrol_page(
+                    req,
+                    app,
+                    view,
+                    &enrolment,
+                    Some(&copy::t(copy::ENROL_EXPIRED)),
+                    status,
+                ),
                 Err(e) => unavailable(&e),
             },
             Err(e) => unavailable(&e),

@@ -30,12 +30,16 @@ pub fn path(rd: &str, two_factors: bool) -> String {
 
 /// Why an `rd` is refused: its sentence.
 #[derive(Debug, Clone, Copy)]
-pub struct RdRefused(&'static str);
+pub struct RdRefused(copy::Msg);
 
 impl RdRefused {
     /// The page that says so (400).
     pub fn page(self) -> Response {
-        message(page_status(PageFailure::Invalid), copy::RD_REFUSED_TITLE, self.0)
+        message(
+            page_status(PageFailure::Invalid),
+            &copy::t(copy::RD_REFUSED_TITLE),
+            &copy::t(self.0),
+        )
     }
 }
 
@@ -81,8 +85,8 @@ pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
     let Some(rules) = &app.config.forward_auth else {
         return message(
             StatusCode::NOT_FOUND,
-            copy::RD_REFUSED_TITLE,
-            copy::FORWARD_AUTH_OFF,
+            &copy::t(copy::RD_REFUSED_TITLE),
+            &copy::t(copy::FORWARD_AUTH_OFF),
         );
     };
     match start(app, rules, &target, client_ip(req), cookie, &session, &user).await {

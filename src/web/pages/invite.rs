@@ -22,6 +22,8 @@ use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf, session_cookie};
 
+use crate::web::i18n::filters;
+
 /// The longest token looked up; real ones are shorter.
 const MAX_TOKEN: usize = 64;
 
@@ -43,10 +45,10 @@ struct InvitePage<'a> {
 
 /// The words of the invitation page's passkey form.
 struct PasskeyWords {
-    lead: &'static str,
-    name: &'static str,
-    button: &'static str,
-    failed: &'static str,
+    lead: String,
+    name: String,
+    button: String,
+    failed: String,
 }
 
 #[derive(Deserialize)]
@@ -62,14 +64,18 @@ pub struct InviteForm {
 fn invalid_link() -> Response {
     message(
         page_status(PageFailure::NotFound),
-        "Invitation not valid",
-        copy::INVITE_INVALID,
+        &copy::t(copy::INVITE_INVALID_TITLE),
+        &copy::t(copy::INVITE_INVALID),
     )
 }
 
 fn throttled(wait: RetryAfter) -> Response {
     let text = copy::text(copy::INVITE_THROTTLED, &[("seconds", &wait.0.to_string())]);
-    let mut resp = message(page_status(PageFailure::Throttled), "Too many attempts", &text);
+    let mut resp = message(
+        page_status(PageFailure::Throttled),
+        &copy::t(copy::TOO_MANY_ATTEMPTS_TITLE),
+        &text,
+    );
     resp.headers_mut().insert(header::RETRY_AFTER, wait.0.into());
     resp
 }
@@ -78,8 +84,8 @@ fn unavailable(e: &ServiceError) -> Response {
     tracing::error!(error = %e, "an invitation request failed inside");
     message(
         page_status(PageFailure::Unavailable),
-        "Try again",
-        "Latchkey could not complete this request. Please try again.",
+        &copy::t(copy::TRY_AGAIN_TITLE),
+        &copy::t(copy::UNAVAILABLE_SHORT),
     )
 }
 
@@ -103,10 +109,10 @@ fn form(req: &Request, app: &App, token: &str, username: &str, error: Option<&st
         done,
         username,
         passkey: app.passkeys.is_some().then_some(PasskeyWords {
-            lead: copy::INVITE_PASSKEY_LEAD,
-            name: copy::INVITE_PASSKEY_NAME,
-            button: copy::INVITE_PASSKEY,
-            failed: copy::PASSKEY_BROWSER_FAILED,
+            lead: copy::t(copy::INVITE_PASSKEY_LEAD),
+            name: copy::t(copy::INVITE_PASSKEY_NAME),
+            button: copy::t(copy::INVITE_PASSKEY),
+            failed: copy::t(copy::PASSKEY_BROWSER_FAILED),
         }),
     };
     let scripted = page.passkey.is_some() && !done;
@@ -160,15 +166,15 @@ pub async fn accept(
     if !csrf::verify(req, app, &f.csrf) {
         return message(
             page_status(PageFailure::Forbidden),
-            "Form expired",
-            "This form could not be verified. Go back, reload the page and try again.",
+            &copy::t(copy::FORM_EXPIRED_TITLE),
+            &copy::t(copy::FORM_EXPIRED_RELOAD),
         );
     }
     let ip = client_ip(req);
     let again = |user: &str, error: &str| form(req, app, &token, user, Some(error), false);
     if f.password != f.password_repeat {
         return match invitations::check(app, token.clone(), ip).await {
-            Ok(user) => again(user.username.as_str(), copy::ACCOUNT_PASSWORDS_DIFFER),
+            Ok(user) => again(user.username.as_str(), &copy::t(copy::ACCOUNT_PASSWORDS_DIFFER)),
             Err(e) => refused(&e),
         };
     }
@@ -181,7 +187,11 @@ pub async fn accept(
         // The password is set; the sign-in continues with its second step (or the enrolment of one).
         Ok(Begun::NeedFactor(pending) | Begun::NeedEnrolment(pending)) => match pending.cookie() {
             Some(cookie) => super::factor::continue_to_factor(app, cookie),
-            None => message(StatusCode::OK, "Password set", copy::INVITE_SIGN_IN),
+            None => message(
+                StatusCode::OK,
+                &copy::t(copy::INVITE_PASSWORD_SET_TITLE),
+                &copy::t(copy::INVITE_SIGN_IN),
+            ),
         },
         Err(InviteError::Refused(ServiceError::Invalid { message, .. })) => {
             match invitations::check(app, token.clone(), ip).await {
@@ -196,7 +206,7 @@ pub async fn accept(
 /// An invitation failure as the script's JSON answer.
 fn json_refused(e: &InviteError) -> Response {
     match e {
-        InviteError::Invalid => json_failure(PageFailure::NotFound, copy::INVITE_INVALID),
+        InviteError::Invalid => json_failure(PageFailure::NotFound, &copy::t(copy::INVITE_INVALID)),
         InviteError::Throttled(wait) => {
             let text = copy::text(copy::INVITE_THROTTLED, &[("seconds", &wait.0.to_string())]);
             let mut resp = json_failure(PageFailure::Throttled, &text);

@@ -20,6 +20,8 @@ use askama::Template;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response, handler};
 
+use crate::web::i18n::filters;
+
 const STYLESHEET: &str = include_str!("../../../static/style.css");
 
 /// The one stylesheet, embedded in the binary.

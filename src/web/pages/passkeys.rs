@@ -22,6 +22,8 @@ use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{PAGE_CSP_WITH_SCRIPT, client_ip, csrf, session_cookie};
 
+use crate::web::i18n::filters;
+
 const SCRIPT: &str = include_str!("../../../static/passkey.js");
 /// The header a JSON post carries the page's form token in.
 const CSRF_HEADER: &str = "x-csrf-token";
@@ -90,7 +92,7 @@ pub(in crate::web::pages) fn json_failure(failure: PageFailure, message: &str) -
 
 pub(in crate::web::pages) fn json_passkey_error(e: &PasskeyError) -> Response {
     log_unavailable(e);
-    let mut resp = json_failure(failure_of(e), copy::passkey_error(e));
+    let mut resp = json_failure(failure_of(e), &copy::passkey_error(e));
     if let PasskeyError::Throttled(after) = e
         && let Ok(v) = after.to_string().parse()
     {
@@ -115,15 +117,12 @@ pub(in crate::web::pages) fn csrf_ok(req: &Request, app: &App) -> bool {
 
 /// The answer to a JSON post whose form token did not verify.
 pub(in crate::web::pages) fn csrf_refused() -> Response {
-    json_failure(
-        PageFailure::Forbidden,
-        "The form expired. Please reload the page and try again.",
-    )
+    json_failure(PageFailure::Forbidden, &copy::t(copy::FORM_EXPIRED_RELOAD_PAGE))
 }
 
 /// Reads a bounded JSON body.
 pub(in crate::web::pages) async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, Response> {
-    let invalid = || json_failure(PageFailure::Invalid, "The request is not valid.");
+    let invalid = || json_failure(PageFailure::Invalid, &copy::t(copy::REQUEST_NOT_VALID));
     let bytes = body.into_bytes_limit(MAX_JSON).await.map_err(|_| invalid())?;
     serde_json::from_slice(&bytes).map_err(|_| invalid())
 }
@@ -142,24 +141,7 @@ async fn signed_in(app: &App, req: &Request) -> Result<Option<(Session, User)>, 
 
 /// A date and time in UTC, to the minute (`2026-12-01 14:05 UTC`).
 fn when(ts: Timestamp) -> String {
-    let secs = ts.0;
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rest = secs % 86_400;
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3_600,
-        (rest % 3_600) / 60
-    )
+    crate::web::i18n::date_time(ts)
 }
 
 /// One passkey as the page lists it.
@@ -167,14 +149,14 @@ struct Row {
     id: String,
     name: String,
     dates: String,
-    backup: &'static str,
+    backup: String,
 }
 
 impl Row {
     fn of(p: &PasskeyView) -> Row {
         let last_used = p
             .last_used_at
-            .map_or_else(|| copy::PASSKEY_NEVER_USED.to_owned(), when);
+            .map_or_else(|| copy::t(copy::PASSKEY_NEVER_USED), when);
         Row {
             id: p.credential_id.clone(),
             name: p.name.clone(),
@@ -183,9 +165,9 @@ impl Row {
                 &[("created", &when(p.created_at)), ("last_used", &last_used)],
             ),
             backup: match (p.backup_eligible, p.backup_state) {
-                (true, true) => copy::PASSKEY_SYNCED,
-                (true, false) => copy::PASSKEY_SYNCABLE,
-                (false, _) => copy::PASSKEY_DEVICE_BOUND,
+                (true, true) => copy::t(copy::PASSKEY_SYNCED),
+                (true, false) => copy::t(copy::PASSKEY_SYNCABLE),
+                (false, _) => copy::t(copy::PASSKEY_DEVICE_BOUND),
             },
         }
     }
@@ -232,9 +214,9 @@ async fn render_page(
         notice,
         error,
         passkeys: listed.iter().map(Row::of).collect(),
-        none: copy::PASSKEYS_NONE,
-        needs_script: copy::PASSKEY_NEEDS_SCRIPT,
-        failed: copy::PASSKEY_BROWSER_FAILED,
+        none: &copy::t(copy::PASSKEYS_NONE),
+        needs_script: &copy::t(copy::PASSKEY_NEEDS_SCRIPT),
+        failed: &copy::t(copy::PASSKEY_BROWSER_FAILED),
     };
     with_script(with_cookie(render(&page, status), cookie))
 }
@@ -242,7 +224,11 @@ async fn render_page(
 /// An error page for a passkey failure.
 fn page_error(e: &PasskeyError) -> Response {
     log_unavailable(e);
-    super::message(page_status(failure_of(e)), "Passkeys", copy::passkey_error(e))
+    super::message(
+        page_status(failure_of(e)),
+        &copy::t(copy::PASSKEYS_TITLE),
+        &copy::passkey_error(e),
+    )
 }
 
 /// Where a signed-out browser is sent: the sign-in page, coming back here.
@@ -262,12 +248,12 @@ pub async fn show(req: &Request, Data(app): Data<&App>) -> Response {
         .find(|(k, _)| k == "done")
         .map(|(_, v)| v.into_owned());
     let notice = match done.as_deref() {
-        Some("added") => Some(copy::PASSKEY_ADDED),
-        Some("renamed") => Some(copy::PASSKEY_RENAMED),
-        Some("removed") => Some(copy::PASSKEY_REMOVED),
+        Some("added") => Some(copy::t(copy::PASSKEY_ADDED)),
+        Some("renamed") => Some(copy::t(copy::PASSKEY_RENAMED)),
+        Some("removed") => Some(copy::t(copy::PASSKEY_REMOVED)),
         _ => None,
     };
-    render_page(req, app, &user, notice, None, StatusCode::OK).await
+    render_page(req, app, &user, notice.as_deref(), None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -285,14 +271,20 @@ async fn change_failed(req: &Request, app: &App, user: &User, e: &PasskeyError) 
     log_unavailable(e);
     let error = match e {
         // The sentence keeps its unfilled `{link}` placeholder, which becomes the link.
-        PasskeyError::NotFresh => copy::html(copy::PASSKEY_SIGN_IN_AGAIN, &[]).replace(
-            "{link}",
-            &format!(
-                "<a href=\"/login?fresh=1&amp;return_to=%2Faccount%2Fpasskeys\">{}</a>",
-                copy::PASSKEY_SIGN_IN_AGAIN_LINK
-            ),
-        ),
-        other => copy::html(copy::passkey_error(other), &[]),
+        PasskeyError::NotFresh => {
+            let mut link = String::from("<a href=\"/login?fresh=1&amp;return_to=%2Faccount%2Fpasskeys\">");
+            crate::web::i18n::catalog::escape(&copy::t(copy::PASSKEY_SIGN_IN_AGAIN_LINK), &mut link);
+            link.push_str("</a>");
+            copy::html(
+                copy::PASSKEY_SIGN_IN_AGAIN,
+                &[("link", copy::Value::Markup(&link))],
+            )
+        }
+        other => {
+            let mut words = String::new();
+            crate::web::i18n::catalog::escape(&copy::passkey_error(other), &mut words);
+            words
+        }
     };
     render_page(req, app, user, None, Some(error), page_status(failure_of(e))).await
 }
@@ -308,8 +300,8 @@ async fn form_user(req: &Request, app: &App, token: &str) -> Result<(Session, Us
     if !csrf::verify(req, app, token) {
         return Err(super::message(
             page_status(PageFailure::Forbidden),
-            "Passkeys",
-            "The form expired. Please try again.",
+            &copy::t(copy::PASSKEYS_TITLE),
+            &copy::t(copy::FORM_EXPIRED),
         ));
     }
     Ok((session, user))
@@ -351,7 +343,7 @@ async fn json_user(req: &Request, app: &App) -> Result<User, Response> {
         Ok(Some((_, user))) => Ok(user),
         Ok(None) => Err(json_failure(
             PageFailure::Forbidden,
-            "Your session ended. Please sign in again.",
+            &copy::t(copy::SESSION_ENDED_SIGN_IN),
         )),
         Err(e) => Err(json_unavailable(&e)),
     }
@@ -483,7 +475,7 @@ async fn json_pending(req: &Request, app: &App) -> Result<(String, login::Pendin
     if !csrf_ok(req, app) {
         return Err(csrf_refused());
     }
-    let gone = || json_failure(PageFailure::Forbidden, copy::PENDING_GONE);
+    let gone = || json_failure(PageFailure::Forbidden, &copy::t(copy::PENDING_GONE));
     let Some(cookie) = factor::pending_cookie(app, req) else {
         return Err(gone());
     };
@@ -550,7 +542,7 @@ pub async fn factor_finish(req: &Request, Data(app): Data<&App>, body: Body) -> 
             );
             with_cookie(resp, Some(factor::clear_pending_cookie(app)))
         }
-        Err(LoginError::Failed) => json_failure(PageFailure::Forbidden, copy::PENDING_GONE),
+        Err(LoginError::Failed) => json_failure(PageFailure::Forbidden, &copy::t(copy::PENDING_GONE)),
         Err(LoginError::Throttled(r)) => json_passkey_error(&PasskeyError::Throttled(r.0)),
         Err(LoginError::Unavailable(e)) => json_unavailable(&e),
     }

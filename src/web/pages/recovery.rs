@@ -14,6 +14,8 @@ use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf};
 
+use crate::web::i18n::filters;
+
 /// This page's own address.
 const PATH: &str = "/account/recovery";
 
@@ -41,7 +43,7 @@ fn page(
         Err(e) => return unavailable(&ServiceError::Internal(e)),
     };
     let count = if left == 0 {
-        copy::RECOVERY_NONE.to_owned()
+        copy::t(copy::RECOVERY_NONE)
     } else {
         copy::text(copy::RECOVERY_REMAINING, &[("count", &left.to_string())])
     };
@@ -50,7 +52,7 @@ fn page(
         count,
         has_codes: left > 0,
         codes,
-        shown_once: copy::RECOVERY_SHOWN_ONCE,
+        shown_once: &copy::t(copy::RECOVERY_SHOWN_ONCE),
         error,
     };
     with_cookie(render(&page, status), cookie)
@@ -89,7 +91,7 @@ pub async fn generate(req: &Request, Data(app): Data<&App>, Form(f): Form<Genera
             app,
             left,
             &[],
-            Some(copy::FORM_EXPIRED),
+            Some(&copy::t(copy::FORM_EXPIRED)),
             page_status(PageFailure::Forbidden),
         );
     }

@@ -5,13 +5,15 @@ use poem::web::{Data, Form, Query};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::{message, render};
+use super::{copy, message, render};
 use crate::domain::NewUser;
 use crate::service::setup::SetupError;
 use crate::service::throttle::RetryAfter;
 use crate::service::{App, ServiceError, setup};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf};
+
+use crate::web::i18n::filters;
 
 #[derive(askama::Template)]
 #[template(path = "setup.html")]
@@ -45,19 +47,16 @@ struct SetupForm {
 fn invalid_link() -> Response {
     message(
         page_status(PageFailure::NotFound),
-        "Setup link not valid",
-        "This setup link is invalid, already used or expired. Restart Latchkey with an empty data file to get a new one, or create a user with `latchkey user add`.",
+        &copy::t(copy::SETUP_INVALID_TITLE),
+        &copy::t(copy::SETUP_INVALID),
     )
 }
 
 fn throttled(wait: RetryAfter) -> Response {
     let mut resp = message(
         page_status(PageFailure::Throttled),
-        "Too many attempts",
-        &format!(
-            "Too many setup links that did not work came from your address. Wait {} seconds and try again.",
-            wait.0
-        ),
+        &copy::t(copy::TOO_MANY_ATTEMPTS_TITLE),
+        &copy::text(copy::SETUP_THROTTLED, &[("seconds", &wait.0.to_string())]),
     );
     resp.headers_mut()
         .insert(poem::http::header::RETRY_AFTER, wait.0.into());
@@ -68,8 +67,8 @@ fn unavailable(e: ServiceError) -> Response {
     tracing::error!(error = %e, "setup failed");
     message(
         page_status(PageFailure::Unavailable),
-        "Try again",
-        "Latchkey could not complete this request. Please try again.",
+        &copy::t(copy::TRY_AGAIN_TITLE),
+        &copy::t(copy::UNAVAILABLE_SHORT),
     )
 }
 
@@ -126,8 +125,8 @@ pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupFor
     if !csrf::verify(req, app, &f.csrf) {
         return message(
             page_status(PageFailure::Forbidden),
-            "Form expired",
-            "This form could not be verified. Go back, reload the page and try again.",
+            &copy::t(copy::FORM_EXPIRED_TITLE),
+            &copy::t(copy::FORM_EXPIRED_RELOAD),
         );
     }
     let again = |error: &str| {
@@ -143,7 +142,7 @@ pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupFor
         )
     };
     if f.password != f.password_repeat {
-        return again("The two passwords do not match.");
+        return again(&copy::t(copy::SETUP_PASSWORDS_DIFFER));
     }
     let profile = NewUser {
         username: f.username.clone(),
@@ -155,11 +154,8 @@ pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupFor
     match setup::complete(app, f.token.clone(), profile, f.password.clone(), client_ip(req)).await {
         Ok(user) => message(
             StatusCode::OK,
-            "Administrator created",
-            &format!(
-                "The administrator account `{}` is ready. It belongs to the `admins` group. This setup link no longer works.",
-                user.username
-            ),
+            &copy::t(copy::SETUP_DONE_TITLE),
+            &copy::text(copy::SETUP_DONE, &[("username", user.username.as_str())]),
         )
         .into_response(),
         Err(SetupError::Refused(ServiceError::Invalid { message, .. })) => again(&message),

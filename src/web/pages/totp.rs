@@ -20,6 +20,8 @@ use crate::service::{App, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf};
 
+use crate::web::i18n::filters;
+
 /// This page's own address.
 const PATH: &str = "/account/totp";
 
@@ -72,7 +74,7 @@ pub(super) fn enrol_page(
         csrf: &token,
         action,
         lead,
-        instructions: copy::ENROL_LEAD,
+        instructions: &copy::t(copy::ENROL_LEAD),
         error,
         qr,
         secret: &enrolment.secret,
@@ -149,13 +151,21 @@ pub async fn confirm(req: &Request, Data(app): Data<&App>, Form(f): Form<EnrolFo
         Err(resp) => return resp,
     };
     let id = f.enrolment.as_str();
-    let again = |error: &'static str, status: StatusCode| {
+    let again = |error: copy::Msg, status: StatusCode| {
         let user = user.clone();
         async move {
             match totp::enrolment(app, &user, id).await {
-                Ok(Some(e)) => enrol_page(req, app, PATH, None, &e, Some(error), status),
+                Ok(Some(e)) => enrol_page(req, app, PATH, None, &e, Some(&copy::t(error)), status),
                 Ok(None) => match totp::start_enrolment(app, &user).await {
-                    Ok(e) => enrol_page(req, app, PATH, None, &e, Some(copy::ENROL_EXPIRED), status),
+                    Ok(e) => enrol_page(
+                        req,
+                        app,
+                        PATH,
+                        None,
+                        &e,
+                        Some(&copy::t(copy::ENROL_EXPIRED)),
+                        status,
+                    ),
                     Err(e) => unavailable(&e),
                 },
                 Err(e) => unavailable(&e),
@@ -180,7 +190,7 @@ pub async fn confirm(req: &Request, Data(app): Data<&App>, Form(f): Form<EnrolFo
             req,
             app,
             user.username.as_str(),
-            Some(copy::ENROL_ALREADY),
+            Some(&copy::t(copy::ENROL_ALREADY)),
             page_status(PageFailure::Forbidden),
         ),
         Err(FactorError::Unavailable(e)) => unavailable(&e),
@@ -205,7 +215,7 @@ pub async fn remove(req: &Request, Data(app): Data<&App>, Form(f): Form<RemoveFo
             req,
             app,
             user.username.as_str(),
-            Some(copy::FORM_EXPIRED),
+            Some(&copy::t(copy::FORM_EXPIRED)),
             page_status(PageFailure::Forbidden),
         );
     }
@@ -219,13 +229,13 @@ pub async fn remove(req: &Request, Data(app): Data<&App>, Form(f): Form<RemoveFo
             req,
             app,
             user.username.as_str(),
-            Some(copy::LAST_REQUIRED_FACTOR),
+            Some(&copy::t(copy::LAST_REQUIRED_FACTOR)),
             page_status(PageFailure::Forbidden),
         ),
         Err(RemoveError::NotEnrolled) => message(
             page_status(PageFailure::NotFound),
-            "Nothing to remove",
-            copy::NOTHING_TO_REMOVE,
+            &copy::t(copy::NOTHING_TO_REMOVE_TITLE),
+            &copy::t(copy::NOTHING_TO_REMOVE),
         ),
         Err(RemoveError::Service(e)) => unavailable(&e),
     }

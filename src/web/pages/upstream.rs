@@ -6,8 +6,8 @@ use poem::http::header;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::message;
 use super::oauth::{safe_return, see_other, with_cookie};
+use super::{copy, message};
 use crate::service::App;
 use crate::service::upstream::{self, Callback, SignedIn, UpstreamError};
 use crate::web::errors::{PageFailure, page_status};
@@ -47,20 +47,34 @@ fn query_pairs(req: &Request) -> Vec<(String, String)> {
 
 fn failure_page(e: &UpstreamError) -> Response {
     let (status, title) = match e {
-        UpstreamError::NotFound(_) => (page_status(PageFailure::NotFound), "No such sign-in provider"),
-        UpstreamError::State(_) | UpstreamError::Invalid(_) | UpstreamError::UserinfoMismatch => {
-            (page_status(PageFailure::Invalid), "Sign-in failed")
-        }
-        UpstreamError::Provider(_) => (page_status(PageFailure::Invalid), "Sign-in refused"),
-        UpstreamError::Refused(_) => (page_status(PageFailure::Forbidden), "Sign-in not allowed"),
+        UpstreamError::NotFound(_) => (
+            page_status(PageFailure::NotFound),
+            &copy::t(copy::UPSTREAM_NOT_FOUND_TITLE),
+        ),
+        UpstreamError::State(_) | UpstreamError::Invalid(_) | UpstreamError::UserinfoMismatch => (
+            page_status(PageFailure::Invalid),
+            &copy::t(copy::UPSTREAM_FAILED_TITLE),
+        ),
+        UpstreamError::Provider(_) => (
+            page_status(PageFailure::Invalid),
+            &copy::t(copy::UPSTREAM_REFUSED_TITLE),
+        ),
+        UpstreamError::Refused(_) => (
+            page_status(PageFailure::Forbidden),
+            &copy::t(copy::UPSTREAM_NOT_ALLOWED_TITLE),
+        ),
         UpstreamError::Unreachable(_) => (
             page_status(PageFailure::UpstreamUnreachable),
-            "Sign-in provider unavailable",
+            &copy::t(copy::UPSTREAM_UNAVAILABLE_TITLE),
         ),
-        UpstreamError::Throttled(_) => (page_status(PageFailure::Throttled), "Too many sign-ins"),
-        UpstreamError::Busy | UpstreamError::Service(_) => {
-            (page_status(PageFailure::Unavailable), "Try again")
-        }
+        UpstreamError::Throttled(_) => (
+            page_status(PageFailure::Throttled),
+            &copy::t(copy::UPSTREAM_THROTTLED_TITLE),
+        ),
+        UpstreamError::Busy | UpstreamError::Service(_) => (
+            page_status(PageFailure::Unavailable),
+            &copy::t(copy::TRY_AGAIN_TITLE),
+        ),
     };
     let text = super::copy::upstream_failure(e);
     let mut resp = message(status, title, &text);

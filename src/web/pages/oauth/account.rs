@@ -9,6 +9,8 @@ use crate::service::{App, ServiceError, login};
 use crate::web::csrf;
 use crate::web::pages::render;
 
+use crate::web::i18n::filters;
+
 #[derive(askama::Template)]
 #[template(path = "home.html")]
 struct HomePage<'a> {

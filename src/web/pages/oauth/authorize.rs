@@ -17,6 +17,8 @@ use crate::web::errors::{PageFailure, page_status};
 use crate::web::pages::{message, render};
 use crate::web::{client_ip, csrf};
 
+use crate::web::i18n::filters;
+
 #[derive(askama::Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
@@ -63,13 +65,13 @@ fn outside_groups_page(
     );
     let switch_href = format!("/oauth/authorize?{}", switch.encode());
     let page = OutsideGroupsPage {
-        title: copy::GROUPS_REFUSED_TITLE,
+        title: &copy::t(copy::GROUPS_REFUSED_TITLE),
         lead: &lead,
-        hint: copy::GROUPS_REFUSED_HINT,
+        hint: &copy::t(copy::GROUPS_REFUSED_HINT),
         switch_href: &switch_href,
-        switch_label: copy::GROUPS_REFUSED_SWITCH,
+        switch_label: &copy::t(copy::GROUPS_REFUSED_SWITCH),
         csrf: &token,
-        sign_out: copy::SIGN_OUT,
+        sign_out: &copy::t(copy::SIGN_OUT),
     };
     with_cookie(render(&page, page_status(PageFailure::Forbidden)), cookie)
 }
@@ -83,7 +85,7 @@ fn refusal_page(params: &Params, reason: &PageReason) -> Response {
     if !matches!(reason, PageReason::SessionEnded) {
         tracing::info!(client_id = ?sent_id, reason = %detail, "refused an authorization request with an error page");
     }
-    message(page_status(PageFailure::Invalid), title, &detail)
+    message(page_status(PageFailure::Invalid), &title, &detail)
 }
 
 /// `GET` and `POST /oauth/authorize`.
@@ -93,6 +95,8 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
         Ok(p) => p,
         Err(resp) => return resp,
     };
+    // A POST carries `ui_locales` in its body, which the language middleware does not read.
+    crate::web::i18n::prefer_ui_locales(params.get("ui_locales"));
     let cookie = session_cookie_value(app, req);
     match authz::authorize(app, &params, cookie, client_ip(req)).await {
         Ok(AuthorizeOutcome::Page(reason)) => refusal_page(&params, &reason),
@@ -162,14 +166,15 @@ pub async fn consent_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Co
     if !csrf::verify(req, app, &f.csrf) {
         return message(
             page_status(PageFailure::Forbidden),
-            "Form expired",
-            "This form could not be verified. Start again from the application.",
+            &copy::t(copy::FORM_EXPIRED_TITLE),
+            &copy::t(copy::CONSENT_FORM_EXPIRED),
         );
     }
     let params = match Params::parse(&f.request) {
         Ok(p) => p,
         Err(e) => return bad_params(&e),
     };
+    crate::web::i18n::prefer_ui_locales(params.get("ui_locales"));
     let cookie = session_cookie_value(app, req);
     let allow = f.decision == "allow";
     match authz::consent(app, &params, allow, cookie, client_ip(req)).await {

@@ -14,6 +14,8 @@ use crate::web::errors::{PageFailure, page_status};
 use crate::web::pages::{factor, render};
 use crate::web::{client_ip, csrf, session_cookie};
 
+use crate::web::i18n::filters;
+
 #[derive(askama::Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
@@ -39,7 +41,7 @@ pub(super) struct LoginView<'a> {
     pub client_name: Option<&'a str>,
     pub error: Option<&'a str>,
     /// A plain lead when no client sent the browser (a fresh sign-in's reason).
-    pub lead: Option<&'static str>,
+    pub lead: Option<copy::Msg>,
 }
 
 /// Renders the login page with a fresh form token.
@@ -75,8 +77,8 @@ pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status:
         error: view.error,
         upstreams,
         passkeys: app.passkeys.is_some(),
-        passkey_button: copy::PASSKEY_SIGN_IN,
-        passkey_failed: copy::PASSKEY_BROWSER_FAILED,
+        passkey_button: &copy::t(copy::PASSKEY_SIGN_IN),
+        passkey_failed: &copy::t(copy::PASSKEY_BROWSER_FAILED),
     };
     let resp = with_cookie(render(&page, status), cookie);
     if page.passkeys {
@@ -144,13 +146,14 @@ pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
     }
 }
 
-/// The one message for every failed sign-in, so that nothing tells which part was wrong.
-const LOGIN_FAILED: &str = "The username or password is not correct.";
-
 /// `POST /login`.
 #[handler]
 pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<LoginForm>) -> Response {
     let return_to = safe_return(&f.return_to).to_owned();
+    // The authorization request this sign-in resumes may name the page's language.
+    crate::web::i18n::prefer_ui_locales_in(&return_to);
+    let back: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    crate::web::i18n::set_back(format!("/login?return_to={back}"));
     let again = |error: &str, status: StatusCode| {
         let view = LoginView {
             return_to: &return_to,
@@ -162,10 +165,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
         login_page(req, app, &view, status)
     };
     if !csrf::verify(req, app, &f.csrf) {
-        return again(
-            "The form expired. Please try again.",
-            page_status(PageFailure::Forbidden),
-        );
+        return again(&copy::t(copy::FORM_EXPIRED), page_status(PageFailure::Forbidden));
     }
     let credential = Credential::Password {
         username: &f.username,
@@ -191,10 +191,10 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
             Some(cookie) => factor::continue_to_factor(app, cookie),
             None => unavailable(&ServiceError::Internal("a pending sign-in was not stored".into())),
         },
-        Err(LoginError::Failed) => again(LOGIN_FAILED, StatusCode::OK),
+        Err(LoginError::Failed) => again(&copy::t(copy::LOGIN_FAILED), StatusCode::OK),
         Err(LoginError::Throttled(r)) => {
             let mut resp = again(
-                "Too many attempts. Wait a moment, then try again.",
+                &copy::t(copy::TOO_MANY_ATTEMPTS),
                 page_status(PageFailure::Throttled),
             );
             if let Ok(v) = r.0.to_string().parse() {

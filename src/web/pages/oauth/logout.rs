@@ -16,6 +16,8 @@ use crate::web::errors::{PageFailure, page_status};
 use crate::web::pages::{message, render};
 use crate::web::{client_ip, csrf, session_cookie};
 
+use crate::web::i18n::filters;
+
 #[derive(askama::Template)]
 #[template(path = "logout.html")]
 struct LogoutPage<'a> {
@@ -33,7 +35,10 @@ pub struct LogoutForm {
 
 /// The "signed out" page, which also clears the session cookie.
 fn signed_out(app: &App, text: &str) -> Response {
-    cookies_ended(app, message(StatusCode::OK, "Signed out", text))
+    cookies_ended(
+        app,
+        message(StatusCode::OK, &copy::t(copy::SIGNED_OUT_TITLE), text),
+    )
 }
 
 /// Removes the session cookie and every forward-auth cookie: signing out ends both.
@@ -50,8 +55,8 @@ pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Log
     if !csrf::verify(req, app, &f.csrf) {
         return message(
             page_status(PageFailure::Forbidden),
-            "Form expired",
-            "This form could not be verified. Reload the page and try again.",
+            &copy::t(copy::FORM_EXPIRED_TITLE),
+            &copy::t(copy::LOGOUT_FORM_EXPIRED),
         );
     }
     if let Some(cookie) = session_cookie_value(app, req)
@@ -59,7 +64,7 @@ pub async fn logout_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Log
     {
         return unavailable(&e);
     }
-    signed_out(app, copy::SIGNED_OUT)
+    signed_out(app, &copy::t(copy::SIGNED_OUT))
 }
 
 /// Renders what an RP-initiated logout request came to.
@@ -72,8 +77,8 @@ fn render_outcome(
     match outcome {
         Ok(LogoutOutcome::Refused(reason)) => message(
             page_status(PageFailure::Invalid),
-            "Cannot sign out",
-            copy::logout_refusal(&reason),
+            &copy::t(copy::LOGOUT_REFUSED_TITLE),
+            &copy::logout_refusal(&reason),
         ),
         Ok(LogoutOutcome::Confirm { client_name }) => {
             let (token, cookie) = match csrf::issue(req, app) {
@@ -99,7 +104,7 @@ fn render_outcome(
                 &[("uri", &uri), ("client_id", &client_id)],
             ),
         ),
-        Ok(LogoutOutcome::SignedOut(After::Stay)) => signed_out(app, copy::SIGNED_OUT),
+        Ok(LogoutOutcome::SignedOut(After::Stay)) => signed_out(app, &copy::t(copy::SIGNED_OUT)),
         Err(e) => unavailable(&e),
     }
 }
@@ -136,8 +141,8 @@ pub async fn end_session_confirm(
     if !csrf::verify(req, app, &f.csrf) {
         return message(
             page_status(PageFailure::Forbidden),
-            "Form expired",
-            "This form could not be verified. Try again.",
+            &copy::t(copy::FORM_EXPIRED_TITLE),
+            &copy::t(copy::FORM_EXPIRED_RETRY),
         );
     }
     let params = match Params::parse(&f.request) {

@@ -29,8 +29,8 @@ fn unavailable(e: &ServiceError) -> Response {
     tracing::error!(error = %e, "a page request failed inside");
     message(
         page_status(PageFailure::Unavailable),
-        "Try again",
-        "Latchkey could not complete this request. Please try again in a moment.",
+        &copy::t(copy::TRY_AGAIN_TITLE),
+        &copy::t(copy::UNAVAILABLE),
     )
 }
 
@@ -54,7 +54,7 @@ pub(in crate::web::pages) fn with_cookie(mut resp: Response, cookie: Option<Stri
 fn bad_params(e: &ParamsError) -> Response {
     message(
         page_status(PageFailure::Invalid),
-        "Invalid request",
+        &copy::t(copy::INVALID_REQUEST_TITLE),
         &copy::params_error(e),
     )
 }
@@ -69,8 +69,8 @@ async fn request_params(req: &Request, body: Body) -> Result<Params, Response> {
     let too_large = || {
         message(
             page_status(PageFailure::TooLarge),
-            "Invalid request",
-            "The request is too large.",
+            &copy::t(copy::INVALID_REQUEST_TITLE),
+            &copy::t(copy::REQUEST_TOO_LARGE),
         )
     };
     let raw = if req.method() == poem::http::Method::POST {

@@ -1,0 +1,93 @@
+# Signing in, the second step, consent, signing out and sign-in providers.
+
+login-lead = to continue to { $client }
+login-failed = The username or password is not correct.
+login-sign-in-again = Sign in again to confirm this change.
+sign-in-with = Sign in with { $provider }
+home-title = Your account
+home-signed-in-title = Signed in
+home-signed-in = You are signed in as { $username }.
+home-not-signed-in-title = Not signed in
+home-not-signed-in = Applications send you here to sign in.
+
+consent-title = Allow access
+consent-heading = Allow access?
+consent-lead = { $client } asks to use your account { $username }.
+consent-nothing = It asks for no personal information.
+consent-will = It will be able to:
+consent-allow = Allow
+consent-deny = Deny
+consent-form-expired = This form could not be verified. Start again from the application.
+scope-openid = confirm who you are
+scope-profile = see your name and username
+scope-email = see your email address
+scope-groups = see the groups you belong to
+scope-offline-access = keep access while you are away, without asking again
+scope-admin = administer this Latchkey server
+scope-other = use the permission “{ $scope }”
+
+groups-refused-title = Not available to this account
+groups-refused-lead = You are signed in as { $username }. { $client } is limited to certain groups, and this account is in none of them.
+groups-refused-hint = Ask an administrator to add your account to one of those groups, or sign in with another account.
+groups-refused-switch = Sign in with another account
+
+logout-heading = Sign out?
+logout-asked-by = { $client } asks to sign you out of Latchkey.
+logout-asked = An application asks to sign you out of Latchkey.
+signed-out-title = Signed out
+signed-out = You are signed out of Latchkey.
+signed-out-unregistered = You are signed out of Latchkey. The application asked to send you on to { $uri }, which is not registered for it, so you stay here. Its administrator can register that address as a post-logout redirect URI of the client { $client_id }.
+logout-refused-title = Cannot sign out
+logout-client-mismatch = The client_id does not match the id_token_hint.
+logout-unknown-client = The client_id names no registered application.
+logout-redirect-without-client = A post_logout_redirect_uri needs a client_id or an id_token_hint.
+logout-form-expired = This form could not be verified. Reload the page and try again.
+
+factor-title = Second step
+factor-lead = Signing in as { $username }. Confirm it is you with a second step.
+factor-code-label = Code from your authenticator app
+factor-use-passkey = Use a passkey
+factor-use-recovery = Use a recovery code
+factor-recovery-label = Recovery code
+factor-use-this-code = Use this code
+factor-wrong = That code is not correct, or it was already used. Please try again.
+factor-throttled = Too many wrong codes. Wait a moment, then try again.
+pending-gone = This sign-in expired or was already completed. Please sign in again.
+recovery-used-title = Signed in
+recovery-used = You signed in with a recovery code. { $count } unused codes remain.
+recovery-used-last = You signed in with your last recovery code. Make new codes on the recovery codes page now.
+
+rd-refused-title = Cannot return there
+rd-refused = The sign-in was asked to send you on to an address that this server does not protect, so it will not go there. Open the application you wanted again.
+forward-auth-off = This server does not protect applications behind a proxy, so it cannot send you on to one.
+
+upstream-not-found-title = No such sign-in provider
+upstream-throttled-title = Too many sign-ins
+upstream-failed-title = Sign-in failed
+upstream-refused-title = Sign-in refused
+upstream-not-allowed-title = Sign-in not allowed
+upstream-unavailable-title = Sign-in provider unavailable
+upstream-service = The server cannot complete this now. Please try again.
+upstream-unreachable = The sign-in provider could not be reached, or did not answer in time. Please try again later.
+upstream-not-found = There is no sign-in provider called `{ $name }`.
+upstream-state-missing = The provider's answer has no state.
+upstream-state-unknown = This sign-in is unknown or was already used; start again.
+upstream-state-other-provider = This answer is for another provider; start again.
+upstream-state-expired = This sign-in took too long; start again.
+upstream-state-other-browser = This sign-in was started in another browser; start again here.
+upstream-provider-refused = The provider refused the sign-in: { $detail }
+upstream-invalid = The provider's answer could not be trusted: { $detail }
+upstream-userinfo-mismatch-full = The provider's answer could not be trusted: the provider's user info is for someone else than its ID token.
+upstream-throttled = Too many sign-ins were started from your address; try again in { $seconds } seconds.
+upstream-busy = Too many sign-ins are in progress; try again in a few minutes.
+upstream-claim-not-string = `{ $claim }` is not a string or an integer
+upstream-claim-missing = no `{ $claim }` claim
+upstream-claim-invalid = `{ $claim }` is longer than { $max } bytes or has control characters
+upstream-no-subject = The provider did not say who you are ({ $what }).
+upstream-userinfo-mismatch = The provider's user info is for someone else than its ID token.
+upstream-not-linked = This account is not linked to a user here; ask an administrator to link it.
+upstream-unverified-email = The provider did not confirm your email address, so it cannot be matched to a user here.
+upstream-no-email-match = No user here has this verified email address; ask an administrator to link your account.
+upstream-ambiguous-email = More than one user here has this email address; ask an administrator to link your account.
+upstream-disabled = The user this account is linked to is disabled.
+upstream-needs-explicit-link = The user here with this email address must be linked to your account by an administrator.

@@ -1,0 +1,93 @@
+# 로그인, 두 번째 단계, 동의, 로그아웃, 외부 로그인 제공자.
+
+login-lead = { $client } 애플리케이션으로 이동하려면 로그인하십시오
+login-failed = 사용자 이름 또는 비밀번호가 올바르지 않습니다.
+login-sign-in-again = 이 변경을 확인하려면 다시 로그인하십시오.
+sign-in-with = { $provider }(으)로 로그인
+home-title = 내 계정
+home-signed-in-title = 로그인됨
+home-signed-in = { $username } 계정으로 로그인되어 있습니다.
+home-not-signed-in-title = 로그인하지 않음
+home-not-signed-in = 애플리케이션이 로그인을 위해 이 페이지로 보냅니다.
+
+consent-title = 접근 허용
+consent-heading = 접근을 허용하시겠습니까?
+consent-lead = { $client } 애플리케이션이 { $username } 계정의 사용을 요청합니다.
+consent-nothing = 개인 정보는 요청하지 않습니다.
+consent-will = 이 애플리케이션은 다음을 할 수 있습니다:
+consent-allow = 허용
+consent-deny = 거부
+consent-form-expired = 이 양식을 확인할 수 없습니다. 애플리케이션에서 다시 시작하십시오.
+scope-openid = 본인 확인
+scope-profile = 이름과 사용자 이름 보기
+scope-email = 이메일 주소 보기
+scope-groups = 속한 그룹 보기
+scope-offline-access = 다시 묻지 않고 자리를 비운 동안에도 접근 유지
+scope-admin = 이 Latchkey 서버 관리
+scope-other = “{ $scope }” 권한 사용
+
+groups-refused-title = 이 계정으로는 사용할 수 없습니다
+groups-refused-lead = { $username } 계정으로 로그인되어 있습니다. { $client } 애플리케이션은 특정 그룹만 사용할 수 있으며, 이 계정은 그 어느 그룹에도 속해 있지 않습니다.
+groups-refused-hint = 관리자에게 해당 그룹 중 하나에 계정을 추가해 달라고 요청하거나, 다른 계정으로 로그인하십시오.
+groups-refused-switch = 다른 계정으로 로그인
+
+logout-heading = 로그아웃하시겠습니까?
+logout-asked-by = { $client } 애플리케이션이 Latchkey에서 로그아웃하도록 요청합니다.
+logout-asked = 한 애플리케이션이 Latchkey에서 로그아웃하도록 요청합니다.
+signed-out-title = 로그아웃됨
+signed-out = Latchkey에서 로그아웃되었습니다.
+signed-out-unregistered = Latchkey에서 로그아웃되었습니다. 애플리케이션이 등록되지 않은 주소 { $uri }(으)로 보내도록 요청했기 때문에 이 페이지에 머뭅니다. 관리자는 이 주소를 클라이언트 { $client_id }의 로그아웃 후 리디렉션 URI로 등록할 수 있습니다.
+logout-refused-title = 로그아웃할 수 없습니다
+logout-client-mismatch = client_id가 id_token_hint와 일치하지 않습니다.
+logout-unknown-client = client_id에 해당하는 등록된 애플리케이션이 없습니다.
+logout-redirect-without-client = post_logout_redirect_uri를 쓰려면 client_id 또는 id_token_hint가 필요합니다.
+logout-form-expired = 이 양식을 확인할 수 없습니다. 페이지를 새로 고친 뒤 다시 시도하십시오.
+
+factor-title = 두 번째 단계
+factor-lead = { $username } 계정으로 로그인하는 중입니다. 두 번째 단계로 본인임을 확인하십시오.
+factor-code-label = 인증 앱에 표시된 코드
+factor-use-passkey = 패스키 사용
+factor-use-recovery = 복구 코드 사용
+factor-recovery-label = 복구 코드
+factor-use-this-code = 이 코드 사용
+factor-wrong = 코드가 올바르지 않거나 이미 사용되었습니다. 다시 시도하십시오.
+factor-throttled = 잘못된 코드가 너무 많습니다. 잠시 기다린 뒤 다시 시도하십시오.
+pending-gone = 이 로그인은 만료되었거나 이미 완료되었습니다. 다시 로그인하십시오.
+recovery-used-title = 로그인됨
+recovery-used = 복구 코드로 로그인했습니다. 사용하지 않은 코드가 { $count }개 남아 있습니다.
+recovery-used-last = 마지막 복구 코드로 로그인했습니다. 지금 복구 코드 페이지에서 새 코드를 만드십시오.
+
+rd-refused-title = 그곳으로 돌아갈 수 없습니다
+rd-refused = 이 서버가 보호하지 않는 주소로 보내도록 요청받았기 때문에 그곳으로 이동하지 않습니다. 원래 열려던 애플리케이션을 다시 여십시오.
+forward-auth-off = 이 서버는 프록시 뒤의 애플리케이션을 보호하지 않으므로 그곳으로 보낼 수 없습니다.
+
+upstream-not-found-title = 해당 로그인 제공자가 없습니다
+upstream-throttled-title = 로그인 시도가 너무 많습니다
+upstream-failed-title = 로그인 실패
+upstream-refused-title = 로그인 거부됨
+upstream-not-allowed-title = 로그인이 허용되지 않습니다
+upstream-unavailable-title = 로그인 제공자를 사용할 수 없습니다
+upstream-service = 서버가 지금 이 요청을 완료할 수 없습니다. 다시 시도하십시오.
+upstream-unreachable = 로그인 제공자에 연결할 수 없거나 제시간에 응답이 없었습니다. 나중에 다시 시도하십시오.
+upstream-not-found = `{ $name }`(이)라는 로그인 제공자가 없습니다.
+upstream-state-missing = 제공자의 응답에 state가 없습니다.
+upstream-state-unknown = 알 수 없거나 이미 사용된 로그인입니다. 다시 시작하십시오.
+upstream-state-other-provider = 다른 제공자에 대한 응답입니다. 다시 시작하십시오.
+upstream-state-expired = 로그인 시간이 너무 오래 걸렸습니다. 다시 시작하십시오.
+upstream-state-other-browser = 다른 브라우저에서 시작된 로그인입니다. 여기에서 다시 시작하십시오.
+upstream-provider-refused = 제공자가 로그인을 거부했습니다: { $detail }
+upstream-invalid = 제공자의 응답을 신뢰할 수 없습니다: { $detail }
+upstream-userinfo-mismatch-full = 제공자의 응답을 신뢰할 수 없습니다: 제공자의 사용자 정보가 ID 토큰과 다른 사람의 것입니다.
+upstream-throttled = 이 주소에서 시작된 로그인이 너무 많습니다. { $seconds }초 후에 다시 시도하십시오.
+upstream-busy = 진행 중인 로그인이 너무 많습니다. 몇 분 후에 다시 시도하십시오.
+upstream-claim-not-string = `{ $claim }` 값이 문자열이나 정수가 아닙니다
+upstream-claim-missing = `{ $claim }` 클레임이 없습니다
+upstream-claim-invalid = `{ $claim }` 값이 { $max }바이트보다 길거나 제어 문자를 포함합니다
+upstream-no-subject = 제공자가 사용자가 누구인지 알려 주지 않았습니다({ $what }).
+upstream-userinfo-mismatch = 제공자의 사용자 정보가 ID 토큰과 다른 사람의 것입니다.
+upstream-not-linked = 이 계정은 이곳의 사용자와 연결되어 있지 않습니다. 관리자에게 연결을 요청하십시오.
+upstream-unverified-email = 제공자가 이메일 주소를 확인하지 않았으므로 이곳의 사용자와 연결할 수 없습니다.
+upstream-no-email-match = 이 확인된 이메일 주소를 가진 사용자가 없습니다. 관리자에게 계정 연결을 요청하십시오.
+upstream-ambiguous-email = 이 이메일 주소를 가진 사용자가 두 명 이상입니다. 관리자에게 계정 연결을 요청하십시오.
+upstream-disabled = 이 계정에 연결된 사용자가 비활성화되어 있습니다.
+upstream-needs-explicit-link = 이 이메일 주소를 가진 사용자는 관리자가 직접 계정에 연결해야 합니다.

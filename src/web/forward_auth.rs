@@ -72,9 +72,14 @@ enum Family {
 
 /// The single value of a header, if it is sent once and is text; a header sent twice counts as
 /// malformed (two proxies disagreeing, or a client adding its own).
-/// `name` is the header's name as written in messages (`X-Forwarded-Host`).
-fn single<'r>(req: &'r Request, name: &'static str) -> Result<Option<&'r str>, TargetError> {
-    let mut values = req.headers().get_all(name.to_ascii_lowercase()).iter();
+/// `name` is the header's name as written in messages (`X-Forwarded-Host`); `lower` the same in
+/// lower case, as the header map looks it up.
+fn single<'r>(
+    req: &'r Request,
+    lower: &'static str,
+    name: &'static str,
+) -> Result<Option<&'r str>, TargetError> {
+    let mut values = req.headers().get_all(lower).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(v), None) => v
@@ -110,19 +115,29 @@ fn read(
     let ip = client(req, app, peer)?;
     let (target, method) = match family {
         Family::ForwardAuth => {
-            let method = target::method(single(req, "X-Forwarded-Method")?, "X-Forwarded-Method")?;
+            let method = target::method(
+                single(req, "x-forwarded-method", "X-Forwarded-Method")?,
+                "X-Forwarded-Method",
+            )?;
             let target = target::from_parts(
-                single(req, "X-Forwarded-Proto")?,
-                single(req, "X-Forwarded-Host")?,
-                single(req, "X-Forwarded-Uri")?,
+                single(req, "x-forwarded-proto", "X-Forwarded-Proto")?,
+                single(req, "x-forwarded-host", "X-Forwarded-Host")?,
+                single(req, "x-forwarded-uri", "X-Forwarded-Uri")?,
                 ["X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri"],
                 rules,
             )?;
             (target, method)
         }
         Family::AuthRequest => {
-            let method = target::method(single(req, "X-Original-Method")?, "X-Original-Method")?;
-            let target = target::from_url(single(req, "X-Original-URL")?, "X-Original-URL", rules)?;
+            let method = target::method(
+                single(req, "x-original-method", "X-Original-Method")?,
+                "X-Original-Method",
+            )?;
+            let target = target::from_url(
+                single(req, "x-original-url", "X-Original-URL")?,
+                "X-Original-URL",
+                rules,
+            )?;
             (target, method)
         }
         Family::ExtAuthz => {
@@ -137,8 +152,8 @@ fn read(
                 None => below.to_owned(),
             };
             let target = target::from_parts(
-                single(req, "X-Forwarded-Proto")?,
-                single(req, "Host")?,
+                single(req, "x-forwarded-proto", "X-Forwarded-Proto")?,
+                single(req, "host", "Host")?,
                 Some(&path),
                 ["X-Forwarded-Proto", "Host", "path"],
                 rules,

@@ -9,8 +9,10 @@ use poem::{Request, Response, handler};
 
 use super::copy;
 use super::factor::unavailable;
+use super::guard::login_address;
 use super::message;
 use super::oauth::{see_other, session_cookie_value, with_cookie};
+use super::upstream::query_pairs;
 use crate::protocol::forward_auth::{Target, from_url};
 use crate::service::forward_auth::{RoundTrip, round_trip as start};
 use crate::service::{App, login};
@@ -51,23 +53,10 @@ pub fn checked_rd(app: &App, rd: Option<&str>) -> Result<Target, RdRefused> {
     from_url(rd, "rd", rules).map_err(|_| RdRefused(copy::RD_REFUSED))
 }
 
-fn login_for(back: &str, fresh: bool) -> Response {
-    let back: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
-    if fresh {
-        see_other(&format!("/login?return_to={back}&fresh=1"))
-    } else {
-        see_other(&format!("/login?return_to={back}"))
-    }
-}
-
 /// `GET /forward-auth/session?rd=...`.
 #[handler]
 pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .take(4)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+    let query = query_pairs(req);
     let asked = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let target = match checked_rd(app, asked("rd")) {
         Ok(t) => t,
@@ -75,11 +64,11 @@ pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
     };
     let here = path(&target.url, asked("factors") == Some("2"));
     let Some(cookie) = session_cookie_value(app, req) else {
-        return login_for(&here, false);
+        return see_other(&login_address(&here, false));
     };
     let (session, user) = match login::current(app, cookie).await {
         Ok(Some(signed_in)) => signed_in,
-        Ok(None) => return login_for(&here, false),
+        Ok(None) => return see_other(&login_address(&here, false)),
         Err(e) => return unavailable(&e),
     };
     let Some(rules) = &app.config.forward_auth else {
@@ -98,7 +87,7 @@ pub async fn round_trip(req: &Request, Data(app): Data<&App>) -> Response {
             let cookie = set_cookie(app.config.is_https(), domain, &value, max_age);
             with_cookie(see_other(&target.url), Some(cookie))
         }
-        Ok(RoundTrip::SecondFactor) => login_for(&path(&target.url, true), true),
+        Ok(RoundTrip::SecondFactor) => see_other(&login_address(&path(&target.url, true), true)),
         Err(e) => unavailable(&e),
     }
 }

@@ -11,7 +11,7 @@ use crate::protocol::login::is_fresh;
 use crate::service::{App, login};
 
 /// `/login?return_to=...`, plus `&fresh=1` when the sign-in must be made again.
-fn login_address(return_to: &str, fresh: bool) -> String {
+pub(super) fn login_address(return_to: &str, fresh: bool) -> String {
     let back: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     if fresh {
         format!("/login?return_to={back}&fresh=1")

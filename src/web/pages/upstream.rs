@@ -38,7 +38,7 @@ fn clear_browser_cookie(app: &App) -> String {
     csrf::set_cookie(cookie_name(https), "", https, "Lax", Some(0))
 }
 
-fn query_pairs(req: &Request) -> Vec<(String, String)> {
+pub(super) fn query_pairs(req: &Request) -> Vec<(String, String)> {
     url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         .take(32)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

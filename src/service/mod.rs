@@ -9,6 +9,7 @@ pub mod apps;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
+pub mod console;
 mod error;
 pub mod forms;
 pub mod forward_auth;

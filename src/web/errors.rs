@@ -439,6 +439,8 @@ pub enum PageFailure {
     Forbidden,
     /// The thing asked for does not exist.
     NotFound,
+    /// The change conflicts with what is stored (a taken username or client id).
+    Conflict,
     /// The form body is too large.
     TooLarge,
     /// Too many failed attempts; the page says when to retry.
@@ -455,6 +457,7 @@ pub fn page_status(failure: PageFailure) -> StatusCode {
         PageFailure::Invalid => StatusCode::BAD_REQUEST,
         PageFailure::Forbidden => StatusCode::FORBIDDEN,
         PageFailure::NotFound => StatusCode::NOT_FOUND,
+        PageFailure::Conflict => StatusCode::CONFLICT,
         PageFailure::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         PageFailure::Throttled => StatusCode::TOO_MANY_REQUESTS,
         PageFailure::UpstreamUnreachable => StatusCode::BAD_GATEWAY,

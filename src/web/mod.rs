@@ -189,6 +189,7 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::RecoverySubmit => pages::recovery::generate.map_to_response().boxed(),
         Handler::Account => pages::account::show.map_to_response().boxed(),
         Handler::Apps => pages::apps::show.map_to_response().boxed(),
+        Handler::Console => pages::admin::console.map_to_response().boxed(),
         Handler::AccountProfile => pages::account::profile.map_to_response().boxed(),
         Handler::AccountPassword => pages::account::password.map_to_response().boxed(),
         Handler::AccountSessions => pages::account::end_sessions.map_to_response().boxed(),

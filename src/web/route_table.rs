@@ -26,6 +26,8 @@ pub enum Kind {
 pub enum Handler {
     /// The home page (who is signed in).
     Home,
+    /// The admin console: every `/admin` path, GET and POST (`pages::admin` routes inside).
+    Console,
     /// The sign-in form.
     LoginForm,
     /// The sign-in form's POST.
@@ -208,7 +210,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 55] = {
+pub const ROUTES: [RouteSpec; 57] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -289,6 +291,8 @@ pub const ROUTES: [RouteSpec; 55] = {
         page("/setup/", &[(M::GET, H::SetupForm), (M::POST, H::SetupSubmit)]),
         page("/account", &[(M::GET, H::Account)]),
         page("/apps", &[(M::GET, H::Apps)]),
+        page("/admin", &[(M::GET, H::Console), (M::POST, H::Console)]),
+        page("/admin/{*path}", &[(M::GET, H::Console), (M::POST, H::Console)]),
         page("/account/profile", &[(M::POST, H::AccountProfile)]),
         page("/account/password", &[(M::POST, H::AccountPassword)]),
         page("/account/sessions", &[(M::POST, H::AccountSessions)]),

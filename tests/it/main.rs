@@ -14,6 +14,7 @@ mod admin_audit;
 mod admin_auth;
 mod admin_cli;
 mod admin_clients;
+mod admin_console;
 mod admin_errors;
 mod admin_factors;
 mod admin_fixture;

@@ -392,6 +392,19 @@ pub fn describe_method(amr: &str) -> Option<String> {
     })
 }
 
+/// Why the service refused a change (an invalid field, a conflict, a forbidden change), as one
+/// sentence in the page's language. The field's name is the form's; the reason is the service's
+/// own text until the service says it as a typed reason.
+pub fn service_refusal(e: &crate::service::ServiceError) -> String {
+    use crate::service::ServiceError as E;
+    match e {
+        E::Invalid { field, message } => text(Msg("admin-refused"), &[("field", field), ("reason", message)]),
+        E::Conflict(why) | E::Forbidden(why) => text(Msg("admin-conflict"), &[("reason", why)]),
+        E::NotFound(_) => t(Msg("admin-not-found")),
+        E::Internal(_) => t(UNAVAILABLE),
+    }
+}
+
 /// Why a passkey use case failed, as one sentence.
 pub fn passkey_error(e: &crate::service::passkeys::PasskeyError) -> String {
     use crate::service::passkeys::PasskeyError as E;

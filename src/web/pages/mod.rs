@@ -1,6 +1,7 @@
 //! Server-rendered pages (askama templates) and the embedded stylesheet.
 
 pub mod account;
+pub mod admin;
 pub mod apps;
 mod copy;
 pub mod factor;

@@ -95,7 +95,10 @@ pub(in crate::web::pages) fn safe_return(return_to: &str) -> &str {
     let account = return_to == "/account"
         || return_to.starts_with("/account/")
         || return_to.starts_with("/account?")
-        || return_to == "/apps";
+        || return_to == "/apps"
+        || return_to == "/admin"
+        || return_to.starts_with("/admin/")
+        || return_to.starts_with("/admin?");
     let ok = (return_to.starts_with("/oauth/authorize?")
         || return_to.starts_with("/forward-auth/session?")
         || account)

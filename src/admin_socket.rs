@@ -81,7 +81,12 @@ async fn handle(app: &App, stream: UnixStream) -> std::io::Result<()> {
                 Err(e) => Reply::Err(e),
             }
         }
-        Err(e) => Reply::Err(ServiceError::invalid("request", e.to_string())),
+        Err(e) => Reply::Err(ServiceError::refused(
+            "request",
+            crate::service::Invalid::Request {
+                detail: e.to_string(),
+            },
+        )),
     };
     let mut out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
     out.push(b'\n');

@@ -107,20 +107,24 @@ pub struct PasswordPolicy {
     pub max_length: usize,
 }
 
+/// Why [`PasswordPolicy`] refuses a password. The text is the English of the admin API and the
+/// CLI; the pages say it in their language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRefusal {
+    #[error("the password must have at least {min} characters")]
+    TooShort { min: usize },
+    #[error("the password must have at most {max} characters")]
+    TooLong { max: usize },
+}
+
 impl PasswordPolicy {
     /// Why `password` is not acceptable, or `None`.
-    pub fn check(&self, password: &str) -> Option<String> {
+    pub fn check(&self, password: &str) -> Option<PasswordRefusal> {
         let len = password.chars().count();
         if len < self.min_length {
-            Some(format!(
-                "the password must have at least {} characters",
-                self.min_length
-            ))
+            Some(PasswordRefusal::TooShort { min: self.min_length })
         } else if len > self.max_length {
-            Some(format!(
-                "the password must have at most {} characters",
-                self.max_length
-            ))
+            Some(PasswordRefusal::TooLong { max: self.max_length })
         } else {
             None
         }

@@ -126,12 +126,12 @@ impl Validator<'_> {
         allowed_groups.dedup();
         let launch_url = rc.launch_url.as_ref().and_then(|u| {
             LaunchUrl::parse(u.get_ref())
-                .map_err(|e| self.problem(&key("launch_url"), Some(u), e.0))
+                .map_err(|e| self.problem(&key("launch_url"), Some(u), e.to_string()))
                 .ok()
         });
         let icon = rc.icon.as_ref().and_then(|i| {
             ClientIcon::parse(i.get_ref())
-                .map_err(|e| self.problem(&key("icon"), Some(i), e.0))
+                .map_err(|e| self.problem(&key("icon"), Some(i), e.to_string()))
                 .ok()
         });
         if self.problems.len() > before {
@@ -171,12 +171,12 @@ impl Validator<'_> {
         let violations = client.rule_violations();
         for (field, reason) in &violations {
             match (*field, rc.require_pkce.as_ref(), rc.resources.first()) {
-                ("require_pkce", Some(at), _) => self.problem(&key(field), Some(at), *reason),
-                ("resources", _, Some(at)) => self.problem(&key(field), Some(at), *reason),
+                ("require_pkce", Some(at), _) => self.problem(&key(field), Some(at), reason.to_string()),
+                ("resources", _, Some(at)) => self.problem(&key(field), Some(at), reason.to_string()),
                 ("launch_url", _, _) if rc.launch_url.is_some() => {
-                    self.problem(&key(field), rc.launch_url.as_ref(), *reason)
+                    self.problem(&key(field), rc.launch_url.as_ref(), reason.to_string())
                 }
-                _ => self.problem(&key(field), Some(&rc.client_id), *reason),
+                _ => self.problem(&key(field), Some(&rc.client_id), reason.to_string()),
             }
         }
         violations.is_empty().then_some(client)

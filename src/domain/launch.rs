@@ -7,12 +7,32 @@ use std::fmt;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::RedirectUri;
+use super::{InvalidRedirectUri, RedirectUri};
 
-/// Why a launch URL or an icon cannot be registered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidLink(pub String);
+/// Why a launch URL or an icon cannot be registered. The text is the English the admin API, the
+/// CLI and the configuration check show; the pages say it in their language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidLink {
+    /// A launch URL that breaks a redirect URI's rule.
+    #[error("launch URL `{}` {}", .0.uri, .0.reason)]
+    LaunchUrl(InvalidRedirectUri),
+    /// An icon over [`MAX_ICON_LEN`] characters.
+    #[error("an icon is at most {MAX_ICON_LEN} characters (16 KiB); this one has {len}")]
+    IconTooLong { len: usize },
+    /// A `data:` icon whose data is not base64.
+    #[error("the icon's data: URL does not hold valid base64")]
+    IconNotBase64,
+    /// A `data:image/png` icon whose data is not a PNG.
+    #[error("the icon says image/png but its data is not a PNG")]
+    IconNotPng,
+    /// An https icon URL that breaks a redirect URI's rule.
+    #[error("icon URL `{}` {}", .0.uri, .0.reason)]
+    IconUrl(InvalidRedirectUri),
+    /// An icon that is neither an https URL nor a PNG or SVG `data:` URL.
+    #[error("an icon is an https:// URL or a data:image/png;base64, or data:image/svg+xml;base64, URL")]
+    IconScheme,
+}
 
 /// Where the app launcher sends a user to open a client: an absolute `https` URL, or `http` on
 /// `localhost`, `127.0.0.1` or `[::1]` for a client with the development opt-in
@@ -25,8 +45,7 @@ pub struct LaunchUrl(String);
 
 impl LaunchUrl {
     pub fn parse(raw: &str) -> Result<LaunchUrl, InvalidLink> {
-        let uri =
-            RedirectUri::parse_for(raw, true).map_err(|e| InvalidLink(launch_reason(&e.to_string())))?;
+        let uri = RedirectUri::parse_for(raw, true).map_err(InvalidLink::LaunchUrl)?;
         Ok(LaunchUrl(uri.to_string()))
     }
 
@@ -39,11 +58,6 @@ impl LaunchUrl {
     pub fn is_plain_http(&self) -> bool {
         self.0.starts_with("http://")
     }
-}
-
-/// A redirect URI's refusal reworded for a launch URL.
-fn launch_reason(reason: &str) -> String {
-    reason.replacen("redirect URI", "launch URL", 1)
 }
 
 impl TryFrom<String> for LaunchUrl {
@@ -82,31 +96,24 @@ pub struct ClientIcon(String);
 impl ClientIcon {
     pub fn parse(raw: &str) -> Result<ClientIcon, InvalidLink> {
         if raw.len() > MAX_ICON_LEN {
-            return Err(InvalidLink(format!(
-                "an icon is at most {MAX_ICON_LEN} characters (16 KiB); this one has {}",
-                raw.len()
-            )));
+            return Err(InvalidLink::IconTooLong { len: raw.len() });
         }
         if let Some(data) = DATA_PREFIXES.iter().find_map(|p| raw.strip_prefix(p)) {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data)
-                .map_err(|_| InvalidLink("the icon's data: URL does not hold valid base64".into()))?;
+                .map_err(|_| InvalidLink::IconNotBase64)?;
             if raw.starts_with(DATA_PREFIXES[0]) && !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-                return Err(InvalidLink(
-                    "the icon says image/png but its data is not a PNG".into(),
-                ));
+                return Err(InvalidLink::IconNotPng);
             }
             return Ok(ClientIcon(raw.to_owned()));
         }
         if raw.starts_with("https://") {
             return match RedirectUri::parse(raw) {
                 Ok(_) => Ok(ClientIcon(raw.to_owned())),
-                Err(e) => Err(InvalidLink(e.to_string().replacen("redirect URI", "icon URL", 1))),
+                Err(e) => Err(InvalidLink::IconUrl(e)),
             };
         }
-        Err(InvalidLink(
-            "an icon is an https:// URL or a data:image/png;base64, or data:image/svg+xml;base64, URL".into(),
-        ))
+        Err(InvalidLink::IconScheme)
     }
 
     pub fn as_str(&self) -> &str {
@@ -167,7 +174,7 @@ mod tests {
             "",
         ] {
             let e = LaunchUrl::parse(bad).unwrap_err();
-            assert!(e.0.contains("launch URL"), "{bad}: {e}");
+            assert!(e.to_string().contains("launch URL"), "{bad}: {e}");
         }
     }
 

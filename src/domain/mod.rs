@@ -26,13 +26,13 @@ pub use language::Language;
 pub use launch::{ClientIcon, InvalidLink, LaunchUrl, MAX_ICON_LEN, valid_group};
 pub use oauth::{AuthorizationCode, Consent, Grant, RefreshToken, RequestedClaims, Session};
 pub use outbound::{AddressClass, OutboundPolicy, OutboundRefusal, address_class};
-pub use redirect_uri::{InvalidRedirectUri, RedirectUri};
+pub use redirect_uri::{InvalidRedirectUri, RedirectUri, RedirectUriProblem};
 pub use scope::{ADMIN_SCOPE, InvalidScope, Scope, ScopeSet};
 pub use time::{Duration, Timestamp};
 pub use upstream::{
     ClaimMapping, LinkPolicy, PendingUpstream, Upstream, UpstreamIdentity, UpstreamKind, UpstreamLink,
 };
 pub use user::{
-    ADMIN_GROUP, Client, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, RequiredFactors, User,
-    valid_resource,
+    ADMIN_GROUP, Client, ClientRule, ClientSecretDigest, ClientSource, IdTokenAlg, NewUser, RequiredFactors,
+    User, valid_resource,
 };

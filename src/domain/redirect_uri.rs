@@ -9,12 +9,50 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Why a redirect URI cannot be registered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a redirect URI cannot be registered: the URI (escaped for display) and the rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("redirect URI `{uri}` {reason}")]
 pub struct InvalidRedirectUri {
     pub uri: String,
-    pub reason: &'static str,
+    pub reason: RedirectUriProblem,
+}
+
+/// The registration rule a redirect URI broke. The text is the English the admin API and the
+/// CLI show after the URI; the pages say it in their language (`web::pages::copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedirectUriProblem {
+    #[error("is longer than 2048 characters")]
+    TooLong,
+    #[error("contains whitespace or control characters")]
+    Whitespace,
+    #[error("contains a percent-encoded control character")]
+    EncodedControl,
+    #[error("contains a wildcard; redirect URIs are matched exactly")]
+    Wildcard,
+    #[error("has a fragment, which RFC 6749 section 3.1.2 forbids")]
+    Fragment,
+    #[error(
+        "uses plain http on localhost; use http://127.0.0.1 (any port), or register the client \
+         with allow_http_localhost = true (CLI --allow-http-localhost) for development"
+    )]
+    HttpLocalhost,
+    #[error("uses plain http; only https, or http on 127.0.0.1 or [::1] for native apps, is allowed")]
+    PlainHttp,
+    #[error("must start with https:// (or http://127.0.0.1 or http://[::1])")]
+    Scheme,
+    #[error("has user information before the host")]
+    UserInfo,
+    #[error("has no host")]
+    NoHost,
+    #[error("has an encoded or escaped host")]
+    EncodedHost,
+    #[error("has an encoded dot, slash or backslash in its path")]
+    EncodedPath,
+    #[error("has a `.` or `..` path segment")]
+    DotSegment,
+    #[error("is not a valid absolute URL")]
+    NotAbsolute,
 }
 
 /// A redirect URI that passed the registration rules.
@@ -36,6 +74,7 @@ impl RedirectUri {
     /// development opt-in: it also admits `http://localhost[:port]/...`, matched exactly like any
     /// other URI (RFC 8252 section 8.3 advises against it, hence the opt-in).
     pub fn parse_for(raw: &str, allow_http_localhost: bool) -> Result<RedirectUri, InvalidRedirectUri> {
+        use RedirectUriProblem as P;
         let refuse = |reason| {
             Err(InvalidRedirectUri {
                 uri: raw.escape_debug().to_string(),
@@ -43,63 +82,58 @@ impl RedirectUri {
             })
         };
         if raw.len() > MAX_LEN {
-            return refuse("is longer than 2048 characters");
+            return refuse(P::TooLong);
         }
         if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return refuse("contains whitespace or control characters");
+            return refuse(P::Whitespace);
         }
         if has_encoded_control(raw) {
-            return refuse("contains a percent-encoded control character");
+            return refuse(P::EncodedControl);
         }
         if raw.contains('*') {
-            return refuse("contains a wildcard; redirect URIs are matched exactly");
+            return refuse(P::Wildcard);
         }
         if raw.contains('#') {
-            return refuse("has a fragment, which RFC 6749 section 3.1.2 forbids");
+            return refuse(P::Fragment);
         }
         let rest = if let Some(rest) = raw.strip_prefix("https://") {
             rest
         } else if let Some(rest) = raw.strip_prefix("http://") {
             if is_localhost(raw) && !allow_http_localhost {
-                return refuse(
-                    "uses plain http on localhost; use http://127.0.0.1 (any port), or register the client \
-                     with allow_http_localhost = true (CLI --allow-http-localhost) for development",
-                );
+                return refuse(P::HttpLocalhost);
             }
             if !is_loopback(raw) && !is_localhost(raw) {
-                return refuse(
-                    "uses plain http; only https, or http on 127.0.0.1 or [::1] for native apps, is allowed",
-                );
+                return refuse(P::PlainHttp);
             }
             rest
         } else {
-            return refuse("must start with https:// (or http://127.0.0.1 or http://[::1])");
+            return refuse(P::Scheme);
         };
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path_and_query) = rest.split_at(authority_end);
         if authority.contains('@') {
-            return refuse("has user information before the host");
+            return refuse(P::UserInfo);
         }
         if authority.is_empty() || authority.starts_with(':') {
-            return refuse("has no host");
+            return refuse(P::NoHost);
         }
         if authority.contains('%') || authority.contains('\\') {
-            return refuse("has an encoded or escaped host");
+            return refuse(P::EncodedHost);
         }
         let path = path_and_query.split('?').next().unwrap_or_default();
         let lowered = path.to_ascii_lowercase();
         if lowered.contains("%2e") || lowered.contains("%2f") || lowered.contains("%5c") {
-            return refuse("has an encoded dot, slash or backslash in its path");
+            return refuse(P::EncodedPath);
         }
         if path
             .split('/')
             .any(|seg| seg == "." || seg == ".." || seg.starts_with("..;"))
         {
-            return refuse("has a `.` or `..` path segment");
+            return refuse(P::DotSegment);
         }
         match url::Url::parse(raw) {
             Ok(url) if url.host().is_some() && url.username().is_empty() && url.password().is_none() => {}
-            _ => return refuse("is not a valid absolute URL"),
+            _ => return refuse(P::NotAbsolute),
         }
         Ok(RedirectUri(raw.to_owned()))
     }
@@ -207,8 +241,14 @@ mod tests {
     #[test]
     fn http_localhost_registers_only_with_the_opt_in_and_matches_exactly() {
         let refused = RedirectUri::parse("http://localhost:8000/callback").unwrap_err();
-        assert!(refused.reason.contains("allow_http_localhost"), "{refused}");
-        assert!(refused.reason.contains("http://127.0.0.1"), "{refused}");
+        assert!(
+            refused.reason.to_string().contains("allow_http_localhost"),
+            "{refused}"
+        );
+        assert!(
+            refused.reason.to_string().contains("http://127.0.0.1"),
+            "{refused}"
+        );
         let ok = RedirectUri::parse_for("http://localhost:8000/callback", true).unwrap();
         assert!(ok.is_http_localhost());
         assert!(ok.matches("http://localhost:8000/callback"));

@@ -210,29 +210,51 @@ impl Client {
     }
 }
 
+/// A cross-field rule of a client's registration that it breaks ([`Client::rule_violations`]).
+/// The text is the English of the admin API, the CLI and the configuration check; the pages say
+/// it in their language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientRule {
+    #[error("a client needs at least one grant type")]
+    NoGrantType,
+    #[error("a client that uses authorization_code needs at least one redirect URI")]
+    NoRedirectUri,
+    #[error("client_credentials is only for confidential clients")]
+    PublicClientCredentials,
+    #[error("PKCE cannot be switched off for a public client")]
+    PublicWithoutPkce,
+    #[error("an http://localhost URI needs allow_http_localhost = true; or use http://127.0.0.1")]
+    HttpLocalhost,
+    #[error(
+        "an http:// launch URL (on localhost, 127.0.0.1 or [::1] only) needs allow_http_localhost = true"
+    )]
+    HttpLaunchUrl,
+    #[error("a group is 1 to 64 letters, digits, '.', '_' or '-'")]
+    Group,
+    #[error(
+        "a resource is an absolute https URI (or http on a loopback address) without a fragment (RFC 8707)"
+    )]
+    Resource,
+}
+
 impl Client {
     /// The cross-field rules every registration must meet, as `(field, reason)` pairs; empty when
     /// the registration is sound. Used for clients from the config file, the CLI and the API.
-    pub fn rule_violations(&self) -> Vec<(&'static str, &'static str)> {
+    pub fn rule_violations(&self) -> Vec<(&'static str, ClientRule)> {
         let mut out = Vec::new();
         if self.grant_types.is_empty() {
-            out.push(("grant_types", "a client needs at least one grant type"));
+            out.push(("grant_types", ClientRule::NoGrantType));
         }
         if self.redirect_uris.is_empty() && self.grant_types.iter().any(|g| g.uses_redirect()) {
-            out.push((
-                "redirect_uris",
-                "a client that uses authorization_code needs at least one redirect URI",
-            ));
+            out.push(("redirect_uris", ClientRule::NoRedirectUri));
         }
         if self.is_public() {
             if self.grant_types.contains(&GrantType::ClientCredentials) {
-                out.push((
-                    "grant_types",
-                    "client_credentials is only for confidential clients",
-                ));
+                out.push(("grant_types", ClientRule::PublicClientCredentials));
             }
             if self.require_pkce == Some(false) {
-                out.push(("require_pkce", "PKCE cannot be switched off for a public client"));
+                out.push(("require_pkce", ClientRule::PublicWithoutPkce));
             }
         }
         let localhost = self
@@ -241,29 +263,17 @@ impl Client {
             .chain(&self.post_logout_redirect_uris)
             .any(RedirectUri::is_http_localhost);
         if localhost && !self.allow_http_localhost {
-            out.push((
-                "redirect_uris",
-                "an http://localhost URI needs allow_http_localhost = true; or use http://127.0.0.1",
-            ));
+            out.push(("redirect_uris", ClientRule::HttpLocalhost));
         }
         if self.launch_url.as_ref().is_some_and(LaunchUrl::is_plain_http) && !self.allow_http_localhost {
-            out.push((
-                "launch_url",
-                "an http:// launch URL (on localhost, 127.0.0.1 or [::1] only) needs allow_http_localhost = true",
-            ));
+            out.push(("launch_url", ClientRule::HttpLaunchUrl));
         }
         if self.allowed_groups.iter().any(|g| !super::valid_group(g)) {
-            out.push((
-                "allowed_groups",
-                "a group is 1 to 64 letters, digits, '.', '_' or '-'",
-            ));
+            out.push(("allowed_groups", ClientRule::Group));
         }
         for resource in &self.resources {
             if !valid_resource(resource) {
-                out.push((
-                    "resources",
-                    "a resource is an absolute https URI (or http on a loopback address) without a fragment (RFC 8707)",
-                ));
+                out.push(("resources", ClientRule::Resource));
                 break;
             }
         }

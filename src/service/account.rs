@@ -225,7 +225,7 @@ pub async fn change_password(
         return Err(AccountError::NotFresh);
     }
     if let Some(why) = app.config.password_policy.check(&new) {
-        return Err(ServiceError::invalid("password", why).into());
+        return Err(ServiceError::refused("password", why.into()).into());
     }
     if let Some(stored) = view.user.password_hash.clone() {
         let attempt = app

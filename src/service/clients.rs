@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::views::{ClientCreated, ClientView};
-use super::{App, ServiceError, blocking};
+use super::{App, Invalid, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{
     Client, ClientIcon, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, LaunchUrl,
@@ -78,7 +78,7 @@ fn parse_uris(raw: &[String], allow_http_localhost: bool) -> Result<Vec<Redirect
     let mut out: Vec<RedirectUri> = Vec::new();
     for r in raw {
         let uri = RedirectUri::parse_for(r, allow_http_localhost)
-            .map_err(|e| ServiceError::invalid("redirect_uris", e.to_string()))?;
+            .map_err(|error| ServiceError::refused("redirect_uris", Invalid::RedirectUri { error }))?;
         if !out.contains(&uri) {
             out.push(uri);
         }
@@ -100,7 +100,8 @@ fn dedup(raw: &[String]) -> Vec<String> {
 fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ServiceError> {
     let mut out: Vec<Scope> = Vec::new();
     for s in raw {
-        let scope = Scope::parse(s).map_err(|e| ServiceError::invalid("scopes", e.0))?;
+        let scope = Scope::parse(s)
+            .map_err(|_| ServiceError::refused("scopes", Invalid::Scope { scope: s.clone() }))?;
         if !out.contains(&scope) {
             out.push(scope);
         }
@@ -111,18 +112,15 @@ fn parse_scopes(raw: &[String]) -> Result<Vec<Scope>, ServiceError> {
 /// `require_factors` as given: 1 or 2.
 fn parse_factors(count: u8) -> Result<RequiredFactors, ServiceError> {
     RequiredFactors::from_count(u64::from(count))
-        .ok_or_else(|| ServiceError::invalid("require_factors", "must be 1 or 2"))
+        .ok_or_else(|| ServiceError::refused("require_factors", Invalid::RequireFactors))
 }
 
 /// `allowed_groups` as given, sorted and without repeats; each must be a group name.
 fn parse_groups(raw: &[String]) -> Result<Vec<String>, ServiceError> {
     if let Some(bad) = raw.iter().find(|g| !crate::domain::valid_group(g)) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::refused(
             "allowed_groups",
-            format!(
-                "group `{}` must be 1 to 64 letters, digits, '.', '_' or '-'",
-                bad.escape_debug()
-            ),
+            Invalid::Group { group: bad.clone() },
         ));
     }
     let mut out = raw.to_vec();
@@ -138,7 +136,7 @@ fn parse_launch_url(raw: &str) -> Result<Option<LaunchUrl>, ServiceError> {
     }
     LaunchUrl::parse(raw)
         .map(Some)
-        .map_err(|e| ServiceError::invalid("launch_url", e.0))
+        .map_err(|error| ServiceError::refused("launch_url", Invalid::Link { error }))
 }
 
 /// An `icon` as given; the empty string (in an update) means none.
@@ -148,12 +146,12 @@ fn parse_icon(raw: &str) -> Result<Option<ClientIcon>, ServiceError> {
     }
     ClientIcon::parse(raw)
         .map(Some)
-        .map_err(|e| ServiceError::invalid("icon", e.0))
+        .map_err(|error| ServiceError::refused("icon", Invalid::Link { error }))
 }
 
 fn check_rules(client: &Client) -> Result<(), ServiceError> {
     match client.rule_violations().first() {
-        Some((field, reason)) => Err(ServiceError::invalid(field, *reason)),
+        Some((field, rule)) => Err(ServiceError::refused(field, Invalid::ClientRule { rule: *rule })),
         None => Ok(()),
     }
 }
@@ -178,17 +176,21 @@ fn refuse_declared(client: &Client) -> Result<(), ServiceError> {
 /// consent page).
 fn check_name(name: &str) -> Result<(), ServiceError> {
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
-            "name",
-            "must be 1 to 200 characters without control characters",
-        ));
+        return Err(ServiceError::refused("name", Invalid::ClientName { max: 200 }));
     }
     Ok(())
 }
 
 /// Registers a client. A confidential client gets a new secret, returned here and never again.
 pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceError> {
-    let client_id = ClientId::parse(&new.client_id).map_err(|e| ServiceError::invalid("client_id", e.0))?;
+    let client_id = ClientId::parse(&new.client_id).map_err(|_| {
+        ServiceError::refused(
+            "client_id",
+            Invalid::ClientId {
+                client_id: new.client_id.clone(),
+            },
+        )
+    })?;
     let mut grant_types = new.grant_types.clone();
     if grant_types.is_empty() {
         grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
@@ -219,13 +221,13 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
         post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris, new.allow_http_localhost)?,
         backchannel_logout_uri: match &new.backchannel_logout_uri {
             Some(u) => {
-                let uri = RedirectUri::parse(u)
-                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?;
+                let uri = RedirectUri::parse(u).map_err(|error| {
+                    ServiceError::refused("backchannel_logout_uri", Invalid::RedirectUri { error })
+                })?;
                 // The server will POST there: the same outbound rule as at delivery time.
-                app.config
-                    .outbound
-                    .check_url(uri.as_str())
-                    .map_err(|e| ServiceError::invalid("backchannel_logout_uri", e.to_string()))?;
+                app.config.outbound.check_url(uri.as_str()).map_err(|refusal| {
+                    ServiceError::refused("backchannel_logout_uri", Invalid::Outbound { refusal })
+                })?;
                 Some(uri)
             }
             None => None,

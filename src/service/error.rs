@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Invalid;
 use crate::store::StoreError;
 
 /// Why a use case did not complete.
@@ -14,9 +15,15 @@ pub enum ServiceError {
     /// The change conflicts with what is stored (a taken username, an existing client id).
     #[error("{0}")]
     Conflict(String),
-    /// An input is invalid; `field` names it.
+    /// An input is invalid; `field` names it, `reason` says why (the pages say it in their
+    /// language) and `message` is the reason's English, for the admin API and the CLI.
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+        #[serde(default)]
+        reason: Invalid,
+    },
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -26,10 +33,22 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// The input `field` is refused for `reason`; the message is the reason's English.
+    pub fn refused(field: &str, reason: Invalid) -> ServiceError {
+        ServiceError::Invalid {
+            field: field.to_owned(),
+            message: reason.to_string(),
+            reason,
+        }
+    }
+
+    /// The input `field` is refused for a reason not typed yet ([`Invalid::Other`]): `message`
+    /// is all that says why, and a page can only show it in English. Prefer [`ServiceError::refused`].
     pub fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
         ServiceError::Invalid {
             field: field.to_owned(),
             message: message.into(),
+            reason: Invalid::Other,
         }
     }
 }
@@ -46,5 +65,42 @@ impl From<StoreError> for ServiceError {
 impl From<crate::crypto::random::RngError> for ServiceError {
     fn from(e: crate::crypto::random::RngError) -> Self {
         ServiceError::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The admin socket carries the reason beside the English; an answer from a build without
+    /// reasons reads as an untyped one, with its message.
+    #[test]
+    fn an_invalid_input_crosses_the_admin_socket_with_its_reason() {
+        let e = ServiceError::refused("password", Invalid::PasswordTooShort { min: 12 });
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "kind": "invalid",
+                "detail": {
+                    "field": "password",
+                    "message": "the password must have at least 12 characters",
+                    "reason": { "reason": "password_too_short", "min": 12 },
+                },
+            })
+        );
+        assert_eq!(serde_json::from_value::<ServiceError>(json).unwrap(), e);
+        let older = serde_json::json!({
+            "kind": "invalid",
+            "detail": { "field": "name", "message": "bad" },
+        });
+        assert_eq!(
+            serde_json::from_value::<ServiceError>(older).unwrap(),
+            ServiceError::invalid("name", "bad")
+        );
+        assert_eq!(
+            e.to_string(),
+            "password: the password must have at least 12 characters"
+        );
     }
 }

@@ -65,9 +65,11 @@ pub async fn create(
     let username = super::users::check_profile(&new)?;
     let hours = expires_in_hours.unwrap_or(DEFAULT_LIFETIME_HOURS);
     if hours == 0 || hours > MAX_LIFETIME_HOURS {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::refused(
             "expires_in_hours",
-            format!("must be 1 to {MAX_LIFETIME_HOURS} hours"),
+            super::Invalid::InvitationLifetime {
+                max: MAX_LIFETIME_HOURS,
+            },
         ));
     }
     let now = app.clock.now();
@@ -142,7 +144,7 @@ pub async fn accept(
     previous: Option<&str>,
 ) -> Result<Begun<NewSession>, InviteError> {
     if let Some(why) = app.config.password_policy.check(&password) {
-        return Err(ServiceError::invalid("password", why).into());
+        return Err(ServiceError::refused("password", why.into()).into());
     }
     check(app, token.clone(), ip).await?;
     let hash = app.hash_password(password.clone()).await?;

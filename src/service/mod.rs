@@ -14,6 +14,7 @@ mod error;
 pub mod forms;
 pub mod forward_auth;
 pub mod hashing;
+mod invalid;
 pub mod invitations;
 pub mod keys;
 pub mod login;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::ServiceError;
+pub use invalid::Invalid;
 pub use start::StartError;
 
 use crate::clock::Clock;

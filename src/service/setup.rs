@@ -112,7 +112,7 @@ pub async fn complete(
 ) -> Result<UserView, SetupError> {
     let username = super::users::check_profile(&profile)?;
     if let Some(why) = app.config.password_policy.check(&password) {
-        return Err(ServiceError::invalid("password", why).into());
+        return Err(ServiceError::refused("password", why.into()).into());
     }
     check_link(app, token.clone(), ip).await?;
     let hash = app.hash_password(password).await?;

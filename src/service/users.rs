@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::views::{Page, UserView};
-use super::{App, ServiceError, blocking};
+use super::{App, Invalid, ServiceError, blocking};
 use crate::crypto::random;
 use crate::domain::{NewUser, Subject, Timestamp, User, Username};
 use crate::store::{Reads, StoreError, Writes};
@@ -24,7 +24,15 @@ pub(super) fn find_or_404(tx: &dyn Reads, ident: &str) -> Result<User, ServiceEr
 }
 
 pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
-    let username = Username::parse(&new.username).map_err(|e| ServiceError::invalid("username", e.0))?;
+    let username = Username::parse(&new.username).map_err(|_| {
+        ServiceError::refused(
+            "username",
+            Invalid::Username {
+                username: new.username.clone(),
+                max: Username::MAX_LEN,
+            },
+        )
+    })?;
     if let Some(email) = &new.email {
         let ok = email.len() <= 254
             && email
@@ -32,28 +40,22 @@ pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
                 .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
             && !email.chars().any(|c| c.is_whitespace() || c.is_control());
         if !ok {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::refused(
                 "email",
-                format!("`{}` is not an email address", email.escape_debug()),
+                Invalid::Email { email: email.clone() },
             ));
         }
     }
     if let Some(name) = &new.name
         && (name.chars().count() > 200 || name.chars().any(char::is_control))
     {
-        return Err(ServiceError::invalid(
-            "name",
-            "must be at most 200 characters without control characters",
-        ));
+        return Err(ServiceError::refused("name", Invalid::PersonName { max: 200 }));
     }
     for g in &new.groups {
         if !crate::domain::valid_group(g) {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::refused(
                 "groups",
-                format!(
-                    "group `{}` must be 1 to 64 letters, digits, '.', '_' or '-'",
-                    g.escape_debug()
-                ),
+                Invalid::Group { group: g.clone() },
             ));
         }
     }
@@ -62,7 +64,7 @@ pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
 
 fn check_password(app: &App, password: &str) -> Result<(), ServiceError> {
     match app.config.password_policy.check(password) {
-        Some(why) => Err(ServiceError::invalid("password", why)),
+        Some(why) => Err(ServiceError::refused("password", why.into())),
         None => Ok(()),
     }
 }

@@ -293,7 +293,7 @@ impl Problem {
                 Problem::new(404, "not-found", "Not found", format!("{what} not found"))
             }
             ServiceError::Conflict(m) => Problem::new(409, "conflict", "Conflict", m),
-            ServiceError::Invalid { field, message } => Problem {
+            ServiceError::Invalid { field, message, .. } => Problem {
                 errors: Some(vec![FieldProblem {
                     field,
                     message: message.clone(),

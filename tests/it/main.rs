@@ -43,6 +43,7 @@ mod harness;
 mod i18n;
 mod i18n_browser;
 mod i18n_flow;
+mod i18n_reasons;
 mod inproc;
 mod invitations;
 mod invitations_browser;

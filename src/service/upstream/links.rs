@@ -7,7 +7,7 @@ use super::UpstreamError;
 use crate::crypto::random;
 use crate::domain::{Subject, Timestamp, Upstream, UpstreamIdentity, UpstreamLink, User, Username};
 use crate::protocol::upstream::{self as rules, EmailMatch, LinkDecision};
-use crate::service::{App, ServiceError, blocking, users};
+use crate::service::{App, Invalid, ServiceError, blocking, users};
 
 /// Finds or makes the local user for `identity` by the upstream's link policy, in one write
 /// transaction, and records the link's use.
@@ -113,18 +113,14 @@ impl From<&UpstreamLink> for LinkView {
 
 fn check_link_names(upstream: &str, subject: &str) -> Result<(), ServiceError> {
     if !Upstream::is_valid_name(upstream) {
-        return Err(ServiceError::invalid(
-            "upstream",
-            "an upstream name is 1 to 32 lower-case letters, digits or '-'",
-        ));
+        return Err(ServiceError::refused("upstream", Invalid::UpstreamName));
     }
     if !rules::is_valid_subject(subject) {
-        return Err(ServiceError::invalid(
+        return Err(ServiceError::refused(
             "subject",
-            format!(
-                "an upstream subject is 1 to {} printable bytes",
-                rules::MAX_SUBJECT_LEN
-            ),
+            Invalid::UpstreamSubject {
+                max: rules::MAX_SUBJECT_LEN,
+            },
         ));
     }
     Ok(())

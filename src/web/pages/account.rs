@@ -12,7 +12,7 @@ use super::oauth::{see_other, with_cookie};
 use super::{copy, message, render};
 use crate::domain::Timestamp;
 use crate::service::account::{self, AccountError, AccountView};
-use crate::service::{App, ServiceError};
+use crate::service::{App, Invalid, ServiceError};
 use crate::web::errors::{PageFailure, page_status};
 use crate::web::{client_ip, csrf, session_cookie};
 
@@ -217,9 +217,11 @@ fn failed_with(req: &Request, app: &App, view: Option<AccountView>, e: AccountEr
             page_status(PageFailure::Throttled),
             Some(wait.0),
         ),
-        AccountError::Service(ServiceError::Invalid { message, .. }) => {
-            (message.clone(), page_status(PageFailure::Invalid), None)
-        }
+        AccountError::Service(ServiceError::Invalid { reason, .. }) => (
+            copy::invalid_reason(reason),
+            page_status(PageFailure::Invalid),
+            None,
+        ),
         AccountError::Service(ServiceError::NotFound(_)) => (
             copy::t(copy::ACCOUNT_GONE),
             page_status(PageFailure::NotFound),
@@ -304,7 +306,7 @@ pub async fn password(req: &Request, Data(app): Data<&App>, Form(f): Form<Passwo
     let result = if f.password == f.password_repeat {
         account::change_password(app, c, f.current, f.password, client_ip(req)).await
     } else {
-        Err(ServiceError::invalid("password", copy::t(copy::ACCOUNT_PASSWORDS_DIFFER)).into())
+        Err(ServiceError::refused("password", Invalid::PasswordsDiffer).into())
     };
     outcome(req, app, c, result, "password").await
 }

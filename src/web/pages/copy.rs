@@ -4,10 +4,15 @@
 //! (`web::i18n`). A value that needs markup is rendered as markup into its variable
 //! ([`Value::Strong`]), so no sentence is ever split around a tag.
 
+use crate::domain::{
+    AddressClass, ClientRule, InvalidLink, InvalidRedirectUri, MAX_ICON_LEN, OutboundRefusal,
+    RedirectUriProblem,
+};
 use crate::protocol::authorize::PageReason;
 use crate::protocol::logout::LogoutRefusal;
 use crate::protocol::params::ParamsError;
 use crate::protocol::upstream::{ClaimProblem, MAX_SUBJECT_LEN, UpstreamRefusal};
+use crate::service::Invalid;
 use crate::service::upstream::{StateProblem, UpstreamError};
 use crate::web::i18n;
 
@@ -393,15 +398,127 @@ pub fn describe_method(amr: &str) -> Option<String> {
 }
 
 /// Why the service refused a change (an invalid field, a conflict, a forbidden change), as one
-/// sentence in the page's language. The field's name is the form's; the reason is the service's
-/// own text until the service says it as a typed reason.
+/// sentence in the page's language. The field's name is the form's; an invalid field's reason is
+/// said in the page's language ([`invalid_reason`]); a conflict's is still the service's own
+/// text.
 pub fn service_refusal(e: &crate::service::ServiceError) -> String {
     use crate::service::ServiceError as E;
     match e {
-        E::Invalid { field, message } => text(Msg("admin-refused"), &[("field", field), ("reason", message)]),
+        E::Invalid { field, reason, .. } => text(
+            Msg("admin-refused"),
+            &[("field", field), ("reason", &invalid_reason(reason))],
+        ),
         E::Conflict(why) | E::Forbidden(why) => text(Msg("admin-conflict"), &[("reason", why)]),
         E::NotFound(_) => t(Msg("admin-not-found")),
         E::Internal(_) => t(UNAVAILABLE),
+    }
+}
+
+/// Why an input was refused, as whole sentences in the page's language. A reason not typed yet
+/// ([`Invalid::Other`]) says only that the value was refused: its English `message` is for the
+/// admin API and the CLI, never for a page.
+pub fn invalid_reason(reason: &Invalid) -> String {
+    let n = |v: &dyn std::fmt::Display| v.to_string();
+    let shown = |v: &str| v.escape_debug().to_string();
+    match reason {
+        Invalid::PasswordTooShort { min } => text(Msg("invalid-password-too-short"), &[("min", &n(min))]),
+        Invalid::PasswordTooLong { max } => text(Msg("invalid-password-too-long"), &[("max", &n(max))]),
+        Invalid::PasswordsDiffer => t(ACCOUNT_PASSWORDS_DIFFER),
+        Invalid::Username { username, max } => text(
+            Msg("invalid-username"),
+            &[("username", &shown(username)), ("max", &n(max))],
+        ),
+        Invalid::Email { email } => text(Msg("invalid-email"), &[("email", &shown(email))]),
+        Invalid::PersonName { max } => text(Msg("invalid-person-name"), &[("max", &n(max))]),
+        Invalid::Group { group } => text(Msg("invalid-group"), &[("group", &shown(group))]),
+        Invalid::ClientId { client_id } => text(Msg("invalid-client-id"), &[("client", &shown(client_id))]),
+        Invalid::ClientName { max } => text(Msg("invalid-client-name"), &[("max", &n(max))]),
+        Invalid::RedirectUri { error } => uri_refusal(Msg("invalid-redirect-uri"), error),
+        Invalid::Scope { scope } => text(Msg("invalid-scope"), &[("scope", &shown(scope))]),
+        Invalid::RequireFactors => t(Msg("invalid-require-factors")),
+        Invalid::Link { error } => link_refusal(error),
+        Invalid::ClientRule { rule } => t(client_rule(*rule)),
+        Invalid::Outbound { refusal } => outbound_refusal(refusal),
+        Invalid::UpstreamName => t(Msg("invalid-upstream-name")),
+        Invalid::UpstreamSubject { max } => text(Msg("invalid-upstream-subject"), &[("max", &n(max))]),
+        Invalid::InvitationLifetime { max } => text(Msg("invalid-invitation-lifetime"), &[("max", &n(max))]),
+        Invalid::Request { .. } => t(Msg("invalid-request")),
+        Invalid::Other => t(Msg("invalid-other")),
+    }
+}
+
+/// An address that breaks a redirect URI's rule: `frame` names what it was for (a redirect URI,
+/// a launch URL, an icon) and the address, then the rule as a sentence of its own.
+fn uri_refusal(frame: Msg, error: &InvalidRedirectUri) -> String {
+    use RedirectUriProblem as P;
+    let problem = t(match error.reason {
+        P::TooLong => Msg("uri-too-long"),
+        P::Whitespace => Msg("uri-whitespace"),
+        P::EncodedControl => Msg("uri-encoded-control"),
+        P::Wildcard => Msg("uri-wildcard"),
+        P::Fragment => Msg("uri-fragment"),
+        P::HttpLocalhost => Msg("uri-http-localhost"),
+        P::PlainHttp => Msg("uri-plain-http"),
+        P::Scheme => Msg("uri-scheme"),
+        P::UserInfo => Msg("uri-user-info"),
+        P::NoHost => Msg("uri-no-host"),
+        P::EncodedHost => Msg("uri-encoded-host"),
+        P::EncodedPath => Msg("uri-encoded-path"),
+        P::DotSegment => Msg("uri-dot-segment"),
+        P::NotAbsolute => Msg("uri-not-absolute"),
+    });
+    text(frame, &[("uri", &error.uri), ("problem", &problem)])
+}
+
+/// A launch URL or an icon that cannot be registered.
+fn link_refusal(error: &InvalidLink) -> String {
+    match error {
+        InvalidLink::LaunchUrl(e) => uri_refusal(Msg("invalid-launch-url"), e),
+        InvalidLink::IconUrl(e) => uri_refusal(Msg("invalid-icon-url"), e),
+        InvalidLink::IconTooLong { len } => text(
+            Msg("invalid-icon-too-long"),
+            &[("max", &MAX_ICON_LEN.to_string()), ("len", &len.to_string())],
+        ),
+        InvalidLink::IconNotBase64 => t(Msg("invalid-icon-not-base64")),
+        InvalidLink::IconNotPng => t(Msg("invalid-icon-not-png")),
+        InvalidLink::IconScheme => t(Msg("invalid-icon-scheme")),
+    }
+}
+
+/// A cross-field rule of a client's registration.
+fn client_rule(rule: ClientRule) -> Msg {
+    match rule {
+        ClientRule::NoGrantType => Msg("invalid-no-grant-type"),
+        ClientRule::NoRedirectUri => Msg("invalid-no-redirect-uri"),
+        ClientRule::PublicClientCredentials => Msg("invalid-public-client-credentials"),
+        ClientRule::PublicWithoutPkce => Msg("invalid-public-without-pkce"),
+        ClientRule::HttpLocalhost => Msg("invalid-http-localhost"),
+        ClientRule::HttpLaunchUrl => Msg("invalid-http-launch-url"),
+        ClientRule::Group => Msg("invalid-allowed-group"),
+        ClientRule::Resource => Msg("invalid-resource"),
+    }
+}
+
+/// An address the server will not call.
+fn outbound_refusal(refusal: &OutboundRefusal) -> String {
+    match refusal {
+        OutboundRefusal::NotHttp { url } => text(Msg("invalid-outbound-not-http"), &[("url", url)]),
+        OutboundRefusal::Address { host, class } => {
+            let class = match class {
+                AddressClass::Unspecified => "unspecified",
+                AddressClass::Loopback => "loopback",
+                AddressClass::Private => "private",
+                AddressClass::LinkLocal => "link-local",
+                AddressClass::Shared => "shared",
+                AddressClass::Multicast => "multicast",
+                AddressClass::Reserved => "reserved",
+            };
+            text(
+                Msg("invalid-outbound-address"),
+                &[("host", host), ("class", class)],
+            )
+        }
+        OutboundRefusal::Localhost { host } => text(Msg("invalid-outbound-localhost"), &[("host", host)]),
     }
 }
 
@@ -426,6 +543,159 @@ pub fn passkey_error(e: &crate::service::passkeys::PasskeyError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One of every reason, with every problem a redirect URI, a link, a client rule and an
+    /// outbound refusal can have.
+    fn every_reason() -> Vec<Invalid> {
+        use crate::domain::RedirectUriProblem as P;
+        let uri = |reason| InvalidRedirectUri {
+            uri: "https://a/#".into(),
+            reason,
+        };
+        let problems = [
+            P::TooLong,
+            P::Whitespace,
+            P::EncodedControl,
+            P::Wildcard,
+            P::Fragment,
+            P::HttpLocalhost,
+            P::PlainHttp,
+            P::Scheme,
+            P::UserInfo,
+            P::NoHost,
+            P::EncodedHost,
+            P::EncodedPath,
+            P::DotSegment,
+            P::NotAbsolute,
+        ];
+        let rules = [
+            ClientRule::NoGrantType,
+            ClientRule::NoRedirectUri,
+            ClientRule::PublicClientCredentials,
+            ClientRule::PublicWithoutPkce,
+            ClientRule::HttpLocalhost,
+            ClientRule::HttpLaunchUrl,
+            ClientRule::Group,
+            ClientRule::Resource,
+        ];
+        let classes = [
+            AddressClass::Unspecified,
+            AddressClass::Loopback,
+            AddressClass::Private,
+            AddressClass::LinkLocal,
+            AddressClass::Shared,
+            AddressClass::Multicast,
+            AddressClass::Reserved,
+        ];
+        let mut out = vec![
+            Invalid::PasswordTooShort { min: 12 },
+            Invalid::PasswordTooLong { max: 128 },
+            Invalid::PasswordsDiffer,
+            Invalid::Username {
+                username: "a b".into(),
+                max: 64,
+            },
+            Invalid::Email { email: "x".into() },
+            Invalid::PersonName { max: 200 },
+            Invalid::Group { group: "a b".into() },
+            Invalid::ClientId {
+                client_id: "a b".into(),
+            },
+            Invalid::ClientName { max: 200 },
+            Invalid::Scope { scope: "a\"".into() },
+            Invalid::RequireFactors,
+            Invalid::UpstreamName,
+            Invalid::UpstreamSubject { max: 255 },
+            Invalid::InvitationLifetime { max: 720 },
+            Invalid::Request { detail: "x".into() },
+            Invalid::Other,
+        ];
+        for p in problems {
+            out.push(Invalid::RedirectUri { error: uri(p) });
+            out.push(Invalid::Link {
+                error: InvalidLink::LaunchUrl(uri(p)),
+            });
+            out.push(Invalid::Link {
+                error: InvalidLink::IconUrl(uri(p)),
+            });
+        }
+        for error in [
+            InvalidLink::IconTooLong { len: 20_000 },
+            InvalidLink::IconNotBase64,
+            InvalidLink::IconNotPng,
+            InvalidLink::IconScheme,
+        ] {
+            out.push(Invalid::Link { error });
+        }
+        out.extend(rules.map(|rule| Invalid::ClientRule { rule }));
+        let host = || "10.0.0.1".to_owned();
+        out.extend(classes.map(|class| Invalid::Outbound {
+            refusal: OutboundRefusal::Address { host: host(), class },
+        }));
+        out.push(Invalid::Outbound {
+            refusal: OutboundRefusal::NotHttp {
+                url: "ftp://x".into(),
+            },
+        });
+        out.push(Invalid::Outbound {
+            refusal: OutboundRefusal::Localhost {
+                host: "localhost".into(),
+            },
+        });
+        out
+    }
+
+    /// Every typed reason has its own sentence (a message missing from the catalog would read as
+    /// its id, an unfilled variable as `{$name}`), and none is the service's English.
+    #[test]
+    fn every_reason_is_a_whole_sentence_of_the_catalog() {
+        let reasons = every_reason();
+        assert_eq!(reasons.len(), 16 + 14 * 3 + 4 + 8 + 7 + 2);
+        for reason in &reasons {
+            let said = invalid_reason(reason);
+            assert!(
+                !said.contains('{') && !said.starts_with("invalid-") && !said.starts_with("uri-"),
+                "{reason:?}: {said}"
+            );
+            assert!(
+                said.ends_with('.') && said.starts_with(|c: char| !c.is_lowercase()),
+                "{reason:?}: {said}"
+            );
+            if *reason != Invalid::Other {
+                assert_ne!(said, reason.to_string(), "{reason:?}");
+            }
+        }
+        let http = |reason| InvalidRedirectUri {
+            uri: "http://example.com/cb".into(),
+            reason,
+        };
+        assert_eq!(
+            invalid_reason(&Invalid::RedirectUri {
+                error: http(RedirectUriProblem::PlainHttp)
+            }),
+            "The redirect URI “http://example.com/cb” cannot be registered. It uses plain http. \
+             Only https is allowed, or http on 127.0.0.1 or [::1] for native apps."
+        );
+        assert_eq!(
+            invalid_reason(&Invalid::Outbound {
+                refusal: OutboundRefusal::Address {
+                    host: "10.0.0.1".into(),
+                    class: AddressClass::Private
+                }
+            }),
+            "“10.0.0.1” is a private address. The server calls it only when its network is \
+             allowed in the outbound allow_networks setting."
+        );
+    }
+
+    #[test]
+    fn an_invalid_field_on_an_admin_page_is_the_fields_name_and_the_translated_reason() {
+        let e = crate::service::ServiceError::refused("password", Invalid::PasswordTooShort { min: 12 });
+        assert_eq!(
+            service_refusal(&e),
+            "The field “password” was refused: The password must have at least 12 characters."
+        );
+    }
 
     #[test]
     fn placeholders_are_filled_escaped_and_strong_values_marked_up() {

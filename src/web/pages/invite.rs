@@ -193,9 +193,9 @@ pub async fn accept(
                 &copy::t(copy::INVITE_SIGN_IN),
             ),
         },
-        Err(InviteError::Refused(ServiceError::Invalid { message, .. })) => {
+        Err(InviteError::Refused(ServiceError::Invalid { reason, .. })) => {
             match invitations::check(app, token.clone(), ip).await {
-                Ok(user) => again(user.username.as_str(), &message),
+                Ok(user) => again(user.username.as_str(), &copy::invalid_reason(&reason)),
                 Err(e) => refused(&e),
             }
         }

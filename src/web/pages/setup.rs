@@ -158,7 +158,9 @@ pub async fn submit(req: &Request, Data(app): Data<&App>, Form(f): Form<SetupFor
             &copy::text(copy::SETUP_DONE, &[("username", user.username.as_str())]),
         )
         .into_response(),
-        Err(SetupError::Refused(ServiceError::Invalid { message, .. })) => again(&message),
+        Err(SetupError::Refused(ServiceError::Invalid { reason, .. })) => {
+            again(&copy::invalid_reason(&reason))
+        }
         Err(SetupError::Refused(ServiceError::Forbidden(_))) => invalid_link(),
         Err(SetupError::Throttled(wait)) => throttled(wait),
         Err(SetupError::Refused(e)) => unavailable(e),

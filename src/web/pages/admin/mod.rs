@@ -28,6 +28,9 @@ use crate::web::{client_ip, csrf};
 
 use crate::web::i18n::filters;
 
+/// The class of a console page's `<main>`: the card of every page, wide for tables.
+pub const MAIN_CLASS: &str = "card wide";
+
 /// The console's areas, in the order of its navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {

@@ -324,7 +324,7 @@ async fn deleting_asks_for_confirmation_and_a_post_without_it_does_nothing() {
 }
 
 #[tokio::test]
-async fn deleting_after_a_stale_sign_in_asks_for_a_fresh_one_first() {
+async fn deleting_and_every_destructive_change_after_a_stale_sign_in_ask_for_a_fresh_one_first() {
     let mut ip = console().await;
     let confirm = ip.get("/admin/users/alice/delete").await;
     ip.advance(3600);
@@ -342,12 +342,26 @@ async fn deleting_after_a_stale_sign_in_asks_for_a_fresh_one_first() {
     );
     assert!(users::get(&ip.app, "alice".into()).await.is_ok(), "not deleted");
     let page = ip.get("/admin/users/alice").await;
-    let disable = post_from(&mut ip, &page, "/admin/users/alice/disable", &[]).await;
-    assert_eq!(
-        disable.location(),
-        "/login?return_to=%2Fadmin%2Fusers%2Falice&fresh=1"
-    );
+    let new = "a brand new password for alice";
+    let destructive: [(&str, &[(&str, &str)]); 5] = [
+        ("disable", &[]),
+        ("password", &[("password", new), ("password_repeat", new)]),
+        ("factors", &[]),
+        ("sessions/revoke", &[]),
+        ("links/remove", &[("upstream", "corp"), ("subject", "x")]),
+    ];
+    for (action, fields) in destructive {
+        let uri = format!("/admin/users/alice/{action}");
+        let stale = post_from(&mut ip, &page, &uri, fields).await;
+        assert_eq!(stale.status, 303, "{action}: {}", stale.body);
+        assert_eq!(
+            stale.location(),
+            "/login?return_to=%2Fadmin%2Fusers%2Falice&fresh=1",
+            "{action}"
+        );
+    }
     assert!(!users::get(&ip.app, "alice".into()).await.unwrap().disabled);
+    assert!(can_sign_in(&mut ip, "alice").await, "the password is unchanged");
 }
 
 #[tokio::test]

@@ -64,6 +64,8 @@ async fn an_administrator_creates_a_user_through_the_form_and_finds_it_listed_in
     let url = browser.client.current_url().await.expect("a URL");
     assert_eq!(url.path(), "/admin/users/grace");
 
+    // The user's own page, for a person to look at (not kept in docs).
+    browser.screenshot("admin-user").await;
     browser.click("a[href='/admin/users']").await;
     browser.wait_for("tr[data-user='grace']").await;
     assert_eq!(browser.text("tr[data-user='grace'] td").await, "Grace Hopper");

@@ -411,3 +411,26 @@ async fn the_users_pages_speak_korean_to_a_korean_browser() {
     let groups = ip.send(poem::http::Method::GET, "/admin/groups", None, &ko).await;
     assert!(groups.body.contains("1명"), "{}", groups.body);
 }
+
+#[tokio::test]
+async fn revoking_a_consent_on_the_user_page_forgets_it() {
+    let mut ip = console().await;
+    let admin = ip.switch_browser(BTreeMap::new());
+    ip.code(&[]).await;
+    ip.switch_browser(admin);
+    let page = ip.get("/admin/users/alice").await;
+    assert!(page.body.contains(r#"data-client="web""#), "{}", page.body);
+    let revoked = post_from(
+        &mut ip,
+        &page,
+        "/admin/users/alice/consents/revoke",
+        &[("client_id", "web")],
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert_eq!(revoked.location(), "/admin/users/alice?done=consent");
+    let after = ip.get(revoked.location()).await;
+    assert!(after.body.contains("The consent was revoked."), "{}", after.body);
+    assert!(!after.body.contains(r#"data-client="web""#));
+    assert_eq!(audited(&ip, "consent.revoke").await[0].actor, ROOT);
+}

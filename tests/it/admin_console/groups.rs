@@ -85,3 +85,37 @@ async fn the_groups_page_counts_members_and_a_group_names_its_clients_and_rules(
     assert!(ops.body.contains("No user is in this group."), "{}", ops.body);
     assert_eq!(ip.get("/admin/groups/nobody").await.status, 404);
 }
+
+#[tokio::test]
+async fn a_group_larger_than_one_scan_of_the_user_index_is_counted_and_paged_whole() {
+    let mut ip = super::console().await;
+    for n in 0..520 {
+        let new = NewUser {
+            username: format!("m{n:03}"),
+            name: None,
+            email: None,
+            email_verified: false,
+            groups: if n % 2 == 0 { vec!["even".into()] } else { vec![] },
+        };
+        users::add(&ip.app, new, None).await.unwrap();
+    }
+    let groups = latchkey::service::groups::list(&ip.app).await.unwrap();
+    let even = groups.iter().find(|g| g.name == "even").expect("listed");
+    assert_eq!(even.members, 260);
+    // Every member exactly once across the pages, past the scan's page of 500 users.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = latchkey::service::groups::show(&ip.app, "even".into(), after.clone(), Some(100))
+            .await
+            .unwrap();
+        seen.extend(page.members.items.iter().map(|u| u.username.clone()));
+        match page.members.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..520).step_by(2).map(|n| format!("m{n:03}")).collect();
+    assert_eq!(seen, want);
+    assert!(ip.get("/admin/groups").await.body.contains("260 members"));
+}

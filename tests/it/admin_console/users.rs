@@ -434,3 +434,35 @@ async fn revoking_a_consent_on_the_user_page_forgets_it() {
     assert!(!after.body.contains(r#"data-client="web""#));
     assert_eq!(audited(&ip, "consent.revoke").await[0].actor, ROOT);
 }
+
+#[tokio::test]
+async fn removing_an_upstream_link_on_the_user_page_unlinks_it() {
+    let mut ip = console().await;
+    latchkey::service::upstream::link(&ip.app, "alice".into(), "corp".into(), "248289761001".into())
+        .await
+        .unwrap();
+    let page = ip.get("/admin/users/alice").await;
+    assert!(page.body.contains(r#"data-upstream="corp""#), "{}", page.body);
+    assert!(
+        page.body.contains("<strong>corp</strong> account 248289761001"),
+        "{}",
+        page.body
+    );
+    let removed = post_from(
+        &mut ip,
+        &page,
+        "/admin/users/alice/links/remove",
+        &[("upstream", "corp"), ("subject", "248289761001")],
+    )
+    .await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert_eq!(removed.location(), "/admin/users/alice?done=link");
+    let after = ip.get(removed.location()).await;
+    assert!(
+        after.body.contains("The upstream identity was unlinked."),
+        "{}",
+        after.body
+    );
+    assert!(!after.body.contains(r#"data-upstream="corp""#));
+    assert_eq!(audited(&ip, "user.unlink").await[0].actor, ROOT);
+}

@@ -68,7 +68,7 @@ async fn the_groups_page_counts_members_and_a_group_names_its_clients_and_rules(
     assert!(
         staff
             .body
-            .contains("Rule 2 for <strong>*.example.test</strong>: two_factor."),
+            .contains("Rule 2 for <strong>*.example.test</strong>: signed in with two factors."),
         "{}",
         staff.body
     );

@@ -50,6 +50,17 @@ pub async fn route(call: &Call<'_>) -> Response {
     }
 }
 
+/// A forward-auth rule's policy (its name in the configuration), in words.
+fn policy_words(policy: &str) -> String {
+    match policy {
+        "bypass" => copy::t(copy::Msg("admin-group-policy-bypass")),
+        "one_factor" => copy::t(copy::Msg("admin-group-policy-one-factor")),
+        "two_factor" => copy::t(copy::Msg("admin-group-policy-two-factor")),
+        "deny" => copy::t(copy::Msg("admin-group-policy-deny")),
+        other => other.to_owned(),
+    }
+}
+
 fn members_words(n: u64) -> String {
     copy::html(
         copy::Msg("admin-group-members-count"),
@@ -100,7 +111,7 @@ async fn show(call: &Call<'_>, name: &str) -> Response {
                 &[
                     ("number", copy::Value::Number(number)),
                     ("domains", copy::Value::Strong(&r.domains.join(", "))),
-                    ("policy", copy::Value::Text(&r.policy)),
+                    ("policy", copy::Value::Text(&policy_words(&r.policy))),
                 ],
             )
         })

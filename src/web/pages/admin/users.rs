@@ -335,8 +335,6 @@ struct UserPage {
     links: Vec<LinkRow>,
     sessions: Vec<SessionRow>,
     consents: Vec<ConsentRow>,
-    /// Whether this is the signed-in administrator's own account.
-    own: bool,
 }
 
 /// The notice of the user page after a change (`done` and, for counts, `count`).
@@ -383,24 +381,28 @@ async fn show(call: &Call<'_>, name: &str, refused: Option<(&'static str, Status
         (Ok(l), Ok(s), Ok(c)) => (l, s, c),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return call.failed(&e),
     };
-    let never = copy::t(copy::Msg("admin-user-link-never-used"));
     let links = links
         .iter()
-        .map(|l| LinkRow {
-            upstream: l.upstream.clone(),
-            subject: l.upstream_subject.clone(),
-            line: copy::html(
-                copy::Msg("admin-user-link-line"),
-                &[
-                    ("upstream", copy::Value::Strong(&l.upstream)),
-                    ("subject", copy::Value::Text(&l.upstream_subject)),
-                    ("linked", copy::Value::Text(&i18n::date_time(l.linked_at))),
-                    (
-                        "used",
-                        copy::Value::Text(&l.last_used.map(i18n::date_time).unwrap_or_else(|| never.clone())),
-                    ),
-                ],
-            ),
+        .map(|l| {
+            let linked = i18n::date_time(l.linked_at);
+            let used = l.last_used.map(i18n::date_time);
+            let mut values = vec![
+                ("upstream", copy::Value::Strong(&l.upstream)),
+                ("subject", copy::Value::Text(&l.upstream_subject)),
+                ("linked", copy::Value::Text(&linked)),
+            ];
+            let id = match &used {
+                Some(used) => {
+                    values.push(("used", copy::Value::Text(used)));
+                    "admin-user-link-line"
+                }
+                None => "admin-user-link-line-unused",
+            };
+            LinkRow {
+                upstream: l.upstream.clone(),
+                subject: l.upstream_subject.clone(),
+                line: copy::html(copy::Msg(id), &values),
+            }
         })
         .collect();
     let sessions = sessions
@@ -471,7 +473,6 @@ async fn show(call: &Call<'_>, name: &str, refused: Option<(&'static str, Status
         links,
         sessions,
         consents,
-        own: user.subject == call.admitted.user.subject.to_string(),
         user,
     };
     call.page(&page, status)

@@ -21,12 +21,14 @@ use super::{App, ServiceError, blocking};
 use crate::store::TableCounts;
 
 mod clients;
+mod groups;
 mod links;
 mod sessions;
 mod system;
 mod users;
 
 pub use clients::{ClientAdd, ClientDelete, ClientList, ClientRotateSecret, ClientShow, ClientUpdate};
+pub use groups::{GroupShow, GroupsList};
 pub use links::{LinkAdd, LinkRemove, LinksList};
 pub use sessions::{ConsentRevoke, ConsentsList, SessionsList, SessionsRevoke};
 pub use system::{AuditList, Backup, KeysList, KeysRotate};
@@ -128,6 +130,8 @@ commands! {
     LinkRemove,
     UserInvite,
     UserResetFactors,
+    GroupsList,
+    GroupShow,
 }
 
 /// A command's output as JSON, for the admin socket.

@@ -13,6 +13,7 @@ pub mod console;
 mod error;
 pub mod forms;
 pub mod forward_auth;
+pub mod groups;
 pub mod hashing;
 mod invalid;
 pub mod invitations;

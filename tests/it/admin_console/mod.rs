@@ -3,10 +3,11 @@
 //! (from [`InProc::new`]) is not an administrator.
 
 mod access;
+mod groups;
 mod keys;
+mod users;
 
 use latchkey::domain::NewUser;
-use latchkey::service::users;
 
 use crate::inproc::{InProc, PASSWORD, Reply};
 
@@ -28,7 +29,9 @@ pub async fn console_with(extra: &str) -> InProc {
         email_verified: true,
         groups: vec!["admins".into()],
     };
-    users::add(&ip.app, root, Some(PASSWORD.into())).await.unwrap();
+    latchkey::service::users::add(&ip.app, root, Some(PASSWORD.into()))
+        .await
+        .unwrap();
     sign_in(&mut ip, ROOT).await;
     ip
 }

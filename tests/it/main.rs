@@ -26,6 +26,7 @@ mod allowed_groups;
 mod apps;
 mod apps_browser;
 mod authz;
+mod branding;
 mod browser;
 mod concurrency;
 mod cors;

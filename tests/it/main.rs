@@ -8,6 +8,7 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod a11y_browser;
 mod access_cli;
 mod account;
 mod admin_audit;

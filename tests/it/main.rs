@@ -28,6 +28,7 @@ mod apps;
 mod apps_browser;
 mod authz;
 mod branding;
+mod branding_browser;
 mod browser;
 mod concurrency;
 mod cors;

@@ -173,3 +173,30 @@ async fn a_clients_data_icon_is_on_its_login_page_and_an_https_icon_is_not() {
     // A login page of its own (no client) shows no icon either.
     assert!(!s.get("/login").await.body.contains("client-icon"));
 }
+
+#[test]
+fn check_config_warns_of_a_hard_to_see_accent_and_names_a_bad_logo_with_its_line() {
+    use crate::harness::{Server, assert_failure, assert_success, default_config, stderr, stdout};
+    let server = Server::with_config(|port| {
+        default_config(port) + "\n[ui]\naccent = \"#ffd700\"\naccent_dark = \"#ffd700\"\n"
+    });
+    let ok = server.cli(&["check-config"]);
+    assert_success(&ok);
+    assert!(stdout(&ok).contains(": ok"), "{}", stdout(&ok));
+    let warned = stderr(&ok);
+    assert!(
+        warned.contains("warning: line 6: `ui.accent`: #ffd700 has a contrast of") && warned.contains("3:1"),
+        "{warned}"
+    );
+    assert!(
+        !warned.contains("`ui.accent_dark`"),
+        "yellow reads on the dark card: {warned}"
+    );
+
+    let bad = Server::with_config(|port| default_config(port) + "\n[ui]\nlogo = \"identity.toml\"\n");
+    let message = assert_failure(&bad.cli(&["check-config"]));
+    assert!(
+        message.contains("line 6: `ui.logo`: `") && message.contains("is not a PNG, JPEG, WebP or SVG image"),
+        "{message}"
+    );
+}

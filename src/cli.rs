@@ -445,6 +445,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => {
             let config = config::load(config_path.as_deref(), &Overrides::from_env())?;
             init_logging(cli.log_format);
+            for w in &config.warnings {
+                tracing::warn!(origin = %config.origin, "{w}");
+            }
             Ok(crate::server::run(config, args.allow_readable_data).await?)
         }
         Command::CheckConfig => {
@@ -462,6 +465,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
                         })
                         .collect(),
                 }));
+            }
+            for w in &config.warnings {
+                eprintln!("{}: warning: {w}", config.origin);
             }
             let forward_auth = match &config.forward_auth {
                 Some(fa) => format!(

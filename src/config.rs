@@ -3,7 +3,7 @@
 //!
 //! This file holds the validated types and the entry points ([`load`], [`parse`]); `raw` the serde
 //! form, `validate` the validator and the top-level keys, and one file each for clients,
-//! upstreams, TLS and network lists.
+//! upstreams, TLS, network lists and the branding of `[ui]`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,9 @@ mod raw;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod ui;
+#[cfg(test)]
+mod ui_tests;
 mod upstreams;
 mod validate;
 
@@ -61,12 +64,19 @@ impl ConfigError {
             if self.problems.len() == 1 { "" } else { "s" }
         );
         for p in &self.problems {
-            match p.line {
-                Some(line) => out.push_str(&format!("\n  line {line}: `{}`: {}", p.key, p.message)),
-                None => out.push_str(&format!("\n  `{}`: {}", p.key, p.message)),
-            }
+            out.push_str(&format!("\n  {p}"));
         }
         out
+    }
+}
+
+impl std::fmt::Display for Problem {
+    /// `line 12: `ui.accent`: message`, or without the line when there is none.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: `{}`: {}", self.key, self.message),
+            None => write!(f, "`{}`: {}", self.key, self.message),
+        }
     }
 }
 
@@ -175,6 +185,12 @@ pub struct Config {
     /// `[ui] default_language`: the pages' language when neither the request (`ui_locales`),
     /// the language cookie nor `Accept-Language` names a supported one. Default English.
     pub default_language: crate::domain::Language,
+    /// `[ui]` `name`, `logo`, `accent`, `accent_dark`, `stylesheet`: the pages' look, with the
+    /// files already read (`serve` and `check-config` only).
+    pub branding: crate::domain::Branding,
+    /// What is allowed but unwise (an accent that is hard to see on the card): `check-config`
+    /// prints these and `serve` logs them.
+    pub warnings: Vec<Problem>,
 }
 
 /// Which header trusted proxies write the client's address into.

@@ -43,6 +43,11 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUi {
     pub(super) default_language: Option<Spanned<String>>,
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) logo: Option<Spanned<String>>,
+    pub(super) accent: Option<Spanned<String>>,
+    pub(super) accent_dark: Option<Spanned<String>>,
+    pub(super) stylesheet: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -205,6 +205,8 @@ impl Validator<'_> {
                 Language::En
             }),
         };
+        let mut warnings = Vec::new();
+        let branding = self.branding(&raw.ui, base, &mut warnings);
         let issuer_host = url::Url::parse(&issuer)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
@@ -257,6 +259,8 @@ impl Validator<'_> {
             require_second_factor_for,
             forward_auth,
             default_language,
+            branding,
+            warnings,
         }
     }
 

@@ -119,6 +119,11 @@ impl ClientIcon {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the picture travels inside its URL (`data:`), so showing it fetches nothing.
+    pub fn is_data(&self) -> bool {
+        self.0.starts_with("data:")
+    }
 }
 
 impl TryFrom<String> for ClientIcon {

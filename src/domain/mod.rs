@@ -2,6 +2,7 @@
 
 mod access;
 mod amr;
+mod branding;
 mod factor;
 mod grant;
 mod ids;
@@ -18,6 +19,10 @@ mod user;
 
 pub use access::{AccessRule, DomainPattern, ForwardAuth, ForwardAuthSession, Policy, RuleSubject};
 pub use amr::Amr;
+pub use branding::{
+    BLACK, Branding, CARD_DARK, CARD_LIGHT, ImageKind, Logo, MAX_LOGO_BYTES, MAX_NAME_CHARS,
+    MAX_STYLESHEET_BYTES, MIN_UI_CONTRAST, Rgb, WHITE,
+};
 pub use factor::{CeremonyKind, CeremonyRecord, Invitation, PasskeyRecord, RecoveryCodesRecord, TotpRecord};
 pub use grant::GrantType;
 pub use ids::{ClientId, InvalidId, Subject, Username};

@@ -31,6 +31,9 @@ pub enum AuthorizeOutcome {
         resume: Params,
         login_hint: String,
         client_name: String,
+        /// The client's picture (`icon`), which the login page shows when it travels with the
+        /// page (a `data:` URL).
+        client_icon: Option<crate::domain::ClientIcon>,
     },
     /// Ask the signed-in user to allow the client these scopes.
     Consent {
@@ -85,6 +88,7 @@ pub async fn authorize(
                 resume: authorize::resume_after_login(params),
                 login_hint: request.login_hint.clone().unwrap_or_default(),
                 client_name: client.name,
+                client_icon: client.icon,
             },
             Step::Consent => match session {
                 Some((_, user)) => AuthorizeOutcome::Consent {

@@ -44,6 +44,16 @@ pub const PAGE_CSP: &str =
 pub const PAGE_CSP_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
      style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The CSP of a login page that shows the client's icon from a `data:` URL: [`PAGE_CSP`] with
+/// `img-src data:` (nothing is fetched: the picture is inside the page).
+pub const PAGE_CSP_DATA_IMAGES: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+/// [`PAGE_CSP_WITH_SCRIPT`] with `img-src data:`, for a login page with the passkey script and a
+/// client's `data:` icon.
+pub const PAGE_CSP_WITH_SCRIPT_DATA_IMAGES: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+     style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
 /// The CSP of the app launcher (`/apps`): [`PAGE_CSP`] with images from `data:` URLs and any
 /// https origin, because a client's icon (set by an administrator, `domain::ClientIcon`) is a
 /// PNG or SVG `data:` URL or an https URL. Only this page loads them, so every other page keeps
@@ -152,6 +162,9 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         Handler::SetupForm => pages::setup::show.map_to_response().boxed(),
         Handler::SetupSubmit => pages::setup::submit.map_to_response().boxed(),
         Handler::Stylesheet => pages::stylesheet.map_to_response().boxed(),
+        Handler::Logo => pages::brand::logo.map_to_response().boxed(),
+        Handler::ThemeStylesheet => pages::brand::theme.map_to_response().boxed(),
+        Handler::CustomStylesheet => pages::brand::custom.map_to_response().boxed(),
         Handler::PasskeyScript => pages::passkeys::script.map_to_response().boxed(),
         Handler::PasskeysPage => pages::passkeys::show.map_to_response().boxed(),
         Handler::PasskeyRename => pages::passkeys::rename.map_to_response().boxed(),

@@ -52,6 +52,12 @@ pub enum Handler {
     SetupSubmit,
     /// The one stylesheet.
     Stylesheet,
+    /// The operator's logo (`[ui] logo`).
+    Logo,
+    /// The accent colours as CSS variables (`[ui] accent`, `accent_dark`).
+    ThemeStylesheet,
+    /// The operator's extra stylesheet (`[ui] stylesheet`).
+    CustomStylesheet,
     /// The OpenAPI document as served.
     Document,
     /// Swagger UI.
@@ -210,7 +216,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 57] = {
+pub const ROUTES: [RouteSpec; 60] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -331,6 +337,9 @@ pub const ROUTES: [RouteSpec; 57] = {
             &[(M::POST, H::PasskeyFactorFinish)],
         ),
         fixed("/static/style.css", &[(M::GET, H::Stylesheet)]),
+        fixed("/static/theme.css", &[(M::GET, H::ThemeStylesheet)]),
+        fixed("/static/custom.css", &[(M::GET, H::CustomStylesheet)]),
+        fixed("/static/logo", &[(M::GET, H::Logo)]),
         fixed("/static/passkey.js", &[(M::GET, H::PasskeyScript)]),
         fixed("/openapi.json", &[(M::GET, H::Document)]),
         fixed("/docs", &[(M::GET, H::Docs)]),

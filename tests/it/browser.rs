@@ -162,6 +162,15 @@ impl Browser {
         path
     }
 
+    /// Sends a DevTools command through chromedriver's `goog/cdp/execute` extension and returns
+    /// its answer (`Emulation.setEmulatedMedia`, `WebAuthn.enable`, ...).
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("the DevTools command {cmd} failed: {e}"))
+    }
+
     /// Waits (bounded) for an element matching the CSS `selector` on the current page.
     pub async fn wait_for(&self, selector: &str) -> fantoccini::elements::Element {
         self.client
@@ -218,6 +227,30 @@ impl Browser {
             .send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("cannot type into `{selector}`: {e}"));
+    }
+}
+
+/// A DevTools command sent through chromedriver's `goog/cdp/execute` extension.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl std::fmt::Display for Cdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.cmd)
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or("")))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (poem::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (poem::http::Method::POST, Some(body.to_string()))
     }
 }
 

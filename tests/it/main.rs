@@ -8,6 +8,7 @@
     reason = "a test fails by panicking, with the message saying why"
 )]
 
+mod a11y_browser;
 mod access_cli;
 mod account;
 mod admin_audit;
@@ -27,6 +28,8 @@ mod allowed_groups;
 mod apps;
 mod apps_browser;
 mod authz;
+mod branding;
+mod branding_browser;
 mod browser;
 mod concurrency;
 mod cors;

@@ -4,8 +4,6 @@
 //! autofill) through an authorization code flow, and the ID token's `amr` says how; the same
 //! with the passkey as the second step after a password.
 
-use std::fmt;
-
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Callback};
@@ -49,36 +47,8 @@ fn base(server: &Server) -> String {
     format!("http://localhost:{}", server.port())
 }
 
-/// A DevTools command sent through chromedriver's `goog/cdp/execute` extension.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fmt::Display for Cdp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.cmd)
-    }
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or("")))
-    }
-
-    fn method_and_body(&self, _url: &url::Url) -> (poem::http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (poem::http::Method::POST, Some(body.to_string()))
-    }
-}
-
 async fn cdp(browser: &Browser, cmd: &'static str, params: Value) -> Value {
-    browser
-        .client
-        .issue_cmd(Cdp { cmd, params })
-        .await
-        .unwrap_or_else(|e| panic!("the DevTools command {cmd} failed: {e}"))
+    browser.cdp(cmd, params).await
 }
 
 /// Adds a virtual CTAP2 platform authenticator with resident keys and user verification that

@@ -15,6 +15,7 @@ mod negotiate;
 mod switch;
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use poem::http::{Method, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -22,6 +23,7 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 pub use catalog::Value;
 pub use switch::choose_language;
 
+use crate::config::Config;
 use crate::domain::Language;
 use crate::service::App;
 use crate::web::csrf;
@@ -43,11 +45,18 @@ struct PageContext {
     form: RefCell<Option<csrf::Issued>>,
     /// What issuing a form token needs, taken from the request.
     source: Option<csrf::Source>,
+    /// The server's configuration, for the frame's branding (`[ui]` name, logo, theme).
+    config: Option<Arc<Config>>,
 }
 
 /// The language of the page being rendered (English outside a page request).
 pub fn current() -> Language {
     PAGE.try_with(|c| c.language.get()).unwrap_or_default()
+}
+
+/// The configuration of the server rendering the current page; `None` outside a page request.
+pub fn page_config() -> Option<Arc<Config>> {
+    PAGE.try_with(|c| c.config.clone()).ok().flatten()
 }
 
 /// The current page's language code, for `<html lang>`.
@@ -190,6 +199,7 @@ pub async fn context<E: Endpoint>(next: E, req: Request) -> poem::Result<Respons
         back: RefCell::new(back),
         form: RefCell::new(None),
         source,
+        config: app.map(|a| a.config.clone()),
     };
     PAGE.scope(page, async move {
         let mut resp = match next.call(req).await {

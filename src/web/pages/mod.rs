@@ -1,8 +1,9 @@
-//! Server-rendered pages (askama templates) and the embedded stylesheet.
+//! Server-rendered pages (askama templates), the embedded stylesheet and the branding resources.
 
 pub mod account;
 pub mod admin;
 pub mod apps;
+pub mod brand;
 mod copy;
 pub mod factor;
 pub mod forward_auth;

@@ -104,6 +104,7 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
             resume,
             login_hint,
             client_name,
+            client_icon,
         }) => {
             // After signing in the browser comes back here; `prompt=login` is then satisfied.
             let return_to = format!("/oauth/authorize?{}", resume.encode());
@@ -111,6 +112,7 @@ pub async fn authorize_endpoint(req: &Request, body: Body, Data(app): Data<&App>
                 return_to: &return_to,
                 username: &login_hint,
                 client_name: Some(&client_name),
+                client_icon: client_icon.as_ref(),
                 error: None,
                 lead: None,
             };

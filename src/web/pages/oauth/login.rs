@@ -24,6 +24,8 @@ struct LoginPage<'a> {
     username: &'a str,
     /// [`copy::LOGIN_LEAD`] filled in, as HTML, when a client sent the browser.
     lead: Option<String>,
+    /// The icon and name of the client that sent the browser, when its icon is a `data:` URL.
+    client_icon: Option<(&'a str, &'a str)>,
     error: Option<&'a str>,
     /// "Sign in with ..." buttons: the upstream's name, the button's words and the link that
     /// starts the sign-in.
@@ -39,6 +41,10 @@ pub(super) struct LoginView<'a> {
     pub return_to: &'a str,
     pub username: &'a str,
     pub client_name: Option<&'a str>,
+    /// The client's icon: shown only when it is a `data:` URL. An `https:` icon would make the
+    /// browser fetch it from the client's server, and the login page loads nothing from elsewhere
+    /// (its CSP keeps `img-src 'self'`, plus `data:` only when such an icon is on it).
+    pub client_icon: Option<&'a crate::domain::ClientIcon>,
     pub error: Option<&'a str>,
     /// A plain lead when no client sent the browser (a fresh sign-in's reason).
     pub lead: Option<copy::Msg>,
@@ -74,18 +80,29 @@ pub(super) fn login_page(req: &Request, app: &App, view: &LoginView<'_>, status:
             .client_name
             .map(|c| copy::html(copy::LOGIN_LEAD, &[("client", copy::Value::Strong(c))]))
             .or_else(|| view.lead.map(|l| copy::html(l, &[]))),
+        client_icon: view
+            .client_icon
+            .filter(|i| i.is_data())
+            .zip(view.client_name)
+            .map(|(icon, name)| (icon.as_str(), name)),
         error: view.error,
         upstreams,
         passkeys: app.passkeys.is_some(),
         passkey_button: &copy::t(copy::PASSKEY_SIGN_IN),
         passkey_failed: &copy::t(copy::PASSKEY_BROWSER_FAILED),
     };
-    let resp = with_cookie(render(&page, status), cookie);
-    if page.passkeys {
-        crate::web::pages::passkeys::with_script(resp)
-    } else {
-        resp
-    }
+    let mut resp = with_cookie(render(&page, status), cookie);
+    let csp = match (page.passkeys, page.client_icon.is_some()) {
+        (false, false) => return resp,
+        (true, false) => crate::web::PAGE_CSP_WITH_SCRIPT,
+        (false, true) => crate::web::PAGE_CSP_DATA_IMAGES,
+        (true, true) => crate::web::PAGE_CSP_WITH_SCRIPT_DATA_IMAGES,
+    };
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        poem::http::HeaderValue::from_static(csp),
+    );
+    resp
 }
 
 #[derive(Deserialize)]
@@ -137,6 +154,7 @@ pub async fn login_get(req: &Request, Data(app): Data<&App>) -> Response {
                 return_to,
                 username: "",
                 client_name: None,
+                client_icon: None,
                 error: None,
                 lead: fresh.then_some(copy::SIGN_IN_AGAIN),
             };
@@ -159,6 +177,7 @@ pub async fn login_post(req: &Request, Data(app): Data<&App>, Form(f): Form<Logi
             return_to: &return_to,
             username: &f.username,
             client_name: None,
+            client_icon: None,
             error: Some(error),
             lead: None,
         };

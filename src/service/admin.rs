@@ -28,8 +28,8 @@ mod users;
 
 pub use clients::{ClientAdd, ClientDelete, ClientList, ClientRotateSecret, ClientShow, ClientUpdate};
 pub use links::{LinkAdd, LinkRemove, LinksList};
-pub use sessions::{ConsentRevoke, ConsentsList, SessionsList, SessionsRevoke};
-pub use system::{AuditList, Backup, KeysList, KeysRotate};
+pub use sessions::{ConsentRevoke, ConsentsList, SessionsAll, SessionsList, SessionsRevoke};
+pub use system::{AuditList, Backup, Dashboard, KeysList, KeysRotate};
 pub use users::{
     ProfileChange, UserAdd, UserDelete, UserInvite, UserList, UserPasswd, UserResetFactors, UserSetDisabled,
     UserShow, UserUpdate,
@@ -128,6 +128,8 @@ commands! {
     LinkRemove,
     UserInvite,
     UserResetFactors,
+    SessionsAll,
+    Dashboard,
 }
 
 /// A command's output as JSON, for the admin socket.

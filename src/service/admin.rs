@@ -29,7 +29,7 @@ mod users;
 pub use clients::{ClientAdd, ClientDelete, ClientList, ClientRotateSecret, ClientShow, ClientUpdate};
 pub use links::{LinkAdd, LinkRemove, LinksList};
 pub use sessions::{ConsentRevoke, ConsentsList, SessionsAll, SessionsList, SessionsRevoke};
-pub use system::{AuditList, Backup, Dashboard, KeysList, KeysRotate};
+pub use system::{AuditList, Backup, Dashboard, DashboardView, ExposedPath, HourCount, KeysList, KeysRotate};
 pub use users::{
     ProfileChange, UserAdd, UserDelete, UserInvite, UserList, UserPasswd, UserResetFactors, UserSetDisabled,
     UserShow, UserUpdate,

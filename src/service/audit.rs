@@ -350,6 +350,14 @@ impl AuditFilter {
     }
 }
 
+/// What a [`scan`] found: the entries, with their keys, and the cursor to continue from when more
+/// may follow.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub rows: Vec<(String, AuditRecord)>,
+    pub next: Option<String>,
+}
+
 /// Reads the feed from `after` through the entries `filter` admits, at most [`SCAN_BUDGET`] of
 /// them, until `limit` match: the matches, and the cursor to continue from when more may follow.
 pub fn scan(
@@ -358,7 +366,7 @@ pub fn scan(
     after: Option<String>,
     limit: usize,
     budget: usize,
-) -> Result<(Vec<(String, AuditRecord)>, Option<String>), ServiceError> {
+) -> Result<Scanned, ServiceError> {
     let mut cursor = filter.start(after);
     let mut found: Vec<(String, AuditRecord)> = Vec::new();
     let mut read = 0usize;
@@ -366,16 +374,25 @@ pub fn scan(
         let want = (budget - read).min(limit + 1);
         if want == 0 {
             // The budget is spent before the feed or the range ended: go on from here.
-            return Ok((found, cursor));
+            return Ok(Scanned {
+                rows: found,
+                next: cursor,
+            });
         }
         let rows = tx.audit_entries(cursor.as_deref(), want)?;
         if rows.is_empty() {
-            return Ok((found, None));
+            return Ok(Scanned {
+                rows: found,
+                next: None,
+            });
         }
         read += rows.len();
         for (key, r) in rows {
             if filter.past(r.time) {
-                return Ok((found, None));
+                return Ok(Scanned {
+                    rows: found,
+                    next: None,
+                });
             }
             cursor = Some(key.clone());
             if filter.admits(&r) {
@@ -383,7 +400,7 @@ pub fn scan(
                 if found.len() > limit {
                     found.truncate(limit);
                     let next = found.last().map(|(k, _)| k.clone());
-                    return Ok((found, next));
+                    return Ok(Scanned { rows: found, next });
                 }
             }
         }
@@ -402,7 +419,7 @@ pub async fn search(
     let store = app.store.clone();
     blocking(move || {
         store.read(|tx| {
-            let (rows, next) = scan(tx, &filter, after, limit, SCAN_BUDGET)?;
+            let Scanned { rows, next } = scan(tx, &filter, after, limit, SCAN_BUDGET)?;
             let items = rows.into_iter().map(|(id, r)| event(id, r)).collect();
             Ok(super::views::Page { items, next })
         })

@@ -208,29 +208,29 @@ impl Command for Dashboard {
             .collect();
         blocking(move || {
             store.read(|tx| {
-                let logins = AuditFilter {
+                let login_filter = AuditFilter {
                     action: Some("login.".to_owned()),
                     from: Some(first_hour(now)),
                     ..AuditFilter::default()
                 };
-                let (rows, more) = audit::scan(tx, &logins, None, DASHBOARD_BUDGET, DASHBOARD_BUDGET)?;
-                let backups = AuditFilter {
+                let logins = audit::scan(tx, &login_filter, None, DASHBOARD_BUDGET, DASHBOARD_BUDGET)?;
+                let backup_filter = AuditFilter {
                     action: Some("backup".to_owned()),
                     success: Some(true),
                     from: Some(now.0.saturating_sub(BACKUP_WINDOW)),
                     ..AuditFilter::default()
                 };
-                let (backed, backups_more) =
-                    audit::scan(tx, &backups, None, DASHBOARD_BUDGET, DASHBOARD_BUDGET)?;
+                let backups = audit::scan(tx, &backup_filter, None, DASHBOARD_BUDGET, DASHBOARD_BUDGET)?;
                 Ok(DashboardView {
                     users: tx.user_count()?,
                     clients: tx.clients()?.len() as u64,
                     sessions: tx.session_count()?,
-                    sign_ins: sign_ins_by_hour(rows.iter().map(|(_, r)| r), now),
-                    sign_ins_complete: more.is_none(),
+                    sign_ins: sign_ins_by_hour(logins.rows.iter().map(|(_, r)| r), now),
+                    sign_ins_complete: logins.next.is_none(),
                     exposed,
-                    last_backup: backed.last().map(|(_, r)| r.time.0),
-                    backup_checked: backups_more.is_none() || !backed.is_empty(),
+                    last_backup: backups.rows.last().map(|(_, r)| r.time.0),
+                    // Seen one, or looked through the whole week.
+                    backup_checked: backups.next.is_none() || !backups.rows.is_empty(),
                 })
             })
         })
@@ -256,8 +256,8 @@ mod tests {
 
     #[test]
     fn sign_ins_fall_into_the_hour_they_happened_and_old_ones_are_left_out() {
-        // 10:30 on some day: the chart runs from 11:00 the day before to the current hour, 10:00.
-        let now = Timestamp(1_800_000_000 - 1_800_000_000 % 3_600 + 1_800);
+        // 08:30 (1_800_000_000 is 08:00 UTC): the chart runs from 09:00 the day before to 08:00.
+        let now = Timestamp(1_800_000_000 + 1_800);
         let this_hour = now.0 - 1_800;
         let first = first_hour(now);
         assert_eq!(first, this_hour - 23 * 3_600);

@@ -3,7 +3,11 @@
 //! (from [`InProc::new`]) is not an administrator.
 
 mod access;
+mod audit;
+mod clients;
+mod dashboard;
 mod keys;
+mod sessions;
 
 use latchkey::domain::NewUser;
 use latchkey::service::users;

@@ -55,3 +55,5 @@ admin-client-delete = Delete the application
 admin-client-delete-confirm = Delete the application { $client }? Its tokens and grants end at once, and people can no longer sign in to it. This cannot be undone.
 admin-client-deleted = The application { $client } was deleted.
 admin-client-first-party = First-party: people are not asked to consent
+admin-client-public-short = Public
+admin-client-confidential-short = Confidential

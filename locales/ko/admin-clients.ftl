@@ -55,3 +55,5 @@ admin-client-delete = 애플리케이션 삭제
 admin-client-delete-confirm = 애플리케이션 { $client }을(를) 삭제할까요? 토큰과 그랜트가 즉시 끝나며 더 이상 이 애플리케이션에 로그인할 수 없습니다. 되돌릴 수 없습니다.
 admin-client-deleted = 애플리케이션 { $client }을(를) 삭제했습니다.
 admin-client-first-party = 자사 애플리케이션: 사용자에게 동의를 묻지 않음
+admin-client-public-short = 공개
+admin-client-confidential-short = 기밀

@@ -92,9 +92,9 @@ pub async fn route(call: &Call<'_>) -> Response {
 
 fn kind(public: bool) -> String {
     copy::t(copy::Msg(if public {
-        "admin-client-public"
+        "admin-client-public-short"
     } else {
-        "admin-client-confidential"
+        "admin-client-confidential-short"
     }))
 }
 

@@ -12,9 +12,9 @@ use crate::service::admin::{Dashboard, DashboardView, HourCount, KeysList};
 use crate::service::views::KeyStatus;
 
 /// The chart's drawing area, in SVG units.
-const CHART_HEIGHT: u64 = 120;
-const BAR_STEP: u64 = 18;
-const BAR_WIDTH: u64 = 13;
+const CHART_HEIGHT: u64 = 140;
+const BAR_STEP: u64 = 34;
+const BAR_WIDTH: u64 = 24;
 const LEFT: u64 = 34;
 const TOP: u64 = 10;
 

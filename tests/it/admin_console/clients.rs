@@ -94,10 +94,32 @@ async fn an_edited_redirect_uri_takes_effect_at_the_next_authorization_request()
             ("grant_types", "authorization_code"),
             ("grant_types", "client_credentials"),
             ("require_factors", "1"),
+            ("alg", "RS256"),
+            ("post_logout_redirect_uris", "https://ci.example.com/bye"),
         ],
     )
     .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
+    let shown = execute_as(
+        &ip.app,
+        &Actor::cli(),
+        ClientShow {
+            client_id: "ci".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(shown.redirect_uris, [NEW]);
+    assert_eq!(shown.post_logout_redirect_uris, ["https://ci.example.com/bye"]);
+    assert_eq!(shown.id_token_signed_response_alg.as_str(), "RS256");
+    assert!(
+        latchkey::service::keys::list(&ip.app)
+            .await
+            .unwrap()
+            .iter()
+            .any(|k| k.alg == "RS256"),
+        "the RSA key is published before the first ID token it signs"
+    );
     assert_eq!(saved.location(), "/admin/clients/ci?saved=1");
     let after = ip.get("/admin/clients/ci?saved=1").await;
     assert!(after.body.contains("The changes were saved"), "{}", after.body);

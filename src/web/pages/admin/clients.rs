@@ -61,6 +61,9 @@ struct ClientPage {
     groups: String,
     grants: Vec<Choice>,
     grant_words: String,
+    algs: Vec<Choice>,
+    post_logout_uris: String,
+    backchannel: String,
     two_factors: bool,
     launch_url: String,
     icon: String,
@@ -277,6 +280,9 @@ async fn show(call: &Call<'_>, id: &str) -> Response {
         grants: grant_choices(&c.grant_types),
         grant_words: i18n::and_list(&c.grant_types.iter().map(|g| grant_label(*g)).collect::<Vec<_>>()),
         two_factors: c.require_factors == 2,
+        algs: alg_choices(c.id_token_signed_response_alg),
+        post_logout_uris: c.post_logout_redirect_uris.join("\n"),
+        backchannel: c.backchannel_logout_uri.clone().unwrap_or_default(),
         launch_url: c.launch_url.clone().unwrap_or_default(),
         icon: c.icon.clone().unwrap_or_default(),
         c,
@@ -296,6 +302,9 @@ async fn update(call: &Call<'_>, id: &str) -> Response {
         allowed_groups: Some(words(f, "allowed_groups")),
         launch_url: Some(f.get("launch_url").unwrap_or("").trim().to_owned()),
         icon: Some(f.get("icon").unwrap_or("").trim().to_owned()),
+        id_token_signed_response_alg: f.get("alg").and_then(|a| a.parse().ok()),
+        post_logout_redirect_uris: Some(f.lines("post_logout_redirect_uris")),
+        backchannel_logout_uri: Some(f.get("backchannel_logout_uri").unwrap_or("").trim().to_owned()),
         ..Change::default()
     };
     match call

@@ -30,8 +30,8 @@ mod users;
 pub use clients::{ClientAdd, ClientDelete, ClientList, ClientRotateSecret, ClientShow, ClientUpdate};
 pub use groups::{GroupShow, GroupsList};
 pub use links::{LinkAdd, LinkRemove, LinksList};
-pub use sessions::{ConsentRevoke, ConsentsList, SessionsList, SessionsRevoke};
-pub use system::{AuditList, Backup, KeysList, KeysRotate};
+pub use sessions::{ConsentRevoke, ConsentsList, SessionsAll, SessionsList, SessionsRevoke};
+pub use system::{AuditList, Backup, Dashboard, DashboardView, ExposedPath, HourCount, KeysList, KeysRotate};
 pub use users::{
     ProfileChange, UserAdd, UserDelete, UserInvite, UserList, UserPasswd, UserResetFactors, UserSetDisabled,
     UserShow, UserUpdate,
@@ -132,6 +132,8 @@ commands! {
     UserResetFactors,
     GroupsList,
     GroupShow,
+    SessionsAll,
+    Dashboard,
 }
 
 /// A command's output as JSON, for the admin socket.
@@ -310,6 +312,19 @@ mod tests {
                 sid: None,
             }
             .into(),
+            AuditList {
+                after: Some("00000000001800000000-".into()),
+                limit: Some(10),
+                filter: crate::service::audit::AuditFilter {
+                    actor: Some("alice".into()),
+                    success: Some(false),
+                    from: Some(1_800_000_000),
+                    ..Default::default()
+                },
+            }
+            .into(),
+            SessionsAll::default().into(),
+            Dashboard {}.into(),
         ];
         for request in requests {
             let text = serde_json::to_string(&request).unwrap();
@@ -320,6 +335,17 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&AdminRequest::from(KeysList {})).unwrap(),
             r#"{"op":"keys_list"}"#
+        );
+        // An audit request of before the filters still reads.
+        let old: AdminRequest =
+            serde_json::from_str(r#"{"op":"audit_list","after":null,"limit":5}"#).unwrap();
+        assert_eq!(
+            old,
+            AdminRequest::from(AuditList {
+                after: None,
+                limit: Some(5),
+                filter: Default::default(),
+            })
         );
     }
 }

@@ -296,35 +296,149 @@ pub async fn list(
     after: Option<String>,
     limit: Option<usize>,
 ) -> Result<super::views::Page<AuditEvent>, ServiceError> {
+    search(app, AuditFilter::default(), after, limit).await
+}
+
+/// The most entries one page of a filtered feed reads: a page of a narrow filter over a long feed
+/// may hold fewer matches than asked for (even none) and a cursor to read on from.
+pub const SCAN_BUDGET: usize = 5_000;
+
+/// Which entries of the feed to list; every field left empty admits every entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Only this actor (exactly).
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Only actions that start with this (`login.` for every sign-in step).
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Only successes (`true`) or only failures (`false`).
+    #[serde(default)]
+    pub success: Option<bool>,
+    /// Only entries at or after this time (seconds since the epoch).
+    #[serde(default)]
+    pub from: Option<u64>,
+    /// Only entries before this time.
+    #[serde(default)]
+    pub to: Option<u64>,
+}
+
+impl AuditFilter {
+    fn admits(&self, r: &AuditRecord) -> bool {
+        self.actor.as_ref().is_none_or(|a| *a == r.actor)
+            && self
+                .action
+                .as_ref()
+                .is_none_or(|a| r.action.starts_with(a.as_str()))
+            && self.success.is_none_or(|s| s == r.success)
+            && self.from.is_none_or(|f| r.time.0 >= f)
+    }
+
+    /// Whether an entry at `time` lies past the range (keys grow with time, so all after it do).
+    fn past(&self, time: Timestamp) -> bool {
+        self.to.is_some_and(|t| time.0 >= t)
+    }
+
+    /// Where a scan starts: after the cursor, and not before the range's start (keys begin with
+    /// the entry's time, zero-padded, so `{from:020}` sorts before every key of that second).
+    fn start(&self, after: Option<String>) -> Option<String> {
+        let floor = self.from.map(|f| format!("{f:020}"));
+        match (after, floor) {
+            (Some(a), Some(f)) => Some(a.max(f)),
+            (a, f) => a.or(f),
+        }
+    }
+}
+
+/// What a [`scan`] found: the entries, with their keys, and the cursor to continue from when more
+/// may follow.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub rows: Vec<(String, AuditRecord)>,
+    pub next: Option<String>,
+}
+
+/// Reads the feed from `after` through the entries `filter` admits, at most [`SCAN_BUDGET`] of
+/// them, until `limit` match: the matches, and the cursor to continue from when more may follow.
+pub fn scan(
+    tx: &dyn crate::store::Reads,
+    filter: &AuditFilter,
+    after: Option<String>,
+    limit: usize,
+    budget: usize,
+) -> Result<Scanned, ServiceError> {
+    let mut cursor = filter.start(after);
+    let mut found: Vec<(String, AuditRecord)> = Vec::new();
+    let mut read = 0usize;
+    loop {
+        let want = (budget - read).min(limit + 1);
+        if want == 0 {
+            // The budget is spent before the feed or the range ended: go on from here.
+            return Ok(Scanned {
+                rows: found,
+                next: cursor,
+            });
+        }
+        let rows = tx.audit_entries(cursor.as_deref(), want)?;
+        if rows.is_empty() {
+            return Ok(Scanned {
+                rows: found,
+                next: None,
+            });
+        }
+        read += rows.len();
+        for (key, r) in rows {
+            if filter.past(r.time) {
+                return Ok(Scanned {
+                    rows: found,
+                    next: None,
+                });
+            }
+            cursor = Some(key.clone());
+            if filter.admits(&r) {
+                found.push((key, r));
+                if found.len() > limit {
+                    found.truncate(limit);
+                    let next = found.last().map(|(k, _)| k.clone());
+                    return Ok(Scanned { rows: found, next });
+                }
+            }
+        }
+    }
+}
+
+/// A page of the entries `filter` admits, oldest first, after the cursor `after`. One page reads
+/// at most [`SCAN_BUDGET`] entries, so it may hold fewer than `limit` with a `next` to read on.
+pub async fn search(
+    app: &App,
+    filter: AuditFilter,
+    after: Option<String>,
+    limit: Option<usize>,
+) -> Result<super::views::Page<AuditEvent>, ServiceError> {
     let limit = limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let store = app.store.clone();
     blocking(move || {
         store.read(|tx| {
-            let mut rows = tx.audit_entries(after.as_deref(), limit + 1)?;
-            let more = rows.len() > limit;
-            rows.truncate(limit);
-            let next = if more {
-                rows.last().map(|(k, _)| k.clone())
-            } else {
-                None
-            };
-            let items = rows
-                .into_iter()
-                .map(|(id, r)| AuditEvent {
-                    id,
-                    time: r.time.0,
-                    actor: r.actor,
-                    action: r.action,
-                    target: r.target,
-                    ip: r.ip,
-                    success: r.success,
-                    count: r.count,
-                })
-                .collect();
+            let Scanned { rows, next } = scan(tx, &filter, after, limit, SCAN_BUDGET)?;
+            let items = rows.into_iter().map(|(id, r)| event(id, r)).collect();
             Ok(super::views::Page { items, next })
         })
     })
     .await
+}
+
+/// An entry as listed.
+pub fn event(id: String, r: AuditRecord) -> AuditEvent {
+    AuditEvent {
+        id,
+        time: r.time.0,
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        ip: r.ip,
+        success: r.success,
+        count: r.count,
+    }
 }
 
 #[cfg(test)]

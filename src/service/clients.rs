@@ -172,6 +172,19 @@ fn refuse_declared(client: &Client) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A `backchannel_logout_uri` as given: a redirect-style URI the outbound rules let the server
+/// POST to (the same rule as at delivery time).
+fn parse_backchannel(app: &App, raw: &str) -> Result<RedirectUri, ServiceError> {
+    let uri = RedirectUri::parse(raw)
+        .map_err(|error| ServiceError::refused("backchannel_logout_uri", Invalid::RedirectUri { error }))?;
+    // The server will POST there: the same outbound rule as at delivery time.
+    app.config
+        .outbound
+        .check_url(uri.as_str())
+        .map_err(|refusal| ServiceError::refused("backchannel_logout_uri", Invalid::Outbound { refusal }))?;
+    Ok(uri)
+}
+
 /// A client's display name: 1 to 200 characters, no control characters (it is shown on the
 /// consent page).
 fn check_name(name: &str) -> Result<(), ServiceError> {
@@ -220,16 +233,7 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
         id_token_alg: new.id_token_signed_response_alg.unwrap_or_default(),
         post_logout_redirect_uris: parse_uris(&new.post_logout_redirect_uris, new.allow_http_localhost)?,
         backchannel_logout_uri: match &new.backchannel_logout_uri {
-            Some(u) => {
-                let uri = RedirectUri::parse(u).map_err(|error| {
-                    ServiceError::refused("backchannel_logout_uri", Invalid::RedirectUri { error })
-                })?;
-                // The server will POST there: the same outbound rule as at delivery time.
-                app.config.outbound.check_url(uri.as_str()).map_err(|refusal| {
-                    ServiceError::refused("backchannel_logout_uri", Invalid::Outbound { refusal })
-                })?;
-                Some(uri)
-            }
+            Some(u) => Some(parse_backchannel(app, u)?),
             None => None,
         },
         refresh_without_offline_access: new.refresh_without_offline_access,
@@ -313,6 +317,15 @@ pub struct ClientUpdate {
     /// The new icon; the empty string removes it.
     #[serde(default)]
     pub icon: Option<String>,
+    /// The new ID token signing algorithm.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<IdTokenAlg>,
+    /// The new list of addresses to return to after signing out.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// The new back-channel logout address; the empty string removes it.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Updates a client created through the CLI or API.
@@ -331,6 +344,17 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
     let groups = change.allowed_groups.as_deref().map(parse_groups).transpose()?;
     let launch_url = change.launch_url.as_deref().map(parse_launch_url).transpose()?;
     let icon = change.icon.as_deref().map(parse_icon).transpose()?;
+    let logout_uris = change
+        .post_logout_redirect_uris
+        .as_deref()
+        .map(|u| parse_uris(u, true))
+        .transpose()?;
+    let backchannel = match change.backchannel_logout_uri.as_deref() {
+        Some("") => Some(None),
+        Some(u) => Some(Some(parse_backchannel(app, u)?)),
+        None => None,
+    };
+    let now = app.clock.now();
     let store = app.store.clone();
     blocking(move || {
         store.write(|tx| {
@@ -374,8 +398,21 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
             if let Some(icon) = icon {
                 client.icon = icon;
             }
+            if let Some(alg) = change.id_token_signed_response_alg {
+                client.id_token_alg = alg;
+            }
+            if let Some(uris) = logout_uris {
+                client.post_logout_redirect_uris = uris;
+            }
+            if let Some(uri) = backchannel {
+                client.backchannel_logout_uri = uri;
+            }
             check_rules(&client)?;
             tx.put_client(&client)?;
+            if client.id_token_alg == IdTokenAlg::RS256 {
+                // As at registration: the key is published before the first ID token it signs.
+                super::keys::ensure_rsa(tx, now)?;
+            }
             Ok(ClientView::from(&client))
         })
     })

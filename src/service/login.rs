@@ -333,19 +333,77 @@ pub async fn sessions_of(app: &App, ident: String) -> Result<Vec<SessionView>, S
                 .sessions_of(&user.subject)?
                 .into_iter()
                 .filter(|(_, s)| s.expires_at > now)
-                .map(|(_, s)| SessionView {
-                    sid: s.sid,
-                    auth_time: s.auth_time.0,
-                    amr: s.amr.iter().map(Amr::as_string).collect(),
-                    created_at: s.created_at.0,
-                    expires_at: s.expires_at.0,
-                })
+                .map(|(_, s)| view(s))
                 .collect();
             out.sort_by_key(|s| s.created_at);
             Ok(out)
         })
     })
     .await
+}
+
+/// A live session with the username of its user, as the console lists every session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserSessionView {
+    pub username: String,
+    #[serde(flatten)]
+    pub session: SessionView,
+}
+
+/// The most users one page of [`all_sessions`] reads.
+pub const SESSION_PAGE_USERS: usize = 200;
+
+/// A page of every user's live sessions, in username order and, for each user, oldest first,
+/// after the user whose lower-cased username is `after`. A page holds every session of the users
+/// it covers: it ends at the first user that brings it to `limit` sessions, or after
+/// [`SESSION_PAGE_USERS`] users; `next` is the cursor to read on from.
+pub async fn all_sessions(
+    app: &App,
+    after: Option<String>,
+    limit: usize,
+) -> Result<super::views::Page<UserSessionView>, ServiceError> {
+    let limit = limit.clamp(1, 500);
+    let store = app.store.clone();
+    let now = app.clock.now();
+    blocking(move || {
+        store.read(|tx| {
+            let users = tx.users_by_username(after.as_deref(), SESSION_PAGE_USERS + 1)?;
+            let mut items = Vec::new();
+            let mut next = None;
+            for (n, user) in users.iter().enumerate() {
+                if n == SESSION_PAGE_USERS || items.len() >= limit {
+                    next = n
+                        .checked_sub(1)
+                        .and_then(|p| users.get(p))
+                        .map(|u| u.username.key());
+                    break;
+                }
+                let mut sessions: Vec<SessionView> = tx
+                    .sessions_of(&user.subject)?
+                    .into_iter()
+                    .filter(|(_, s)| s.expires_at > now)
+                    .map(|(_, s)| view(s))
+                    .collect();
+                sessions.sort_by_key(|s| s.created_at);
+                items.extend(sessions.into_iter().map(|session| UserSessionView {
+                    username: user.username.to_string(),
+                    session,
+                }));
+            }
+            Ok(super::views::Page { items, next })
+        })
+    })
+    .await
+}
+
+fn view(s: Session) -> SessionView {
+    SessionView {
+        sid: s.sid,
+        auth_time: s.auth_time.0,
+        amr: s.amr.iter().map(Amr::as_string).collect(),
+        created_at: s.created_at.0,
+        expires_at: s.expires_at.0,
+    }
 }
 
 /// Ends one session of a user (`sid` given) or all of them; returns how many ended.

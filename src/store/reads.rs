@@ -42,6 +42,8 @@ pub trait Reads {
     fn session(&self, digest: &str) -> Result<Option<Session>, StoreError>;
     /// Every session, with its digest, in digest order.
     fn sessions(&self) -> Result<Vec<(String, Session)>, StoreError>;
+    /// How many sessions are stored (the expired ones too, until the purge task deletes them).
+    fn session_count(&self) -> Result<u64, StoreError>;
     /// A user's sessions, with their digests, in digest order (from an index).
     fn sessions_of(&self, subject: &Subject) -> Result<Vec<(String, Session)>, StoreError>;
 

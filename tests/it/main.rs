@@ -16,6 +16,7 @@ mod admin_auth;
 mod admin_cli;
 mod admin_clients;
 mod admin_console;
+mod admin_console_browser_clients;
 mod admin_console_browser_users;
 mod admin_errors;
 mod admin_factors;

@@ -1,11 +1,12 @@
-//! The session and consent commands: list a user's sessions or consents, end sessions, forget a
+//! The session and consent commands: list a user's sessions or everyone's, a user's consents, end sessions, forget a
 //! consent.
 
 use serde::{Deserialize, Serialize};
 
 use super::{Command, Done};
 use crate::service::authorize::{self, ConsentView};
-use crate::service::login::{self, SessionView};
+use crate::service::login::{self, SessionView, UserSessionView};
+use crate::service::views::Page;
 use crate::service::{App, ServiceError};
 
 /// Lists a user's live sessions.
@@ -24,6 +25,25 @@ impl Command for SessionsList {
 
     async fn run(self, app: &App) -> Result<Vec<SessionView>, ServiceError> {
         login::sessions_of(app, self.user).await
+    }
+}
+
+/// A page of every user's live sessions, in username order, after the lower-cased username
+/// `after` (see [`login::all_sessions`] for where a page ends).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsAll {
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+impl Command for SessionsAll {
+    type Output = Page<UserSessionView>;
+    const NAME: &'static str = "sessions all";
+
+    async fn run(self, app: &App) -> Result<Page<UserSessionView>, ServiceError> {
+        login::all_sessions(app, self.after, self.limit.unwrap_or(100)).await
     }
 }
 

@@ -118,6 +118,10 @@ impl<T: Raw> Reads for T {
         self.prefix_records(tables::SESSIONS, "")
     }
 
+    fn session_count(&self) -> Result<u64, StoreError> {
+        self.count(tables::SESSIONS)
+    }
+
     fn sessions_of(&self, subject: &Subject) -> Result<Vec<(String, Session)>, StoreError> {
         let prefix = pair_prefix(subject.as_str());
         let mut out = Vec::new();

@@ -382,6 +382,7 @@ impl ClientsApi {
             allowed_groups: b.allowed_groups,
             launch_url: b.launch_url,
             icon: b.icon,
+            ..ClientUpdate::default()
         };
         let command = cmd::ClientUpdate {
             client_id: client_id.0,

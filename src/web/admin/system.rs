@@ -125,6 +125,7 @@ impl SystemApi {
         let command = cmd::AuditList {
             after: after.0,
             limit: limit.0.map(|l| l as usize),
+            filter: Default::default(),
         };
         answer(run(&self.app, req, &auth, command).await, |p| {
             AuditResponse::ok(Json(AuditPage {

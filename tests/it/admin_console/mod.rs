@@ -3,8 +3,12 @@
 //! (from [`InProc::new`]) is not an administrator.
 
 mod access;
+mod audit;
+mod clients;
+mod dashboard;
 mod groups;
 mod keys;
+mod sessions;
 mod users;
 
 use latchkey::domain::NewUser;

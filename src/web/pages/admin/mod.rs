@@ -121,10 +121,6 @@ impl Fields {
     }
 
     /// Every value of `name`, in order.
-    #[allow(
-        dead_code,
-        reason = "for the clients area's checkboxes, built on another branch"
-    )]
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
@@ -134,10 +130,6 @@ impl Fields {
     }
 
     /// The lines of a textarea `name`, trimmed, without blank lines.
-    #[allow(
-        dead_code,
-        reason = "for the clients area's textareas, built on another branch"
-    )]
     pub fn lines(&self, name: &str) -> Vec<String> {
         self.get(name)
             .unwrap_or("")

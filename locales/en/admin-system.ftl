@@ -39,9 +39,21 @@ admin-dashboard-users = Users
 admin-dashboard-clients = Applications
 admin-dashboard-sessions = Sessions stored
 admin-dashboard-sign-ins = Sign-ins in the last 24 hours, by hour (UTC)
-admin-dashboard-totals = { $succeeded } sign-ins and { $failed } failed attempts.
+admin-dashboard-totals = { $succeeded ->
+    [one] { $succeeded } sign-in
+   *[other] { $succeeded } sign-ins
+} and { $failed ->
+    [one] { $failed } failed attempt.
+   *[other] { $failed } failed attempts.
+}
 admin-dashboard-chart-label = A bar chart of sign-ins in the last 24 hours, by hour: { $totals } The same figures are in the table below.
-admin-dashboard-hour = { $hour }: { $succeeded } sign-ins, { $failed } failed attempts
+admin-dashboard-hour = { $hour }: { $succeeded ->
+    [one] { $succeeded } sign-in
+   *[other] { $succeeded } sign-ins
+}, { $failed ->
+    [one] { $failed } failed attempt
+   *[other] { $failed } failed attempts
+}
 admin-dashboard-succeeded = Sign-ins
 admin-dashboard-failed = Failed attempts
 admin-dashboard-as-table = Show the figures as a table

@@ -93,12 +93,12 @@ fn bars(hours: &[HourCount]) -> (Vec<Bar>, u64) {
                 ok_h,
                 fail_y: base - ok_h - fail_h,
                 fail_h,
-                label: copy::text(
-                    copy::Msg("admin-dashboard-hour"),
+                label: crate::web::i18n::text(
+                    "admin-dashboard-hour",
                     &[
-                        ("hour", &hour),
-                        ("succeeded", &h.succeeded.to_string()),
-                        ("failed", &h.failed.to_string()),
+                        ("hour", copy::Value::Text(&hour)),
+                        ("succeeded", copy::Value::Number(h.succeeded)),
+                        ("failed", copy::Value::Number(h.failed)),
                     ],
                 ),
                 tick: (i % 6 == 0).then(|| hour.clone()),
@@ -155,9 +155,12 @@ async fn show(call: &Call<'_>) -> Response {
     let (ok, failed) = d.sign_ins.iter().fold((0u64, 0u64), |(o, f), h| {
         (o.saturating_add(h.succeeded), f.saturating_add(h.failed))
     });
-    let totals = copy::text(
-        copy::Msg("admin-dashboard-totals"),
-        &[("succeeded", &ok.to_string()), ("failed", &failed.to_string())],
+    let totals = crate::web::i18n::text(
+        "admin-dashboard-totals",
+        &[
+            ("succeeded", copy::Value::Number(ok)),
+            ("failed", copy::Value::Number(failed)),
+        ],
     );
     let keys = keys
         .iter()

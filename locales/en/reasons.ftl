@@ -56,3 +56,18 @@ invalid-upstream-subject = An upstream subject is 1 to { $max } printable bytes.
 invalid-invitation-lifetime = An invitation lasts 1 to { $max } hours.
 invalid-request = The request could not be read.
 invalid-other = This value was refused.
+
+# Why a change conflicts with what is stored: the typed reasons of the use cases
+# (`service::Conflict`), as the admin console shows them.
+
+conflict-username-taken = The username “{ $username }” is taken by another user.
+conflict-passkey-taken = This passkey is already registered to another user.
+conflict-path-exists = “{ $path }” already exists; choose a path where nothing is yet.
+conflict-client-exists = A client with the id “{ $client }” is already registered.
+conflict-client-declared = The client “{ $client }” is declared in the configuration file; change it there.
+conflict-client-declared-and-stored = The client “{ $client }” is declared in the configuration file but was also created with the command line or the admin API; delete one of them.
+conflict-client-public = The client “{ $client }” is public and has no secret to replace.
+conflict-no-free-username = No free username could be found for this account.
+conflict-upstream-linked = This { $upstream } identity is already linked to “{ $owner }”; unlink it there first.
+conflict-last-administrator = “{ $username }” is the last enabled member of “{ $group }”: without them, no one could open the admin console or the admin API. Make another user an administrator first.
+conflict-other = This change conflicts with what is stored.

@@ -56,3 +56,18 @@ invalid-upstream-subject = 외부 로그인 제공자의 subject는 1~{ $max }�
 invalid-invitation-lifetime = 초대의 유효 기간은 1~{ $max }시간이어야 합니다.
 invalid-request = 요청을 읽을 수 없습니다.
 invalid-other = 이 값은 허용되지 않습니다.
+
+# 변경이 저장된 내용과 충돌하는 이유: 사용 사례가 돌려주는 이유(`service::Conflict`)를 관리 콘솔에
+# 보여 주는 문장.
+
+conflict-username-taken = 사용자 이름 “{ $username }”은(는) 이미 다른 사용자가 쓰고 있습니다.
+conflict-passkey-taken = 이 패스키는 이미 다른 사용자에게 등록되어 있습니다.
+conflict-path-exists = “{ $path }”이(가) 이미 있습니다. 아무것도 없는 경로를 고르십시오.
+conflict-client-exists = ID가 “{ $client }”인 클라이언트가 이미 등록되어 있습니다.
+conflict-client-declared = 클라이언트 “{ $client }”은(는) 설정 파일에 선언되어 있습니다. 설정 파일에서 변경하십시오.
+conflict-client-declared-and-stored = 클라이언트 “{ $client }”은(는) 설정 파일에 선언되어 있지만 명령줄이나 관리 API로도 만들어졌습니다. 둘 중 하나를 삭제하십시오.
+conflict-client-public = 클라이언트 “{ $client }”은(는) 공개 클라이언트여서 바꿀 시크릿이 없습니다.
+conflict-no-free-username = 이 계정에 쓸 수 있는 사용자 이름을 찾지 못했습니다.
+conflict-upstream-linked = 이 { $upstream } 신원은 이미 “{ $owner }”에게 연결되어 있습니다. 먼저 그 연결을 해제하십시오.
+conflict-last-administrator = “{ $username }”은(는) “{ $group }” 그룹에 남은 마지막 활성 구성원입니다. 이 사용자가 없으면 아무도 관리 콘솔이나 관리 API를 열 수 없습니다. 먼저 다른 사용자를 관리자로 지정하십시오.
+conflict-other = 이 변경은 저장된 내용과 충돌합니다.

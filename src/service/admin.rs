@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{App, ServiceError, blocking};
+use super::{App, Conflict, ServiceError, blocking};
 use crate::store::TableCounts;
 
 mod clients;
@@ -192,10 +192,9 @@ pub async fn backup(app: &App, path: PathBuf) -> Result<BackupReport, ServiceErr
     let store = app.store.clone();
     blocking(move || {
         if path.exists() {
-            return Err(ServiceError::Conflict(format!(
-                "{} already exists",
-                path.display()
-            )));
+            return Err(ServiceError::conflict(Conflict::PathExists {
+                path: path.display().to_string(),
+            }));
         }
         let tables = store.backup_to(&path)?;
         Ok(BackupReport { path, tables })

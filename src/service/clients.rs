@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::views::{ClientCreated, ClientView};
-use super::{App, Invalid, ServiceError, blocking};
+use super::{App, Conflict, Invalid, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{
     Client, ClientIcon, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, LaunchUrl,
@@ -164,10 +164,9 @@ fn find_or_404(tx: &dyn Reads, id: &str) -> Result<Client, ServiceError> {
 
 fn refuse_declared(client: &Client) -> Result<(), ServiceError> {
     if client.source == ClientSource::Config {
-        return Err(ServiceError::Conflict(format!(
-            "client `{}` is declared in the configuration file; change it there",
-            client.client_id
-        )));
+        return Err(ServiceError::conflict(Conflict::ClientDeclared {
+            client_id: client.client_id.to_string(),
+        }));
     }
     Ok(())
 }
@@ -254,10 +253,9 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
     blocking(move || {
         store.write(|tx| {
             if tx.client(&client.client_id)?.is_some() {
-                return Err(ServiceError::Conflict(format!(
-                    "client `{}` already exists",
-                    client.client_id
-                )));
+                return Err(ServiceError::conflict(Conflict::ClientExists {
+                    client_id: client.client_id.to_string(),
+                }));
             }
             tx.put_client(&client)?;
             if client.id_token_alg == IdTokenAlg::RS256 {
@@ -428,9 +426,7 @@ pub async fn rotate_secret(app: &App, id: String) -> Result<ClientCreated, Servi
             let mut client = find_or_404(tx, &id)?;
             refuse_declared(&client)?;
             if client.is_public() {
-                return Err(ServiceError::Conflict(format!(
-                    "client `{id}` is public and has no secret"
-                )));
+                return Err(ServiceError::conflict(Conflict::ClientPublic { client_id: id }));
             }
             client.secret = Some(digest);
             tx.put_client(&client)?;
@@ -507,32 +503,31 @@ pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
     let store = app.store.clone();
     blocking(move || {
         store.write(|tx| {
-        for existing in tx.clients()? {
-            if existing.source == ClientSource::Config
-                && !declared.iter().any(|d| d.client_id == existing.client_id)
-            {
-                tx.delete_client(&existing.client_id)?;
-            }
-        }
-        for client in declared {
-            let created_at = match tx.client(&client.client_id)? {
-                Some(old) if old.source == ClientSource::Store => {
-                    return Err(ServiceError::Conflict(format!(
-                        "client `{}` is declared in the configuration but was created with the CLI or API; delete one of them",
-                        client.client_id
-                    )));
+            for existing in tx.clients()? {
+                if existing.source == ClientSource::Config
+                    && !declared.iter().any(|d| d.client_id == existing.client_id)
+                {
+                    tx.delete_client(&existing.client_id)?;
                 }
-                Some(old) => old.created_at,
-                None => now,
-            };
-            tx.put_client(&Client { created_at, ..client })?;
-        }
-        // Any RS256 client, declared or created (perhaps before keys were made at registration),
-        // has its key published from the start.
-        if tx.clients()?.iter().any(|c| c.id_token_alg == IdTokenAlg::RS256) {
-            super::keys::ensure_rsa(tx, now)?;
-        }
-        Ok(())
+            }
+            for client in declared {
+                let created_at = match tx.client(&client.client_id)? {
+                    Some(old) if old.source == ClientSource::Store => {
+                        return Err(ServiceError::conflict(Conflict::ClientDeclaredAndStored {
+                            client_id: client.client_id.to_string(),
+                        }));
+                    }
+                    Some(old) => old.created_at,
+                    None => now,
+                };
+                tx.put_client(&Client { created_at, ..client })?;
+            }
+            // Any RS256 client, declared or created (perhaps before keys were made at registration),
+            // has its key published from the start.
+            if tx.clients()?.iter().any(|c| c.id_token_alg == IdTokenAlg::RS256) {
+                super::keys::ensure_rsa(tx, now)?;
+            }
+            Ok(())
         })
     })
     .await

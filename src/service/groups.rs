@@ -51,7 +51,7 @@ pub struct GroupRule {
 
 /// Calls `each` with every user, in username order, a page of the index at a time; stops
 /// early when `each` answers `false`.
-fn scan_users(
+pub(super) fn scan_users(
     tx: &dyn Reads,
     after: Option<String>,
     mut each: impl FnMut(&crate::domain::User) -> bool,

@@ -9,6 +9,7 @@ pub mod apps;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
+mod conflict;
 pub mod console;
 mod error;
 pub mod forms;
@@ -36,6 +37,7 @@ pub mod views;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use conflict::Conflict;
 pub use error::ServiceError;
 pub use invalid::Invalid;
 pub use start::StartError;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::views::{Page, UserView};
-use super::{App, Invalid, ServiceError, blocking};
+use super::{App, Conflict, Invalid, ServiceError, blocking};
 use crate::crypto::random;
 use crate::domain::{NewUser, Subject, Timestamp, User, Username};
 use crate::store::{Reads, StoreError, Writes};
@@ -60,6 +60,32 @@ pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
         }
     }
     Ok(username)
+}
+
+/// Whether `user` can open the admin console and the admin API: enabled and in `admins`.
+fn administers(user: &User) -> bool {
+    user.is_admin() && !user.disabled
+}
+
+/// Refuses a change that turns `before`, an enabled administrator, into `after` (`None`: deleted)
+/// that is not one, when no other user is an enabled administrator: that would lock everyone
+/// out of the console and the admin API. It reads in the transaction that makes the change, so
+/// no other write can remove the other administrator in between.
+fn keep_an_administrator(tx: &dyn Reads, before: &User, after: Option<&User>) -> Result<(), ServiceError> {
+    if !administers(before) || after.is_some_and(administers) {
+        return Ok(());
+    }
+    let mut another = false;
+    super::groups::scan_users(tx, None, |u| {
+        another = u.subject != before.subject && administers(u);
+        !another
+    })?;
+    if another {
+        return Ok(());
+    }
+    Err(ServiceError::conflict(Conflict::LastAdministrator {
+        username: before.username.to_string(),
+    }))
 }
 
 fn check_password(app: &App, password: &str) -> Result<(), ServiceError> {
@@ -177,7 +203,8 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
     let now = app.clock.now();
     blocking(move || {
         store.write(|tx| {
-            let mut user = find_or_404(tx, &ident)?;
+            let before = find_or_404(tx, &ident)?;
+            let mut user = before.clone();
             if let Some(name) = update.name {
                 user.name = name;
             }
@@ -204,6 +231,7 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
                 end_sessions_and_grants(tx, &user.subject, now)?;
                 user.password_hash = Some(h);
             }
+            keep_an_administrator(tx, &before, Some(&user))?;
             user.updated_at = now;
             tx.put_user(&user)?;
             Ok(UserView::from(&user))
@@ -284,6 +312,7 @@ pub async fn delete(app: &App, ident: String) -> Result<UserView, ServiceError> 
     blocking(move || {
         store.write(|tx| {
             let user = find_or_404(tx, &ident)?;
+            keep_an_administrator(tx, &user, None)?;
             end_sessions_and_grants(tx, &user.subject, now)?;
             for consent in tx.consents_of(&user.subject)? {
                 tx.delete_consent(&user.subject, &consent.client_id)?;

@@ -2,6 +2,20 @@
 
 use std::path::PathBuf;
 
+/// What a write found there already, so that it refused to replace it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Existing {
+    /// Another user has the username.
+    #[error("username `{0}`")]
+    Username(String),
+    /// Another user has a passkey with the credential id.
+    #[error("a passkey with this credential id")]
+    Passkey,
+    /// A file is at the path.
+    #[error("{}", .0.display())]
+    File(PathBuf),
+}
+
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,7 +36,7 @@ pub enum StoreError {
     #[error("the data file is damaged: {0}")]
     Corrupt(String),
     #[error("{0} already exists")]
-    Exists(String),
+    Exists(Existing),
     #[error("the data file cannot be used after an I/O error (is the disk full?); reopening it failed: {0}")]
     Unavailable(String),
     /// Another write of the same shared commit failed, so nothing in it was stored.

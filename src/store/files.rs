@@ -7,7 +7,7 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::StoreError;
+use super::{Existing, StoreError};
 
 /// The mode of the data directory.
 pub const DIR_MODE: u32 = 0o700;
@@ -78,7 +78,9 @@ pub fn create_new_private_file(path: &Path) -> Result<(), StoreError> {
                 path: path.to_owned(),
                 source,
             }),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StoreError::Exists(path.display().to_string())),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            Err(StoreError::Exists(Existing::File(path.to_owned())))
+        }
         Err(source) => Err(StoreError::CreateFile {
             path: path.to_owned(),
             source,

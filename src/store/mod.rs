@@ -16,7 +16,7 @@ mod redb;
 mod writes;
 
 pub use self::redb::{GroupCommit, Store};
-pub use error::StoreError;
+pub use error::{Existing, StoreError};
 pub use reads::Reads;
 pub use records::{AuditRecord, SetupTokenRecord, TableCounts};
 pub use writes::Writes;

@@ -292,7 +292,7 @@ impl Problem {
             ServiceError::NotFound(what) => {
                 Problem::new(404, "not-found", "Not found", format!("{what} not found"))
             }
-            ServiceError::Conflict(m) => Problem::new(409, "conflict", "Conflict", m),
+            ServiceError::Conflict { message, .. } => Problem::new(409, "conflict", "Conflict", message),
             ServiceError::Invalid { field, message, .. } => Problem {
                 errors: Some(vec![FieldProblem {
                     field,
@@ -609,7 +609,7 @@ mod tests {
         let kind = |p: &Problem| (p.status, p.type_.trim_start_matches(PROBLEM).to_owned());
         let services = [
             (ServiceError::NotFound("user".into()), 404, "not-found"),
-            (ServiceError::Conflict("taken".into()), 409, "conflict"),
+            (ServiceError::untyped_conflict("taken"), 409, "conflict"),
             (ServiceError::invalid("name", "bad"), 422, "validation"),
             (ServiceError::Forbidden("no".into()), 403, "forbidden"),
             (ServiceError::Internal("disk".into()), 503, "unavailable"),

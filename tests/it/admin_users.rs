@@ -381,3 +381,48 @@ async fn sign_in(s: &mut InProc, username: &str, password: &str) -> Reply {
     }
     s.login_from(&page, username, password).await
 }
+
+/// Deleting, disabling or taking `admins` from the last enabled administrator would lock everyone
+/// out of the console and the admin API: each is a 409 that says why, until a second
+/// administrator exists.
+#[tokio::test]
+async fn the_last_administrator_cannot_be_deleted_disabled_or_demoted() {
+    let mut a = Admin::new().await;
+    add_admin(&a.s, "root").await;
+    let refusals = [
+        (Method::DELETE, "/api/v1/users/root", None),
+        (Method::POST, "/api/v1/users/root/disable", None),
+        (
+            Method::PATCH,
+            "/api/v1/users/root",
+            Some(json!({ "groups": ["staff"] })),
+        ),
+    ];
+    for (method, path, body) in refusals.clone() {
+        let reply = a.call(method.clone(), path, body).await;
+        let problem = assert_problem(&reply, 409, "conflict");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("last enabled member of `admins`"),
+            "{method} {path}: {problem}"
+        );
+    }
+    let root = a.get("/api/v1/users/root").await;
+    assert_eq!(
+        (root["disabled"].clone(), root["groups"].clone()),
+        (json!(false), json!(["admins"]))
+    );
+
+    add_admin(&a.s, "second").await;
+    a.expect(
+        200,
+        Method::PATCH,
+        "/api/v1/users/root",
+        Some(json!({ "groups": ["staff"] })),
+    )
+    .await;
+    let refused = a.call(Method::DELETE, "/api/v1/users/second", None).await;
+    assert_problem(&refused, 409, "conflict");
+}

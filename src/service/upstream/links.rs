@@ -7,7 +7,7 @@ use super::UpstreamError;
 use crate::crypto::random;
 use crate::domain::{Subject, Timestamp, Upstream, UpstreamIdentity, UpstreamLink, User, Username};
 use crate::protocol::upstream::{self as rules, EmailMatch, LinkDecision};
-use crate::service::{App, Invalid, ServiceError, blocking, users};
+use crate::service::{App, Conflict, Invalid, ServiceError, blocking, users};
 
 /// Finds or makes the local user for `identity` by the upstream's link policy, in one write
 /// transaction, and records the link's use.
@@ -59,7 +59,7 @@ pub(super) async fn link_user(
                             Ok(None) => Username::parse(&c).ok(),
                             _ => None,
                         })
-                        .ok_or_else(|| ServiceError::Conflict("no free username for this account".into()))?;
+                        .ok_or_else(|| ServiceError::conflict(Conflict::NoFreeUsername))?;
                     let user = User {
                         subject: new_subject,
                         username,
@@ -157,9 +157,10 @@ pub async fn link(
                     || existing.subject.as_str().to_owned(),
                     |u| u.username.to_string(),
                 );
-                return Err(ServiceError::Conflict(format!(
-                    "this {upstream} identity is linked to `{owner}` already; unlink it first"
-                )));
+                return Err(ServiceError::conflict(Conflict::UpstreamLinked {
+                    upstream: upstream.to_string(),
+                    owner,
+                }));
             }
             let record = UpstreamLink {
                 upstream,

@@ -11,7 +11,7 @@ use crate::domain::{
     PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
     Timestamp, TotpRecord, UpstreamLink, User,
 };
-use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError, Writes};
+use crate::store::{AuditRecord, Existing, Reads, SetupTokenRecord, StoreError, Writes};
 
 /// A revoked access token id, kept until the token would have expired.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ impl Writes for WriteTx {
         if let Some(owner) = self.raw_get(tables::USERNAMES, &key)?
             && owner != user.subject.as_str().as_bytes()
         {
-            return Err(StoreError::Exists(format!("username `{}`", user.username)));
+            return Err(StoreError::Exists(Existing::Username(user.username.to_string())));
         }
         if let Some(old) = self.user(&user.subject)? {
             if old.username.key() != key {
@@ -317,7 +317,7 @@ impl Writes for WriteTx {
         if let Some(old) = self.passkey(&passkey.credential_id)?
             && old.subject != passkey.subject
         {
-            return Err(StoreError::Exists("a passkey with this credential id".into()));
+            return Err(StoreError::Exists(Existing::Passkey));
         }
         self.put_raw(tables::USER_PASSKEYS, &index, &[])?;
         self.put(tables::PASSKEYS, &passkey.credential_id, passkey)?;

@@ -12,8 +12,8 @@ use crate::protocol::authorize::PageReason;
 use crate::protocol::logout::LogoutRefusal;
 use crate::protocol::params::ParamsError;
 use crate::protocol::upstream::{ClaimProblem, MAX_SUBJECT_LEN, UpstreamRefusal};
-use crate::service::Invalid;
 use crate::service::upstream::{StateProblem, UpstreamError};
+use crate::service::{Conflict, Invalid};
 use crate::web::i18n;
 
 pub use crate::web::i18n::Value;
@@ -399,8 +399,7 @@ pub fn describe_method(amr: &str) -> Option<String> {
 
 /// Why the service refused a change (an invalid field, a conflict, a forbidden change), as one
 /// sentence in the page's language. The field's name is the form's; an invalid field's reason is
-/// said in the page's language ([`invalid_reason`]); a conflict's is still the service's own
-/// text.
+/// said in the page's language ([`invalid_reason`]), and so is a conflict's ([`conflict_reason`]).
 pub fn service_refusal(e: &crate::service::ServiceError) -> String {
     use crate::service::ServiceError as E;
     match e {
@@ -408,9 +407,42 @@ pub fn service_refusal(e: &crate::service::ServiceError) -> String {
             Msg("admin-refused"),
             &[("field", field), ("reason", &invalid_reason(reason))],
         ),
-        E::Conflict(why) | E::Forbidden(why) => text(Msg("admin-conflict"), &[("reason", why)]),
+        E::Conflict { reason, .. } => conflict_reason(reason),
+        E::Forbidden(why) => text(Msg("admin-conflict"), &[("reason", why)]),
         E::NotFound(_) => t(Msg("admin-not-found")),
         E::Internal(_) => t(UNAVAILABLE),
+    }
+}
+
+/// Why a change conflicts with what is stored, as whole sentences in the page's language. A
+/// reason not typed yet ([`Conflict::Other`]) says only that; its English `message` is for the
+/// admin API and the CLI, never for a page.
+pub fn conflict_reason(reason: &Conflict) -> String {
+    match reason {
+        Conflict::UsernameTaken { username } => {
+            text(Msg("conflict-username-taken"), &[("username", username)])
+        }
+        Conflict::PasskeyTaken => t(Msg("conflict-passkey-taken")),
+        Conflict::PathExists { path } => text(Msg("conflict-path-exists"), &[("path", path)]),
+        Conflict::ClientExists { client_id } => text(Msg("conflict-client-exists"), &[("client", client_id)]),
+        Conflict::ClientDeclared { client_id } => {
+            text(Msg("conflict-client-declared"), &[("client", client_id)])
+        }
+        Conflict::ClientDeclaredAndStored { client_id } => text(
+            Msg("conflict-client-declared-and-stored"),
+            &[("client", client_id)],
+        ),
+        Conflict::ClientPublic { client_id } => text(Msg("conflict-client-public"), &[("client", client_id)]),
+        Conflict::NoFreeUsername => t(Msg("conflict-no-free-username")),
+        Conflict::UpstreamLinked { upstream, owner } => text(
+            Msg("conflict-upstream-linked"),
+            &[("upstream", upstream), ("owner", owner)],
+        ),
+        Conflict::LastAdministrator { username } => text(
+            Msg("conflict-last-administrator"),
+            &[("username", username), ("group", crate::domain::ADMIN_GROUP)],
+        ),
+        Conflict::Other => t(Msg("conflict-other")),
     }
 }
 

@@ -222,7 +222,7 @@ impl Call<'_> {
                 copy::t(copy::Msg("admin-refused-title")),
                 copy::service_refusal(e),
             ),
-            ServiceError::Conflict(_) => (
+            ServiceError::Conflict { .. } => (
                 PageFailure::Conflict,
                 copy::t(copy::Msg("admin-refused-title")),
                 copy::service_refusal(e),

@@ -27,7 +27,7 @@ pub const PAGE: usize = 50;
 fn refusal(e: &ServiceError) -> Option<(StatusCode, String)> {
     let failure = match e {
         ServiceError::Invalid { .. } => PageFailure::Invalid,
-        ServiceError::Conflict(_) => PageFailure::Conflict,
+        ServiceError::Conflict { .. } => PageFailure::Conflict,
         ServiceError::Forbidden(_) => PageFailure::Forbidden,
         ServiceError::NotFound(_) | ServiceError::Internal(_) => return None,
     };

@@ -198,6 +198,8 @@ async fn an_administrator_token_from_the_code_flow_or_password_grant_opens_the_a
 async fn a_user_removed_from_admins_after_getting_a_token_is_403_and_a_disabled_or_deleted_one_401() {
     let mut a = Admin::new().await;
     add_admin(&a.s, "root").await;
+    // Another administrator, so that root is not the last one (which could not be demoted).
+    add_admin(&a.s, "keeper").await;
     let token = access_token(&password_grant(&mut a.s, "root", ROOT_PASSWORD, "openid admin").await);
     let ok = a.call_as(Some(&token), Method::GET, "/api/v1/users", None).await;
     assert_eq!(ok.status, StatusCode::OK);

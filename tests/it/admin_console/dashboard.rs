@@ -42,7 +42,7 @@ async fn the_dashboard_counts_what_is_stored_and_charts_a_failed_sign_in() {
     assert!(page.body.contains("<svg"), "{}", page.body);
     assert!(page.body.contains(r#"role="img" aria-labelledby="chart-title""#));
     assert!(
-        page.body.contains("1 sign-ins and 1 failed attempts"),
+        page.body.contains("1 sign-in and 1 failed attempt."),
         "{}",
         page.body
     );

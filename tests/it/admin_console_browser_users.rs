@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use fantoccini::Locator;
+
 use crate::browser::Browser;
 use crate::flows::{PASSWORD, USERNAME};
 use crate::harness::{Server, assert_success, default_config};
@@ -81,5 +83,34 @@ async fn an_administrator_creates_a_user_through_the_form_and_finds_it_listed_in
     let shot = browser.screenshot("admin-users").await;
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots/admin-users.png");
     std::fs::copy(&shot, &docs).unwrap_or_else(|e| panic!("cannot copy to {}: {e}", docs.display()));
+
+    // The switcher at the foot of the page turns the console Korean; the pages are kept in
+    // target/tmp/screenshots for a person to look at.
+    browser
+        .client
+        .find(Locator::Css("select#language-choice"))
+        .await
+        .expect("the language switcher")
+        .select_by_value("ko")
+        .await
+        .expect("Korean can be chosen");
+    browser.click("form.language button[type='submit']").await;
+    browser.wait_for("html[lang='ko'] tr[data-user='grace']").await;
+    assert_eq!(browser.text("h1").await, "사용자");
+    browser.screenshot("admin-users-ko").await;
+    for (path, title, name) in [
+        ("/admin", "대시보드", "admin-dashboard-ko"),
+        ("/admin/clients", "애플리케이션", "admin-clients-ko"),
+        ("/admin/users/grace", "grace", "admin-user-ko"),
+    ] {
+        browser
+            .client
+            .goto(&format!("{base}{path}"))
+            .await
+            .expect("the console page opens");
+        browser.wait_for("html[lang='ko'] h1").await;
+        assert_eq!(browser.text("h1").await, title, "{path}");
+        browser.screenshot(name).await;
+    }
     browser.close().await;
 }

@@ -192,6 +192,12 @@ impl User {
     pub fn is_admin(&self) -> bool {
         self.groups.iter().any(|g| g == ADMIN_GROUP)
     }
+
+    /// Whether this user may open the admin console and the admin API now: enabled and in
+    /// [`ADMIN_GROUP`].
+    pub fn administers(&self) -> bool {
+        self.is_admin() && !self.disabled
+    }
 }
 
 impl Client {

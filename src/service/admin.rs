@@ -269,9 +269,7 @@ pub async fn authenticate(app: &App, token: String, ip: IpAddr) -> Result<String
                 });
             }
             match tx.user(&crate::domain::Subject::from_string(sub))? {
-                Some(u) if !u.disabled && u.groups.iter().any(|g| g == super::ADMIN_GROUP) => {
-                    Ok(Ok(u.username.to_string()))
-                }
+                Some(u) if u.administers() => Ok(Ok(u.username.to_string())),
                 Some(_) => Ok(Err(AdminDenied::Forbidden("the user is not an administrator"))),
                 None => Ok(Err(AdminDenied::Unauthenticated)),
             }

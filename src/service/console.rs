@@ -3,7 +3,7 @@
 //! same typed commands as the CLI and the admin API ([`super::admin::execute_as`]), as this user.
 
 use super::admin::Actor;
-use super::{ADMIN_GROUP, App, ServiceError, blocking, login};
+use super::{App, ServiceError, blocking, login};
 use crate::domain::{Session, User};
 use crate::protocol::login::is_multi_factor;
 
@@ -46,7 +46,7 @@ pub async fn admit(app: &App, cookie: Option<&str>) -> Result<Admitted, Refusal>
     let Some((session, user)) = login::current(app, cookie).await.map_err(Refusal::Service)? else {
         return Err(Refusal::NotSignedIn);
     };
-    if user.disabled || !user.groups.iter().any(|g| g == ADMIN_GROUP) {
+    if !user.administers() {
         return Err(Refusal::NotAdmin);
     }
     if !is_multi_factor(&session.amr) {

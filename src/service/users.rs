@@ -62,22 +62,17 @@ pub(super) fn check_profile(new: &NewUser) -> Result<Username, ServiceError> {
     Ok(username)
 }
 
-/// Whether `user` can open the admin console and the admin API: enabled and in `admins`.
-fn administers(user: &User) -> bool {
-    user.is_admin() && !user.disabled
-}
-
 /// Refuses a change that turns `before`, an enabled administrator, into `after` (`None`: deleted)
 /// that is not one, when no other user is an enabled administrator: that would lock everyone
 /// out of the console and the admin API. It reads in the transaction that makes the change, so
 /// no other write can remove the other administrator in between.
 fn keep_an_administrator(tx: &dyn Reads, before: &User, after: Option<&User>) -> Result<(), ServiceError> {
-    if !administers(before) || after.is_some_and(administers) {
+    if !before.administers() || after.is_some_and(User::administers) {
         return Ok(());
     }
     let mut another = false;
     super::groups::scan_users(tx, None, |u| {
-        another = u.subject != before.subject && administers(u);
+        another = u.subject != before.subject && u.administers();
         !another
     })?;
     if another {

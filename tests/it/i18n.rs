@@ -216,14 +216,6 @@ const ALLOWED_WORDS: [&str; 3] = ["Latchkey", "TOTP", "OAuth"];
 /// user-visible attributes' values (without their expressions).
 fn visible_text(template: &str) -> Vec<String> {
     let mut text = template.to_owned();
-    // The `main_class` block of base.html holds class names (`card wide`), not words.
-    const CLASSES: &str = "{% block main_class %}";
-    while let Some(start) = text.find(CLASSES) {
-        let Some(len) = text[start..].find("{% endblock %}") else {
-            break;
-        };
-        text.replace_range(start..start + len, " ");
-    }
     for (open, close) in [("{#", "#}"), ("{%", "%}"), ("{{", "}}")] {
         while let Some(start) = text.find(open) {
             let Some(len) = text[start..].find(close) else {

@@ -198,15 +198,17 @@ impl Command for Dashboard {
     async fn run(self, app: &App) -> Result<DashboardView, ServiceError> {
         let store = app.store.clone();
         let now = app.clock.now();
-        let exposed = files::exposure(&app.config.data)
-            .into_iter()
-            .map(|e| ExposedPath {
-                path: e.path.display().to_string(),
-                is_dir: e.is_dir,
-                mode: e.mode & 0o7777,
-            })
-            .collect();
+        let data = app.config.data.clone();
         blocking(move || {
+            // The file system is read on the blocking pool, as the store is.
+            let exposed = files::exposure(&data)
+                .into_iter()
+                .map(|e| ExposedPath {
+                    path: e.path.display().to_string(),
+                    is_dir: e.is_dir,
+                    mode: e.mode & 0o7777,
+                })
+                .collect();
             store.read(|tx| {
                 let login_filter = AuditFilter {
                     action: Some("login.".to_owned()),

@@ -110,11 +110,14 @@ pub struct Lifetimes {
     pub session: Duration,
 }
 
-/// Rules for new passwords.
+/// Rules for new passwords, and the cost of hashing them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
     pub min_length: usize,
     pub max_length: usize,
+    /// `[password_policy] argon2`: the cost of every new hash; a stored hash made at another is
+    /// replaced at its user's next successful sign-in.
+    pub argon2: crate::crypto::password::Argon2Cost,
 }
 
 /// Why [`PasswordPolicy`] refuses a password. The text is the English of the admin API and the

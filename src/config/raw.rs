@@ -175,6 +175,16 @@ pub(super) struct RawKeys {
 pub(super) struct RawPasswordPolicy {
     pub(super) min_length: Option<Spanned<i64>>,
     pub(super) max_length: Option<Spanned<i64>>,
+    pub(super) argon2: Option<Spanned<RawArgon2>>,
+}
+
+/// `argon2 = { m = 19456, t = 2, p = 1 }`; a key left out keeps its default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArgon2 {
+    pub(super) m: Option<Spanned<i64>>,
+    pub(super) t: Option<Spanned<i64>>,
+    pub(super) p: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -309,3 +309,69 @@ fn allowed_groups_launch_url_and_icon_are_read_and_checked_with_key_and_line() {
         assert_eq!((p[0].key.as_str(), p[0].line), (key, Some(5)), "{extra}");
     }
 }
+
+#[test]
+fn the_argon2_cost_defaults_to_owasps_recommendation_and_can_be_raised() {
+    use crate::crypto::password::Argon2Cost;
+    let c = parse_ok("");
+    assert_eq!(c.password_policy.argon2, Argon2Cost { m: 19456, t: 2, p: 1 });
+    let c = parse_ok("[password_policy]\nargon2 = { m = 65536, t = 3, p = 4 }\n");
+    assert_eq!(c.password_policy.argon2, Argon2Cost { m: 65536, t: 3, p: 4 });
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // A key left out keeps its default.
+    let c = parse_ok("[password_policy]\nargon2 = { t = 3 }\n");
+    assert_eq!(c.password_policy.argon2, Argon2Cost { m: 19456, t: 3, p: 1 });
+}
+
+#[test]
+fn each_bad_argon2_parameter_is_a_problem_with_its_key_and_line() {
+    let keys = |text: &str| -> Vec<(String, Option<usize>)> {
+        problems(text).into_iter().map(|p| (p.key, p.line)).collect()
+    };
+    let table = |inner: &str| format!("issuer = \"https://id.example\"\n[password_policy]\nargon2 = {{ {inner} }}\n");
+    let one = |key: &str| vec![(format!("password_policy.argon2.{key}"), Some(3))];
+    // Above the verifier's bound (64 MiB), which is also the most a stored hash may ask for.
+    assert_eq!(keys(&table("m = 65537")), one("m"));
+    assert_eq!(keys(&table("m = 0")), one("m"));
+    assert_eq!(keys(&table("m = -5")), one("m"));
+    assert_eq!(keys(&table("t = 0")), one("t"));
+    assert_eq!(keys(&table("p = 0")), one("p"));
+    assert_eq!(keys(&table("p = 17")), one("p"));
+    // argon2's own limit: at least 8 KiB per lane.
+    let p = problems(&table("m = 64, t = 1, p = 16"));
+    assert_eq!((p[0].key.as_str(), p[0].line), ("password_policy.argon2.m", Some(3)), "{p:?}");
+    assert!(p[0].message.contains("8 KiB per lane"), "{p:?}");
+    // Every problem at once, each with its own key.
+    let all = keys(&table("m = 99999999, t = 0, p = 99"));
+    let want: Vec<(String, Option<usize>)> = ["m", "t", "p"]
+        .iter()
+        .map(|k| (format!("password_policy.argon2.{k}"), Some(3)))
+        .collect();
+    assert_eq!(all, want);
+    // Unknown keys are refused, and so is a value that is not a number.
+    let p = problems(&table("m = 19456, memory = 1"));
+    assert!(p[0].message.contains("memory"), "{p:?}");
+    assert_eq!(p[0].line, Some(3), "{p:?}");
+    let p = problems(&table("m = \"19 MiB\""));
+    assert_eq!(p[0].line, Some(3), "{p:?}");
+}
+
+#[test]
+fn an_argon2_cost_under_owasps_minimum_is_a_warning_not_an_error() {
+    let text = "issuer = \"https://id.example\"\n[password_policy]\nmin_length = 12\nargon2 = { t = 1, m = 8192, p = 1 }\n";
+    let c = parse_ok(text);
+    let w: Vec<(&str, Option<usize>)> = c.warnings.iter().map(|w| (w.key.as_str(), w.line)).collect();
+    assert_eq!(w, [("password_policy.argon2.m", Some(4))], "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].message.contains("OWASP") && c.warnings[0].message.contains("m=47104,t=1"),
+        "{:?}",
+        c.warnings
+    );
+    // Each line of OWASP's table is enough on its own, and one KiB less is not.
+    for (m, t) in [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)] {
+        let c = parse_ok(&format!("[password_policy]\nargon2 = {{ m = {m}, t = {t} }}\n"));
+        assert!(c.warnings.is_empty(), "m={m},t={t}: {:?}", c.warnings);
+        let c = parse_ok(&format!("[password_policy]\nargon2 = {{ m = {}, t = {t} }}\n", m - 1));
+        assert_eq!(c.warnings.len(), 1, "m={},t={t}", m - 1);
+    }
+}

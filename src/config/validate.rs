@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{RawConfig, RawPasswordPolicy};
+use super::raw::{RawArgon2, RawConfig, RawPasswordPolicy};
 use super::{
     Clients, Config, ForwardedHeader, Lifetimes, Overrides, PasswordPolicy, Problem, line_of, resolve,
 };
+use crate::crypto::password::{self, Argon2Cost};
 use crate::domain::{Client, Duration, Language, OutboundPolicy, Upstream};
 
 pub(super) struct Validator<'t> {
@@ -167,7 +168,8 @@ impl Validator<'_> {
         {
             self.problem("keys.rotate_every", Some(at), "must be at least 1h");
         }
-        let password_policy = self.password_policy(&raw.password_policy);
+        let mut warnings = Vec::new();
+        let password_policy = self.password_policy(&raw.password_policy, &mut warnings);
 
         let tls = raw.tls.as_ref().and_then(|t| self.tls(t, base));
         let trusted_proxies = self.trusted_proxies(&raw.trusted_proxies);
@@ -205,7 +207,6 @@ impl Validator<'_> {
                 Language::En
             }),
         };
-        let mut warnings = Vec::new();
         let branding = self.branding(&raw.ui, base, &mut warnings);
         let issuer_host = url::Url::parse(&issuer)
             .ok()
@@ -281,7 +282,11 @@ impl Validator<'_> {
         groups
     }
 
-    pub(super) fn password_policy(&mut self, raw: &RawPasswordPolicy) -> PasswordPolicy {
+    pub(super) fn password_policy(
+        &mut self,
+        raw: &RawPasswordPolicy,
+        warnings: &mut Vec<Problem>,
+    ) -> PasswordPolicy {
         let mut length = |key: &str, value: &Option<Spanned<i64>>, default: usize| match value {
             None => default,
             Some(v) => match usize::try_from(*v.get_ref()) {
@@ -301,9 +306,73 @@ impl Validator<'_> {
                 "must not be greater than password_policy.max_length",
             );
         }
+        let argon2 = match &raw.argon2 {
+            None => Argon2Cost::DEFAULT,
+            Some(table) => self.argon2(table, warnings),
+        };
         PasswordPolicy {
             min_length,
             max_length,
+            argon2,
         }
+    }
+
+    /// `[password_policy] argon2`: each of `m`, `t` and `p` within argon2's limits and ours
+    /// (`m` at most [`password::MAX_MEMORY_KIB`], which is also the most a stored hash may ask
+    /// for, `p` at most [`password::MAX_LANES`]); a cost under OWASP's minimum is a warning.
+    fn argon2(&mut self, table: &Spanned<RawArgon2>, warnings: &mut Vec<Problem>) -> Argon2Cost {
+        let raw = table.get_ref();
+        let mut number = |key: &str, value: &Option<Spanned<i64>>, default: u32, min: u32, max: u32| match value {
+            None => Some(default),
+            Some(v) => match u32::try_from(*v.get_ref()) {
+                Ok(n) if (min..=max).contains(&n) => Some(n),
+                _ => {
+                    self.problem(key, Some(v), format!("must be between {min} and {max}"));
+                    None
+                }
+            },
+        };
+        let d = Argon2Cost::DEFAULT;
+        let max_m = password::MAX_MEMORY_KIB;
+        let m = number("password_policy.argon2.m", &raw.m, d.m, 1, max_m);
+        let t = number("password_policy.argon2.t", &raw.t, d.t, 1, u32::MAX);
+        let p = number("password_policy.argon2.p", &raw.p, d.p, 1, password::MAX_LANES);
+        let (Some(m), Some(t), Some(p)) = (m, t, p) else {
+            return d;
+        };
+        let cost = Argon2Cost { m, t, p };
+        // What is left for argon2 to refuse: less than 8 KiB of memory per lane.
+        if let Err(e) = cost.params() {
+            let (key, at) = match e {
+                argon2::Error::TimeTooSmall => ("password_policy.argon2.t", raw.t.as_ref()),
+                argon2::Error::ThreadsTooFew | argon2::Error::ThreadsTooMany => {
+                    ("password_policy.argon2.p", raw.p.as_ref())
+                }
+                _ => ("password_policy.argon2.m", raw.m.as_ref()),
+            };
+            let line = at.map_or(table.span().start, |a| a.span().start);
+            self.problems.push(Problem {
+                line: Some(line_of(self.text, line)),
+                key: key.to_owned(),
+                message: format!("argon2 refuses {cost}: {e} (m must be at least 8 KiB per lane)"),
+            });
+            return d;
+        }
+        if !cost.meets_owasp() {
+            let table_of: Vec<String> = password::OWASP_MINIMUMS
+                .iter()
+                .map(|(m, t)| format!("m={m},t={t}"))
+                .collect();
+            let at = raw.m.as_ref().map_or(table.span().start, |m| m.span().start);
+            warnings.push(Problem {
+                line: Some(line_of(self.text, at)),
+                key: "password_policy.argon2.m".to_owned(),
+                message: format!(
+                    "{cost} is weaker than OWASP's minimum for argon2id ({})",
+                    table_of.join("; ")
+                ),
+            });
+        }
+        cost
     }
 }

@@ -127,6 +127,7 @@ mod tests {
         let policy = crate::config::PasswordPolicy {
             min_length: 8,
             max_length: 10,
+            argon2: crate::crypto::password::Argon2Cost::DEFAULT,
         };
         for password in ["short", "much too long"] {
             let refusal = policy.check(password).unwrap();

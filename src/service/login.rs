@@ -56,12 +56,63 @@ async fn check_password(app: &App, username: &str, password: &str, ip: IpAddr) -
         Some(user) if matches && !user.disabled => {
             attempt.succeeded(app.clock.now());
             super::audit::note(app, user.username.as_str(), "login.success", None, Some(ip), true).await;
+            rehash(app, &user, password).await;
             Ok(user)
         }
         _ => {
             attempt.failed(app.clock.now());
             super::audit::note(app, &account, "login.failure", None, Some(ip), false).await;
             Err(LoginError::Failed)
+        }
+    }
+}
+
+/// After a successful password check: when the user's stored hash was made at another cost (or
+/// with another algorithm or version) than `[password_policy] argon2`, hashes the password again
+/// at the configured cost on the hashing pool and stores it, but only if the stored hash is still
+/// the one that was checked (compared inside the write, so a password changed meanwhile is never
+/// overwritten). Audited as a system event without the hash. A failure is logged, without the
+/// hash or the password, and never fails the sign-in.
+async fn rehash(app: &App, user: &User, password: &str) {
+    let cost = app.config.password_policy.argon2;
+    let Some(checked) = user.password_hash.clone() else {
+        return;
+    };
+    if !crypto::password::needs_rehash(&checked, cost) {
+        return;
+    }
+    let username = user.username.as_str().to_owned();
+    let fresh = match app.hash_password(password.to_owned()).await {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            tracing::warn!(error = %e, user = %username, "could not re-hash a password at the configured cost");
+            return;
+        }
+    };
+    let store = app.store.clone();
+    let subject = user.subject.clone();
+    let stored = blocking(move || {
+        store.write(|tx| -> Result<bool, ServiceError> {
+            let Some(mut current) = tx.user(&subject)? else {
+                return Ok(false);
+            };
+            if current.password_hash.as_deref() != Some(checked.as_str()) {
+                return Ok(false);
+            }
+            current.password_hash = Some(fresh);
+            tx.put_user(&current)?;
+            Ok(true)
+        })
+    })
+    .await;
+    match stored {
+        Ok(true) => {
+            let target = format!("{username}: {cost}");
+            super::audit::note(app, "system", "password.rehash", Some(&target), None, true).await;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, user = %username, "could not store a password re-hashed at the configured cost");
         }
     }
 }

@@ -78,8 +78,9 @@ pub struct App {
     pub upstreams: Arc<upstream::Upstreams>,
     /// How many password-hash verifications ran, dummy ones included.
     verifications: Arc<AtomicU64>,
-    /// The hash an unknown user's password is verified against ([`dummy_hash`]).
-    dummy_hash: &'static str,
+    /// The hash an unknown user's password is verified against, at the configured cost
+    /// ([`crypto::password::dummy_hash`]).
+    dummy_hash: Arc<str>,
     /// The key of the CSRF tokens' MAC, loaded at start ([`forms::ensure_key`]).
     pub form_key: Arc<std::sync::OnceLock<[u8; 32]>>,
     /// Throttles second-factor guesses (TOTP and recovery codes), per account and address.
@@ -98,8 +99,13 @@ impl App {
         // One core is left to everything else, so that a flood of logins never starves the other
         // requests (and each hashing thread keeps a 19 MiB argon2 buffer).
         let hashing = hashing::HashPool::start(permits.saturating_sub(1).max(1));
-        // The dummy hash is made now, so that the first unknown user costs one verification too.
-        let dummy_hash = dummy_hash()?;
+        // The dummy hash is made now, at the configured cost, so that the first unknown user costs
+        // one verification too; if it cannot be made (the OS RNG failed), the start fails rather
+        // than verifying against an empty hash, which would answer at once and tell unknown users
+        // apart.
+        let dummy_hash = crypto::password::dummy_hash(config.password_policy.argon2)
+            .map_err(StartError::DummyHash)?
+            .into();
         Ok(App {
             store,
             clock,
@@ -128,10 +134,11 @@ impl App {
         self
     }
 
-    /// Hashes a password on the hashing pool.
+    /// Hashes a password on the hashing pool, at the configured cost (`[password_policy] argon2`).
     pub async fn hash_password(&self, password: String) -> Result<String, ServiceError> {
+        let cost = self.config.password_policy.argon2;
         self.hashing
-            .run(move || crypto::password::hash(&password))
+            .run(move || crypto::password::hash(&password, cost))
             .await?
             .map_err(ServiceError::Internal)
     }
@@ -144,14 +151,14 @@ impl App {
         stored: Option<String>,
     ) -> Result<bool, ServiceError> {
         let count = Arc::clone(&self.verifications);
-        let dummy = self.dummy_hash;
+        let dummy = Arc::clone(&self.dummy_hash);
         self.hashing
             .run(move || {
                 count.fetch_add(1, Ordering::Relaxed);
                 match stored {
                     Some(hash) => crypto::password::verify(&password, &hash),
                     None => {
-                        crypto::password::verify(&password, dummy);
+                        crypto::password::verify(&password, &dummy);
                         false
                     }
                 }
@@ -164,20 +171,6 @@ impl App {
     pub fn password_verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
     }
-}
-
-/// The argon2id hash an unknown user's password is verified against, so that an unknown user
-/// costs the same as a wrong password. It is made once per process, by the first [`App::new`]
-/// (at start, before any request, so on the caller's thread); if it cannot be made (the OS RNG
-/// failed), the start fails rather than verifying against an empty hash, which would answer at
-/// once and tell unknown users apart.
-fn dummy_hash() -> Result<&'static str, StartError> {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if let Some(made) = DUMMY.get() {
-        return Ok(made);
-    }
-    let made = crypto::password::dummy_hash().map_err(StartError::DummyHash)?;
-    Ok(DUMMY.get_or_init(|| made))
 }
 
 /// Runs a few point reads (a client, a session, a consent, the signing key) on the calling task:
@@ -231,6 +224,23 @@ mod tests {
             "{}",
             app.dummy_hash
         );
-        assert!(!crypto::password::verify("", app.dummy_hash));
+        assert!(!crypto::password::verify("", &app.dummy_hash));
+    }
+
+    #[test]
+    fn an_unknown_user_costs_one_hash_at_the_configured_cost() {
+        let text = "[password_policy]\nargon2 = { m = 8192, t = 3, p = 1 }\n";
+        let config = crate::config::parse("test", text, None, &crate::config::Overrides::default()).unwrap();
+        let app = App::new(
+            Store::in_memory().unwrap(),
+            config,
+            Clock::fixed(crate::domain::Timestamp(6_000)),
+        )
+        .unwrap();
+        assert!(
+            app.dummy_hash.starts_with("$argon2id$v=19$m=8192,t=3,p=1$"),
+            "{}",
+            app.dummy_hash
+        );
     }
 }

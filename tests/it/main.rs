@@ -66,6 +66,7 @@ mod outbound;
 mod passkeys;
 mod passkeys_browser;
 mod props;
+mod rehash;
 mod proxy;
 mod routing;
 mod step_up;

@@ -328,7 +328,8 @@ fn each_bad_argon2_parameter_is_a_problem_with_its_key_and_line() {
     let keys = |text: &str| -> Vec<(String, Option<usize>)> {
         problems(text).into_iter().map(|p| (p.key, p.line)).collect()
     };
-    let table = |inner: &str| format!("issuer = \"https://id.example\"\n[password_policy]\nargon2 = {{ {inner} }}\n");
+    let table =
+        |inner: &str| format!("issuer = \"https://id.example\"\n[password_policy]\nargon2 = {{ {inner} }}\n");
     let one = |key: &str| vec![(format!("password_policy.argon2.{key}"), Some(3))];
     // Above the verifier's bound (64 MiB), which is also the most a stored hash may ask for.
     assert_eq!(keys(&table("m = 65537")), one("m"));
@@ -339,7 +340,11 @@ fn each_bad_argon2_parameter_is_a_problem_with_its_key_and_line() {
     assert_eq!(keys(&table("p = 17")), one("p"));
     // argon2's own limit: at least 8 KiB per lane.
     let p = problems(&table("m = 64, t = 1, p = 16"));
-    assert_eq!((p[0].key.as_str(), p[0].line), ("password_policy.argon2.m", Some(3)), "{p:?}");
+    assert_eq!(
+        (p[0].key.as_str(), p[0].line),
+        ("password_policy.argon2.m", Some(3)),
+        "{p:?}"
+    );
     assert!(p[0].message.contains("8 KiB per lane"), "{p:?}");
     // Every problem at once, each with its own key.
     let all = keys(&table("m = 99999999, t = 0, p = 99"));
@@ -371,7 +376,10 @@ fn an_argon2_cost_under_owasps_minimum_is_a_warning_not_an_error() {
     for (m, t) in [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5)] {
         let c = parse_ok(&format!("[password_policy]\nargon2 = {{ m = {m}, t = {t} }}\n"));
         assert!(c.warnings.is_empty(), "m={m},t={t}: {:?}", c.warnings);
-        let c = parse_ok(&format!("[password_policy]\nargon2 = {{ m = {}, t = {t} }}\n", m - 1));
+        let c = parse_ok(&format!(
+            "[password_policy]\nargon2 = {{ m = {}, t = {t} }}\n",
+            m - 1
+        ));
         assert_eq!(c.warnings.len(), 1, "m={},t={t}", m - 1);
     }
 }

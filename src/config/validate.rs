@@ -322,16 +322,17 @@ impl Validator<'_> {
     /// for, `p` at most [`password::MAX_LANES`]); a cost under OWASP's minimum is a warning.
     fn argon2(&mut self, table: &Spanned<RawArgon2>, warnings: &mut Vec<Problem>) -> Argon2Cost {
         let raw = table.get_ref();
-        let mut number = |key: &str, value: &Option<Spanned<i64>>, default: u32, min: u32, max: u32| match value {
-            None => Some(default),
-            Some(v) => match u32::try_from(*v.get_ref()) {
-                Ok(n) if (min..=max).contains(&n) => Some(n),
-                _ => {
-                    self.problem(key, Some(v), format!("must be between {min} and {max}"));
-                    None
-                }
-            },
-        };
+        let mut number =
+            |key: &str, value: &Option<Spanned<i64>>, default: u32, min: u32, max: u32| match value {
+                None => Some(default),
+                Some(v) => match u32::try_from(*v.get_ref()) {
+                    Ok(n) if (min..=max).contains(&n) => Some(n),
+                    _ => {
+                        self.problem(key, Some(v), format!("must be between {min} and {max}"));
+                        None
+                    }
+                },
+            };
         let d = Argon2Cost::DEFAULT;
         let max_m = password::MAX_MEMORY_KIB;
         let m = number("password_policy.argon2.m", &raw.m, d.m, 1, max_m);

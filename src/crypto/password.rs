@@ -174,7 +174,11 @@ mod tests {
         assert_eq!(dummy.len(), real.len(), "{dummy}");
         assert!(PasswordHash::new(&dummy).is_ok(), "{dummy}");
         assert!(!verify("", &dummy) && !verify("correct horse battery staple", &dummy));
-        assert_ne!(dummy, dummy_hash(Argon2Cost::DEFAULT).unwrap(), "each process draws its own");
+        assert_ne!(
+            dummy,
+            dummy_hash(Argon2Cost::DEFAULT).unwrap(),
+            "each process draws its own"
+        );
         let cheap = Argon2Cost { m: 8192, t: 1, p: 1 };
         let dummy = dummy_hash(cheap).unwrap();
         assert!(dummy.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"), "{dummy}");
@@ -238,7 +242,10 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=8192,t=3,p=2$"), "{h}");
         assert!(verify("pw-123456789", &h) && !verify("pw-12345678", &h));
         assert!(!needs_rehash(&h, cost));
-        assert!(hash("x", Argon2Cost { m: 8, t: 1, p: 2 }).is_err(), "under 8 KiB per lane");
+        assert!(
+            hash("x", Argon2Cost { m: 8, t: 1, p: 2 }).is_err(),
+            "under 8 KiB per lane"
+        );
         assert!(hash("x", Argon2Cost { m: 8192, t: 0, p: 1 }).is_err());
     }
 
@@ -275,7 +282,11 @@ mod tests {
     fn owasps_table_is_the_floor_for_each_number_of_iterations() {
         for (m, t) in OWASP_MINIMUMS {
             assert!(Argon2Cost { m, t, p: 1 }.meets_owasp(), "m={m},t={t}");
-            assert!(!Argon2Cost { m: m - 1, t, p: 1 }.meets_owasp(), "m={},t={t}", m - 1);
+            assert!(
+                !Argon2Cost { m: m - 1, t, p: 1 }.meets_owasp(),
+                "m={},t={t}",
+                m - 1
+            );
         }
         assert!(Argon2Cost { m: 7168, t: 9, p: 1 }.meets_owasp());
         assert!(!Argon2Cost { m: 8192, t: 1, p: 1 }.meets_owasp());

@@ -91,20 +91,7 @@ async fn rehash(app: &App, user: &User, password: &str) {
     };
     let store = app.store.clone();
     let subject = user.subject.clone();
-    let stored = blocking(move || {
-        store.write(|tx| -> Result<bool, ServiceError> {
-            let Some(mut current) = tx.user(&subject)? else {
-                return Ok(false);
-            };
-            if current.password_hash.as_deref() != Some(checked.as_str()) {
-                return Ok(false);
-            }
-            current.password_hash = Some(fresh);
-            tx.put_user(&current)?;
-            Ok(true)
-        })
-    })
-    .await;
+    let stored = blocking(move || replace_hash(&store, &subject, &checked, fresh)).await;
     match stored {
         Ok(true) => {
             let target = format!("{username}: {cost}");
@@ -115,6 +102,27 @@ async fn rehash(app: &App, user: &User, password: &str) {
             tracing::warn!(error = %e, user = %username, "could not store a password re-hashed at the configured cost");
         }
     }
+}
+
+/// Stores `fresh` as the password hash of `subject` if the stored one is still `checked`, deciding
+/// inside the write transaction; false (nothing written) when the user or the hash changed.
+fn replace_hash(
+    store: &crate::store::Store,
+    subject: &Subject,
+    checked: &str,
+    fresh: String,
+) -> Result<bool, ServiceError> {
+    store.write(|tx| -> Result<bool, ServiceError> {
+        let Some(mut current) = tx.user(subject)? else {
+            return Ok(false);
+        };
+        if current.password_hash.as_deref() != Some(checked) {
+            return Ok(false);
+        }
+        current.password_hash = Some(fresh);
+        tx.put_user(&current)?;
+        Ok(true)
+    })
 }
 
 /// The first factor a sign-in offers.
@@ -478,4 +486,49 @@ pub async fn revoke_sessions(app: &App, ident: String, sid: Option<String>) -> R
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_re_hash_never_overwrites_a_password_changed_since_the_check() {
+        let store = Store::in_memory().unwrap();
+        let user = User {
+            subject: Subject::from_string("s-alice".into()),
+            username: crate::domain::Username::parse("alice").unwrap(),
+            name: None,
+            email: None,
+            email_verified: false,
+            groups: Vec::new(),
+            disabled: false,
+            password_hash: Some("$argon2id$v=19$m=8192,t=1,p=1$old".into()),
+            created_at: crate::domain::Timestamp(1),
+            updated_at: crate::domain::Timestamp(1),
+        };
+        store
+            .write(|tx| -> Result<(), ServiceError> { Ok(tx.put_user(&user)?) })
+            .unwrap();
+        let hash_of = || {
+            store
+                .read(|tx| tx.user(&user.subject))
+                .unwrap()
+                .unwrap()
+                .password_hash
+        };
+        // Checked against a hash that has since been replaced (a password change): nothing written.
+        let stale = "$argon2id$v=19$m=8192,t=1,p=1$before-the-change";
+        assert!(!replace_hash(&store, &user.subject, stale, "new".into()).unwrap());
+        assert_eq!(hash_of().as_deref(), Some("$argon2id$v=19$m=8192,t=1,p=1$old"));
+        // Checked against the stored hash: replaced.
+        let checked = "$argon2id$v=19$m=8192,t=1,p=1$old";
+        assert!(replace_hash(&store, &user.subject, checked, "new".into()).unwrap());
+        assert_eq!(hash_of().as_deref(), Some("new"));
+        // A user deleted meanwhile stays deleted.
+        let gone = Subject::from_string("s-nobody".into());
+        assert!(!replace_hash(&store, &gone, "new", "newer".into()).unwrap());
+        assert!(store.read(|tx| tx.user(&gone)).unwrap().is_none());
+    }
 }

@@ -46,7 +46,9 @@ fn stored(server: &mut Server) -> (String, Vec<latchkey::store::AuditRecord>) {
         .read(|tx| tx.user_by_username_key("alice"))
         .expect("a read")
         .expect("alice exists");
-    let audit = store.read(|tx| tx.audit_entries(None, 1000)).expect("the audit feed");
+    let audit = store
+        .read(|tx| tx.audit_entries(None, 1000))
+        .expect("the audit feed");
     let rehashes = audit
         .into_iter()
         .map(|(_, r)| r)
@@ -60,7 +62,10 @@ async fn a_hash_made_at_an_old_cost_is_replaced_at_the_next_successful_sign_in_o
     let old = "{ m = 8192, t = 1, p = 1 }";
     let mut server = Server::with_config(|port| config(port, Some(old)));
     server.start();
-    assert_success(&server.cli_stdin(&["user", "add", "alice", "--password-stdin"], &format!("{PASSWORD}\n")));
+    assert_success(&server.cli_stdin(
+        &["user", "add", "alice", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    ));
     let (first, _) = stored(&mut server);
     let cheap = Argon2Cost { m: 8192, t: 1, p: 1 };
     assert!(first.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"), "{first}");
@@ -69,7 +74,10 @@ async fn a_hash_made_at_an_old_cost_is_replaced_at_the_next_successful_sign_in_o
     let port = server.port();
     std::fs::write(server.config_path(), config(port, None)).expect("the new configuration");
     server.start();
-    assert_eq!(sign_in(&server, "not the password at all").await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        sign_in(&server, "not the password at all").await,
+        StatusCode::BAD_REQUEST
+    );
     let (after_failure, rehashes) = stored(&mut server);
     assert_eq!(after_failure, first, "a failed sign-in re-hashes nothing");
     assert!(rehashes.is_empty(), "{rehashes:?}");
@@ -87,13 +95,19 @@ async fn a_hash_made_at_an_old_cost_is_replaced_at_the_next_successful_sign_in_o
     let entry = &rehashes[0];
     assert_eq!(entry.actor, "system");
     assert!(entry.success);
-    assert!(!format!("{entry:?}").contains('$'), "no hash in the audit feed: {entry:?}");
+    assert!(
+        !format!("{entry:?}").contains('$'),
+        "no hash in the audit feed: {entry:?}"
+    );
 
     // The new hash is the same password, and nothing else; a sign-in at the configured cost
     // writes nothing more.
     server.start();
     assert_eq!(sign_in(&server, PASSWORD).await, StatusCode::OK);
-    assert_eq!(sign_in(&server, "correct horse battery stapl").await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        sign_in(&server, "correct horse battery stapl").await,
+        StatusCode::BAD_REQUEST
+    );
     let (last, rehashes) = stored(&mut server);
     assert_eq!(last, after_success);
     assert_eq!(rehashes.len(), 1, "{rehashes:?}");

@@ -241,7 +241,10 @@ mod tests {
                 assert_eq!(tx.session_count()?, 25);
                 let user = tx.user_by_username_key("scale000003")?.unwrap();
                 assert_eq!(user.groups, ["team3"]);
-                assert_eq!(tx.users_by_email("SCALE000003@bench.test")?, std::slice::from_ref(&user));
+                assert_eq!(
+                    tx.users_by_email("SCALE000003@bench.test")?,
+                    std::slice::from_ref(&user)
+                );
                 // User 3 has live session 3 and expired session 3; live grants 3 and 28 and
                 // expired grant 3.
                 assert_eq!(tx.sessions_of(&user.subject)?.len(), 2);

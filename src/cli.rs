@@ -20,6 +20,7 @@ use crate::store::{StoreError, files};
 
 mod access;
 mod admin;
+mod maintenance;
 mod print;
 
 pub use admin::run_admin;
@@ -71,6 +72,10 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Benchmark tools that work on a stopped server's data file (bench/scale); not for
+    /// production use, so hidden from the help.
+    #[command(subcommand, hide = true)]
+    Maintenance(maintenance::MaintenanceCommand),
 }
 
 /// Options of `serve`.
@@ -506,6 +511,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             ip,
             out,
         }) => access::explain(config_path.as_deref(), &url, user, &method, ip, out).await,
+        Command::Maintenance(m) => maintenance::run(config_path.as_deref(), m).await,
         other => admin::run(config_path.as_deref(), other).await,
     }
 }

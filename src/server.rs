@@ -120,14 +120,31 @@ const PURGE_BATCH: usize = 5_000;
 
 /// Deletes expired rows in the background, a bounded batch at a time (see
 /// [`crate::service::purge::once`]), and rotates the signing keys when `keys.rotate_every` says so.
+/// The first round runs one interval after the start, so that a start never waits for it; a
+/// round that deleted a full batch is followed by another at once (each its own transaction, so
+/// other writes go in between) until the expired rows are gone.
 async fn purge_forever(app: App) {
-    let mut tick = tokio::time::interval(PURGE_EVERY);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + PURGE_EVERY, PURGE_EVERY);
     loop {
         tick.tick().await;
-        match crate::service::purge::once(&app, PURGE_BATCH).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
-            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        let mut rows = 0;
+        loop {
+            match crate::service::purge::once(&app, PURGE_BATCH).await {
+                Ok(n) => {
+                    rows += n;
+                    if n < PURGE_BATCH {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging expired rows failed");
+                    break;
+                }
+            }
+        }
+        if rows > 0 {
+            tracing::debug!(rows, "purged expired rows");
         }
         if let Err(e) = keys::rotate_if_due(&app).await {
             tracing::warn!(error = %e, "automatic key rotation failed");

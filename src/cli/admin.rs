@@ -209,7 +209,7 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
             let path = absolute(&file)?;
             admin(c, cmd::Backup { path }, out).await
         }
-        Command::Serve(_) | Command::CheckConfig | Command::Access(_) => {
+        Command::Serve(_) | Command::CheckConfig | Command::Access(_) | Command::Maintenance(_) => {
             Err(CliError::Usage("not an administrative command".into()))
         }
     }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod apps;
 pub mod audit;
 pub mod authorize;
+pub mod bulk;
 pub mod clients;
 mod conflict;
 pub mod console;

@@ -55,7 +55,7 @@ pub trait Reads {
     fn grants(&self) -> Result<Vec<Grant>, StoreError>;
     /// The grants issued in the browser session `sid`, in id order (from an index).
     fn grants_by_sid(&self, sid: &str) -> Result<Vec<Grant>, StoreError>;
-    /// The grants issued to a user, in id order.
+    /// The grants issued to a user, in id order (from an index).
     fn grants_of(&self, subject: &Subject) -> Result<Vec<Grant>, StoreError>;
     /// A refresh token, by digest.
     fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError>;

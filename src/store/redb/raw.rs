@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::record;
 use super::tables::Table;
-use crate::domain::{ClientId, Subject, UpstreamLink};
+use crate::domain::{ClientId, Subject, Timestamp, UpstreamLink};
 use crate::store::StoreError;
 
 /// A read-only snapshot.
@@ -172,12 +172,6 @@ impl WriteTx {
         Ok(self.take(table, key)?.is_some())
     }
 
-    /// Removes every row of `table`.
-    pub fn clear(&self, table: Table) -> Result<(), StoreError> {
-        self.0.open_table(table)?.retain(|_, _| false)?;
-        Ok(())
-    }
-
     /// Makes every change durable: when this returns `Ok`, the data survives a crash.
     pub fn commit(self) -> Result<(), StoreError> {
         self.0.commit()?;
@@ -220,4 +214,17 @@ pub fn consent_key(subject: &Subject, client: &ClientId) -> String {
 /// The email index key of a user's address: ASCII case folded, as sign-in by email compares.
 pub fn email_key(email: &str, subject: &Subject) -> String {
     pair(&email.to_ascii_lowercase(), subject.as_str())
+}
+
+/// The expiry index key of the row `key` of `table`: the second first, zero-padded, so that the
+/// index sorts by time and the purge reads a prefix of it.
+pub fn expiry_key(expires_at: Timestamp, table: &str, key: &str) -> String {
+    format!("{:020}\u{1f}{table}\u{1f}{key}", expires_at.0)
+}
+
+/// The table name and row key of an expiry index key, or `None` if it is not one.
+pub fn expiry_parts(entry: &str) -> Option<(Timestamp, &str, &str)> {
+    let (time, rest) = entry.split_once('\u{1f}')?;
+    let (table, key) = rest.split_once('\u{1f}')?;
+    Some((Timestamp(time.parse().ok()?), table, key))
 }

@@ -158,11 +158,14 @@ impl<T: Raw> Reads for T {
     }
 
     fn grants_of(&self, subject: &Subject) -> Result<Vec<Grant>, StoreError> {
-        Ok(self
-            .grants()?
-            .into_iter()
-            .filter(|g| g.subject.as_ref() == Some(subject))
-            .collect())
+        let prefix = pair_prefix(subject.as_str());
+        let mut out = Vec::new();
+        for (key, _) in self.raw_prefix(tables::USER_GRANTS, &prefix)? {
+            if let Some(grant) = self.grant(&second(&key, &prefix))? {
+                out.push(grant);
+            }
+        }
+        Ok(out)
     }
 
     fn refresh_token(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError> {

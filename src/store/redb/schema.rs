@@ -3,17 +3,17 @@
 
 use std::path::Path;
 
-use super::raw::{Raw, WriteTx, email_key, pair};
+use super::raw::{Raw, WriteTx, email_key, expiry_key, pair};
 use super::record;
 use super::tables;
 use crate::domain::{Grant, Session, User};
 use crate::store::StoreError;
 
 /// The schema version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Upgrades from older schema versions: entry `i` turns version `i + 1` into `i + 2`.
-const MIGRATIONS: &[Migration] = &[build_indexes];
+const MIGRATIONS: &[Migration] = &[build_indexes, index_expiries_and_user_grants];
 
 /// One schema upgrade step, run inside the transaction that opens the file.
 type Migration = fn(&WriteTx) -> Result<(), StoreError>;
@@ -34,6 +34,38 @@ fn build_indexes(tx: &WriteTx) -> Result<(), StoreError> {
         let grant: Grant = record::decode("grants", &v)?;
         if let Some(sid) = &grant.sid {
             tx.put_raw(tables::SID_GRANTS, &pair(sid, &k), &[])?;
+        }
+    }
+    Ok(())
+}
+
+/// How many rows a migration reads at a time, so that a large file is never copied into memory.
+const MIGRATION_BATCH: usize = 10_000;
+
+/// Version 2 to 3: builds the expiry index (every row of an expiring table by its `expires_at`,
+/// which the purge reads instead of every table) and the index of a user's grants.
+fn index_expiries_and_user_grants(tx: &WriteTx) -> Result<(), StoreError> {
+    use redb::TableHandle;
+    #[derive(serde::Deserialize)]
+    struct Expiring {
+        expires_at: crate::domain::Timestamp,
+    }
+    for table in tables::EXPIRING {
+        let mut after: Option<String> = None;
+        loop {
+            let rows = tx.raw_scan(table, after.as_deref(), MIGRATION_BATCH)?;
+            let Some((last, _)) = rows.last() else { break };
+            let last = last.clone();
+            for (k, v) in &rows {
+                let expires_at = record::decode::<Expiring>(table.name(), v)?.expires_at;
+                tx.put_raw(tables::EXPIRIES, &expiry_key(expires_at, table.name(), k), &[])?;
+                if table.name() == "grants"
+                    && let Some(subject) = record::decode::<Grant>("grants", v)?.subject
+                {
+                    tx.put_raw(tables::USER_GRANTS, &pair(subject.as_str(), k), &[])?;
+                }
+            }
+            after = Some(last);
         }
     }
     Ok(())

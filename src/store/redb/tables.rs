@@ -31,6 +31,8 @@ pub const CODES: Table = TableDefinition::new("codes");
 pub const GRANTS: Table = TableDefinition::new("grants");
 /// `sid` + U+001F + grant id, with an empty value: the grants of a browser session.
 pub const SID_GRANTS: Table = TableDefinition::new("sid_grants");
+/// Subject + U+001F + grant id, with an empty value: the grants issued to a user.
+pub const USER_GRANTS: Table = TableDefinition::new("user_grants");
 /// Refresh tokens, by digest.
 pub const REFRESH_TOKENS: Table = TableDefinition::new("refresh_tokens");
 /// Revoked access-token ids, kept until the token would have expired anyway.
@@ -62,11 +64,15 @@ pub const INVITATIONS: Table = TableDefinition::new("invitations");
 /// Domain-scoped forward-auth cookies, by digest; each names the session it stands for.
 pub const FORWARD_AUTH_SESSIONS: Table = TableDefinition::new("forward_auth_sessions");
 
+/// `{expires_at:020}` + U+001F + table name + U+001F + key, with an empty value: every row of
+/// an expiring table by the second it expires, so the purge reads only what is due.
+pub const EXPIRIES: Table = TableDefinition::new("expiries");
+
 /// The audit feed, by a key that sorts by time (`{seconds:020}-{random}`).
 pub const AUDIT: Table = TableDefinition::new("audit");
 
 /// All tables, for creation at open and for backup.
-pub const ALL: [Table; 26] = [
+pub const ALL: [Table; 28] = [
     META,
     USERS,
     USERNAMES,
@@ -79,6 +85,7 @@ pub const ALL: [Table; 26] = [
     CODES,
     GRANTS,
     SID_GRANTS,
+    USER_GRANTS,
     REFRESH_TOKENS,
     DENIED_JTIS,
     CONSENTS,
@@ -92,7 +99,23 @@ pub const ALL: [Table; 26] = [
     CEREMONIES,
     INVITATIONS,
     FORWARD_AUTH_SESSIONS,
+    EXPIRIES,
     AUDIT,
+];
+
+/// The tables whose rows carry `expires_at` and are deleted by the purge once it has passed;
+/// each row has an entry in [`EXPIRIES`].
+pub const EXPIRING: [Table; 10] = [
+    SESSIONS,
+    CODES,
+    REFRESH_TOKENS,
+    GRANTS,
+    DENIED_JTIS,
+    SETUP_TOKENS,
+    UPSTREAM_STATES,
+    CEREMONIES,
+    INVITATIONS,
+    FORWARD_AUTH_SESSIONS,
 ];
 
 /// The key in [`META`] that holds the schema version as a decimal string.

@@ -231,6 +231,75 @@ fn grants_are_found_by_sid_and_the_index_stays_exact_through_purge_and_client_de
 }
 
 #[test]
+fn the_purge_reads_the_expiry_index_and_deletes_only_rows_that_are_due() {
+    let store = Store::in_memory().unwrap();
+    store
+        .write(|tx| {
+            tx.put_session("d1", &session("s1", "sid1", 10))?;
+            tx.put_session("d2", &session("s1", "sid2", 10))?;
+            // Stored again with a later expiry: its entry moves, so it is not due at 10.
+            tx.put_session("d2", &session("s1", "sid2", 100))?;
+            tx.put_grant(&grant("g1", "app", Some("s1"), Some("sid1"), 10))?;
+            tx.put_grant(&grant("g2", "app", Some("s1"), Some("sid2"), 100))?;
+            tx.deny_jti("j1", Timestamp(10))?;
+            tx.put_session("d3", &session("s2", "sid3", 10))?;
+            tx.delete_session("d3")
+        })
+        .unwrap();
+    assert_eq!(rows(&store, tables::EXPIRIES), 5, "one entry per live row");
+    assert_eq!(store.write(|tx| tx.purge_expired(Timestamp(9), 1000)).unwrap(), 0);
+    // A limit smaller than what is due leaves the rest for the next round.
+    assert_eq!(store.write(|tx| tx.purge_expired(Timestamp(10), 2)).unwrap(), 2);
+    assert_eq!(
+        store.write(|tx| tx.purge_expired(Timestamp(10), 1000)).unwrap(),
+        1
+    );
+    store
+        .read(|tx| {
+            assert_eq!(digests(tx.sessions_of(&subject("s1"))?), ["d2"]);
+            assert_eq!(ids(tx.grants_of(&subject("s1"))?), ["g2"]);
+            assert!(!tx.is_jti_denied("j1")?);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(rows(&store, tables::EXPIRIES), 2);
+    assert_eq!(
+        store.write(|tx| tx.purge_expired(Timestamp(100), 1000)).unwrap(),
+        2
+    );
+    assert_eq!(rows(&store, tables::EXPIRIES), 0);
+    assert_eq!(rows(&store, tables::USER_GRANTS), 0);
+}
+
+#[test]
+fn a_users_grants_come_from_an_index_that_follows_the_grant() {
+    let store = Store::in_memory().unwrap();
+    store
+        .write(|tx| {
+            tx.put_grant(&grant("g1", "app", Some("s1"), None, 100))?;
+            tx.put_grant(&grant("g2", "app", Some("s2"), None, 100))?;
+            // Stored again for another user: the entry moves.
+            tx.put_grant(&grant("g2", "app", Some("s1"), None, 100))?;
+            tx.put_grant(&grant("g3", "other", Some("s2"), None, 100))?;
+            tx.put_grant(&grant("g4", "app", None, None, 100))
+        })
+        .unwrap();
+    store
+        .read(|tx| {
+            assert_eq!(ids(tx.grants_of(&subject("s1"))?), ["g1", "g2"]);
+            assert_eq!(ids(tx.grants_of(&subject("s2"))?), ["g3"]);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    store
+        .write(|tx| tx.delete_client(&ClientId::parse("app").unwrap()))
+        .unwrap();
+    assert!(store.read(|tx| tx.grants_of(&subject("s1"))).unwrap().is_empty());
+    assert_eq!(rows(&store, tables::USER_GRANTS), 1);
+    assert_eq!(rows(&store, tables::EXPIRIES), 1);
+}
+
+#[test]
 fn search_finds_users_by_username_email_or_name_in_username_order() {
     let store = Store::in_memory().unwrap();
     store
@@ -403,7 +472,7 @@ fn write_version_1_file(path: &std::path::Path) {
 }
 
 #[test]
-fn a_version_1_file_gets_its_indexes_on_open() {
+fn a_version_1_file_gets_its_indexes_on_open_including_version_3s() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("latchkey.redb");
     write_version_1_file(&path);
@@ -414,10 +483,16 @@ fn a_version_1_file_gets_its_indexes_on_open() {
             assert_eq!(digests(tx.sessions_of(&subject("s1"))?), ["d1"]);
             assert_eq!(digests(tx.sessions_of(&subject("s2"))?), ["d2"]);
             assert_eq!(ids(tx.grants_by_sid("sid1")?), ["g1"]);
+            assert_eq!(ids(tx.grants_of(&subject("s1"))?), ["g1"]);
             assert_eq!(tx.user_by_username_key("bob")?.unwrap().subject.as_str(), "s2");
             Ok::<_, StoreError>(())
         })
         .unwrap();
+    // Version 3's expiry index holds the old rows: the purge finds both sessions and the grant.
+    assert_eq!(
+        store.write(|tx| tx.purge_expired(Timestamp(100), 1000)).unwrap(),
+        3
+    );
     drop(store);
     let reopened = Store::open(&path).unwrap();
     let version = ReadTx(reopened.db().unwrap().begin_read().unwrap())

@@ -1,9 +1,12 @@
 //! [`Writes`] for the redb write transaction. Each method keeps the indexes (usernames, emails,
-//! a user's sessions, grants by `sid`) exact in the same transaction as the record.
+//! a user's sessions, grants by `sid` and by user, every expiring row by its expiry) exact in the
+//! same transaction as the record.
 
 use serde::{Deserialize, Serialize};
 
-use super::raw::{Raw, WriteTx, consent_key, email_key, link_key, pair, user_link_key};
+use super::raw::{
+    Raw, WriteTx, consent_key, email_key, expiry_key, expiry_parts, link_key, pair, user_link_key,
+};
 use super::record;
 use super::tables::{self, Table};
 use crate::domain::{
@@ -43,26 +46,64 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Drops the `sid` index entry of the grant whose old record is `old`.
+    /// Drops the `sid` and user index entries of the grant whose old record is `old`.
     fn unindex_grant(&self, id: &str, old: &[u8]) -> Result<(), StoreError> {
-        if let Some(sid) = record::decode::<Owner>("grants", old)?.sid {
+        let owner = record::decode::<Owner>("grants", old)?;
+        if let Some(sid) = owner.sid {
             self.remove(tables::SID_GRANTS, &pair(&sid, id))?;
+        }
+        if let Some(subject) = owner.subject {
+            self.remove(tables::USER_GRANTS, &pair(subject.as_str(), id))?;
         }
         Ok(())
     }
 
-    /// Removes a row and, for sessions and grants, its index entry.
-    fn remove_row(&self, table: Table, key: &str) -> Result<bool, StoreError> {
-        let Some(old) = self.take(table, key)? else {
-            return Ok(false);
-        };
+    /// Stores a row of an expiring table and moves its entry in the expiry index when its
+    /// `expires_at` changed; returns the bytes it replaced.
+    pub(super) fn put_expiring<T: Serialize>(
+        &self,
+        table: Table,
+        key: &str,
+        value: &T,
+        expires_at: Timestamp,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         use redb::TableHandle;
-        match table.name() {
+        let name = table.name();
+        let old = self.put(table, key, value)?;
+        if let Some(old) = &old {
+            let was = record::decode::<Expiring>(name, old)?.expires_at;
+            if was == expires_at {
+                return Ok(Some(old.clone()));
+            }
+            self.remove(tables::EXPIRIES, &expiry_key(was, name, key))?;
+        }
+        self.put_raw(tables::EXPIRIES, &expiry_key(expires_at, name, key), &[])?;
+        Ok(old)
+    }
+
+    /// Removes a row and its index entries (the expiry index for the expiring tables, the
+    /// user and `sid` indexes for sessions and grants); returns the bytes it held.
+    fn take_row(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        use redb::TableHandle;
+        let Some(old) = self.take(table, key)? else {
+            return Ok(None);
+        };
+        let name = table.name();
+        if tables::EXPIRING.iter().any(|t| t.name() == name) {
+            let was = record::decode::<Expiring>(name, &old)?.expires_at;
+            self.remove(tables::EXPIRIES, &expiry_key(was, name, key))?;
+        }
+        match name {
             "sessions" => self.unindex_session(key, &old)?,
             "grants" => self.unindex_grant(key, &old)?,
             _ => {}
         }
-        Ok(true)
+        Ok(Some(old))
+    }
+
+    /// Removes a row and its index entries; false when there was none.
+    fn remove_row(&self, table: Table, key: &str) -> Result<bool, StoreError> {
+        Ok(self.take_row(table, key)?.is_some())
     }
 }
 
@@ -151,22 +192,25 @@ impl Writes for WriteTx {
     }
 
     fn put_setup_token(&self, digest: &str, token: &SetupTokenRecord) -> Result<(), StoreError> {
-        self.put(tables::SETUP_TOKENS, digest, token)?;
+        self.put_expiring(tables::SETUP_TOKENS, digest, token, token.expires_at)?;
         Ok(())
     }
 
     fn delete_setup_token(&self, digest: &str) -> Result<bool, StoreError> {
-        self.remove(tables::SETUP_TOKENS, digest)
+        self.remove_row(tables::SETUP_TOKENS, digest)
     }
 
     fn clear_setup_tokens(&self) -> Result<(), StoreError> {
-        self.clear(tables::SETUP_TOKENS)
+        for (key, _) in self.raw_scan(tables::SETUP_TOKENS, None, usize::MAX)? {
+            self.remove_row(tables::SETUP_TOKENS, &key)?;
+        }
+        Ok(())
     }
 
     fn put_session(&self, digest: &str, session: &Session) -> Result<(), StoreError> {
         // The replaced record (if any) comes back from the insert, so a new session costs no
         // extra lookup, and a rewritten one keeps its entry untouched.
-        let old = match self.put(tables::SESSIONS, digest, session)? {
+        let old = match self.put_expiring(tables::SESSIONS, digest, session, session.expires_at)? {
             Some(old) => record::decode::<Owner>("sessions", &old)?.subject,
             None => None,
         };
@@ -188,36 +232,46 @@ impl Writes for WriteTx {
     }
 
     fn put_code(&self, digest: &str, code: &AuthorizationCode) -> Result<(), StoreError> {
-        self.put(tables::CODES, digest, code)?;
+        self.put_expiring(tables::CODES, digest, code, code.expires_at)?;
         Ok(())
     }
 
     fn put_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         // As for sessions: a new grant costs no extra lookup, and a rewritten one (revoked,
-        // refreshed) keeps its entry untouched.
-        let old = match self.put(tables::GRANTS, &grant.id, grant)? {
-            Some(old) => record::decode::<Owner>("grants", &old)?.sid,
-            None => None,
+        // refreshed) keeps its entries untouched.
+        let old = match self.put_expiring(tables::GRANTS, &grant.id, grant, grant.expires_at)? {
+            Some(old) => record::decode::<Owner>("grants", &old)?,
+            None => Owner {
+                subject: None,
+                sid: None,
+            },
         };
-        if old == grant.sid {
-            return Ok(());
+        if old.sid != grant.sid {
+            if let Some(sid) = &old.sid {
+                self.remove(tables::SID_GRANTS, &pair(sid, &grant.id))?;
+            }
+            if let Some(sid) = &grant.sid {
+                self.put_raw(tables::SID_GRANTS, &pair(sid, &grant.id), &[])?;
+            }
         }
-        if let Some(sid) = old {
-            self.remove(tables::SID_GRANTS, &pair(&sid, &grant.id))?;
+        if old.subject != grant.subject {
+            if let Some(subject) = &old.subject {
+                self.remove(tables::USER_GRANTS, &pair(subject.as_str(), &grant.id))?;
+            }
+            if let Some(subject) = &grant.subject {
+                self.put_raw(tables::USER_GRANTS, &pair(subject.as_str(), &grant.id), &[])?;
+            }
         }
-        match &grant.sid {
-            Some(sid) => self.put_raw(tables::SID_GRANTS, &pair(sid, &grant.id), &[]),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     fn put_refresh_token(&self, digest: &str, token: &RefreshToken) -> Result<(), StoreError> {
-        self.put(tables::REFRESH_TOKENS, digest, token)?;
+        self.put_expiring(tables::REFRESH_TOKENS, digest, token, token.expires_at)?;
         Ok(())
     }
 
     fn deny_jti(&self, jti: &str, until: Timestamp) -> Result<(), StoreError> {
-        self.put(tables::DENIED_JTIS, jti, &DeniedJti { expires_at: until })?;
+        self.put_expiring(tables::DENIED_JTIS, jti, &DeniedJti { expires_at: until }, until)?;
         Ok(())
     }
 
@@ -259,41 +313,45 @@ impl Writes for WriteTx {
     }
 
     fn put_pending_upstream(&self, digest: &str, pending: &PendingUpstream) -> Result<(), StoreError> {
-        self.put(tables::UPSTREAM_STATES, digest, pending)?;
+        self.put_expiring(tables::UPSTREAM_STATES, digest, pending, pending.expires_at)?;
         Ok(())
     }
 
     fn delete_pending_upstream(&self, digest: &str) -> Result<bool, StoreError> {
-        self.remove(tables::UPSTREAM_STATES, digest)
+        self.remove_row(tables::UPSTREAM_STATES, digest)
     }
 
     fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        use redb::TableHandle;
+        // The expiry index sorts by second: every entry due at or before `now` sorts before the
+        // first key of the next second, so the purge reads only what it deletes.
+        let due = format!("{:020}\u{1f}", now.0.saturating_add(1));
+        let entries: Vec<String> = self
+            .raw_scan(tables::EXPIRIES, None, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .take_while(|k| *k < due)
+            .collect();
         let mut removed = 0;
-        for (table, name) in [
-            (tables::SESSIONS, "sessions"),
-            (tables::CODES, "codes"),
-            (tables::REFRESH_TOKENS, "refresh_tokens"),
-            (tables::GRANTS, "grants"),
-            (tables::DENIED_JTIS, "denied_jtis"),
-            (tables::SETUP_TOKENS, "setup_tokens"),
-            (tables::UPSTREAM_STATES, "upstream_states"),
-            (tables::CEREMONIES, "ceremonies"),
-            (tables::INVITATIONS, "invitations"),
-            (tables::FORWARD_AUTH_SESSIONS, "forward_auth_sessions"),
-        ] {
-            let mut doomed = Vec::new();
-            for (k, v) in self.raw_scan(table, None, usize::MAX)? {
-                if removed + doomed.len() >= limit {
-                    break;
-                }
-                if record::decode::<Expiring>(name, &v)?.expires_at <= now {
-                    doomed.push(k);
+        for entry in &entries {
+            let table = expiry_parts(entry).and_then(|(_, name, key)| {
+                tables::EXPIRING
+                    .into_iter()
+                    .find(|t| t.name() == name)
+                    .map(|t| (t, key))
+            });
+            if let Some((table, key)) = table {
+                // The row's own `expires_at` decides, so an entry left behind never deletes a
+                // live row.
+                let due = match self.raw_get(table, key)? {
+                    Some(bytes) => record::decode::<Expiring>(table.name(), &bytes)?.expires_at <= now,
+                    None => false,
+                };
+                if due && self.remove_row(table, key)? {
+                    removed += 1;
                 }
             }
-            for k in &doomed {
-                self.remove_row(table, k)?;
-            }
-            removed += doomed.len();
+            self.remove(tables::EXPIRIES, entry)?;
         }
         Ok(removed)
     }
@@ -361,28 +419,28 @@ impl Writes for WriteTx {
     }
 
     fn put_forward_auth_session(&self, digest: &str, session: &ForwardAuthSession) -> Result<(), StoreError> {
-        self.put(tables::FORWARD_AUTH_SESSIONS, digest, session)?;
+        self.put_expiring(tables::FORWARD_AUTH_SESSIONS, digest, session, session.expires_at)?;
         Ok(())
     }
 
     fn put_ceremony(&self, digest: &str, ceremony: &CeremonyRecord) -> Result<(), StoreError> {
-        self.put(tables::CEREMONIES, digest, ceremony)?;
+        self.put_expiring(tables::CEREMONIES, digest, ceremony, ceremony.expires_at)?;
         Ok(())
     }
 
     fn take_ceremony(&self, digest: &str) -> Result<Option<CeremonyRecord>, StoreError> {
-        match self.take(tables::CEREMONIES, digest)? {
+        match self.take_row(tables::CEREMONIES, digest)? {
             Some(bytes) => record::decode("ceremonies", &bytes).map(Some),
             None => Ok(None),
         }
     }
 
     fn put_invitation(&self, digest: &str, invitation: &Invitation) -> Result<(), StoreError> {
-        self.put(tables::INVITATIONS, digest, invitation)?;
+        self.put_expiring(tables::INVITATIONS, digest, invitation, invitation.expires_at)?;
         Ok(())
     }
 
     fn delete_invitation(&self, digest: &str) -> Result<bool, StoreError> {
-        self.remove(tables::INVITATIONS, digest)
+        self.remove_row(tables::INVITATIONS, digest)
     }
 }

@@ -286,10 +286,8 @@ pub fn token_request(grant: &'static str, outcome: &'static str) {
 /// How a sign-in step proved something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignInMethod {
-    /// The login form's password.
+    /// A password: the login form's or the resource-owner password grant's.
     Password,
-    /// The resource-owner password grant at the token endpoint.
-    PasswordGrant,
     /// A passkey (first factor or second).
     Passkey,
     /// An upstream provider's callback.
@@ -304,7 +302,6 @@ impl SignInMethod {
     fn label(self) -> &'static str {
         match self {
             SignInMethod::Password => "password",
-            SignInMethod::PasswordGrant => "password_grant",
             SignInMethod::Passkey => "passkey",
             SignInMethod::Upstream => "upstream",
             SignInMethod::Totp => "totp",

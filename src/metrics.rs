@@ -283,7 +283,9 @@ pub fn http_request(route: &'static str, method: &'static str, status: u16, seco
                 status,
             })
             .inc();
-        m.http_duration.get_or_create(&RouteLabels { route }).observe(seconds);
+        m.http_duration
+            .get_or_create(&RouteLabels { route })
+            .observe(seconds);
     });
 }
 
@@ -291,7 +293,11 @@ pub fn http_request(route: &'static str, method: &'static str, status: u16, seco
 /// `outcome` `issued` or the refusal's reason (an RFC 6749 error code, `replay_revoked`,
 /// `throttled`, `unavailable`).
 pub fn token_request(grant: &'static str, outcome: &'static str) {
-    with(|m| m.token_requests.get_or_create(&TokenLabels { grant, outcome }).inc());
+    with(|m| {
+        m.token_requests
+            .get_or_create(&TokenLabels { grant, outcome })
+            .inc()
+    });
 }
 
 /// How a sign-in step proved something.
@@ -379,7 +385,11 @@ pub fn hashing_started(seconds: f64) {
 
 /// A throttle (`password`, `secret`, `setup`, `bearer`, `upstream`, `factor`) refused an attempt.
 pub fn throttle_refusal(throttle: &'static str) {
-    with(|m| m.throttle_refusals.get_or_create(&ThrottleLabels { throttle }).inc());
+    with(|m| {
+        m.throttle_refusals
+            .get_or_create(&ThrottleLabels { throttle })
+            .inc()
+    });
 }
 
 /// Why audit entries were lost.

@@ -181,7 +181,10 @@ pub async fn begin(
         ),
         Credential::Upstream { user, upstream } => (
             {
-                crate::metrics::sign_in(crate::metrics::SignInMethod::Upstream, crate::metrics::SignInOutcome::Success);
+                crate::metrics::sign_in(
+                    crate::metrics::SignInMethod::Upstream,
+                    crate::metrics::SignInOutcome::Success,
+                );
                 user
             },
             FirstFactor::Upstream {
@@ -193,7 +196,10 @@ pub async fn begin(
             synced,
             verified,
         } => {
-            crate::metrics::sign_in(crate::metrics::SignInMethod::Passkey, crate::metrics::SignInOutcome::Success);
+            crate::metrics::sign_in(
+                crate::metrics::SignInMethod::Passkey,
+                crate::metrics::SignInOutcome::Success,
+            );
             (user, FirstFactor::Passkey { synced, verified })
         }
     };

@@ -35,8 +35,10 @@ pub async fn scrape(req: &Request, Data(app): Data<&App>) -> Response {
         let good = presented.is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
         if !good {
             let mut resp = refusal(StatusCode::UNAUTHORIZED);
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
             return resp;
         }
     }

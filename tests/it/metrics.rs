@@ -72,14 +72,18 @@ fn is_name(name: &str) -> bool {
 }
 
 fn sample(line: &str) -> Sample {
-    let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("no value: {line}"));
+    let name_end = line
+        .find(['{', ' '])
+        .unwrap_or_else(|| panic!("no value: {line}"));
     let name = &line[..name_end];
     assert!(is_name(name), "a sample's name: {line}");
     let (labels, rest) = match line[name_end..].strip_prefix('{') {
         Some(inner) => label_set(inner, line),
         None => (BTreeMap::new(), &line[name_end..]),
     };
-    let rest = rest.strip_prefix(' ').unwrap_or_else(|| panic!("one space before the value: {line}"));
+    let rest = rest
+        .strip_prefix(' ')
+        .unwrap_or_else(|| panic!("one space before the value: {line}"));
     let mut fields = rest.split(' ');
     let value = fields.next().unwrap_or_else(|| panic!("{line}"));
     let value: f64 = match value {
@@ -88,7 +92,8 @@ fn sample(line: &str) -> Sample {
         v => v.parse().unwrap_or_else(|_| panic!("a float value: {line}")),
     };
     if let Some(ts) = fields.next() {
-        ts.parse::<f64>().unwrap_or_else(|_| panic!("a timestamp: {line}"));
+        ts.parse::<f64>()
+            .unwrap_or_else(|_| panic!("a timestamp: {line}"));
     }
     assert!(fields.next().is_none(), "nothing after the timestamp: {line}");
     Sample {
@@ -107,7 +112,10 @@ fn label_set<'a>(inner: &'a str, line: &str) -> (BTreeMap<String, String>, &'a s
     }
     let mut i = 0;
     loop {
-        let eq = inner[i..].find('=').unwrap_or_else(|| panic!("a label without =: {line}")) + i;
+        let eq = inner[i..]
+            .find('=')
+            .unwrap_or_else(|| panic!("a label without =: {line}"))
+            + i;
         let key = &inner[i..eq];
         assert!(is_name(key), "a label name: {line}");
         assert_eq!(bytes.get(eq + 1), Some(&b'"'), "a quoted value: {line}");
@@ -133,7 +141,10 @@ fn label_set<'a>(inner: &'a str, line: &str) -> (BTreeMap<String, String>, &'a s
                 }
             }
         }
-        assert!(labels.insert(key.to_owned(), value).is_none(), "a label twice: {line}");
+        assert!(
+            labels.insert(key.to_owned(), value).is_none(),
+            "a label twice: {line}"
+        );
         i += 1;
         match bytes.get(i) {
             Some(b',') => i += 1,
@@ -146,7 +157,12 @@ fn label_set<'a>(inner: &'a str, line: &str) -> (BTreeMap<String, String>, &'a s
 fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
-        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .map(|s| s.value)
         .sum()
 }
@@ -181,14 +197,30 @@ async fn a_scrape_parses_line_by_line_and_its_counters_follow_the_traffic() {
     assert_eq!(first.status(), StatusCode::OK);
     let (before, _) = parse(&first.text().await.unwrap());
 
-    assert_eq!(token(&server, &[("grant_type", "client_credentials")]).await, StatusCode::OK);
     assert_eq!(
-        token(&server, &[("grant_type", "refresh_token"), ("refresh_token", "nope")]).await,
+        token(&server, &[("grant_type", "client_credentials")]).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        token(
+            &server,
+            &[("grant_type", "refresh_token"), ("refresh_token", "nope")]
+        )
+        .await,
         StatusCode::BAD_REQUEST
     );
-    let wrong = [("grant_type", "password"), ("username", "mia"), ("password", "wrong password here")];
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", "mia"),
+        ("password", "wrong password here"),
+    ];
     assert_eq!(token(&server, &wrong).await, StatusCode::BAD_REQUEST);
-    let right = [("grant_type", "password"), ("username", "mia"), ("password", PASSWORD), ("scope", "openid")];
+    let right = [
+        ("grant_type", "password"),
+        ("username", "mia"),
+        ("password", PASSWORD),
+        ("scope", "openid"),
+    ];
     assert_eq!(token(&server, &right).await, StatusCode::OK);
     let unknown = http()
         .get(format!("{}/no/such/path/{}", server.base_url(), "x".repeat(20)))
@@ -207,7 +239,8 @@ async fn a_scrape_parses_line_by_line_and_its_counters_follow_the_traffic() {
             .starts_with("application/openmetrics-text")
     );
     let (after, types) = parse(&second.text().await.unwrap());
-    let moved = |name: &str, labels: &[(&str, &str)]| value(&after, name, labels) - value(&before, name, labels);
+    let moved =
+        |name: &str, labels: &[(&str, &str)]| value(&after, name, labels) - value(&before, name, labels);
 
     let ty = |name: &str| types.get(name).map(String::as_str);
     assert_eq!(ty("latchkey_http_requests"), Some("counter"));
@@ -229,19 +262,30 @@ async fn a_scrape_parses_line_by_line_and_its_counters_follow_the_traffic() {
     let token_route = [("route", "/oauth/token"), ("method", "POST")];
     assert_eq!(moved("latchkey_http_requests_total", &token_route), 4.0);
     assert_eq!(
-        moved("latchkey_http_requests_total", &[("route", "/oauth/token"), ("status", "200")]),
+        moved(
+            "latchkey_http_requests_total",
+            &[("route", "/oauth/token"), ("status", "200")]
+        ),
         2.0
     );
     assert_eq!(
-        moved("latchkey_http_requests_total", &[("route", "unknown"), ("status", "404")]),
+        moved(
+            "latchkey_http_requests_total",
+            &[("route", "unknown"), ("status", "404")]
+        ),
         1.0
     );
     assert!(
-        after.iter().all(|s| !s.labels.get("route").is_some_and(|r| r.starts_with("/no/"))),
+        after
+            .iter()
+            .all(|s| !s.labels.get("route").is_some_and(|r| r.starts_with("/no/"))),
         "a raw path is never a label"
     );
     assert_eq!(
-        moved("latchkey_http_request_duration_seconds_count", &[("route", "/oauth/token")]),
+        moved(
+            "latchkey_http_request_duration_seconds_count",
+            &[("route", "/oauth/token")]
+        ),
         4.0
     );
     let grant = |g: &str, o: &str| moved("latchkey_token_requests_total", &[("grant", g), ("outcome", o)]);
@@ -249,18 +293,43 @@ async fn a_scrape_parses_line_by_line_and_its_counters_follow_the_traffic() {
     assert_eq!(grant("refresh_token", "invalid_grant"), 1.0);
     assert_eq!(grant("password", "invalid_grant"), 1.0);
     assert_eq!(grant("password", "issued"), 1.0);
-    let sign_in = |o: &str| moved("latchkey_sign_ins_total", &[("method", "password"), ("outcome", o)]);
+    let sign_in = |o: &str| {
+        moved(
+            "latchkey_sign_ins_total",
+            &[("method", "password"), ("outcome", o)],
+        )
+    };
     assert_eq!(sign_in("success"), 1.0);
     assert_eq!(sign_in("failure"), 1.0);
-    assert!(moved("latchkey_store_commit_batch_size_count", &[]) >= 1.0, "the grants were committed");
-    assert!(moved("latchkey_hashing_wait_seconds_count", &[]) >= 2.0, "two password checks waited");
+    assert!(
+        moved("latchkey_store_commit_batch_size_count", &[]) >= 1.0,
+        "the grants were committed"
+    );
+    assert!(
+        moved("latchkey_hashing_wait_seconds_count", &[]) >= 2.0,
+        "two password checks waited"
+    );
     assert_eq!(value(&after, "latchkey_hashing_queue_depth", &[]), 0.0);
-    assert!(value(&after, "latchkey_grants", &[]) >= 1.0, "the password grant stored a grant");
+    assert!(
+        value(&after, "latchkey_grants", &[]) >= 1.0,
+        "the password grant stored a grant"
+    );
     assert!(value(&after, "latchkey_process_resident_memory_bytes", &[]) > 1_000_000.0);
-    assert_eq!(value(&after, "latchkey_throttle_refusals_total", &[("throttle", "password")]), 0.0);
+    assert_eq!(
+        value(
+            &after,
+            "latchkey_throttle_refusals_total",
+            &[("throttle", "password")]
+        ),
+        0.0
+    );
     assert_eq!(value(&after, "latchkey_audit_entries_dropped_total", &[]), 0.0);
     assert_eq!(
-        value(&after, "latchkey_forward_auth_decisions_total", &[("decision", "deny")]),
+        value(
+            &after,
+            "latchkey_forward_auth_decisions_total",
+            &[("decision", "deny")]
+        ),
         0.0
     );
     let version = env!("CARGO_PKG_VERSION");
@@ -273,7 +342,13 @@ fn the_parser_reads_escapes_and_refuses_a_broken_line() {
     assert_eq!(ok.labels["a"], "x\"y\\z\n");
     assert_eq!(ok.labels["b"], "2");
     assert_eq!(ok.value, 3.5);
-    for bad in [r#"m{a="x} 1"#, "m 1 2 3", r#"m{a=x} 1"#, "m nope", r#"m{a="\q"} 1"#] {
+    for bad in [
+        r#"m{a="x} 1"#,
+        "m 1 2 3",
+        r#"m{a=x} 1"#,
+        "m nope",
+        r#"m{a="\q"} 1"#,
+    ] {
         assert!(std::panic::catch_unwind(|| sample(bad)).is_err(), "{bad}");
     }
 }
@@ -294,7 +369,11 @@ async fn a_trusted_proxy_on_loopback_does_not_open_metrics_to_the_visitor_it_for
     assert_eq!(forwarded.status(), StatusCode::FORBIDDEN);
     assert_eq!(forwarded.headers()["cache-control"], "no-store");
     let local = http().get(&url).send().await.unwrap();
-    assert_eq!(local.status(), StatusCode::OK, "the proxy's own machine still may");
+    assert_eq!(
+        local.status(),
+        StatusCode::OK,
+        "the proxy's own machine still may"
+    );
     let other = http().post(&url).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(other.headers()["allow"], "GET, HEAD");
@@ -310,14 +389,22 @@ async fn networks_allow_a_forwarded_address_and_replace_the_loopback_default() {
     let url = format!("{}/metrics", server.base_url());
     let from = |ip: &'static str| http().get(&url).header("x-forwarded-for", ip).send();
     assert_eq!(from("203.0.113.9").await.unwrap().status(), StatusCode::OK);
-    assert_eq!(from("198.51.100.1").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        from("198.51.100.1").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let local = http().get(&url).send().await.unwrap();
-    assert_eq!(local.status(), StatusCode::FORBIDDEN, "loopback is no longer listed");
+    assert_eq!(
+        local.status(),
+        StatusCode::FORBIDDEN,
+        "loopback is no longer listed"
+    );
 }
 
 #[tokio::test]
 async fn a_configured_bearer_token_is_required_and_compared() {
-    let mut server = Server::with_config(|port| default_config(port) + "\n[metrics]\ntoken_file = \"metrics.token\"\n");
+    let mut server =
+        Server::with_config(|port| default_config(port) + "\n[metrics]\ntoken_file = \"metrics.token\"\n");
     let token_path = server.dir().join("metrics.token");
     std::fs::write(&token_path, "scrape-token-0123456789abcdef\n").unwrap();
     std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -326,9 +413,19 @@ async fn a_configured_bearer_token_is_required_and_compared() {
     let missing = http().get(&url).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(missing.headers()["www-authenticate"], "Bearer");
-    let wrong = http().get(&url).bearer_auth("scrape-token-0123456789abcdeX").send().await.unwrap();
+    let wrong = http()
+        .get(&url)
+        .bearer_auth("scrape-token-0123456789abcdeX")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let right = http().get(&url).bearer_auth("scrape-token-0123456789abcdef").send().await.unwrap();
+    let right = http()
+        .get(&url)
+        .bearer_auth("scrape-token-0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), StatusCode::OK);
     assert!(right.text().await.unwrap().ends_with("# EOF\n"));
 }

@@ -184,13 +184,13 @@ impl Metrics {
         // The series of fixed label sets exist from the start, at zero, so that dashboards and
         // `rate()` see them before the first event.
         for throttle in ["password", "secret", "setup", "bearer", "upstream", "factor"] {
-            throttle_refusals.get_or_create(&ThrottleLabels { throttle });
+            let _ = throttle_refusals.get_or_create(&ThrottleLabels { throttle });
         }
         for reason in ["write_failed", "key_failed"] {
-            audit_dropped.get_or_create(&ReasonLabels { reason });
+            let _ = audit_dropped.get_or_create(&ReasonLabels { reason });
         }
         for decision in ["allow", "deny", "redirect"] {
-            forward_auth.get_or_create(&DecisionLabels { decision });
+            let _ = forward_auth.get_or_create(&DecisionLabels { decision });
         }
         let build = Family::<BuildLabels, Gauge>::default();
         build

@@ -17,6 +17,7 @@ mod clients;
 mod forward_auth;
 #[cfg(test)]
 mod forward_auth_tests;
+mod metrics;
 mod networks;
 mod raw;
 #[cfg(test)]
@@ -191,9 +192,44 @@ pub struct Config {
     /// `[ui]` `name`, `logo`, `accent`, `accent_dark`, `stylesheet`: the pages' look, with the
     /// files already read (`serve` and `check-config` only).
     pub branding: crate::domain::Branding,
+    /// `[metrics]`: whether `GET /metrics` answers and recording is on, who may scrape.
+    pub metrics: MetricsConfig,
     /// What is allowed but unwise (an accent that is hard to see on the card): `check-config`
     /// prints these and `serve` logs them.
     pub warnings: Vec<Problem>,
+}
+
+/// `[metrics]` as validated.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Default true; false: `/metrics` answers 404 and nothing is recorded.
+    pub enabled: bool,
+    /// The client addresses (as resolved behind `trusted_proxies`) that may scrape; default
+    /// loopback only (`127.0.0.0/8`, `::1`).
+    pub networks: Vec<IpNet>,
+    /// The bearer token a scrape must carry, if one is configured (`token_file` or `token_env`).
+    pub token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            networks: metrics::loopback(),
+            token: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("enabled", &self.enabled)
+            .field("networks", &self.networks)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 /// Which header trusted proxies write the client's address into.

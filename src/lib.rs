@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod service;

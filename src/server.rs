@@ -48,6 +48,9 @@ fn check_data_permissions(config: &Config, allow_readable_data: bool) -> Result<
 /// Runs the server until a shutdown signal; `allow_readable_data` is `serve`'s option of that name.
 pub async fn run(config: Config, allow_readable_data: bool) -> Result<(), ServeError> {
     check_data_permissions(&config, allow_readable_data)?;
+    if config.metrics.enabled {
+        crate::metrics::enable();
+    }
     let data = config.data.clone();
     let store = crate::service::open_store(data).await.map_err(|e| match e {
         ServiceError::Internal(m) => ServeError::Refused(m),

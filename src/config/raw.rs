@@ -37,6 +37,17 @@ pub(super) struct RawConfig {
     pub(super) forward_auth: Option<RawForwardAuth>,
     #[serde(default)]
     pub(super) ui: RawUi,
+    #[serde(default)]
+    pub(super) metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) enabled: Option<bool>,
+    pub(super) networks: Option<Vec<Spanned<String>>>,
+    pub(super) token_file: Option<Spanned<String>>,
+    pub(super) token_env: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

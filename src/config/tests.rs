@@ -382,4 +382,46 @@ fn an_argon2_cost_under_owasps_minimum_is_a_warning_not_an_error() {
         ));
         assert_eq!(c.warnings.len(), 1, "m={},t={t}", m - 1);
     }
+fn metrics_default_to_on_for_loopback_and_refuse_bad_values_with_key_and_line() {
+    let c = parse_ok("");
+    assert!(c.metrics.enabled);
+    assert!(c.metrics.token.is_none());
+    assert!(
+        c.metrics
+            .networks
+            .iter()
+            .any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()))
+    );
+    let off = parse_ok("[metrics]\nenabled = false\nnetworks = [\"10.0.0.0/8\"]\n");
+    assert!(!off.metrics.enabled);
+    assert_eq!(
+        off.metrics.networks,
+        vec!["10.0.0.0/8".parse::<ipnet::IpNet>().unwrap()]
+    );
+    let p = problems("[metrics]\nnetworks = [\"nope\"]\n");
+    assert_eq!((p[0].key.as_str(), p[0].line), ("metrics.networks", Some(2)));
+    let p = problems("[metrics]\ntoken_env = \"LATCHKEY_TEST_NO_SUCH_METRICS_TOKEN\"\n");
+    assert_eq!((p[0].key.as_str(), p[0].line), ("metrics.token_env", Some(2)));
+    let p = problems("[metrics]\ntoken_file = \"a\"\ntoken_env = \"B\"\n");
+    assert_eq!((p[0].key.as_str(), p[0].line), ("metrics.token_env", Some(3)));
+    let p = problems("[metrics]\nlisten = 1\n");
+    assert!(p[0].message.contains("listen"), "{p:?}");
+}
+
+#[test]
+fn a_metrics_token_file_that_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, "scrape-token-0123456789abcdef").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!("[metrics]\ntoken_file = \"{}\"\n", path.display());
+    let p = problems(&text);
+    assert_eq!((p[0].key.as_str(), p[0].line), ("metrics.token_file", Some(2)));
+    assert!(p[0].message.contains("chmod 600"), "{p:?}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(
+        parse_ok(&text).metrics.token.as_deref(),
+        Some("scrape-token-0123456789abcdef")
+    );
 }

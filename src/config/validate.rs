@@ -208,6 +208,7 @@ impl Validator<'_> {
             }),
         };
         let branding = self.branding(&raw.ui, base, &mut warnings);
+        let metrics = self.metrics(&raw.metrics, base);
         let issuer_host = url::Url::parse(&issuer)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
@@ -261,6 +262,7 @@ impl Validator<'_> {
             forward_auth,
             default_language,
             branding,
+            metrics,
             warnings,
         }
     }

@@ -113,9 +113,13 @@ pub fn spawn_writer(writer: GroupCommit<ServiceError>) -> AuditSink {
                 latest = latest.max(e.time);
                 match key(latest) {
                     Ok(k) => batch.push((k, e)),
-                    Err(err) => tracing::warn!(error = %err, "could not key an audit entry"),
+                    Err(err) => {
+                        crate::metrics::audit_dropped(crate::metrics::AuditLoss::KeyFailed, 1);
+                        tracing::warn!(error = %err, "could not key an audit entry");
+                    }
                 }
             }
+            let count = batch.len();
             let written = writer
                 .run(move |w| {
                     for (k, e) in &batch {
@@ -125,6 +129,7 @@ pub fn spawn_writer(writer: GroupCommit<ServiceError>) -> AuditSink {
                 })
                 .await;
             if let Err(e) = written {
+                crate::metrics::audit_dropped(crate::metrics::AuditLoss::WriteFailed, count);
                 tracing::warn!(error = %e, "could not write audit entries");
             }
         }
@@ -286,6 +291,7 @@ pub async fn note(
     success: bool,
 ) {
     if let Err(e) = record(app, actor, action, target, ip, success).await {
+        crate::metrics::audit_dropped(crate::metrics::AuditLoss::WriteFailed, 1);
         tracing::warn!(error = %e, action, "could not record an audit entry");
     }
 }

@@ -84,8 +84,10 @@ pub fn check(app: &App, rules: &ForwardAuth, question: &Question<'_>) -> Result<
         method: question.method,
         ip: question.ip,
     };
+    use crate::metrics::{Decision, forward_auth as count};
     Ok(match access::decide(rules, &req, who.as_ref()).verdict {
         Verdict::Allow { identity } => {
+            count(Decision::Allow);
             Answer::Allow(signed_in.filter(|_| identity).map(|(_, user)| RemoteUser {
                 username: user.username.as_str().to_owned(),
                 groups: user.groups,
@@ -94,10 +96,14 @@ pub fn check(app: &App, rules: &ForwardAuth, question: &Question<'_>) -> Result<
             }))
         }
         Verdict::Deny => {
+            count(Decision::Deny);
             audit::denied(app, "forward_auth.denied", "rule", question.ip);
             Answer::Deny
         }
-        Verdict::SignIn | Verdict::SecondFactor => Answer::SignIn,
+        Verdict::SignIn | Verdict::SecondFactor => {
+            count(Decision::Redirect);
+            Answer::SignIn
+        }
     })
 }
 

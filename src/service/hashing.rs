@@ -52,7 +52,7 @@ impl HashPool {
 
     /// Queues `work` on a hashing thread without waiting for it.
     pub fn spawn(&self, work: impl FnOnce() + Send + 'static) {
-        if self.queue.send(Box::new(work)).is_err() {
+        if self.queue.send(timed(Box::new(work))).is_err() {
             tracing::error!("the hashing pool has stopped");
         }
     }
@@ -68,12 +68,26 @@ impl HashPool {
             let _ = reply.send(work());
         });
         self.queue
-            .send(job)
+            .send(timed(job))
             .map_err(|_| ServiceError::Internal("the hashing pool has stopped".into()))?;
         answer
             .await
             .map_err(|_| ServiceError::Internal("a hashing thread dropped a job".into()))
     }
+}
+
+/// `job`, counted into the queue-depth gauge now and out of it, with its wait, when a thread
+/// starts it (nothing when metrics are off).
+fn timed(job: Job) -> Job {
+    if !crate::metrics::enabled() {
+        return job;
+    }
+    let queued = std::time::Instant::now();
+    crate::metrics::hashing_queued();
+    Box::new(move || {
+        crate::metrics::hashing_started(queued.elapsed().as_secs_f64());
+        job();
+    })
 }
 
 /// Gives the calling (hashing) thread the lowest priority of the normal scheduling policy (nice

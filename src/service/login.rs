@@ -43,10 +43,14 @@ pub fn digest(secret: &str) -> String {
 async fn check_password(app: &App, username: &str, password: &str, ip: IpAddr) -> Result<User, LoginError> {
     let key = username.trim().to_lowercase();
     let account: String = key.chars().take(64).collect();
+    use crate::metrics::{SignInMethod, SignInOutcome, sign_in};
     let attempt = app
         .password_throttle
         .begin(&account, ip, app.clock.now())
-        .map_err(LoginError::Throttled)?;
+        .map_err(|wait| {
+            sign_in(SignInMethod::Password, SignInOutcome::Throttled);
+            LoginError::Throttled(wait)
+        })?;
     let store = app.store.clone();
     let lookup = account.clone();
     let user = blocking(move || Ok(store.read(|tx| tx.user_by_username_key(&lookup))?)).await?;
@@ -55,12 +59,14 @@ async fn check_password(app: &App, username: &str, password: &str, ip: IpAddr) -
     match user {
         Some(user) if matches && !user.disabled => {
             attempt.succeeded(app.clock.now());
+            sign_in(SignInMethod::Password, SignInOutcome::Success);
             super::audit::note(app, user.username.as_str(), "login.success", None, Some(ip), true).await;
             rehash(app, &user, password).await;
             Ok(user)
         }
         _ => {
             attempt.failed(app.clock.now());
+            sign_in(SignInMethod::Password, SignInOutcome::Failure);
             super::audit::note(app, &account, "login.failure", None, Some(ip), false).await;
             Err(LoginError::Failed)
         }
@@ -233,7 +239,13 @@ pub async fn begin(
             FirstFactor::Password,
         ),
         Credential::Upstream { user, upstream } => (
-            user,
+            {
+                crate::metrics::sign_in(
+                    crate::metrics::SignInMethod::Upstream,
+                    crate::metrics::SignInOutcome::Success,
+                );
+                user
+            },
             FirstFactor::Upstream {
                 name: upstream.to_owned(),
             },
@@ -242,7 +254,13 @@ pub async fn begin(
             user,
             synced,
             verified,
-        } => (user, FirstFactor::Passkey { synced, verified }),
+        } => {
+            crate::metrics::sign_in(
+                crate::metrics::SignInMethod::Passkey,
+                crate::metrics::SignInOutcome::Success,
+            );
+            (user, FirstFactor::Passkey { synced, verified })
+        }
     };
     let store = app.store.clone();
     let subject = user.subject.clone();

@@ -22,6 +22,7 @@ pub mod invitations;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod metrics;
 pub mod outbound;
 pub mod passkeys;
 pub mod purge;
@@ -111,18 +112,27 @@ impl App {
             store,
             clock,
             hashing,
-            password_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::PASSWORDS)),
-            secret_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::CLIENT_SECRETS)),
-            setup_throttle: Arc::new(throttle::Throttle::new(setup::TOKEN_GUESSES)),
-            bearer_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::BEARER_TOKENS)),
-            upstream_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::UPSTREAM_STARTS)),
+            password_throttle: Arc::new(throttle::Throttle::new("password", throttle::Limits::PASSWORDS)),
+            secret_throttle: Arc::new(throttle::Throttle::new(
+                "secret",
+                throttle::Limits::CLIENT_SECRETS,
+            )),
+            setup_throttle: Arc::new(throttle::Throttle::new("setup", setup::TOKEN_GUESSES)),
+            bearer_throttle: Arc::new(throttle::Throttle::new("bearer", throttle::Limits::BEARER_TOKENS)),
+            upstream_throttle: Arc::new(throttle::Throttle::new(
+                "upstream",
+                throttle::Limits::UPSTREAM_STARTS,
+            )),
             http: outbound::Outbound::new(&config.outbound, logout::ATTEMPT_TIMEOUT, "back-channel logout")?,
             audit: audit::AuditSink::default(),
             writer,
             verifications: Arc::default(),
             dummy_hash,
             form_key: Arc::default(),
-            factor_throttle: Arc::new(throttle::Throttle::new(throttle::Limits::SECOND_FACTORS)),
+            factor_throttle: Arc::new(throttle::Throttle::new(
+                "factor",
+                throttle::Limits::SECOND_FACTORS,
+            )),
             passkeys: passkeys::relying_party(&config.issuer),
             upstreams: Arc::new(upstream::Upstreams::new(&config.upstreams, &config.outbound)?),
             config: Arc::new(config),

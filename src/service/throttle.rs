@@ -183,6 +183,8 @@ struct State {
 /// The throttle for one kind of credential.
 #[derive(Debug)]
 pub struct Throttle {
+    /// Its name in the `latchkey_throttle_refusals_total` metric.
+    name: &'static str,
     limits: Limits,
     state: Mutex<State>,
 }
@@ -226,8 +228,10 @@ impl Drop for Attempt<'_> {
 }
 
 impl Throttle {
-    pub fn new(limits: Limits) -> Throttle {
+    /// A throttle called `name` (a metric label: `password`, `secret`, ...) under `limits`.
+    pub fn new(name: &'static str, limits: Limits) -> Throttle {
         Throttle {
+            name,
             limits,
             state: Mutex::new(State {
                 pairs: Counter::new(limits.pair),
@@ -257,9 +261,11 @@ impl Throttle {
         .flatten()
         .max();
         if let Some(w) = wait {
+            crate::metrics::throttle_refusal(self.name);
             return Err(RetryAfter(w));
         }
         if s.pairs.in_flight(&pair) >= self.limits.in_flight {
+            crate::metrics::throttle_refusal(self.name);
             return Err(RetryAfter(1));
         }
         s.pairs.start(&pair, now);
@@ -332,7 +338,7 @@ mod tests {
 
     #[test]
     fn delays_grow_after_the_free_failures_and_then_pass() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         let now = Timestamp(1000);
         for _ in 0..5 {
             assert!(fail(&t, "alice", ip(1), now).is_ok());
@@ -345,7 +351,7 @@ mod tests {
 
     #[test]
     fn successes_are_never_throttled() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         for i in 0..1000 {
             let now = Timestamp(1000 + i);
             t.begin("alice", ip(1), now).unwrap().succeeded(now);
@@ -354,7 +360,7 @@ mod tests {
 
     #[test]
     fn parallel_guesses_are_counted_not_raced() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         let now = Timestamp(1000);
         let in_flight: Vec<_> = (0..5).map(|_| t.begin("alice", ip(1), now).unwrap()).collect();
         assert!(
@@ -372,7 +378,7 @@ mod tests {
 
     #[test]
     fn an_attacker_elsewhere_does_not_lock_out_the_real_user() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         let now = Timestamp(1000);
         for i in 0..20 {
             let _ = fail(&t, "alice", ip(66), now.plus(Duration::seconds(i * 400)));
@@ -385,7 +391,7 @@ mod tests {
 
     #[test]
     fn success_clears_the_accounts_counters() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         let now = Timestamp(1000);
         for _ in 0..4 {
             fail(&t, "alice", ip(1), now).unwrap();
@@ -398,7 +404,7 @@ mod tests {
 
     #[test]
     fn one_address_guessing_many_accounts_is_slowed() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         let now = Timestamp(1000);
         let refused = (0..40)
             .filter(|i| fail(&t, &format!("user{i}"), ip(9), now).is_err())
@@ -408,7 +414,7 @@ mod tests {
 
     #[test]
     fn long_account_names_are_cut_so_entries_stay_small() {
-        let t = Throttle::new(Limits::CLIENT_SECRETS);
+        let t = Throttle::new("test", Limits::CLIENT_SECRETS);
         let now = Timestamp(1000);
         let long = "x".repeat(8192);
         let attempt = t.begin(&long, ip(1), now).unwrap();
@@ -420,7 +426,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_whatever_the_number_of_addresses() {
-        let t = Throttle::new(Limits::PASSWORDS);
+        let t = Throttle::new("test", Limits::PASSWORDS);
         for i in 0..(MAX_ENTRIES as u32 * 2) {
             let _ = fail(&t, &format!("u{i}"), ip(i), Timestamp(1000 + u64::from(i)));
         }

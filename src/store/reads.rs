@@ -51,6 +51,8 @@ pub trait Reads {
     fn code(&self, digest: &str) -> Result<Option<AuthorizationCode>, StoreError>;
     /// A grant, by id.
     fn grant(&self, id: &str) -> Result<Option<Grant>, StoreError>;
+    /// How many grants are stored (the table's kept length: no scan).
+    fn grant_count(&self) -> Result<u64, StoreError>;
     /// Every grant, in id order.
     fn grants(&self) -> Result<Vec<Grant>, StoreError>;
     /// The grants issued in the browser session `sid`, in id order (from an index).

@@ -12,6 +12,7 @@ mod errors;
 mod forward_auth;
 mod i18n;
 mod limits;
+mod metrics;
 mod oauth;
 mod pages;
 mod proxy;
@@ -191,6 +192,7 @@ fn endpoint(handler: Handler, docs: &docs::Pages, document: &str) -> BoxEndpoint
         }
         Handler::Docs => docs.ui(),
         Handler::DocsReceiver => docs.receiver(),
+        Handler::Metrics => metrics::scrape.map_to_response().boxed(),
         Handler::FactorForm => pages::factor::factor_get.map_to_response().boxed(),
         Handler::FactorSubmit => pages::factor::factor_post.map_to_response().boxed(),
         Handler::FactorEnrolForm => pages::factor::enrol_get.map_to_response().boxed(),
@@ -252,5 +254,6 @@ pub fn routes(app: App) -> impl Endpoint {
         .around(limits::limit_head)
         .with(rules)
         .around(security_headers)
+        .around(metrics::record)
         .data(app)
 }

@@ -132,6 +132,8 @@ pub enum Handler {
     ForwardAuthSession,
     /// The language switcher's POST (sets the language cookie, back to the page).
     Language,
+    /// The Prometheus scrape (`[metrics]`).
+    Metrics,
 }
 
 /// How a route is served and which methods it answers.
@@ -216,7 +218,7 @@ const fn json(path: &'static str, methods: &'static [Method], cors: Cors, form_p
 }
 
 /// Every route of the server. The hot endpoints come first, since lookups walk the list.
-pub const ROUTES: [RouteSpec; 60] = {
+pub const ROUTES: [RouteSpec; 61] = {
     use Handler as H;
     use Method as M;
     const GET: &[Method] = &[M::GET];
@@ -342,6 +344,7 @@ pub const ROUTES: [RouteSpec; 60] = {
         fixed("/static/logo", &[(M::GET, H::Logo)]),
         fixed("/static/passkey.js", &[(M::GET, H::PasskeyScript)]),
         fixed("/openapi.json", &[(M::GET, H::Document)]),
+        fixed("/metrics", &[(M::GET, H::Metrics)]),
         fixed("/docs", &[(M::GET, H::Docs)]),
         fixed("/docs/", &[(M::GET, H::Docs)]),
         // The registered redirect URI of the built-in client `latchkey-docs`.

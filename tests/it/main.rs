@@ -57,6 +57,7 @@ mod jwks;
 mod lifecycle;
 mod limits;
 mod logs;
+mod metrics;
 mod oauth_client;
 mod oauth_rules;
 mod oidc_conformance;

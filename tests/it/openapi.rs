@@ -176,6 +176,11 @@ async fn every_operation_has_a_declared_tag_and_a_summary_or_description() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
+    // The Prometheus scrape is for operators, not an API operation.
+    assert!(
+        doc["paths"].get("/metrics").is_none(),
+        "/metrics is not in the document"
+    );
 }
 
 /// Whether a response object declares the `Cache-Control` header.

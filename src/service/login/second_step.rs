@@ -180,6 +180,12 @@ pub async fn complete_pending(
     let Some((user, state)) = taken else {
         return Err(LoginError::Failed);
     };
+    let method = match second {
+        SecondFactor::Totp => crate::metrics::SignInMethod::Totp,
+        SecondFactor::RecoveryCode => crate::metrics::SignInMethod::Recovery,
+        SecondFactor::Passkey { .. } => crate::metrics::SignInMethod::Passkey,
+    };
+    crate::metrics::sign_in(method, crate::metrics::SignInOutcome::Success);
     let auth = Authenticated {
         amr: after_second_factor(&state.proven, second),
         user,

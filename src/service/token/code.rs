@@ -9,6 +9,9 @@ use crate::protocol::{OAuthError, resource};
 use crate::service::App;
 use crate::service::login::digest;
 
+/// The description of a replayed code's refusal (the metrics count it as `replay_revoked`).
+pub(super) const REPLAYED: &str = "the code was already used; its tokens are revoked";
+
 /// Redeems an authorization code (RFC 6749 section 4.1.3): a used code is a replay, which
 /// revokes the grant it made.
 pub(super) async fn redeem(
@@ -38,9 +41,7 @@ pub(super) async fn redeem(
                 Redemption::Invalid(e) => Ok(Err(e)),
                 Redemption::Replay { grant_id } => {
                     revoke_grant(tx, &grant_id, now)?;
-                    Ok(Err(OAuthError::invalid_grant(
-                        "the code was already used; its tokens are revoked",
-                    )))
+                    Ok(Err(OAuthError::invalid_grant(REPLAYED)))
                 }
                 Redemption::Valid => {
                     if !user_is_active(tx, &record.subject)? {

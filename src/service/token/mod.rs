@@ -127,8 +127,49 @@ pub async fn authenticate_client(
     client.ok_or_else(|| TokenError::Refused(OAuthError::invalid_client("client authentication failed")))
 }
 
-/// The token endpoint (RFC 6749 section 3.2).
+/// The token endpoint (RFC 6749 section 3.2), its outcome counted by grant and reason.
 pub async fn token(
+    app: &App,
+    auth: ClientAuthInput<'_>,
+    fields: TokenFields,
+    ip: IpAddr,
+) -> Result<TokenSuccess, TokenError> {
+    let grant = grant_label(fields.grant_type.as_deref());
+    let answer = exchange(app, auth, fields, ip).await;
+    crate::metrics::token_request(grant, outcome_label(&answer));
+    answer
+}
+
+/// A grant type as a metric label: one of the four, or `other` (the client chose the text).
+fn grant_label(grant_type: Option<&str>) -> &'static str {
+    match grant_type {
+        Some("authorization_code") => "authorization_code",
+        Some("refresh_token") => "refresh_token",
+        Some("client_credentials") => "client_credentials",
+        Some("password") => "password",
+        None => "none",
+        Some(_) => "other",
+    }
+}
+
+/// A token answer as a metric label: `issued`, or why not.
+fn outcome_label(answer: &Result<TokenSuccess, TokenError>) -> &'static str {
+    match answer {
+        Ok(_) => "issued",
+        Err(TokenError::Refused(e))
+            if e.code == ErrorCode::InvalidGrant
+                && (e.description() == code::REPLAYED || e.description() == refresh::REPLAYED) =>
+        {
+            "replay_revoked"
+        }
+        Err(TokenError::Refused(e)) => e.code.as_str(),
+        Err(TokenError::ClientAuth { .. }) => "invalid_client",
+        Err(TokenError::Throttled { .. }) => "throttled",
+        Err(TokenError::Unavailable) => "unavailable",
+    }
+}
+
+async fn exchange(
     app: &App,
     auth: ClientAuthInput<'_>,
     fields: TokenFields,

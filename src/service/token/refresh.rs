@@ -9,6 +9,9 @@ use crate::protocol::{OAuthError, allowed_groups, resource};
 use crate::service::App;
 use crate::service::login::digest;
 
+/// The description of a replayed refresh token's refusal (counted as `replay_revoked`).
+pub(super) const REPLAYED: &str = "the refresh token was already used; the grant is revoked";
+
 /// Exchanges a refresh token for a new pair (rotation), or detects its replay.
 pub(super) async fn rotate(
     app: &App,
@@ -30,7 +33,7 @@ pub(super) async fn rotate(
             RefreshDecision::Invalid(e) => Ok(Err(e)),
             RefreshDecision::Replay => {
                 revoke_grant(tx, &old.grant_id, now)?;
-                Ok(Err(OAuthError::invalid_grant("the refresh token was already used; the grant is revoked")))
+                Ok(Err(OAuthError::invalid_grant(REPLAYED)))
             }
             RefreshDecision::Rotate { scopes } => {
                 let Some(mut grant) = grant else {

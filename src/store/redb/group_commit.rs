@@ -155,7 +155,9 @@ fn writer(store: Store, jobs: mpsc::Receiver<Box<dyn Pending>>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let outcome = run_batch(&store, &mut batch);
+        crate::metrics::commit(batch.len(), started.elapsed().as_secs_f64());
         for job in batch {
             job.deliver(outcome.as_ref().map(|_| ()));
         }

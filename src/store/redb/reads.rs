@@ -122,6 +122,10 @@ impl<T: Raw> Reads for T {
         self.count(tables::SESSIONS)
     }
 
+    fn grant_count(&self) -> Result<u64, StoreError> {
+        self.count(tables::GRANTS)
+    }
+
     fn sessions_of(&self, subject: &Subject) -> Result<Vec<(String, Session)>, StoreError> {
         let prefix = pair_prefix(subject.as_str());
         let mut out = Vec::new();

@@ -87,7 +87,8 @@ pub async fn run(config_path: Option<&Path>, command: MaintenanceCommand) -> Res
                     "give the users' password on standard input".into(),
                 ));
             }
-            let password_hash = crypto::password::hash(&password).map_err(ServiceError::Internal)?;
+            let password_hash = crypto::password::hash(&password, config.password_policy.argon2)
+                .map_err(ServiceError::Internal)?;
             let plan = bulk::Plan {
                 users,
                 grants,

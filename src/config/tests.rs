@@ -382,6 +382,9 @@ fn an_argon2_cost_under_owasps_minimum_is_a_warning_not_an_error() {
         ));
         assert_eq!(c.warnings.len(), 1, "m={},t={t}", m - 1);
     }
+}
+
+#[test]
 fn metrics_default_to_on_for_loopback_and_refuse_bad_values_with_key_and_line() {
     let c = parse_ok("");
     assert!(c.metrics.enabled);

@@ -221,15 +221,20 @@ pub async fn ready(app: &App) -> Result<(), ServiceError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_app_verifies_unknown_users_against_a_real_argon2id_hash() {
-        let config = crate::config::parse("test", "", None, &crate::config::Overrides::default()).unwrap();
-        let app = App::new(
+    /// An app at the cost `text` configures, over an empty in-memory store.
+    fn app_with(text: &str) -> App {
+        let config = crate::config::parse("test", text, None, &crate::config::Overrides::default()).unwrap();
+        App::new(
             Store::in_memory().unwrap(),
             config,
             Clock::fixed(crate::domain::Timestamp(6_000)),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn an_app_verifies_unknown_users_against_a_real_argon2id_hash() {
+        let app = app_with("");
         assert!(
             app.dummy_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{}",
@@ -240,14 +245,7 @@ mod tests {
 
     #[test]
     fn an_unknown_user_costs_one_hash_at_the_configured_cost() {
-        let text = "[password_policy]\nargon2 = { m = 8192, t = 3, p = 1 }\n";
-        let config = crate::config::parse("test", text, None, &crate::config::Overrides::default()).unwrap();
-        let app = App::new(
-            Store::in_memory().unwrap(),
-            config,
-            Clock::fixed(crate::domain::Timestamp(6_000)),
-        )
-        .unwrap();
+        let app = app_with("[password_policy]\nargon2 = { m = 8192, t = 3, p = 1 }\n");
         assert!(
             app.dummy_hash.starts_with("$argon2id$v=19$m=8192,t=3,p=1$"),
             "{}",

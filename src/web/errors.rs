@@ -93,7 +93,9 @@ pub fn token_error(e: &TokenError) -> OAuthAnswer {
         TokenError::Refused(error) if error.code == ErrorCode::InvalidClient => {
             OAuthAnswer::new(StatusCode::UNAUTHORIZED, error)
         }
-        TokenError::Refused(error) => OAuthAnswer::new(StatusCode::BAD_REQUEST, error),
+        TokenError::Refused(error) | TokenError::Replayed(error) => {
+            OAuthAnswer::new(StatusCode::BAD_REQUEST, error)
+        }
         TokenError::ClientAuth { error, basic } => OAuthAnswer {
             challenge: basic.then(|| BASIC_CHALLENGE.to_owned()),
             ..OAuthAnswer::new(StatusCode::UNAUTHORIZED, error)

@@ -1,16 +1,16 @@
 //! Redeeming an authorization code at the token endpoint (RFC 6749 section 4.1.3): the code is
 //! marked used and its grant and refresh token stored in one transaction.
 
-use super::Outcome;
 use super::mint::{Mint, active_key, revoke_grant, same_resource, user_is_active};
+use super::{Continued, Refusal};
 use crate::domain::Client;
 use crate::protocol::code::{self, Redemption};
 use crate::protocol::{OAuthError, resource};
 use crate::service::App;
 use crate::service::login::digest;
 
-/// The description of a replayed code's refusal (the metrics count it as `replay_revoked`).
-pub(super) const REPLAYED: &str = "the code was already used; its tokens are revoked";
+/// The description of a replayed code's refusal.
+const REPLAYED: &str = "the code was already used; its tokens are revoked";
 
 /// Redeems an authorization code (RFC 6749 section 4.1.3): a used code is a replay, which
 /// revokes the grant it made.
@@ -21,7 +21,7 @@ pub(super) async fn redeem(
     redirect_uri: Option<String>,
     verifier: Option<String>,
     resource: Option<String>,
-) -> Outcome {
+) -> Continued {
     let app2 = app.clone();
     app.writer
         .run(move |tx| {
@@ -29,7 +29,9 @@ pub(super) async fn redeem(
             let now = app.clock.now();
             let key = digest(&code);
             let Some(mut record) = tx.code(&key)? else {
-                return Ok(Err(OAuthError::invalid_grant("the code is invalid or expired")));
+                return Ok(Err(Refusal::from(OAuthError::invalid_grant(
+                    "the code is invalid or expired",
+                ))));
             };
             match code::check(
                 &record,
@@ -38,23 +40,25 @@ pub(super) async fn redeem(
                 verifier.as_deref(),
                 now,
             ) {
-                Redemption::Invalid(e) => Ok(Err(e)),
+                Redemption::Invalid(e) => Ok(Err(Refusal::from(e))),
                 Redemption::Replay { grant_id } => {
                     revoke_grant(tx, &grant_id, now)?;
-                    Ok(Err(OAuthError::invalid_grant(REPLAYED)))
+                    Ok(Err(Refusal::replay(OAuthError::invalid_grant(REPLAYED))))
                 }
                 Redemption::Valid => {
                     if !user_is_active(tx, &record.subject)? {
-                        return Ok(Err(OAuthError::invalid_grant("the user is no longer active")));
+                        return Ok(Err(Refusal::from(OAuthError::invalid_grant(
+                            "the user is no longer active",
+                        ))));
                     }
                     let requested = match same_resource(record.resource.as_deref(), resource.as_deref()) {
                         Ok(r) => r,
-                        Err(e) => return Ok(Err(e)),
+                        Err(e) => return Ok(Err(Refusal::from(e))),
                     };
                     let aud = match resource::audience(&app.config.issuer, &client, &record.scopes, requested)
                     {
                         Ok(aud) => aud,
-                        Err(e) => return Ok(Err(e)),
+                        Err(e) => return Ok(Err(Refusal::from(e))),
                     };
                     let signing = active_key(tx)?;
                     let mint = Mint {

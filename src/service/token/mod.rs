@@ -52,6 +52,9 @@ pub enum Attempts {
 pub enum TokenError {
     /// An OAuth rule refused the request; the code says which (RFC 6749 section 5.2).
     Refused(OAuthError),
+    /// A code or refresh token was used a second time, and the grant it came from is revoked
+    /// (RFC 6749 sections 4.1.2 and 10.4); answered as `invalid_grant`.
+    Replayed(OAuthError),
     /// Client authentication failed (`invalid_client`); `basic` when the client tried HTTP
     /// Basic, whose answer carries a challenge.
     ClientAuth { error: OAuthError, basic: bool },
@@ -156,12 +159,7 @@ fn grant_label(grant_type: Option<&str>) -> &'static str {
 fn outcome_label(answer: &Result<TokenSuccess, TokenError>) -> &'static str {
     match answer {
         Ok(_) => "issued",
-        Err(TokenError::Refused(e))
-            if e.code == ErrorCode::InvalidGrant
-                && (e.description() == code::REPLAYED || e.description() == refresh::REPLAYED) =>
-        {
-            "replay_revoked"
-        }
+        Err(TokenError::Replayed(_)) => "replay_revoked",
         Err(TokenError::Refused(e)) => e.code.as_str(),
         Err(TokenError::ClientAuth { .. }) => "invalid_client",
         Err(TokenError::Throttled { .. }) => "throttled",
@@ -191,20 +189,22 @@ async fn exchange(
         GrantRequest::RefreshToken { refresh_token, scope } => {
             refresh::rotate(app, client, refresh_token, scope, resource).await?
         }
-        GrantRequest::ClientCredentials { scope } => {
-            direct::client_credentials(app, client, scope, resource).await?
-        }
+        GrantRequest::ClientCredentials { scope } => direct::client_credentials(app, client, scope, resource)
+            .await?
+            .map_err(Refusal::from),
         GrantRequest::Password {
             username,
             password,
             scope,
-        } => direct::password_grant(app, client, username, password, scope, resource, ip).await?,
+        } => direct::password_grant(app, client, username, password, scope, resource, ip)
+            .await?
+            .map_err(Refusal::from),
     };
     match &outcome {
         Ok(t) => {
             super::audit::note(app, &actor, "token.issued", Some(&t.scope), Some(ip), true).await;
         }
-        Err(e) => {
+        Err(Refusal { error: e, .. }) => {
             let action = if e.code == ErrorCode::InvalidGrant {
                 "token.refused"
             } else {
@@ -217,8 +217,34 @@ async fn exchange(
             }
         }
     }
-    outcome.map_err(TokenError::Refused)
+    outcome.map_err(|refusal| match refusal {
+        Refusal { error, replay: true } => TokenError::Replayed(error),
+        Refusal { error, replay: false } => TokenError::Refused(error),
+    })
 }
 
 /// What a grant's use case ends with: tokens, a refusal by an OAuth rule, or a store failure.
 type Outcome = Result<Result<TokenSuccess, OAuthError>, ServiceError>;
+
+/// What continuing a grant (a code, a refresh token) ends with: as [`Outcome`], with a refusal
+/// that says whether it was a replay.
+type Continued = Result<Result<TokenSuccess, Refusal>, ServiceError>;
+
+/// A refusal by an OAuth rule, and whether it was the replay of a code or refresh token (which
+/// revoked the grant: the metrics count it as `replay_revoked`).
+struct Refusal {
+    error: OAuthError,
+    replay: bool,
+}
+
+impl Refusal {
+    fn replay(error: OAuthError) -> Refusal {
+        Refusal { error, replay: true }
+    }
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(error: OAuthError) -> Refusal {
+        Refusal { error, replay: false }
+    }
+}

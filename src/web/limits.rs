@@ -60,9 +60,7 @@ pub async fn limit_params<E: Endpoint>(next: E, mut req: Request) -> poem::Resul
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-    if req.method() != Method::POST
-        || !is_form
-        || !route_table::find(req.uri().path()).is_some_and(|r| r.form_params)
+    if req.method() != Method::POST || !is_form || !route_table::route_of(&req).is_some_and(|r| r.form_params)
     {
         return Ok(next.call(req).await?.into_response());
     }

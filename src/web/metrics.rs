@@ -79,7 +79,7 @@ pub async fn record<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
         return Ok(next.call(req).await?.into_response());
     }
     let started = Instant::now();
-    let route = super::route_table::find(req.uri().path()).map_or("unknown", |r| r.path);
+    let route = super::route_table::route_of(&req).map_or("unknown", |r| r.path);
     let method = method_label(req.method());
     let resp = match next.call(req).await {
         Ok(r) => r.into_response(),

@@ -128,7 +128,7 @@ pub fn client_ip(req: &Request) -> IpAddr {
 /// Refuses bodies over [`MAX_BODY`] with 413 and an RFC 6749-style JSON error (an RFC 9457
 /// problem under the admin API), whether the length is declared or not (chunked).
 async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let admin_api = route_table::find(req.uri().path()).is_some_and(|r| r.kind == Kind::Api);
+    let admin_api = route_table::route_of(&req).is_some_and(|r| r.kind == Kind::Api);
     let too_large = || errors::body_too_large(admin_api, MAX_BODY);
     let declared = req
         .headers()
@@ -255,5 +255,6 @@ pub fn routes(app: App) -> impl Endpoint {
         .with(rules)
         .around(security_headers)
         .around(metrics::record)
+        .around(route_table::match_route)
         .data(app)
 }

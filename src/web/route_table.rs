@@ -5,6 +5,7 @@
 //! walks it, so a route fact is written once.
 
 use poem::http::Method;
+use poem::{Endpoint, IntoResponse, Request, Response};
 
 /// What answers a route, and so which headers and error format it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,6 +439,27 @@ fn template_matches(template: &str, path: &str) -> bool {
 /// The route that answers `path`, if any.
 pub fn find(path: &str) -> Option<&'static RouteSpec> {
     ROUTES.iter().find(|r| r.matches(path))
+}
+
+/// The route a request was matched to, found once by [`match_route`] (the outermost middleware)
+/// and kept in the request's extensions for every layer inside it.
+#[derive(Clone, Copy)]
+struct Matched(Option<&'static RouteSpec>);
+
+/// Finds the request's route once and keeps it for [`route_of`].
+pub async fn match_route<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let route = find(req.uri().path());
+    req.extensions_mut().insert(Matched(route));
+    Ok(next.call(req).await?.into_response())
+}
+
+/// The route that answers the request: the one [`match_route`] found, or, for a request that did
+/// not pass through it, looked up now.
+pub fn route_of(req: &Request) -> Option<&'static RouteSpec> {
+    match req.extensions().get::<Matched>() {
+        Some(Matched(route)) => *route,
+        None => find(req.uri().path()),
+    }
 }
 
 #[cfg(test)]

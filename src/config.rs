@@ -20,6 +20,7 @@ mod forward_auth_tests;
 mod metrics;
 mod networks;
 mod raw;
+mod secret;
 #[cfg(test)]
 mod tests;
 mod tls;

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
+use super::MIN_SECRET_LEN;
 use super::raw::RawClient;
+use super::secret::{FileMode, SecretKeys};
 use super::validate::Validator;
-use super::{MIN_SECRET_LEN, resolve};
 use crate::crypto;
 use crate::domain::{
     Client, ClientIcon, ClientId, ClientSecretDigest, ClientSource, GrantType, IdTokenAlg, LaunchUrl,
@@ -226,31 +227,21 @@ impl Validator<'_> {
         base: Option<&Path>,
         key: &dyn Fn(&str) -> String,
     ) -> Option<ClientSecretDigest> {
-        let (field, at, plain) = if let Some(f) = &rc.secret_file {
-            let path = resolve(base, f.get_ref());
-            match std::fs::read_to_string(&path) {
-                Ok(s) => ("secret_file", f, s.trim_end_matches(['\n', '\r']).to_owned()),
-                Err(e) => {
-                    self.problem(
-                        &key("secret_file"),
-                        Some(f),
-                        format!("cannot read {}: {e}", path.display()),
-                    );
-                    return None;
-                }
-            }
-        } else if let Some(name) = &rc.secret_env {
-            match std::env::var(name.get_ref()) {
-                Ok(s) => ("secret_env", name, s),
-                Err(_) => {
-                    self.problem(
-                        &key("secret_env"),
-                        Some(name),
-                        format!("the environment variable {} is not set", name.get_ref()),
-                    );
-                    return None;
-                }
-            }
+        let named = match (&rc.secret_file, &rc.secret_env) {
+            (Some(f), _) => Some(("secret_file", f)),
+            (None, Some(e)) => Some(("secret_env", e)),
+            (None, None) => None,
+        };
+        let (field, at, plain) = if let Some((field, at)) = named {
+            let (file_key, env_key) = (key("secret_file"), key("secret_env"));
+            let keys = SecretKeys {
+                file_key: &file_key,
+                file: rc.secret_file.as_ref(),
+                env_key: &env_key,
+                // `secret_file` wins when both are written (the two are refused together elsewhere).
+                env: rc.secret_env.as_ref().filter(|_| rc.secret_file.is_none()),
+            };
+            (field, at, self.secret(keys, base, FileMode::Any)?)
         } else if let Some(d) = &rc.secret_digest {
             let decoded = d
                 .get_ref()

@@ -5,7 +5,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::raw::RawUpstream;
-use super::resolve;
+use super::secret::{FileMode, SecretKeys};
 use super::validate::Validator;
 use crate::domain::{ClaimMapping, LinkPolicy, Upstream, UpstreamKind};
 
@@ -99,42 +99,14 @@ impl Validator<'_> {
                 "must be 1 to 255 printable characters",
             );
         }
-        let client_secret = match (&ru.client_secret_file, &ru.client_secret_env) {
-            (Some(_), Some(e)) => {
-                self.problem(
-                    &key("client_secret_env"),
-                    Some(e),
-                    "name the secret once: client_secret_file or client_secret_env",
-                );
-                None
-            }
-            (Some(f), None) => {
-                let path = resolve(base, f.get_ref());
-                match std::fs::read_to_string(&path) {
-                    Ok(s) => Some(s.trim_end_matches(['\n', '\r']).to_owned()),
-                    Err(e) => {
-                        self.problem(
-                            &key("client_secret_file"),
-                            Some(f),
-                            format!("cannot read {}: {e}", path.display()),
-                        );
-                        None
-                    }
-                }
-            }
-            (None, Some(e)) => match std::env::var(e.get_ref()) {
-                Ok(s) => Some(s),
-                Err(_) => {
-                    self.problem(
-                        &key("client_secret_env"),
-                        Some(e),
-                        format!("the environment variable {} is not set", e.get_ref()),
-                    );
-                    None
-                }
-            },
-            (None, None) => None,
+        let (file_key, env_key) = (key("client_secret_file"), key("client_secret_env"));
+        let keys = SecretKeys {
+            file_key: &file_key,
+            file: ru.client_secret_file.as_ref(),
+            env_key: &env_key,
+            env: ru.client_secret_env.as_ref(),
         };
+        let client_secret = self.secret(keys, base, FileMode::Any);
         if client_secret.as_deref() == Some("") {
             self.problem(
                 &key("client_secret_file"),

@@ -18,6 +18,7 @@ use crate::crypto::{self, random};
 use crate::domain::{
     CeremonyKind, CeremonyRecord, Duration, PasskeyRecord, Session, Subject, Timestamp, User,
 };
+use crate::metrics::{self, SignInMethod, SignInOutcome};
 use crate::protocol::login::{self as rules, LoginPolicy, RemovalRefusal};
 use crate::store::Reads;
 
@@ -450,7 +451,10 @@ pub async fn start_sign_in(app: &App, ip: IpAddr) -> Result<Started<RequestChall
     let now = app.clock.now();
     app.upstream_throttle
         .begin(THROTTLE_ACCOUNT, ip, now)
-        .map_err(|wait| PasskeyError::Throttled(wait.0))?
+        .map_err(|wait| {
+            metrics::sign_in(SignInMethod::Passkey, SignInOutcome::Throttled);
+            PasskeyError::Throttled(wait.0)
+        })?
         .failed(now);
     let (options, state) = webauthn
         .start_discoverable_authentication()
@@ -479,6 +483,24 @@ pub struct Proven {
 /// credential must name a registered passkey of an enabled user; the signature, the counter and
 /// user verification must check. Updates the passkey's counter, backup flags and last use.
 pub async fn finish_sign_in(
+    app: &App,
+    ceremony: &str,
+    answer: &PublicKeyCredential,
+    ip: IpAddr,
+) -> Result<Proven, PasskeyError> {
+    counted(verify_sign_in(app, ceremony, answer, ip).await)
+}
+
+/// Counts a passkey that did not prove who signs in (the successes are counted when the sign-in
+/// goes on: [`super::login::begin`], [`super::login::complete_pending`]).
+fn counted<T>(outcome: Result<T, PasskeyError>) -> Result<T, PasskeyError> {
+    if let Err(PasskeyError::NoCeremony | PasskeyError::WrongUser | PasskeyError::Refused) = outcome {
+        metrics::sign_in(SignInMethod::Passkey, SignInOutcome::Failure);
+    }
+    outcome
+}
+
+async fn verify_sign_in(
     app: &App,
     ceremony: &str,
     answer: &PublicKeyCredential,
@@ -582,6 +604,15 @@ pub async fn start_second_factor(
 /// Finishes a passkey as the second factor of `subject`'s sign-in; returns whether the passkey
 /// is synced (`swk`) or not (`hwk`). Updates the passkey like [`finish_sign_in`].
 pub async fn finish_second_factor(
+    app: &App,
+    subject: &Subject,
+    ceremony: &str,
+    answer: &PublicKeyCredential,
+) -> Result<bool, PasskeyError> {
+    counted(verify_second_factor(app, subject, ceremony, answer).await)
+}
+
+async fn verify_second_factor(
     app: &App,
     subject: &Subject,
     ceremony: &str,

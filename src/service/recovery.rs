@@ -8,6 +8,7 @@ use super::login::{FactorError, digest};
 use super::{App, ServiceError, blocking};
 use crate::crypto::{self, random};
 use crate::domain::{RecoveryCodesRecord, Session, User};
+use crate::metrics::{self, SignInMethod, SignInOutcome};
 use crate::protocol::login::is_fresh;
 
 /// How many codes a set has.
@@ -123,7 +124,10 @@ pub async fn redeem(app: &App, user: &User, code: &str, ip: IpAddr) -> Result<us
     let attempt = app
         .factor_throttle
         .begin(&super::totp::account(user), ip, app.clock.now())
-        .map_err(FactorError::Throttled)?;
+        .map_err(|retry| {
+            metrics::sign_in(SignInMethod::Recovery, SignInOutcome::Throttled);
+            FactorError::Throttled(retry)
+        })?;
     let wanted = code_digest(code);
     let store = app.store.clone();
     let subject = user.subject.clone();
@@ -159,6 +163,7 @@ pub async fn redeem(app: &App, user: &User, code: &str, ip: IpAddr) -> Result<us
         }
         None => {
             attempt.failed(app.clock.now());
+            metrics::sign_in(SignInMethod::Recovery, SignInOutcome::Failure);
             super::audit::note(
                 app,
                 actor,

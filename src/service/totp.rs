@@ -10,6 +10,7 @@ use super::login::{FactorError, enrolled, login_policy};
 use super::{App, ServiceError, blocking};
 use crate::crypto::{random, seal};
 use crate::domain::{CeremonyKind, CeremonyRecord, Duration, Session, Subject, TotpRecord, User};
+use crate::metrics::{self, SignInMethod, SignInOutcome};
 use crate::protocol::login::{Enrolled, RemovalRefusal, is_fresh, may_remove_factor};
 use crate::protocol::totp::{self as rules, SEED_LEN, TotpRefusal};
 use crate::store::{Reads, Writes};
@@ -204,7 +205,10 @@ pub async fn verify(app: &App, user: &User, code: &str, ip: IpAddr) -> Result<()
     let attempt = app
         .factor_throttle
         .begin(&account(user), ip, app.clock.now())
-        .map_err(FactorError::Throttled)?;
+        .map_err(|retry| {
+            metrics::sign_in(SignInMethod::Totp, SignInOutcome::Throttled);
+            FactorError::Throttled(retry)
+        })?;
     let now = app.clock.now();
     let store = app.store.clone();
     let subject = user.subject.clone();
@@ -238,6 +242,7 @@ pub async fn verify(app: &App, user: &User, code: &str, ip: IpAddr) -> Result<()
         }
         Err(refusal) => {
             attempt.failed(app.clock.now());
+            metrics::sign_in(SignInMethod::Totp, SignInOutcome::Failure);
             let why = match refusal {
                 TotpRefusal::Wrong => "wrong code",
                 TotpRefusal::Replayed => "code already used",

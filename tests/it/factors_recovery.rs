@@ -134,8 +134,13 @@ async fn a_recovery_code_signs_in_once_says_how_many_remain_and_is_audited() {
         "You have 9 unused recovery codes."
     );
 
+    let failed = crate::factors_totp::sign_ins(&s, "recovery", "failure").await;
     let again = with_recovery_code(&mut s, &codes[3]).await;
     assert_eq!(again.status, StatusCode::OK);
+    assert!(
+        crate::factors_totp::sign_ins(&s, "recovery", "failure").await > failed,
+        "the used code is counted as a failed sign-in"
+    );
     assert!(again.body.contains("role=\"alert\""), "{}", again.body);
     assert!(!s.cookies().contains_key(SESSION), "a used code works once");
 

@@ -399,3 +399,45 @@ async fn removing_totp_needs_a_fresh_sign_in_and_then_works() {
         "removed"
     );
 }
+
+/// `latchkey_sign_ins_total{method, outcome}` in this process's registry (recording is turned
+/// on for the test process; other tests running beside this one only ever add to it).
+pub async fn sign_ins(s: &InProc, method: &str, outcome: &str) -> f64 {
+    latchkey::metrics::enable();
+    let text = latchkey::service::metrics::render(&s.app)
+        .await
+        .expect("recording is on");
+    let wanted = format!("latchkey_sign_ins_total{{method=\"{method}\",outcome=\"{outcome}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&wanted))
+        .map_or(0.0, |v| v.parse().unwrap_or_else(|_| panic!("a number: {v}")))
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_counted_as_a_failed_sign_in_and_a_throttled_one_as_throttled() {
+    let (mut s, seed) = alice_with_totp("").await;
+    password(&mut s, "alice").await;
+    let right = code(&s, &seed, 0);
+    let wrong = if right == "123456" { "654321" } else { "123456" };
+    let (failed, throttled) = (
+        sign_ins(&s, "totp", "failure").await,
+        sign_ins(&s, "totp", "throttled").await,
+    );
+    assert_eq!(submit_code(&mut s, wrong).await.status, StatusCode::OK);
+    assert!(
+        sign_ins(&s, "totp", "failure").await > failed,
+        "the wrong code is counted"
+    );
+    let mut refused = false;
+    for _ in 0..10 {
+        if submit_code(&mut s, wrong).await.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "wrong codes are throttled");
+    assert!(
+        sign_ins(&s, "totp", "throttled").await > throttled,
+        "the refusal is counted"
+    );
+}

@@ -123,11 +123,14 @@ const PURGE_BATCH: usize = 5_000;
 
 /// Deletes expired rows in the background, a bounded batch at a time (see
 /// [`crate::service::purge::once`]), and rotates the signing keys when `keys.rotate_every` says so.
-/// The first round runs one interval after the start, so that a start never waits for it; a
+/// The first round runs one interval after the start, so that a start never waits for it (keys
+/// that fell due while the server was stopped are rotated at once); a
 /// round that deleted a full batch is followed by another at once (each its own transaction, so
 /// other writes go in between) until the expired rows are gone.
 async fn purge_forever(app: App) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + PURGE_EVERY, PURGE_EVERY);
+    // A key that fell due while the server was stopped is rotated now, not an interval later.
+    rotate_keys_if_due(&app).await;
     loop {
         tick.tick().await;
         let mut rows = 0;
@@ -149,9 +152,13 @@ async fn purge_forever(app: App) {
         if rows > 0 {
             tracing::debug!(rows, "purged expired rows");
         }
-        if let Err(e) = keys::rotate_if_due(&app).await {
-            tracing::warn!(error = %e, "automatic key rotation failed");
-        }
+        rotate_keys_if_due(&app).await;
+    }
+}
+
+async fn rotate_keys_if_due(app: &App) {
+    if let Err(e) = keys::rotate_if_due(app).await {
+        tracing::warn!(error = %e, "automatic key rotation failed");
     }
 }
 

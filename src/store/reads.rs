@@ -5,7 +5,7 @@
 use crate::domain::{
     AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
     PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
-    TotpRecord, UpstreamLink, User,
+    Timestamp, TotpRecord, UpstreamLink, User,
 };
 
 use super::{AuditRecord, SetupTokenRecord, StoreError};
@@ -72,6 +72,9 @@ pub trait Reads {
     ) -> Result<Vec<(String, AuditRecord)>, StoreError>;
     /// How many audit entries there are.
     fn audit_count(&self) -> Result<u64, StoreError>;
+    /// Whether a purge round has anything to delete: a row that expired at or before `now`
+    /// (by the expiry index), or an audit entry older than `audit_cutoff`.
+    fn anything_to_purge(&self, now: Timestamp, audit_cutoff: Timestamp) -> Result<bool, StoreError>;
 
     /// The remembered consent of a user to a client.
     fn consent(&self, subject: &Subject, client: &ClientId) -> Result<Option<Consent>, StoreError>;

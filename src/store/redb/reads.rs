@@ -1,12 +1,12 @@
 //! [`Reads`] for both redb transaction types, over the raw table access of `raw.rs`.
 
-use super::raw::{Raw, consent_key, link_key, pair_prefix, second};
+use super::raw::{Raw, consent_key, expiry_parts, link_key, pair_prefix, second};
 use super::record;
 use super::tables;
 use crate::domain::{
     AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
     PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
-    TotpRecord, UpstreamLink, User,
+    Timestamp, TotpRecord, UpstreamLink, User,
 };
 use crate::store::{AuditRecord, Reads, SetupTokenRecord, StoreError};
 
@@ -193,6 +193,20 @@ impl<T: Raw> Reads for T {
 
     fn audit_count(&self) -> Result<u64, StoreError> {
         self.count(tables::AUDIT)
+    }
+
+    fn anything_to_purge(&self, now: Timestamp, audit_cutoff: Timestamp) -> Result<bool, StoreError> {
+        // An index entry that does not parse is due too, so that the purge removes it.
+        let expired = self
+            .raw_scan(tables::EXPIRIES, None, 1)?
+            .first()
+            .is_some_and(|(k, _)| expiry_parts(k).is_none_or(|(at, _, _)| at <= now));
+        let bound = format!("{:020}", audit_cutoff.0);
+        let old_audit = self
+            .raw_scan(tables::AUDIT, None, 1)?
+            .first()
+            .is_some_and(|(k, _)| *k < bound);
+        Ok(expired || old_audit)
     }
 
     fn consent(&self, subject: &Subject, client: &ClientId) -> Result<Option<Consent>, StoreError> {

@@ -196,7 +196,7 @@ impl Metrics {
         build
             .get_or_create(&BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
-                commit: option_env!("LATCHKEY_COMMIT").unwrap_or("unknown"),
+                commit: env!("LATCHKEY_COMMIT"),
             })
             .set(1);
         registry.register("build_info", "The server's version and commit; always 1", build);

@@ -9,7 +9,7 @@ use crate::protocol::{OAuthError, allowed_groups, resource};
 use crate::service::App;
 use crate::service::login::digest;
 
-/// The description of a replayed refresh token's refusal .
+/// The description of a replayed refresh token's refusal.
 const REPLAYED: &str = "the refresh token was already used; the grant is revoked";
 
 /// Exchanges a refresh token for a new pair (rotation), or detects its replay.

@@ -35,7 +35,16 @@ pub fn socket_path(data: &Path) -> PathBuf {
 /// Binds the socket beside `data` (replacing a stale one: the caller holds the data file, so no
 /// other server can be using it) and serves requests until the task is aborted.
 pub async fn serve(app: App, data: &Path) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let owner = std::fs::metadata(data)?.uid();
+    // The data file's owner; with PostgreSQL there is no file, and its folder's owner stands in.
+    let owner = match std::fs::metadata(data) {
+        Ok(m) => m.uid(),
+        Err(_) => std::fs::metadata(
+            data.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?
+        .uid(),
+    };
     let path = socket_path(data);
     let mut staging = path.as_os_str().to_owned();
     staging.push(format!(".{}", std::process::id()));

@@ -22,6 +22,7 @@ mod access;
 mod admin;
 mod maintenance;
 mod print;
+mod store_copy;
 
 pub use admin::run_admin;
 
@@ -72,10 +73,33 @@ pub enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Move the store between engines (a redb file and PostgreSQL).
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Benchmark tools that work on a stopped server's data file (bench/scale); not for
     /// production use, so hidden from the help.
     #[command(subcommand, hide = true)]
     Maintenance(maintenance::MaintenanceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store into a new one, with every server on it stopped: a redb file
+    /// (its path) or a PostgreSQL database (a postgres:// URL), either way. The copy is checked
+    /// (row counts and sampled rows) and keeps the issuer's keys, secrets and tokens working.
+    Copy {
+        /// The store to copy: a redb file's path or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The new store: a path where no file is yet, or a postgres:// URL whose schema is empty.
+        #[arg(long)]
+        to: String,
+        /// The PostgreSQL schema on either side.
+        #[arg(long, default_value = "latchkey")]
+        schema: String,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 /// Options of `serve`.
@@ -457,7 +481,10 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::CheckConfig => {
             let config = config::load(config_path.as_deref(), &Overrides::from_env())?;
-            let exposed = files::exposure(&config.data);
+            let exposed = match config.store {
+                config::StoreConfig::Redb => files::exposure(&config.data),
+                config::StoreConfig::Postgres(_) => Vec::new(),
+            };
             if !exposed.is_empty() {
                 return Err(CliError::Config(config::ConfigError {
                     origin: config.origin.clone(),
@@ -483,12 +510,15 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 ),
                 None => String::new(),
             };
+            let store = match &config.store {
+                config::StoreConfig::Redb => format!("data {}", config.data.display()),
+                config::StoreConfig::Postgres(p) => format!("store PostgreSQL schema `{}`", p.schema),
+            };
             println!(
-                "{}: ok (issuer {}, listen {}, data {}, {} declared client{}{forward_auth})",
+                "{}: ok (issuer {}, listen {}, {store}, {} declared client{}{forward_auth})",
                 config.origin,
                 config.issuer,
                 config.listen,
-                config.data.display(),
                 config.clients.len(),
                 if config.clients.len() == 1 { "" } else { "s" }
             );
@@ -512,6 +542,17 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             out,
         }) => access::explain(config_path.as_deref(), &url, user, &method, ip, out).await,
         Command::Maintenance(m) => maintenance::run(config_path.as_deref(), m).await,
+        Command::Store(StoreCommand::Copy {
+            from,
+            to,
+            schema,
+            out,
+        }) => {
+            init_logging(cli.log_format);
+            tokio::task::spawn_blocking(move || store_copy::run(&from, &to, &schema, out.json))
+                .await
+                .map_err(|e| CliError::Usage(format!("the copy stopped: {e}")))?
+        }
         other => admin::run(config_path.as_deref(), other).await,
     }
 }

@@ -21,6 +21,7 @@ mod metrics;
 mod networks;
 mod raw;
 mod secret;
+mod store;
 #[cfg(test)]
 mod tests;
 mod tls;
@@ -88,17 +89,53 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub issuer: Option<String>,
     pub data: Option<String>,
+    /// `LATCHKEY_STORE_URL`: the PostgreSQL database, whatever `[store]` says.
+    pub store_url: Option<String>,
+    /// `LATCHKEY_STORE_SCHEMA`: the PostgreSQL schema, whatever `[store] schema` says.
+    pub store_schema: Option<String>,
 }
 
 impl Overrides {
-    /// Reads `LATCHKEY_LISTEN`, `LATCHKEY_ISSUER` and `LATCHKEY_DATA`.
+    /// Reads `LATCHKEY_LISTEN`, `LATCHKEY_ISSUER`, `LATCHKEY_DATA`, `LATCHKEY_STORE_URL` and
+    /// `LATCHKEY_STORE_SCHEMA`.
     pub fn from_env() -> Overrides {
         let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         Overrides {
             listen: var("LATCHKEY_LISTEN"),
             issuer: var("LATCHKEY_ISSUER"),
             data: var("LATCHKEY_DATA"),
+            store_url: var("LATCHKEY_STORE_URL"),
+            store_schema: var("LATCHKEY_STORE_SCHEMA"),
         }
+    }
+}
+
+/// Which store engine, as `[store]` (and `LATCHKEY_STORE_URL`) chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The redb file at [`Config::data`].
+    Redb,
+    Postgres(PostgresConfig),
+}
+
+/// A PostgreSQL store as configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// The connection URL; it may hold a password, so it is never printed.
+    pub url: String,
+    pub schema: String,
+    pub pool_size: u32,
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &"<secret>")
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .finish()
     }
 }
 
@@ -195,6 +232,9 @@ pub struct Config {
     pub branding: crate::domain::Branding,
     /// `[metrics]`: whether `GET /metrics` answers and recording is on, who may scrape.
     pub metrics: MetricsConfig,
+    /// The store engine: the redb file at `data`, or a PostgreSQL database. With PostgreSQL,
+    /// `data` still places the admin socket (`DATA.sock`) and the automatic backups.
+    pub store: StoreConfig,
     /// What is allowed but unwise (an accent that is hard to see on the card): `check-config`
     /// prints these and `serve` logs them.
     pub warnings: Vec<Problem>,

@@ -27,6 +27,10 @@ pub enum ServeError {
 /// Refuses a data file or directory that group or others can read or write, or with
 /// `--allow-readable-data` only warns, loudly, on standard error and in the log.
 fn check_data_permissions(config: &Config, allow_readable_data: bool) -> Result<(), ServeError> {
+    if config.store != crate::config::StoreConfig::Redb {
+        // PostgreSQL keeps the data; its files are the database server's to guard.
+        return Ok(());
+    }
     let exposed = files::exposure(&config.data);
     if exposed.is_empty() {
         return Ok(());
@@ -51,11 +55,12 @@ pub async fn run(config: Config, allow_readable_data: bool) -> Result<(), ServeE
     if config.metrics.enabled {
         crate::metrics::enable();
     }
-    let data = config.data.clone();
-    let store = crate::service::open_store(data).await.map_err(|e| match e {
-        ServiceError::Internal(m) => ServeError::Refused(m),
-        other => ServeError::Service(other),
-    })?;
+    let store = crate::service::open_store(crate::service::store_location(&config))
+        .await
+        .map_err(|e| match e {
+            ServiceError::Internal(m) => ServeError::Refused(m),
+            other => ServeError::Service(other),
+        })?;
     let app = App::new(store, config, Clock::System)
         .map_err(ServiceError::from)?
         .with_audit_writer();
@@ -85,6 +90,20 @@ pub async fn run(config: Config, allow_readable_data: bool) -> Result<(), ServeE
                 }],
             }),
         })?;
+    if app.store.is_shared() {
+        // With PostgreSQL nothing else makes the folder the admin socket goes in, and no file
+        // lock keeps a second node on this machine off the same socket.
+        files::create_private_dir(&app.config.data).map_err(ServiceError::from)?;
+        if admin_socket::connect(&admin_socket::socket_path(&app.config.data))
+            .await
+            .is_some()
+        {
+            return Err(ServeError::Refused(format!(
+                "another node answers on the admin socket {}: give each node on this machine its own `data` path",
+                admin_socket::socket_path(&app.config.data).display()
+            )));
+        }
+    }
     let socket = admin_socket::serve(app.clone(), &app.config.data).await?;
     let purger = tokio::spawn(purge_forever(app.clone()));
 
@@ -95,6 +114,7 @@ pub async fn run(config: Config, allow_readable_data: bool) -> Result<(), ServeE
             issuer = %app.config.issuer,
             config = %app.config.origin,
             data = %app.config.data.display(),
+            store = %app.store.describe(),
             kid = %kid,
             "latchkey {} listening",
             env!("CARGO_PKG_VERSION")

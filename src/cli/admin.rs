@@ -209,9 +209,11 @@ pub(super) async fn run(config_path: Option<&Path>, command: Command) -> Result<
             let path = absolute(&file)?;
             admin(c, cmd::Backup { path }, out).await
         }
-        Command::Serve(_) | Command::CheckConfig | Command::Access(_) | Command::Maintenance(_) => {
-            Err(CliError::Usage("not an administrative command".into()))
-        }
+        Command::Serve(_)
+        | Command::CheckConfig
+        | Command::Access(_)
+        | Command::Maintenance(_)
+        | Command::Store(_) => Err(CliError::Usage("not an administrative command".into())),
     }
 }
 
@@ -229,6 +231,13 @@ where
 
 /// Runs an administrative command through a running server's socket, or on the data file.
 pub async fn run_admin<C: cmd::Command>(config: Config, command: C) -> Result<C::Output, CliError> {
+    if config.store != config::StoreConfig::Redb {
+        // Every node shares the database, which takes writes from any number of processes: the
+        // command works on it directly, with or without a running node.
+        let store = crate::service::open_store(crate::service::store_location(&config)).await?;
+        let app = App::new(store, config, Clock::System).map_err(crate::service::ServiceError::from)?;
+        return Ok(execute_as(&app, &Actor::cli(), command).await?);
+    }
     let socket = admin_socket::socket_path(&config.data);
     if let Some(stream) = admin_socket::connect(&socket).await {
         return Ok(admin_socket::call(stream, command).await?);

@@ -145,6 +145,9 @@ pub async fn run(config_path: Option<&Path>, command: MaintenanceCommand) -> Res
 
 /// Opens the data file, refusing one that a running server (or another command) holds.
 fn open_offline(config: &Config) -> Result<Store, CliError> {
+    if config.store != crate::config::StoreConfig::Redb {
+        return Ok(Store::open_at(&crate::service::store_location(config))?);
+    }
     if !config.data.exists() {
         return Err(CliError::Usage(format!(
             "no data file at {}: start the server once to make it",

@@ -136,6 +136,7 @@ fn environment_overrides_win_over_the_file() {
         listen: Some("127.0.0.1:9999".into()),
         issuer: Some("https://id.example.com/".into()),
         data: Some("/tmp/x.redb".into()),
+        ..Overrides::default()
     };
     let c = parse("t", "listen = \"127.0.0.1:1\"\nissuer = \"http://a\"\n", None, &o).unwrap();
     assert_eq!(c.listen.port(), 9999);

@@ -111,7 +111,14 @@ impl Validator<'_> {
             ),
         }
 
-        let data = match (&overrides.data, &raw.data) {
+        if let (Some(_), Some(at)) = (&raw.data, &raw.store.path) {
+            self.problem(
+                "store.path",
+                Some(at),
+                "name the data file once: `data` or `[store] path`",
+            );
+        }
+        let data = match (&overrides.data, raw.store.path.as_ref().or(raw.data.as_ref())) {
             (Some(d), _) => PathBuf::from(d),
             (None, Some(d)) => resolve(base, d.get_ref()),
             // Like a relative `data`, the default is taken from the configuration file's directory.
@@ -209,6 +216,7 @@ impl Validator<'_> {
         };
         let branding = self.branding(&raw.ui, base, &mut warnings);
         let metrics = self.metrics(&raw.metrics, base);
+        let store = self.store(&raw.store, base, overrides);
         let issuer_host = url::Url::parse(&issuer)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
@@ -263,6 +271,7 @@ impl Validator<'_> {
             default_language,
             branding,
             metrics,
+            store,
             warnings,
         }
     }

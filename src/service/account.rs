@@ -142,7 +142,7 @@ pub async fn overview(app: &App, cookie: &str) -> Result<AccountView, AccountErr
 async fn with_me<T: Send + 'static>(
     app: &App,
     cookie: &str,
-    change: impl FnOnce(&dyn Writes, &str, Session, User) -> Result<T, AccountError> + Send + 'static,
+    mut change: impl FnMut(&dyn Writes, &str, Session, User) -> Result<T, AccountError> + Send + 'static,
 ) -> Result<T, AccountError> {
     let key = digest(cookie);
     let now = app.clock.now();
@@ -189,8 +189,8 @@ pub async fn update_profile(
         if user.email != email {
             user.email_verified = false;
         }
-        user.name = name;
-        user.email = email;
+        user.name = name.clone();
+        user.email = email.clone();
         user.updated_at = now;
         tx.put_user(&user)?;
         Ok(user)
@@ -249,7 +249,7 @@ pub async fn change_password(
                 tx.put_grant(&grant)?;
             }
         }
-        user.password_hash = Some(hash);
+        user.password_hash = Some(hash.clone());
         user.updated_at = now;
         tx.put_user(&user)?;
         Ok(())

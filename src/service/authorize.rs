@@ -372,8 +372,8 @@ pub async fn remember_consent(
                 all.extend(old.scopes.iter().cloned());
             }
             tx.put_consent(&Consent {
-                subject,
-                client_id,
+                subject: subject.clone(),
+                client_id: client_id.clone(),
                 scopes: ScopeSet::from_scopes(all),
                 granted_at: now,
             })?;

@@ -265,7 +265,7 @@ pub async fn add(app: &App, new: NewClient) -> Result<ClientCreated, ServiceErro
             }
             Ok(ClientCreated {
                 client: ClientView::from(&client),
-                client_secret: secret,
+                client_secret: secret.clone(),
             })
         })
     })
@@ -358,18 +358,18 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
         store.write(|tx| {
             let mut client = find_or_404(tx, &id)?;
             refuse_declared(&client)?;
-            if let Some(name) = change.name {
+            if let Some(name) = change.name.clone() {
                 client.name = name;
             }
-            if let Some(uris) = uris {
+            if let Some(uris) = uris.clone() {
                 client.redirect_uris = uris;
             }
-            if let Some(mut grants) = change.grant_types {
+            if let Some(mut grants) = change.grant_types.clone() {
                 grants.sort();
                 grants.dedup();
                 client.grant_types = grants;
             }
-            if let Some(scopes) = scopes {
+            if let Some(scopes) = scopes.clone() {
                 client.scopes = scopes;
             }
             if let Some(fp) = change.first_party {
@@ -387,22 +387,22 @@ pub async fn update(app: &App, id: String, change: ClientUpdate) -> Result<Clien
             if let Some(factors) = factors {
                 client.require_factors = factors;
             }
-            if let Some(groups) = groups {
+            if let Some(groups) = groups.clone() {
                 client.allowed_groups = groups;
             }
-            if let Some(launch_url) = launch_url {
+            if let Some(launch_url) = launch_url.clone() {
                 client.launch_url = launch_url;
             }
-            if let Some(icon) = icon {
+            if let Some(icon) = icon.clone() {
                 client.icon = icon;
             }
             if let Some(alg) = change.id_token_signed_response_alg {
                 client.id_token_alg = alg;
             }
-            if let Some(uris) = logout_uris {
+            if let Some(uris) = logout_uris.clone() {
                 client.post_logout_redirect_uris = uris;
             }
-            if let Some(uri) = backchannel {
+            if let Some(uri) = backchannel.clone() {
                 client.backchannel_logout_uri = uri;
             }
             check_rules(&client)?;
@@ -426,13 +426,15 @@ pub async fn rotate_secret(app: &App, id: String) -> Result<ClientCreated, Servi
             let mut client = find_or_404(tx, &id)?;
             refuse_declared(&client)?;
             if client.is_public() {
-                return Err(ServiceError::conflict(Conflict::ClientPublic { client_id: id }));
+                return Err(ServiceError::conflict(Conflict::ClientPublic {
+                    client_id: id.clone(),
+                }));
             }
-            client.secret = Some(digest);
+            client.secret = Some(digest.clone());
             tx.put_client(&client)?;
             Ok(ClientCreated {
                 client: ClientView::from(&client),
-                client_secret: Some(secret),
+                client_secret: Some(secret.clone()),
             })
         })
     })
@@ -510,7 +512,7 @@ pub async fn sync_declared(app: &App) -> Result<(), ServiceError> {
                     tx.delete_client(&existing.client_id)?;
                 }
             }
-            for client in declared {
+            for client in declared.clone() {
                 let created_at = match tx.client(&client.client_id)? {
                     Some(old) if old.source == ClientSource::Store => {
                         return Err(ServiceError::conflict(Conflict::ClientDeclaredAndStored {

@@ -157,7 +157,7 @@ pub async fn accept(
                 return Ok(None);
             };
             tx.delete_invitation(&key)?;
-            user.password_hash = Some(hash);
+            user.password_hash = Some(hash.clone());
             user.updated_at = now;
             tx.put_user(&user)?;
             Ok(Some(user))

@@ -4,7 +4,7 @@ use super::views::KeyView;
 use super::{App, ServiceError, blocking};
 use crate::crypto::keys::{self, JwkSet};
 use crate::domain::{SigningKeyRecord, Timestamp};
-use crate::store::{Reads, Writes};
+use crate::store::{Job, Reads, Writes};
 
 /// Makes sure an active key exists, creating the first one; returns its kid.
 pub async fn ensure_active(app: &App) -> Result<String, ServiceError> {
@@ -66,7 +66,7 @@ pub async fn rotate_if_due(app: &App) -> Result<Option<KeyView>, ServiceError> {
     })
     .await?;
     if due {
-        rotate(app).await.map(Some)
+        rotate_when(app, Some(every)).await
     } else {
         Ok(None)
     }
@@ -87,11 +87,30 @@ pub async fn list(app: &App) -> Result<Vec<KeyView>, ServiceError> {
 /// Creates a new active key. The old one stops signing at once and stays published until
 /// `keys.retire_after` has passed. Keys already past retirement are deleted.
 pub async fn rotate(app: &App) -> Result<KeyView, ServiceError> {
+    rotate_when(app, None)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("the rotation made no key".into()))
+}
+
+/// Rotates; with `due_after`, only when the active key is at least that old, checked again
+/// inside the write under the rotation's lock, so that nodes sharing a store that all find the
+/// key due rotate it once.
+async fn rotate_when(
+    app: &App,
+    due_after: Option<crate::domain::Duration>,
+) -> Result<Option<KeyView>, ServiceError> {
     let store = app.store.clone();
     let now = app.clock.now();
     let retire_after = app.config.key_retire_after;
     blocking(move || {
         let key = store.write(|tx| {
+            if let Some(every) = due_after {
+                let due = tx.claim(Job::KeyRotation)?
+                    && active_key(tx)?.is_none_or(|k| now.since(k.created_at) >= every);
+                if !due {
+                    return Ok(None);
+                }
+            }
             purge_retired(tx, now)?;
             let mut had_rsa = false;
             for mut old in tx.signing_keys()? {
@@ -110,10 +129,12 @@ pub async fn rotate(app: &App) -> Result<KeyView, ServiceError> {
                 tx.put_signing_key(&rsa)?;
                 tracing::info!(kid = %rsa.kid, "rotated the RSA signing key");
             }
-            Ok::<_, ServiceError>(key)
+            Ok::<_, ServiceError>(Some(key))
         })?;
-        tracing::info!(kid = %key.kid, "rotated the signing key");
-        Ok(KeyView::new(&key, now))
+        Ok(key.map(|key| {
+            tracing::info!(kid = %key.kid, "rotated the signing key");
+            KeyView::new(&key, now)
+        }))
     })
     .await
 }

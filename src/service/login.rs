@@ -125,7 +125,7 @@ fn replace_hash(
         if current.password_hash.as_deref() != Some(checked) {
             return Ok(false);
         }
-        current.password_hash = Some(fresh);
+        current.password_hash = Some(fresh.clone());
         tx.put_user(&current)?;
         Ok(true)
     })

@@ -206,9 +206,24 @@ where
         .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
 }
 
-/// Opens (creating or upgrading as needed) the data file at `path`, on the blocking pool.
-pub async fn open_store(path: std::path::PathBuf) -> Result<Store, ServiceError> {
-    blocking(move || Ok(Store::open(&path)?)).await
+/// Where the configuration puts the store.
+pub fn store_location(config: &crate::config::Config) -> crate::store::Location {
+    use crate::config::StoreConfig;
+    use crate::store::{Location, PostgresOptions};
+    match &config.store {
+        StoreConfig::Redb => Location::File(config.data.clone()),
+        StoreConfig::Postgres(p) => Location::Postgres(PostgresOptions {
+            url: p.url.clone(),
+            schema: p.schema.clone(),
+            pool_size: p.pool_size,
+            tls_ca_file: p.tls_ca_file.clone(),
+        }),
+    }
+}
+
+/// Opens (creating or upgrading as needed) the store at `location`, on the blocking pool.
+pub async fn open_store(location: crate::store::Location) -> Result<Store, ServiceError> {
+    blocking(move || Ok(Store::open_at(&location)?)).await
 }
 
 /// Whether the store is open and can take a write now.

@@ -375,7 +375,7 @@ pub async fn rename(
             let Some(mut record) = tx.passkey(&id)?.filter(|r| r.subject == subject) else {
                 return Ok(false);
             };
-            record.name = new_name;
+            record.name = new_name.clone();
             tx.put_passkey(&record)?;
             Ok(true)
         })

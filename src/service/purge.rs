@@ -5,6 +5,7 @@
 use super::audit::{self, Flush};
 use super::{App, ServiceError, blocking};
 use crate::domain::Timestamp;
+use crate::store::Job;
 
 /// Runs one round, deleting at most `batch` rows; returns how many went.
 pub async fn once(app: &App, batch: usize) -> Result<usize, ServiceError> {
@@ -20,6 +21,10 @@ pub async fn once(app: &App, batch: usize) -> Result<usize, ServiceError> {
             return Ok(0);
         }
         store.write(|tx| {
+            // One node at a time purges a shared store; the others skip the round.
+            if !tx.claim(Job::Purge)? {
+                return Ok(0);
+            }
             let expired = tx.purge_expired(now, batch)?;
             let audit = tx.purge_audit_before(cutoff, batch.saturating_sub(expired))?;
             Ok(expired + audit)

@@ -85,7 +85,7 @@ pub async fn generate(
             }
             tx.put_recovery_codes(&RecoveryCodesRecord {
                 subject: subject.clone(),
-                digests,
+                digests: digests.clone(),
                 created_at: now,
             })?;
             Ok::<_, ServiceError>(Ok(existing))

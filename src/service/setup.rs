@@ -128,14 +128,14 @@ pub async fn complete(
                 return Err(link_refused());
             }
             let user = User {
-                subject,
-                username,
-                name: profile.name.filter(|n| !n.trim().is_empty()),
-                email: profile.email.filter(|e| !e.trim().is_empty()),
+                subject: subject.clone(),
+                username: username.clone(),
+                name: profile.name.clone().filter(|n| !n.trim().is_empty()),
+                email: profile.email.clone().filter(|e| !e.trim().is_empty()),
                 email_verified: false,
                 groups: vec![ADMIN_GROUP.to_owned()],
                 disabled: false,
-                password_hash: Some(hash),
+                password_hash: Some(hash.clone()),
                 created_at: now,
                 updated_at: now,
             };

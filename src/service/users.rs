@@ -200,16 +200,16 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
         store.write(|tx| {
             let before = find_or_404(tx, &ident)?;
             let mut user = before.clone();
-            if let Some(name) = update.name {
+            if let Some(name) = update.name.clone() {
                 user.name = name;
             }
-            if let Some(email) = update.email {
+            if let Some(email) = update.email.clone() {
                 user.email = email;
             }
             if let Some(v) = update.email_verified {
                 user.email_verified = v;
             }
-            if let Some(mut groups) = update.groups {
+            if let Some(mut groups) = update.groups.clone() {
                 groups.sort();
                 groups.dedup();
                 user.groups = groups;
@@ -220,7 +220,7 @@ async fn modify(app: &App, ident: String, update: UserUpdate) -> Result<UserView
                 }
                 user.disabled = d;
             }
-            if let Some(h) = update.password_hash {
+            if let Some(h) = update.password_hash.clone() {
                 // Whoever knew the old password may hold a session or tokens got with it; a new
                 // password ends them all (RFC 6819 5.2.2.3), as disabling does.
                 end_sessions_and_grants(tx, &user.subject, now)?;

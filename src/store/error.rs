@@ -21,11 +21,12 @@ pub enum Existing {
 pub enum StoreError {
     #[error("the data file {path} is already open in another process (is `latchkey serve` running with it?)")]
     AlreadyOpen { path: PathBuf },
+    /// `place` names the store: "the data file PATH" or "the PostgreSQL schema NAME".
     #[error(
-        "the data file {path} has schema version {found}, newer than this build of latchkey understands ({supported}); run a newer latchkey"
+        "{place} has schema version {found}, newer than this build of latchkey understands ({supported}); run a newer latchkey"
     )]
     NewerSchema {
-        path: PathBuf,
+        place: String,
         found: u64,
         supported: u64,
     },
@@ -35,6 +36,12 @@ pub enum StoreError {
     CreateFile { path: PathBuf, source: std::io::Error },
     #[error("the data file is damaged: {0}")]
     Corrupt(String),
+    /// A copy's target holds rows already.
+    #[error("{0} is not empty (table `{1}` has rows); copy only into a new store")]
+    NotEmpty(String, &'static str),
+    /// A copy's check found a difference.
+    #[error("the copy does not match its source: {0}")]
+    CopyMismatch(String),
     #[error("{0} already exists")]
     Exists(Existing),
     #[error("the data file cannot be used after an I/O error (is the disk full?); reopening it failed: {0}")]

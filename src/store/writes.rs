@@ -9,8 +9,30 @@ use crate::domain::{
 
 use super::{AuditRecord, Reads, SetupTokenRecord, StoreError};
 
+/// A job that one node at a time runs against a shared store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Deleting expired rows and old audit entries.
+    Purge,
+    /// Making a new signing key and retiring old ones.
+    KeyRotation,
+}
+
+impl Job {
+    /// The job's name, which names its lock.
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Purge => "purge",
+            Job::KeyRotation => "key-rotation",
+        }
+    }
+}
+
 /// Writes, which see every earlier write of their transaction.
 pub trait Writes: Reads {
+    /// Takes the lock of `job` until the transaction ends, so that one node at a time runs it;
+    /// false when another node's transaction holds it now (then skip the job this round).
+    fn claim(&self, job: Job) -> Result<bool, StoreError>;
     /// Inserts or replaces a user and keeps the username and email indexes in step. Fails with
     /// [`StoreError::Exists`] when another user already has the username.
     fn put_user(&self, user: &User) -> Result<(), StoreError>;

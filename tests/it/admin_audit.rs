@@ -446,7 +446,7 @@ async fn refusals_counted_before_a_graceful_stop_are_written_as_the_server_stops
         assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
     }
     assert!(server.terminate().success());
-    let store = latchkey::store::Store::open(&server.data_path()).unwrap();
+    let store = server.open_store();
     let rows = store.read(|tx| tx.audit_entries(None, 1000)).unwrap();
     let denied: Vec<_> = rows.iter().filter(|(_, r)| r.action == "admin.denied").collect();
     // One entry, or two if the calls straddled the start of a minute.

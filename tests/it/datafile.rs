@@ -46,7 +46,8 @@ fn chmod(path: &Path, mode: u32) {
 
 #[test]
 fn the_data_directory_data_file_and_backups_are_private_even_under_umask_000() {
-    let server = Server::new();
+    let mut server = Server::new();
+    server.on_file();
     let add = server
         .cli_handle()
         .command(&["user", "add", "admin", "--group", "admins", "--password-stdin"]);
@@ -67,6 +68,7 @@ fn the_data_directory_data_file_and_backups_are_private_even_under_umask_000() {
 #[test]
 fn serve_refuses_a_data_file_or_directory_others_can_read_unless_told_to_warn() {
     let mut server = Server::new();
+    server.on_file();
     assert_success(&server.cli_stdin(
         &["user", "add", "admin", "--password-stdin"],
         &format!("{PASSWORD}\n"),

@@ -26,7 +26,7 @@ pub const WEB_NAME: &str = "Harbour Web Console";
 /// The web application's secret, handed to the server through [`WEB_SECRET_VAR`]. It holds
 /// characters that `client_secret_basic` must form-urlencode (RFC 6749 section 2.3.1).
 pub const WEB_SECRET: &str = "web:app+secret/0123456789=abcdefghij%klmnop";
-const WEB_SECRET_VAR: &str = "LATCHKEY_TEST_WEBAPP_SECRET";
+pub const WEB_SECRET_VAR: &str = "LATCHKEY_TEST_WEBAPP_SECRET";
 
 /// A public native application (no secret, PKCE): authorization code and refresh token grants.
 pub const NATIVE_ID: &str = "native-app";
@@ -37,7 +37,7 @@ pub const NATIVE_NAME: &str = "Harbour Desktop";
 pub const SERVICE_ID: &str = "batch-job";
 /// The service's secret, handed to the server through [`SERVICE_SECRET_VAR`].
 pub const SERVICE_SECRET: &str = "batch-job-secret-0123456789-abcdefghijklm";
-const SERVICE_SECRET_VAR: &str = "LATCHKEY_TEST_BATCH_SECRET";
+pub const SERVICE_SECRET_VAR: &str = "LATCHKEY_TEST_BATCH_SECRET";
 /// The scope the service may ask for.
 pub const SERVICE_SCOPE: &str = "reports.read";
 

@@ -123,6 +123,7 @@ async fn after_a_full_disk_is_freed_the_store_reopens_and_writes_resume_with_not
             latchkey::service::clients::digest_text(ROBOT_SECRET)
         )
     });
+    server.on_file();
     server.start();
     let owner = server.cli_stdin(
         &["user", "add", "owner", "--password-stdin"],

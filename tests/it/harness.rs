@@ -30,14 +30,68 @@ const STOP_WITHIN: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(10);
 
 /// Variables that would make a child depend on the environment of whoever runs the tests.
-const AMBIENT_VARS: [&str; 6] = [
+const AMBIENT_VARS: [&str; 8] = [
     "LATCHKEY_CONFIG",
     "LATCHKEY_LISTEN",
     "LATCHKEY_ISSUER",
     "LATCHKEY_DATA",
     "LATCHKEY_LOG_FORMAT",
     "LATCHKEY_LOG",
+    "LATCHKEY_STORE_URL",
+    "LATCHKEY_STORE_SCHEMA",
 ];
+
+/// The PostgreSQL database the tests may use, from `LATCHKEY_TEST_POSTGRES` (`.ci/run` starts a
+/// throwaway cluster and sets it). The tests of several nodes on one database need it and fail,
+/// saying so, without it.
+pub fn postgres_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!("LATCHKEY_TEST_POSTGRES is not set: run the tests through `bash .ci/run`, or start PostgreSQL with `bash .ci/postgres start DIR PORT` and export the URL it prints")
+    })
+}
+
+/// The harness's one switch: with `LATCHKEY_TEST_STORE=postgres`, every instance (its server and
+/// its commands) keeps its store in a PostgreSQL schema of its own instead of a redb file, so the
+/// whole suite runs again against PostgreSQL (`.ci/test` does that second run).
+pub fn on_postgres() -> bool {
+    std::env::var("LATCHKEY_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// Where one instance keeps its store in PostgreSQL: the database and a schema of its own.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub url: String,
+    pub schema: String,
+}
+
+impl PgStore {
+    /// A new schema name for the instance in `dir` (its temporary directory's random name, with
+    /// this process's id, so that reruns against a kept cluster start empty).
+    pub fn for_dir(dir: &Path) -> PgStore {
+        let name: String = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        PgStore {
+            url: postgres_url(),
+            schema: format!("it_{}_{name}", std::process::id()),
+        }
+    }
+
+    /// Opens the store (for tests that read it directly).
+    pub fn open(&self) -> latchkey::store::Store {
+        latchkey::store::Store::connect(&latchkey::store::PostgresOptions {
+            url: self.url.clone(),
+            schema: self.schema.clone(),
+            pool_size: 4,
+            tls_ca_file: None,
+        })
+        .expect("the PostgreSQL store opens")
+    }
+}
 
 /// A loopback port that was free a moment ago: bound to port 0, read, released.
 pub fn free_port() -> u16 {
@@ -242,6 +296,8 @@ pub struct Cli {
     dir: PathBuf,
     config: PathBuf,
     env: Vec<(String, String)>,
+    /// The PostgreSQL schema of the instance's store, when it has one.
+    postgres: Option<PgStore>,
 }
 
 impl Cli {
@@ -249,6 +305,10 @@ impl Cli {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = bare_command(&self.dir);
         cmd.arg("--config").arg(&self.config).args(args);
+        if let Some(pg) = &self.postgres {
+            cmd.env("LATCHKEY_STORE_URL", &pg.url)
+                .env("LATCHKEY_STORE_SCHEMA", &pg.schema);
+        }
         for (key, value) in &self.env {
             cmd.env(key, value);
         }
@@ -294,6 +354,7 @@ impl Server {
             dir: dir.path().to_owned(),
             config,
             env: Vec::new(),
+            postgres: on_postgres().then(|| PgStore::for_dir(dir.path())),
         };
         Server {
             dir,
@@ -308,6 +369,43 @@ impl Server {
         let mut server = Server::new();
         server.start();
         server
+    }
+
+    /// An instance with [`default_config`] whose store is its redb file whatever engine the
+    /// suite runs on (see [`Server::on_file`]), started and ready.
+    pub fn running_on_file() -> Server {
+        let mut server = Server::new();
+        server.on_file();
+        server.start();
+        server
+    }
+
+    /// Keeps this instance's store in its redb file even when the suite runs on PostgreSQL: for
+    /// the tests of the data file itself (its modes, a full disk, a crash mid-write, backups
+    /// of the file).
+    pub fn on_file(&mut self) -> &mut Server {
+        self.cli.postgres = None;
+        self
+    }
+
+    /// Keeps this instance's store in `pg` (a schema another instance may share).
+    pub fn on_postgres(&mut self, pg: PgStore) -> &mut Server {
+        self.cli.postgres = Some(pg);
+        self
+    }
+
+    /// Where this instance's store is in PostgreSQL, if it is there.
+    pub fn postgres(&self) -> Option<&PgStore> {
+        self.cli.postgres.as_ref()
+    }
+
+    /// Opens this instance's store directly, in whichever engine it is (for tests that look at
+    /// the stored records; with redb, only while the server is stopped).
+    pub fn open_store(&self) -> latchkey::store::Store {
+        match &self.cli.postgres {
+            Some(pg) => pg.open(),
+            None => latchkey::store::Store::open(&self.data_path()).expect("the data file opens"),
+        }
     }
 
     /// Sets an environment variable for the server and for every command run through it.

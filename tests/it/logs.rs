@@ -765,7 +765,7 @@ async fn refusals_are_logged_once_at_info_with_the_client_and_the_reason() {
     // And counted in the audit feed: folded per address, action and reason (these requests
     // proved nothing, so they cost no write of their own), written at the latest as it stops.
     assert!(server.terminate().success());
-    let store = latchkey::store::Store::open(&server.data_path()).unwrap();
+    let store = server.open_store();
     let rows = store.read(|tx| tx.audit_entries(None, 1000)).unwrap();
     let count = |action: &str| -> u64 {
         rows.iter()

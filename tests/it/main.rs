@@ -58,6 +58,7 @@ mod lifecycle;
 mod limits;
 mod logs;
 mod metrics;
+mod nodes;
 mod oauth_client;
 mod oauth_rules;
 mod oidc_conformance;

@@ -41,7 +41,7 @@ async fn sign_in(server: &Server, password: &str) -> StatusCode {
 /// stopped server.
 fn stored(server: &mut Server) -> (String, Vec<latchkey::store::AuditRecord>) {
     assert!(server.terminate().success());
-    let store = latchkey::store::Store::open(&server.data_path()).expect("the data file opens");
+    let store = server.open_store();
     let user = store
         .read(|tx| tx.user_by_username_key("alice"))
         .expect("a read")

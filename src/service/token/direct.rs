@@ -109,9 +109,9 @@ pub(super) async fn password_grant(
         let now = app.clock.now();
         let signing = active_key(tx)?;
         let mint = Mint { app, key: &signing, client: &client, now };
-        let mut grant = mint.new_grant(&user.subject, &scopes, now, None, amr)?;
-        grant.resource = resource;
-        let access = mint.access_token(Some(&user.subject), &scopes, aud, Some(now), Some(&grant.id))?;
+        let mut grant = mint.new_grant(&user.subject, &scopes, now, None, amr.clone())?;
+        grant.resource = resource.clone();
+        let access = mint.access_token(Some(&user.subject), &scopes, aud.clone(), Some(now), Some(&grant.id))?;
         let refresh = mint.refresh_token(tx, &mut grant, &scopes)?;
         let id_token = mint.id_token(tx, &grant, &scopes, &access, None)?;
         tx.put_grant(&grant)?;

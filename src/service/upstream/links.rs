@@ -61,7 +61,7 @@ pub(super) async fn link_user(
                         })
                         .ok_or_else(|| ServiceError::conflict(Conflict::NoFreeUsername))?;
                     let user = User {
-                        subject: new_subject,
+                        subject: new_subject.clone(),
                         username,
                         name: identity.name.clone(),
                         email: identity.email.clone(),
@@ -77,8 +77,8 @@ pub(super) async fn link_user(
                 }
             };
             let record = UpstreamLink {
-                upstream: name,
-                upstream_subject: identity.subject,
+                upstream: name.clone(),
+                upstream_subject: identity.subject.clone(),
                 subject: user.subject.clone(),
                 linked_at: link.as_ref().map_or(now, |l| l.linked_at),
                 last_used: Some(now),
@@ -163,8 +163,8 @@ pub async fn link(
                 }));
             }
             let record = UpstreamLink {
-                upstream,
-                upstream_subject: subject,
+                upstream: upstream.clone(),
+                upstream_subject: subject.clone(),
                 subject: user.subject,
                 linked_at: now,
                 last_used: None,

@@ -66,11 +66,11 @@ fn duplicate(e: &StoreError) -> StoreError {
     match e {
         StoreError::AlreadyOpen { path } => StoreError::AlreadyOpen { path: path.clone() },
         StoreError::NewerSchema {
-            path,
+            place,
             found,
             supported,
         } => StoreError::NewerSchema {
-            path: path.clone(),
+            place: place.clone(),
             found: *found,
             supported: *supported,
         },
@@ -84,6 +84,8 @@ fn duplicate(e: &StoreError) -> StoreError {
         },
         StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
         StoreError::Exists(m) => StoreError::Exists(m.clone()),
+        StoreError::NotEmpty(m, t) => StoreError::NotEmpty(m.clone(), t),
+        StoreError::CopyMismatch(m) => StoreError::CopyMismatch(m.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::BatchDiscarded => StoreError::BatchDiscarded,
         StoreError::Writer(m) => StoreError::Writer(m),

@@ -6,22 +6,18 @@
 mod factor_tests;
 mod group_commit;
 mod raw;
-mod reads;
-mod record;
-mod schema;
-mod tables;
 #[cfg(test)]
 mod tests;
-mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableHandle};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 pub use group_commit::GroupCommit;
-use raw::{ReadTx, WriteTx};
+use raw::{ReadTx, WriteTx, def};
 
+use super::kv::{Raw, RawWrite, schema, tables};
 use super::{Reads, StoreError, TableCounts, Writes, files};
 
 /// redb's page cache. Its default (1 GiB) would let a busy server's memory grow to match its
@@ -83,7 +79,7 @@ impl Store {
     }
 
     fn init(db: Database, path: Option<PathBuf>) -> Result<Store, StoreError> {
-        schema::prepare(&db, path.as_deref())?;
+        prepare(&db, path.as_deref())?;
         Ok(Store {
             shared: Arc::new(Shared {
                 db: Mutex::new(Some(Arc::new(db))),
@@ -111,8 +107,28 @@ impl Store {
     /// waits for the disk.
     pub fn write<T, E: From<StoreError>>(
         &self,
-        work: impl FnOnce(&dyn Writes) -> Result<T, E>,
+        mut work: impl FnMut(&dyn Writes) -> Result<T, E>,
     ) -> Result<T, E> {
+        let tx = WriteTx(self.begin_write()?);
+        let out = work(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `work` on a snapshot's raw tables (copies between stores).
+    pub(crate) fn read_raw<T>(
+        &self,
+        work: impl FnOnce(&dyn Raw) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = ReadTx(self.db()?.begin_read()?);
+        work(&tx)
+    }
+
+    /// Runs `work` on a write transaction's raw tables and commits it.
+    pub(crate) fn write_raw<T>(
+        &self,
+        mut work: impl FnMut(&dyn RawWrite) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let tx = WriteTx(self.begin_write()?);
         let out = work(&tx)?;
         tx.commit()?;
@@ -135,7 +151,7 @@ impl Store {
         };
         let db = files::probe_space(path)
             .and_then(|()| open_file(path))
-            .and_then(|db| schema::prepare(&db, Some(path)).map(|()| db))
+            .and_then(|db| prepare(&db, Some(path)).map(|()| db))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         tracing::warn!(path = %path.display(), "reopened the data file after an I/O error");
         let db = Arc::new(db);
@@ -188,8 +204,8 @@ impl Store {
         let tx = copy.begin_write()?;
         let mut counts = Vec::new();
         for table in tables::ALL {
-            let source = snapshot.open_table(table)?;
-            let mut target = tx.open_table(table)?;
+            let source = snapshot.open_table(def(table))?;
+            let mut target = tx.open_table(def(table))?;
             for row in source.iter()? {
                 let (k, v) = row?;
                 target.insert(k.value(), v.value())?;
@@ -205,7 +221,7 @@ impl Store {
                 .into_iter()
                 .find(|t| t.name() == name)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown table {name}")))?;
-            let found = check.open_table(table)?.len()?;
+            let found = check.open_table(def(table))?.len()?;
             if found != *expected {
                 return Err(StoreError::Corrupt(format!(
                     "backup check failed: table {name} has {found} rows, expected {expected}"
@@ -214,6 +230,21 @@ impl Store {
         }
         Ok(TableCounts(counts))
     }
+}
+
+/// Makes every table, then checks the schema version and upgrades an older file, in one
+/// transaction (so, after a reopen, also proves that a write can be committed again).
+fn prepare(db: &Database, path: Option<&Path>) -> Result<(), StoreError> {
+    let tx = WriteTx(begin_write_on(db)?);
+    for table in tables::ALL {
+        tx.0.open_table(def(table))?;
+    }
+    let place = match path {
+        Some(path) => format!("the data file {}", path.display()),
+        None => "the in-memory database".to_owned(),
+    };
+    schema::prepare(&tx, &place)?;
+    tx.commit()
 }
 
 /// Opens (or creates) the redb file at `path`.

@@ -1,12 +1,13 @@
 //! Tests of the store through its traits: records round-trip, indexes stay exact through put,
 //! delete and purge, and an old data file is upgraded.
 
-use super::raw::{Raw, WriteTx};
+use super::raw::{WriteTx, def};
 use super::*;
 use crate::domain::{
     AuthorizationCode, Client, ClientId, ClientSource, Consent, Grant, RefreshToken, ScopeSet, Session,
     Subject, Timestamp, User, Username,
 };
+use crate::store::kv::{Raw, RawWrite};
 
 fn subject(s: &str) -> Subject {
     Subject::from_string(s.into())
@@ -446,7 +447,7 @@ fn write_version_1_file(path: &std::path::Path) {
         tables::SESSIONS,
         tables::GRANTS,
     ] {
-        tx.0.open_table(table).unwrap();
+        tx.0.open_table(def(table)).unwrap();
     }
     tx.put_raw(tables::META, tables::SCHEMA_VERSION_KEY, b"1")
         .unwrap();

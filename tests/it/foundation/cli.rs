@@ -184,10 +184,16 @@ fn manage_clients(server: &Server) {
 fn users_can_be_managed_from_the_command_line_without_a_server() {
     let server = Server::new();
     manage_a_user(&server);
-    assert!(
-        server.data_path().exists(),
-        "the command line creates the data file"
-    );
+    match server.postgres() {
+        None => assert!(
+            server.data_path().exists(),
+            "the command line creates the data file"
+        ),
+        Some(_) => assert!(
+            !server.data_path().exists(),
+            "with PostgreSQL the command line makes no data file"
+        ),
+    }
 }
 
 #[test]
@@ -301,7 +307,8 @@ fn usernames_are_unique_regardless_of_case() {
 
 #[test]
 fn the_command_line_works_through_an_owner_only_socket_while_the_server_runs() {
-    let mut server = Server::running();
+    // With PostgreSQL the command line works on the database itself (tests/it/nodes.rs).
+    let mut server = Server::running_on_file();
     let socket = server.socket_path();
     let meta = std::fs::symlink_metadata(&socket).expect("the admin socket exists while the server runs");
     assert!(

@@ -69,7 +69,8 @@ fn a_data_file_written_by_a_newer_schema_version_is_refused() {
     const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
     const SCHEMA_VERSION_KEY: &str = "schema_version";
 
-    let server = Server::new();
+    let mut server = Server::new();
+    server.on_file();
     let data = server.data_path();
     drop(latchkey::store::Store::open(&data).expect("a new data file"));
     let set_version = |version: &str| {
@@ -105,7 +106,7 @@ fn a_data_file_written_by_a_newer_schema_version_is_refused() {
 
 #[test]
 fn a_second_server_on_the_same_data_file_exits_naming_the_file() {
-    let mut first = Server::running();
+    let mut first = Server::running_on_file();
     let mut second = first.cli_handle().command(&["serve"]);
     second.env("LATCHKEY_LISTEN", format!("127.0.0.1:{}", free_port()));
     let message = assert_failure(&run(second, None));
@@ -228,6 +229,8 @@ fn a_backup_taken_under_write_load_holds_every_user_acknowledged_before_it_began
             toml_path(&backup)
         )
     });
+    // A backup is a redb file, whichever engine the server ran on: the restored server serves it.
+    restored.on_file();
     restored.start();
     let names = usernames(&restored.cli_json(&["user", "list", "--json"]));
     let missing: Vec<&String> = acknowledged.iter().filter(|n| !names.contains(*n)).collect();

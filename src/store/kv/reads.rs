@@ -1,8 +1,8 @@
 //! [`Reads`] for both redb transaction types, over the raw table access of `raw.rs`.
 
-use super::raw::{Raw, consent_key, expiry_parts, link_key, pair_prefix, second};
 use super::record;
 use super::tables;
+use super::{Raw, consent_key, expiry_parts, link_key, pair_prefix, second};
 use crate::domain::{
     AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
     PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,

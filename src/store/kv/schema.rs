@@ -1,11 +1,9 @@
-//! The schema version and the upgrades from older ones, run inside the transaction that opens
-//! the data file.
+//! The schema version of the records and the upgrades from older ones, run inside the
+//! transaction that opens the store (either engine).
 
-use std::path::Path;
-
-use super::raw::{Raw, WriteTx, email_key, expiry_key, pair};
 use super::record;
 use super::tables;
+use super::{RawWrite, email_key, expiry_key, pair};
 use crate::domain::{Grant, Session, User};
 use crate::store::StoreError;
 
@@ -16,10 +14,10 @@ pub const SCHEMA_VERSION: u64 = 3;
 const MIGRATIONS: &[Migration] = &[build_indexes, index_expiries_and_user_grants];
 
 /// One schema upgrade step, run inside the transaction that opens the file.
-type Migration = fn(&WriteTx) -> Result<(), StoreError>;
+type Migration = fn(&dyn RawWrite) -> Result<(), StoreError>;
 
 /// Version 1 to 2: builds the email, user-session and `sid`-grant indexes from the rows.
-fn build_indexes(tx: &WriteTx) -> Result<(), StoreError> {
+fn build_indexes(tx: &dyn RawWrite) -> Result<(), StoreError> {
     for (_, v) in tx.raw_scan(tables::USERS, None, usize::MAX)? {
         let user: User = record::decode("users", &v)?;
         if let Some(email) = &user.email {
@@ -44,8 +42,7 @@ const MIGRATION_BATCH: usize = 10_000;
 
 /// Version 2 to 3: builds the expiry index (every row of an expiring table by its `expires_at`,
 /// which the purge reads instead of every table) and the index of a user's grants.
-fn index_expiries_and_user_grants(tx: &WriteTx) -> Result<(), StoreError> {
-    use redb::TableHandle;
+fn index_expiries_and_user_grants(tx: &dyn RawWrite) -> Result<(), StoreError> {
     #[derive(serde::Deserialize)]
     struct Expiring {
         expires_at: crate::domain::Timestamp,
@@ -71,21 +68,17 @@ fn index_expiries_and_user_grants(tx: &WriteTx) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Makes every table, then checks the schema version and upgrades an older file, in one
-/// transaction (so, after a reopen, also proves that a write can be committed again).
-pub fn prepare(db: &redb::Database, path: Option<&Path>) -> Result<(), StoreError> {
-    let tx = WriteTx(super::begin_write_on(db)?);
-    for table in tables::ALL {
-        tx.0.open_table(table)?;
-    }
+/// Checks the schema version of an opened store and upgrades an older one, inside the caller's
+/// write transaction (which the caller commits). `place` names the store in errors.
+pub fn prepare(tx: &dyn RawWrite, place: &str) -> Result<(), StoreError> {
     let found = tx
         .raw_get(tables::META, tables::SCHEMA_VERSION_KEY)?
         .map(|v| String::from_utf8_lossy(&v).parse::<u64>());
     match found {
-        None => write_schema_version(&tx, SCHEMA_VERSION)?,
+        None => write_schema_version(tx, SCHEMA_VERSION)?,
         Some(Ok(found)) if found > SCHEMA_VERSION => {
             return Err(StoreError::NewerSchema {
-                path: path.map(Path::to_owned).unwrap_or_default(),
+                place: place.to_owned(),
                 found,
                 supported: SCHEMA_VERSION,
             });
@@ -97,18 +90,18 @@ pub fn prepare(db: &redb::Database, path: Option<&Path>) -> Result<(), StoreErro
                     .and_then(|i| usize::try_from(i).ok())
                     .and_then(|i| MIGRATIONS.get(i))
                     .ok_or_else(|| StoreError::Corrupt(format!("no upgrade from schema version {step}")))?;
-                migrate(&tx)?;
+                migrate(tx)?;
             }
-            write_schema_version(&tx, SCHEMA_VERSION)?;
+            write_schema_version(tx, SCHEMA_VERSION)?;
         }
         Some(Err(_)) => {
             return Err(StoreError::Corrupt("the schema version is not a number".into()));
         }
     }
-    tx.commit()
+    Ok(())
 }
 
-fn write_schema_version(tx: &WriteTx, version: u64) -> Result<(), StoreError> {
+fn write_schema_version(tx: &dyn RawWrite, version: u64) -> Result<(), StoreError> {
     tx.put_raw(
         tables::META,
         tables::SCHEMA_VERSION_KEY,

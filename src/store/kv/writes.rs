@@ -1,20 +1,18 @@
-//! [`Writes`] for the redb write transaction. Each method keeps the indexes (usernames, emails,
+//! [`Writes`] for every engine's write transaction, over `RawWrite`. Each method keeps the indexes (usernames, emails,
 //! a user's sessions, grants by `sid` and by user, every expiring row by its expiry) exact in the
 //! same transaction as the record.
 
 use serde::{Deserialize, Serialize};
 
-use super::raw::{
-    Raw, WriteTx, consent_key, email_key, expiry_key, expiry_parts, link_key, pair, user_link_key,
-};
 use super::record;
 use super::tables::{self, Table};
+use super::{RawWrite, consent_key, email_key, expiry_key, expiry_parts, link_key, pair, user_link_key};
 use crate::domain::{
     AuthorizationCode, CeremonyRecord, Client, ClientId, Consent, ForwardAuthSession, Grant, Invitation,
     PasskeyRecord, PendingUpstream, RecoveryCodesRecord, RefreshToken, Session, SigningKeyRecord, Subject,
     Timestamp, TotpRecord, UpstreamLink, User,
 };
-use crate::store::{AuditRecord, Existing, Reads, SetupTokenRecord, StoreError, Writes};
+use crate::store::{AuditRecord, Existing, Job, Reads, SetupTokenRecord, StoreError, Writes};
 
 /// A revoked access token id, kept until the token would have expired.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,7 +35,8 @@ struct Expiring {
     expires_at: Timestamp,
 }
 
-impl WriteTx {
+/// The index upkeep every write shares, over the raw writes.
+trait Rows: RawWrite + Sized {
     /// Drops the index entry of the session whose old record is `old` (stored under `digest`).
     fn unindex_session(&self, digest: &str, old: &[u8]) -> Result<(), StoreError> {
         if let Some(subject) = record::decode::<Owner>("sessions", old)?.subject {
@@ -60,14 +59,13 @@ impl WriteTx {
 
     /// Stores a row of an expiring table and moves its entry in the expiry index when its
     /// `expires_at` changed; returns the bytes it replaced.
-    pub(super) fn put_expiring<T: Serialize>(
+    fn put_expiring<T: Serialize>(
         &self,
         table: Table,
         key: &str,
         value: &T,
         expires_at: Timestamp,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        use redb::TableHandle;
         let name = table.name();
         let old = self.put(table, key, value)?;
         if let Some(old) = &old {
@@ -84,7 +82,6 @@ impl WriteTx {
     /// Removes a row and its index entries (the expiry index for the expiring tables, the
     /// user and `sid` indexes for sessions and grants); returns the bytes it held.
     fn take_row(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        use redb::TableHandle;
         let Some(old) = self.take(table, key)? else {
             return Ok(None);
         };
@@ -107,7 +104,13 @@ impl WriteTx {
     }
 }
 
-impl Writes for WriteTx {
+impl<T: RawWrite + Sized> Rows for T {}
+
+impl<W: RawWrite> Writes for W {
+    fn claim(&self, job: Job) -> Result<bool, StoreError> {
+        RawWrite::claim(self, job.name())
+    }
+
     fn put_user(&self, user: &User) -> Result<(), StoreError> {
         let key = user.username.key();
         if let Some(owner) = self.raw_get(tables::USERNAMES, &key)?
@@ -276,7 +279,8 @@ impl Writes for WriteTx {
     }
 
     fn put_audit(&self, key: &str, entry: &AuditRecord) -> Result<(), StoreError> {
-        self.put(tables::AUDIT, key, entry)?;
+        let key = self.audit_key(key)?;
+        self.put(tables::AUDIT, &key, entry)?;
         Ok(())
     }
 
@@ -322,7 +326,6 @@ impl Writes for WriteTx {
     }
 
     fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
-        use redb::TableHandle;
         // The expiry index sorts by second: every entry due at or before `now` sorts before the
         // first key of the next second, so the purge reads only what it deletes.
         let due = format!("{:020}\u{1f}", now.0.saturating_add(1));

@@ -512,7 +512,11 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             };
             let store = match &config.store {
                 config::StoreConfig::Redb => format!("data {}", config.data.display()),
-                config::StoreConfig::Postgres(p) => format!("store PostgreSQL schema `{}`", p.schema),
+                config::StoreConfig::Postgres(p) => format!(
+                    "data {} (its admin socket), store PostgreSQL schema `{}`",
+                    config.data.display(),
+                    p.schema
+                ),
             };
             println!(
                 "{}: ok (issuer {}, listen {}, {store}, {} declared client{}{forward_auth})",

@@ -69,9 +69,9 @@ impl Validator<'_> {
                         None
                     }
                     (None, [false, false]) => {
-                        self.problem::<String>(
+                        self.problem(
                             "store.url",
-                            None,
+                            raw.kind.as_ref(),
                             "kind = \"postgres\" needs the database: url, url_file or url_env (or LATCHKEY_STORE_URL)",
                         );
                         None

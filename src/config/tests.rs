@@ -429,3 +429,84 @@ fn a_metrics_token_file_that_others_can_read_is_refused() {
         Some("scrape-token-0123456789abcdef")
     );
 }
+
+#[test]
+fn the_store_is_the_redb_file_unless_store_says_postgres() {
+    assert_eq!(parse_ok("").store, StoreConfig::Redb);
+    let c = parse_ok("[store]\nkind = \"redb\"\npath = \"elsewhere/id.redb\"\n");
+    assert_eq!(c.store, StoreConfig::Redb);
+    assert!(c.data.ends_with("elsewhere/id.redb"));
+    let c = parse_ok("[store]\nkind = \"postgres\"\nurl = \"postgres://u@db/x\"\npool_size = 4\n");
+    let StoreConfig::Postgres(pg) = c.store else {
+        panic!("a PostgreSQL store")
+    };
+    assert_eq!(
+        (pg.url.as_str(), pg.schema.as_str(), pg.pool_size),
+        ("postgres://u@db/x", "latchkey", 4)
+    );
+    assert!(
+        !format!("{pg:?}").contains("postgres://"),
+        "the URL is never printed"
+    );
+}
+
+#[test]
+fn store_url_env_overrides_the_file_and_picks_postgres() {
+    let o = Overrides {
+        store_url: Some("postgres://env@db/x".into()),
+        store_schema: Some("node_a".into()),
+        ..Overrides::default()
+    };
+    let c = parse("t", "", None, &o).unwrap();
+    assert_eq!(
+        c.store,
+        StoreConfig::Postgres(PostgresConfig {
+            url: "postgres://env@db/x".into(),
+            schema: "node_a".into(),
+            pool_size: 16,
+            tls_ca_file: None,
+        })
+    );
+}
+
+#[test]
+fn bad_store_values_are_named_with_key_and_line() {
+    let cases = [
+        ("[store]\nkind = \"sqlite\"\n", "store.kind"),
+        ("[store]\nkind = \"postgres\"\n", "store.url"),
+        ("[store]\nkind = \"postgres\"\nurl = \"mysql://x\"\n", "store.url"),
+        (
+            "[store]\nkind = \"postgres\"\nurl = \"postgres://x\"\nurl_env = \"X\"\n",
+            "store.url",
+        ),
+        (
+            "[store]\nkind = \"postgres\"\nurl = \"postgres://x\"\npool_size = 0\n",
+            "store.pool_size",
+        ),
+        (
+            "[store]\nkind = \"postgres\"\nurl = \"postgres://x\"\nschema = \"Bad-Name\"\n",
+            "store.schema",
+        ),
+        ("[store]\nurl = \"postgres://x\"\n", "store.url"),
+        (
+            "[store]\nkind = \"postgres\"\nurl = \"postgres://x\"\npath = \"a.redb\"\n",
+            "store.path",
+        ),
+        ("data = \"a.redb\"\n[store]\npath = \"b.redb\"\n", "store.path"),
+        (
+            "[store]\nkind = \"postgres\"\nurl_env = \"LATCHKEY_TEST_SURELY_UNSET_9\"\n",
+            "store.url_env",
+        ),
+    ];
+    for (text, key) in cases {
+        let found = problems(text);
+        assert!(
+            found.iter().any(|p| p.key == key && p.line.is_some()),
+            "{text:?}: expected a problem at {key} with a line, got {found:?}"
+        );
+        assert!(
+            found.iter().all(|p| !p.message.contains("postgres://x")),
+            "{text:?}: a problem never repeats the URL: {found:?}"
+        );
+    }
+}

@@ -72,6 +72,7 @@ mod proxy;
 mod rehash;
 mod routing;
 mod step_up;
+mod store_copy;
 mod tidy;
 mod tls;
 mod token_errors;

@@ -46,6 +46,9 @@ pub enum StoreError {
     Exists(Existing),
     #[error("the data file cannot be used after an I/O error (is the disk full?); reopening it failed: {0}")]
     Unavailable(String),
+    /// The PostgreSQL server cannot be reached (down, refusing, the TLS handshake failed).
+    #[error("the database cannot be reached: {0}")]
+    Unreachable(String),
     /// Another write of the same shared commit failed, so nothing in it was stored.
     #[error("a write in the same batch failed; nothing in it was stored")]
     BatchDiscarded,

@@ -294,13 +294,21 @@ struct OwnCluster {
 
 impl OwnCluster {
     fn start() -> OwnCluster {
+        OwnCluster::start_with(|_| String::new())
+    }
+
+    /// Starts a cluster with the server options `options` writes, given the cluster's folder
+    /// (before the server starts, so that files it names can be put there).
+    fn start_with(options: impl FnOnce(&std::path::Path) -> String) -> OwnCluster {
         let dir = tempfile::Builder::new()
             .prefix("latchkey-pg-")
             .tempdir()
             .expect("a temporary directory");
         let port = free_port();
         let cluster = OwnCluster { dir, port };
-        cluster.run(&["start", &cluster.path(), &port.to_string()]);
+        std::fs::create_dir_all(cluster.path()).expect("the cluster's folder");
+        let extra = options(std::path::Path::new(&cluster.path()));
+        cluster.run(&["start", &cluster.path(), &port.to_string(), &extra]);
         cluster
     }
 
@@ -379,4 +387,161 @@ async fn a_database_restart_makes_both_nodes_unready_then_ready_again_without_a_
     let http = crate::harness::http();
     let authorized = authorization_code(&a.base_url(), WEB_ID).await;
     assert_token_pair(&flows::redeem(&http, &b.base_url(), WEB, &authorized).await);
+}
+
+#[test]
+fn a_postgresql_schema_newer_than_the_binary_is_refused_at_start_and_nothing_is_changed() {
+    let pg = fresh_schema(&postgres_url());
+    let mut server = Server::new();
+    server.on_postgres(pg.clone());
+    server.start();
+    assert!(server.terminate().success());
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args([pg.url.as_str(), "-qtAc", sql])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    psql(&format!(
+        "INSERT INTO \"{}\".schema_migrations (version) VALUES (99)",
+        pg.schema
+    ));
+    let refused = crate::harness::assert_failure(&server.cli(&["user", "list", "--json"]));
+    assert!(
+        refused.contains("newer than this build") && refused.contains(&pg.schema),
+        "{refused}"
+    );
+    assert!(!refused.contains(&pg.url), "the URL is never printed: {refused}");
+    assert_eq!(
+        psql(&format!(
+            "SELECT max(version) FROM \"{}\".schema_migrations",
+            pg.schema
+        )),
+        "99"
+    );
+}
+
+/// Runs openssl in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a certificate it signed for 127.0.0.1, in `dir`: `ca.crt`, `server.crt`, `server.key`.
+fn certificates(dir: &std::path::Path, ca_name: &str) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={ca_name}"),
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("the extension file");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 600");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reaches_postgresql_over_tls_and_refuses_a_certificate_its_ca_did_not_sign() {
+    let cluster = OwnCluster::start_with(|dir| {
+        certificates(dir, "latchkey-test-db-ca");
+        format!(
+            "-c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+            dir.display()
+        )
+    });
+    let url = cluster.url().replace("sslmode=disable", "sslmode=require");
+    let elsewhere = tempfile::tempdir().expect("a temporary directory");
+    certificates(elsewhere.path(), "someone-else");
+    let config = |ca: &std::path::Path| {
+        let (url, ca) = (url.clone(), ca.display().to_string());
+        move |port: u16| {
+            crate::harness::default_config(port)
+                + &format!(
+                    "\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\nschema = \"tls_test\"\ntls_ca_file = \"{ca}\"\n"
+                )
+        }
+    };
+    // `on_file` turns off the suite's own PostgreSQL switch: these nodes use the `[store]` written above.
+    let mut trusted = Server::with_config(config(&std::path::Path::new(&cluster.path()).join("ca.crt")));
+    trusted.on_file();
+    trusted.start();
+    assert_eq!(
+        readyz(&trusted),
+        Some(200),
+        "a node that trusts the database's CA starts"
+    );
+
+    let mut stranger = Server::with_config(config(&elsewhere.path().join("ca.crt")));
+    stranger.on_file();
+    let refused = crate::harness::assert_failure(&stranger.cli(&["user", "list", "--json"]));
+    assert!(
+        refused.contains("certificate") || refused.contains("Certificate"),
+        "{refused}"
+    );
 }

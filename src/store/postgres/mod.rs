@@ -197,7 +197,20 @@ impl Failure {
     fn from_pg(e: &tokio_postgres::Error, closed: bool) -> Failure {
         let message = match e.as_db_error() {
             Some(db) => db.message().to_owned(),
-            None => e.to_string(),
+            None => {
+                // The driver's own words name only the step ("error performing TLS handshake");
+                // the causes say why.
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(e);
+                while let Some(c) = cause {
+                    let next = c.to_string();
+                    if !text.contains(&next) {
+                        text = format!("{text}: {next}");
+                    }
+                    cause = c.source();
+                }
+                text
+            }
         };
         Failure {
             code: e.code().cloned(),
@@ -220,7 +233,7 @@ impl Failure {
 
     fn into_store(self) -> StoreError {
         if self.unreachable {
-            StoreError::Unavailable(format!("the database cannot be reached: {}", self.message))
+            StoreError::Unreachable(self.message)
         } else {
             StoreError::Db(self.message)
         }

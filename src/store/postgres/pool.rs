@@ -148,7 +148,7 @@ impl r2d2::ManageConnection for Manager {
             Ok::<_, tokio_postgres::Error>(client)
         });
         let client = futures_executor::block_on(connecting)
-            .map_err(|e| StoreError::Unavailable(format!("the database driver stopped: {e}")))?
+            .map_err(|e| StoreError::Unreachable(format!("the driver stopped: {e}")))?
             .map_err(|e| StoreError::from(Failure::from_pg(&e, true)))?;
         Ok(Conn {
             client,
@@ -201,7 +201,7 @@ impl Pool {
             .thread_name("latchkey-postgres")
             .enable_all()
             .build()
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the database driver: {e}")))?;
+            .map_err(|e| StoreError::Unreachable(format!("cannot start the driver: {e}")))?;
         let manager = Manager {
             config,
             tls,
@@ -237,15 +237,17 @@ impl Pool {
             let conn = self
                 .pool
                 .get()
-                .map_err(|e| StoreError::Unavailable(format!("the database cannot be reached: {e}")))?;
+                // r2d2 ends its message with the last connection error, which says "cannot be
+                // reached" itself.
+                .map_err(|e| {
+                    StoreError::Unreachable(e.to_string().replace("the database cannot be reached: ", ""))
+                })?;
             if !conn.client.is_closed() {
                 return Ok(conn);
             }
             conn.poisoned.set(true);
         }
-        Err(StoreError::Unavailable(
-            "the database closes every connection".into(),
-        ))
+        Err(StoreError::Unreachable("it closes every connection".into()))
     }
 }
 

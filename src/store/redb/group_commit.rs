@@ -87,6 +87,7 @@ fn duplicate(e: &StoreError) -> StoreError {
         StoreError::NotEmpty(m, t) => StoreError::NotEmpty(m.clone(), t),
         StoreError::CopyMismatch(m) => StoreError::CopyMismatch(m.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Unreachable(m) => StoreError::Unreachable(m.clone()),
         StoreError::BatchDiscarded => StoreError::BatchDiscarded,
         StoreError::Writer(m) => StoreError::Writer(m),
         StoreError::Db(m) => StoreError::Db(m.clone()),

@@ -115,28 +115,8 @@ impl Overrides {
 pub enum StoreConfig {
     /// The redb file at [`Config::data`].
     Redb,
-    Postgres(PostgresConfig),
-}
-
-/// A PostgreSQL store as configured.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PostgresConfig {
-    /// The connection URL; it may hold a password, so it is never printed.
-    pub url: String,
-    pub schema: String,
-    pub pool_size: u32,
-    pub tls_ca_file: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for PostgresConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("url", &"<secret>")
-            .field("schema", &self.schema)
-            .field("pool_size", &self.pool_size)
-            .field("tls_ca_file", &self.tls_ca_file)
-            .finish()
-    }
+    /// A PostgreSQL database; its `Debug` never shows the URL.
+    Postgres(crate::store::PostgresOptions),
 }
 
 /// Token and code lifetimes.

@@ -9,7 +9,8 @@ use toml::Spanned;
 use super::raw::RawStore;
 use super::secret::{FileMode, SecretKeys};
 use super::validate::Validator;
-use super::{Overrides, PostgresConfig, StoreConfig, resolve};
+use super::{Overrides, StoreConfig, resolve};
+use crate::store::PostgresOptions;
 
 /// The schema Latchkey's tables go in unless `schema` names another.
 pub const DEFAULT_SCHEMA: &str = "latchkey";
@@ -125,7 +126,7 @@ impl Validator<'_> {
             .tls_ca_file
             .as_ref()
             .map(|f| self.readable_file("store.tls_ca_file", f, base));
-        StoreConfig::Postgres(PostgresConfig {
+        StoreConfig::Postgres(PostgresOptions {
             url: url.unwrap_or_default(),
             schema,
             pool_size,

@@ -460,7 +460,7 @@ fn store_url_env_overrides_the_file_and_picks_postgres() {
     let c = parse("t", "", None, &o).unwrap();
     assert_eq!(
         c.store,
-        StoreConfig::Postgres(PostgresConfig {
+        StoreConfig::Postgres(crate::store::PostgresOptions {
             url: "postgres://env@db/x".into(),
             schema: "node_a".into(),
             pool_size: 16,

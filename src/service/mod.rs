@@ -185,14 +185,22 @@ impl App {
 }
 
 /// Runs a few point reads (a client, a session, a consent, the signing key) on the calling task:
-/// the store answers them from its page cache in microseconds, less than a hand-off to the blocking
+/// redb answers them from its page cache in microseconds, less than a hand-off to the blocking
 /// pool and back costs. Scans, writes and anything that may wait on the disk for long go through
 /// [`blocking`].
 pub fn point_read<T>(
     store: &Store,
     work: impl FnOnce(&dyn crate::store::Reads) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
-    store.read(work)
+    // A PostgreSQL read waits for the network: the worker hands its other tasks to another
+    // thread meanwhile (`block_in_place`), or a few slow reads would stall every request.
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if store.is_shared() && multi_thread {
+        tokio::task::block_in_place(|| store.read(work))
+    } else {
+        store.read(work)
+    }
 }
 
 /// Runs store work on tokio's blocking pool.
@@ -209,15 +217,10 @@ where
 /// Where the configuration puts the store.
 pub fn store_location(config: &crate::config::Config) -> crate::store::Location {
     use crate::config::StoreConfig;
-    use crate::store::{Location, PostgresOptions};
+    use crate::store::Location;
     match &config.store {
         StoreConfig::Redb => Location::File(config.data.clone()),
-        StoreConfig::Postgres(p) => Location::Postgres(PostgresOptions {
-            url: p.url.clone(),
-            schema: p.schema.clone(),
-            pool_size: p.pool_size,
-            tls_ca_file: p.tls_ca_file.clone(),
-        }),
+        StoreConfig::Postgres(options) => Location::Postgres(options.clone()),
     }
 }
 

@@ -2,11 +2,15 @@
 //! (`k bytea PRIMARY KEY, v bytea`, so keys sort by their bytes as in redb), in a schema of their
 //! own, shared by every node that names the same database and schema.
 //!
-//! Transactions: a read is a `REPEATABLE READ READ ONLY` snapshot; a write is `SERIALIZABLE`, so
-//! concurrent writes on any number of nodes have the meaning they would have run one at a time,
-//! as redb's single writer runs them. A write that loses a serialization conflict (two nodes
-//! redeeming one code, rotating one refresh token) is rolled back and run again from the start,
-//! and then sees the winner's commit. Jobs one node at a time must run (purge, key rotation) take
+//! Transactions: a read is a `REPEATABLE READ READ ONLY` snapshot. A write is `READ COMMITTED`
+//! and locks every row it reads by key (`SELECT ... FOR UPDATE`; a key without a row through an
+//! advisory lock on the key), so writes that decide on the same rows (two nodes redeeming one
+//! code, rotating one refresh token, adding one username) run one after the other, and the later
+//! one reads what the earlier committed, as under redb's single writer; writes on other rows run
+//! side by side. (`SERIALIZABLE` gave the same answers, but its page-level predicate locks made
+//! unrelated writes into the same index pages, such as the expiry index, abort one another under
+//! load.) A write that the database ends as a deadlock is rolled back and run again from the
+//! start. Jobs one node at a time must run (purge, key rotation) take
 //! a transaction-scoped advisory lock (`pg_try_advisory_xact_lock`), and audit entries are keyed
 //! under one so that the feed's order is the order of the commits.
 //!
@@ -30,7 +34,7 @@ use tx::PgTx;
 use super::kv::{Raw, RawWrite, schema};
 use super::{Reads, StoreError, Writes};
 
-/// How many times a write that lost a serialization conflict is run again.
+/// How many times a write that the database ended as a deadlock is run again.
 const MAX_ATTEMPTS: u32 = 30;
 
 /// A store in a PostgreSQL schema. Clones share one pool.
@@ -66,7 +70,7 @@ impl Store {
         let conn = self.pool.get()?;
         conn.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         let outcome = migrations::apply(&conn, self.pool.sql()).and_then(|()| {
-            let tx = PgTx::new(&conn, self.pool.sql());
+            let tx = PgTx::writing(&conn, self.pool.sql());
             let prepared = schema::prepare(&tx, &format!("the PostgreSQL schema `{}`", self.schema()));
             match tx.failure() {
                 Some(f) => Err(f.into()),
@@ -117,7 +121,7 @@ impl Store {
     fn run_read<T, E: From<StoreError>>(&self, work: impl FnOnce(&PgTx) -> Result<T, E>) -> Result<T, E> {
         let conn = self.pool.get()?;
         conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        let tx = PgTx::new(&conn, self.pool.sql());
+        let tx = PgTx::reading(&conn, self.pool.sql());
         let out = work(&tx);
         let failure = tx.failure();
         conn.rollback();
@@ -127,16 +131,16 @@ impl Store {
         }
     }
 
-    /// Runs `work` in a serializable transaction and commits it if `work` returns `Ok`; when the
-    /// database reports a serialization conflict (or a deadlock), the transaction is rolled back
-    /// and `work` runs again, up to [`MAX_ATTEMPTS`] times. `Ok` means committed.
+    /// Runs `work` in a write transaction and commits it if `work` returns `Ok`; when the
+    /// database ends it as a deadlock (or a serialization failure), the transaction is rolled
+    /// back and `work` runs again, up to [`MAX_ATTEMPTS`] times. `Ok` means committed.
     fn run_write<T, E: From<StoreError>>(&self, mut work: impl FnMut(&PgTx) -> Result<T, E>) -> Result<T, E> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let conn = self.pool.get()?;
-            conn.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
-            let tx = PgTx::new(&conn, self.pool.sql());
+            conn.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+            let tx = PgTx::writing(&conn, self.pool.sql());
             let out = work(&tx);
             let failure = tx.failure();
             let conflict = match (out, failure) {

@@ -20,7 +20,7 @@ use crate::store::StoreError;
 const CONNECT_WITHIN: Duration = Duration::from_secs(3);
 
 /// How a node reaches its database.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Options {
     /// A libpq-style URL or key-value string (`postgres://user:password@host:5432/db`). Secret:
     /// never logged, never shown.

@@ -1,6 +1,7 @@
 //! A transaction on one connection, and the raw table access of `store::kv` over it: every
 //! method is one prepared statement on the table's primary key (a point read or write, or a
-//! range of it), so every query the typed store makes is answered from an index.
+//! range of it), so every query the typed store makes is answered from an index. A write
+//! transaction locks the rows (and absent keys) it reads, see `raw_get`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ pub struct Sql {
 
 struct TableSql {
     get: String,
+    get_for_update: String,
     scan_all: String,
     scan_after: String,
     range: String,
@@ -48,6 +50,7 @@ impl Sql {
                 let t = format!("{s}.{}", ident(table.name()));
                 let sql = TableSql {
                     get: format!("SELECT v FROM {t} WHERE k = $1"),
+                    get_for_update: format!("SELECT v FROM {t} WHERE k = $1 FOR UPDATE"),
                     scan_all: format!("SELECT k, v FROM {t} ORDER BY k LIMIT $1"),
                     scan_after: format!("SELECT k, v FROM {t} WHERE k > $1 ORDER BY k LIMIT $2"),
                     range: format!("SELECT k, v FROM {t} WHERE k >= $1 AND k < $2 ORDER BY k"),
@@ -84,6 +87,11 @@ impl Sql {
             .ok_or_else(|| StoreError::Corrupt(format!("no table `{}`", table.name())))
     }
 
+    /// The advisory-lock key of the row `key` of `table` (present or not) in this schema.
+    pub fn row_lock_key(&self, table: Table, key: &str) -> i64 {
+        self.lock_key(&format!("row\u{1f}{}\u{1f}{key}", table.name()))
+    }
+
     /// The advisory-lock key of `job` in this schema: nodes on other schemas of the same
     /// database never contend for it.
     pub fn lock_key(&self, job: &str) -> i64 {
@@ -112,14 +120,26 @@ pub struct PgTx<'c> {
     conn: &'c Conn,
     sql: &'c Sql,
     failure: RefCell<Option<Failure>>,
+    /// A write transaction locks what it reads by key (see [`Raw::raw_get`] below).
+    writes: bool,
 }
 
 impl<'c> PgTx<'c> {
-    pub fn new(conn: &'c Conn, sql: &'c Sql) -> PgTx<'c> {
+    /// A read-only snapshot's statements.
+    pub fn reading(conn: &'c Conn, sql: &'c Sql) -> PgTx<'c> {
         PgTx {
             conn,
             sql,
             failure: RefCell::new(None),
+            writes: false,
+        }
+    }
+
+    /// A write transaction's statements.
+    pub fn writing(conn: &'c Conn, sql: &'c Sql) -> PgTx<'c> {
+        PgTx {
+            writes: true,
+            ..PgTx::reading(conn, sql)
         }
     }
 
@@ -185,8 +205,24 @@ fn limit(n: usize) -> i64 {
 }
 
 impl Raw for PgTx<'_> {
+    /// In a write transaction, the row is locked (`FOR UPDATE`) until the commit, so that a
+    /// write that decides on what it read (redeeming a code, rotating a refresh token) runs after
+    /// any other transaction that holds the row, and then reads its committed version. A key with
+    /// no row is locked too (an advisory lock on the key, then read again), so that two nodes
+    /// creating the same key (a username) decide one after the other.
     fn raw_get(&self, table: Table, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.value(&self.sql.table(table)?.get, &[&key.as_bytes()])
+        let sql = self.sql.table(table)?;
+        if !self.writes {
+            return self.value(&sql.get, &[&key.as_bytes()]);
+        }
+        if let Some(found) = self.value(&sql.get_for_update, &[&key.as_bytes()])? {
+            return Ok(Some(found));
+        }
+        self.query(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&self.sql.row_lock_key(table, key)],
+        )?;
+        self.value(&sql.get_for_update, &[&key.as_bytes()])
     }
 
     fn raw_scan(

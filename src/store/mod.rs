@@ -114,7 +114,7 @@ impl Store {
 
     /// Runs `work` in a write transaction and commits it durably if `work` returns `Ok`; an
     /// `Err` discards every change. `work` may run more than once (PostgreSQL runs it again
-    /// after a serialization conflict with another node), so it does nothing but read and write
+    /// after a deadlock with another node's write), so it does nothing but read and write
     /// through the transaction; only the last run's changes are kept.
     pub fn write<T, E: From<StoreError>>(
         &self,

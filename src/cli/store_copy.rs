@@ -26,14 +26,6 @@ fn location(text: &str, schema: &str) -> Location {
     }
 }
 
-/// What a location is, for messages: never a URL (it may hold a password).
-fn describe(location: &Location) -> String {
-    match location {
-        Location::File(path) => format!("the data file {}", path.display()),
-        Location::Postgres(o) => format!("the PostgreSQL schema `{}`", o.schema),
-    }
-}
-
 pub fn run(from: &str, to: &str, schema: &str, json: bool) -> Result<(), CliError> {
     let (source, target) = (location(from, schema), location(to, schema));
     if let Location::File(path) = &source
@@ -90,8 +82,8 @@ pub fn run(from: &str, to: &str, schema: &str, json: bool) -> Result<(), CliErro
             .map(|(t, n)| (t.clone(), serde_json::Value::from(*n)))
             .collect();
         let answer = serde_json::json!({
-            "from": describe(&source),
-            "to": describe(&target),
+            "from": from_store.describe(),
+            "to": to_store.describe(),
             "rows": total,
             "tables": tables,
             "checked": true,
@@ -101,8 +93,8 @@ pub fn run(from: &str, to: &str, schema: &str, json: bool) -> Result<(), CliErro
         println!(
             "copied {total} rows in {} tables from {} to {}; checked: row counts match and sampled rows are identical",
             counts.0.len(),
-            describe(&source),
-            describe(&target)
+            from_store.describe(),
+            to_store.describe()
         );
     }
     Ok(())

@@ -227,11 +227,7 @@ impl Failure {
     fn retryable(&self) -> bool {
         matches!(
             self.code,
-            Some(
-                SqlState::T_R_SERIALIZATION_FAILURE
-                    | SqlState::T_R_DEADLOCK_DETECTED
-                    | SqlState::UNIQUE_VIOLATION
-            )
+            Some(SqlState::T_R_SERIALIZATION_FAILURE | SqlState::T_R_DEADLOCK_DETECTED)
         )
     }
 
